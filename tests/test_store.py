@@ -1,0 +1,141 @@
+"""The SQLite history: restart, dedup, observed transitions, concurrency, corruption, retention."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from tui.ids import MessageRef
+from tui.model import Event, EventSource, Message, Provider, Status
+from tui.store.history import HistoryStore, ListFilter
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def message(i: int = 0, status: Status = Status.QUEUED, raw: str = "queued", **kw) -> Message:
+    events = [Event(Status.QUEUED, "queued", T0, "Message queued")]
+    if status is not Status.QUEUED:
+        events.append(Event(status, raw, T0 + timedelta(seconds=5), f"now {raw}"))
+    return Message(id=f"00000000-0000-4000-8000-{i:012d}", provider=Provider.SENTDM, status=status,
+                   provider_status=raw, to=f"+1555000{i:04d}", body=f"hello {i}", events=tuple(events), **kw)
+
+
+def test_survives_restart(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    store = HistoryStore(path)
+    store.track([MessageRef(message().id, Provider.SENTDM)], campaign="c1")
+    store.record_fetch(message(), next_poll=100.0, fetched_at=50.0)
+    store.close()
+    again = HistoryStore(path)
+    stored = again.get(message().id)
+    assert stored is not None and stored.message.body == "hello 0" and stored.next_poll == 100.0
+    assert stored.campaigns == ["c1"] and again.count() == 1
+
+
+def test_events_deduplicated_and_transitions_observed(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path / "h.sqlite3")
+    first = store.record_fetch(message(), next_poll=1.0, fetched_at=10.0)
+    again = store.record_fetch(message(), next_poll=1.0, fetched_at=20.0)
+    assert first.changed and not again.changed  # same data: the row need not be redrawn
+    moved = store.record_fetch(message(status=Status.DELIVERED, raw="delivered"), next_poll=None, fetched_at=30.0)
+    assert moved.changed and moved.previous is Status.QUEUED and moved.current is Status.DELIVERED
+    events = store.get(message().id).message.events
+    provider_events = [e for e in events if e.source is EventSource.PROVIDER]
+    observed = [e for e in events if e.source is EventSource.OBSERVED]
+    assert [e.provider_status for e in provider_events] == ["queued", "delivered"]
+    assert [e.timestamp.timestamp() for e in observed] == [10.0, 30.0]
+    assert "queued to delivered" in observed[-1].description
+
+
+def test_concurrent_writers_do_not_interleave(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path / "h.sqlite3")
+    errors: list[BaseException] = []
+
+    def worker(offset: int) -> None:
+        try:
+            for i in range(offset, offset + 50):
+                store.track([MessageRef(message(i).id, Provider.SENTDM)])
+                store.record_fetch(message(i), next_poll=float(i), fetched_at=1.0)
+                store.record_fetch(message(i, Status.SENT, "sent"), next_poll=float(i), fetched_at=2.0)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k * 50,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert store.count() == 300 and store.status_counts() == {"sent": 300}
+    # each message has exactly: 2 provider events + first-seen + one observed transition
+    total = store._read("SELECT count(*) FROM events")[0][0]
+    assert total == 300 * 4
+
+
+def test_corrupted_file_is_moved_aside(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    path.write_bytes(b"this is not a database" * 100)
+    store = HistoryStore(path)
+    assert store.warnings and "moved to" in store.warnings[0]
+    assert store.count() == 0
+    asides = list(tmp_path.glob("h.sqlite3.corrupt-*"))
+    assert asides and asides[0].read_bytes().startswith(b"this is not a database")
+
+
+def test_newer_schema_is_not_destroyed(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA user_version = 99")
+    db.close()
+    store = HistoryStore(path)
+    assert store.warnings and "newer sendwatch" in store.warnings[0]
+    assert list(tmp_path.glob("h.sqlite3.corrupt-*"))
+
+
+def test_garbage_snapshot_row_is_not_fatal(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path / "h.sqlite3")
+    store.record_fetch(message(), next_poll=None, fetched_at=1.0)
+    with store._tx() as db:
+        db.execute("UPDATE messages SET snapshot = '{not json'")
+    assert store.get(message().id) is None
+    assert store.page(ListFilter(), 0, 10)[0].id == message().id
+    assert len(list(store.iter_snapshots())) == 1
+
+
+def test_filter_page_position(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path / "h.sqlite3")
+    store.track([MessageRef(message(i).id, Provider.SENTDM) for i in range(30)])
+    for i in range(30):
+        st = (Status.FAILED, "failed") if i % 3 == 0 else (Status.DELIVERED, "delivered")
+        store.record_fetch(message(i, *st), next_poll=None, fetched_at=1.0)
+    assert store.count(ListFilter(statuses=frozenset({"failed"}))) == 10
+    assert store.count(ListFilter(text="hello 1")) == 11  # hello 1, 10..19
+    assert store.count(ListFilter(text="%")) == 0  # LIKE wildcards are literal
+    page = store.page(ListFilter(), 0, 5)
+    assert [r.id for r in page] == [message(i).id for i in (29, 28, 27, 26, 25)]
+    assert store.position(message(27).id, ListFilter()) == 2
+    assert store.position(message(27).id, ListFilter(statuses=frozenset({"failed"}))) == 0
+    assert store.position(message(28).id, ListFilter(statuses=frozenset({"failed"}))) is None
+
+
+def test_retention(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path / "h.sqlite3")
+    store.track([MessageRef(message(i).id, Provider.SENTDM) for i in range(10)], now=0.0)
+    for i in range(10):
+        store.record_fetch(message(i, Status.DELIVERED, "delivered"), next_poll=None if i < 5 else 9e9,
+                           fetched_at=0.0 if i < 5 else 90 * 86400.0)
+    removed = store.prune(retention_days=30, max_messages=4, now=100 * 86400.0)
+    assert removed == 6 and store.count() == 4
+    assert store._read("SELECT count(*) FROM events WHERE message_id = ?", (message(0).id,))[0][0] == 0
+
+
+def test_due_and_next_due(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path / "h.sqlite3")
+    store.track([MessageRef(message(1).id, Provider.SENTDM), MessageRef(message(2).id)], now=10.0)
+    assert [d[0] for d in store.due(11.0, 10, Provider.SENTDM)] == [message(1).id]
+    assert [d[0] for d in store.due(11.0, 10, unresolved=True)] == [message(2).id]
+    store.record_fetch(replace(message(1)), next_poll=50.0, fetched_at=11.0)
+    assert store.next_due(Provider.SENTDM) == 50.0 and store.due(11.0, 10, Provider.SENTDM) == []

@@ -1,0 +1,106 @@
+"""The `sendwatch` command line. Exit codes: 0 ok, 2 usage/invalid ID/bad config, 3 not found,
+4 auth or permission, 5 network or provider failure after retries."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tui import __version__, paths
+
+EPILOG = """commands:
+  (none)        open the dashboard (sendwatch --demo: against the embedded simulator, no keys)
+  get ID        look one message up (ID, sentdm:ID or sendo:ID)
+  watch FILE|-  open the dashboard tracking the IDs in FILE (or stdin)
+  export        write the tracked messages as CSV or JSON
+  config        path | init | check
+  simulate      run the provider simulator on 127.0.0.1
+
+exit codes: 0 ok, 2 usage / invalid ID / bad config, 3 not found, 4 auth or permission,
+5 network or provider failure after retries"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sendwatch",
+        description="Watch SMS/messaging delivery live across Sent.dm and Sendo.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"sendwatch {__version__}")
+    parser.add_argument("--config", type=Path, help=f"config file (default {paths.config_file()}; env {paths.CONFIG_ENV})")
+    parser.add_argument("--demo", action="store_true", help="run against the embedded simulator with a live demo campaign")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    get = sub.add_parser("get", help="look one message up and print it")
+    get.add_argument("id", help="message ID, optionally prefixed sentdm: or sendo:")
+    get.add_argument("--provider", choices=["sentdm", "sendo"], help="ask only this provider")
+    get.add_argument("--json", action="store_true", help="print one normalized JSON object")
+    get.add_argument("--raw", action="store_true", help="with --json: include the provider's raw payload")
+
+    watch = sub.add_parser("watch", help="track the IDs in FILE (or - for stdin) in the dashboard")
+    watch.add_argument("file", help="text (one ID per line), CSV with an id column, or a Sent.dm send response (JSON)")
+    watch.add_argument("--campaign", help="name this set of messages (default: the file's name)")
+    watch.add_argument("--provider", choices=["sentdm", "sendo"], help="provider for IDs without a prefix")
+    watch.add_argument("--no-ui", action="store_true", help="only import the IDs into history, do not open the dashboard")
+
+    export = sub.add_parser("export", help="write tracked messages as CSV or JSON")
+    export.add_argument("--campaign", help="only this campaign")
+    export.add_argument("--status", help="only this status (e.g. failed)")
+    export.add_argument("--format", choices=["csv", "json"], default="csv")
+    export.add_argument("--output", "-o", type=Path, help="write to FILE instead of stdout")
+
+    config = sub.add_parser("config", help="show, create or check the config file")
+    config.add_argument("action", choices=["path", "init", "check"])
+    config.add_argument("--force", action="store_true", help="with init: overwrite an existing file")
+
+    sim = sub.add_parser("simulate", help="run the Sent.dm/Sendo simulator on 127.0.0.1")
+    sim.add_argument("--port", type=int, default=8765)
+    sim.add_argument("--seed", type=int, default=7)
+    sim.add_argument("--campaign", type=int, default=50, metavar="N", help="messages in the live campaign")
+    sim.add_argument("--ids-file", type=Path, help="write every simulated ID to this file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    config_path = args.config or paths.config_file()
+    if args.command == "config":
+        from tui.commands import config_cmd
+
+        return config_cmd.run(args.action, config_path, args.force)
+    if args.command == "simulate":
+        from tui.commands import simulate
+
+        return simulate.run(args.port, args.seed, args.campaign, args.ids_file)
+
+    from tui.commands.output import fail
+    from tui.config import load
+    from tui.errors import ConfigError
+
+    if args.demo:
+        from tui.commands import dashboard
+
+        return dashboard.run_demo()
+    try:
+        settings = load(config_path)
+    except ConfigError as exc:
+        return fail(str(exc), 2)
+    if args.command == "get":
+        from tui.commands import get
+
+        return get.run(settings, args.id, args.provider, args.json, args.raw)
+    if args.command == "export":
+        from tui.commands import export
+
+        return export.run(settings, args.campaign, args.status, args.format, args.output)
+    from tui.commands import dashboard
+
+    if args.command == "watch":
+        return dashboard.run_watch(settings, args.file, args.campaign, args.provider, no_ui=args.no_ui)
+    return dashboard.run(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

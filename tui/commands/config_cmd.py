@@ -1,0 +1,42 @@
+"""`sendwatch config path | init | check`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tui import config as cfg
+from tui.commands.output import fail
+from tui.errors import ConfigError
+from tui.model import Provider
+
+
+def run(action: str, path: Path, force: bool) -> int:
+    if action == "path":
+        print(path)
+        return 0
+    if action == "init":
+        try:
+            written = cfg.write_starter(path, force=force)
+        except ConfigError as exc:
+            return fail(str(exc), 2)
+        except OSError as exc:
+            return fail(f"cannot write {path}: {exc.strerror}", 2)
+        print(f"wrote {written} (mode 0600). Add your API keys there, or set SENT_DM_API_KEY / SENDO_API_KEY.")
+        return 0
+    try:
+        settings = cfg.load(path)
+    except ConfigError as exc:
+        return fail(str(exc), 2)
+    print(f"config file: {path} ({'found' if settings.file_exists else 'not found: using defaults and environment'})")
+    for provider in Provider:
+        p = settings.provider(provider)
+        if p.configured:
+            extra = f", profile {p.profile_id}" if p.profile_id else ""
+            print(f"  {provider.label:<8} configured   key {p.api_key.redacted()} from {p.key_source}, {p.base_url}{extra}")
+        else:
+            vars_ = " or ".join(cfg.ENV_KEYS[provider][:1])
+            print(f"  {provider.label:<8} not configured (set {vars_} or providers.{provider.value}.api_key)")
+    print(f"history: {settings.history_path()}")
+    if not settings.configured_providers():
+        print("No provider has a key yet: the dashboard will explain how to add one (or try `sendwatch --demo`).")
+    return 0

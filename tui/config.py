@@ -1,0 +1,318 @@
+"""The TOML config: locate, read strictly, validate, write a starter file.
+
+Reading is strict on purpose: a misspelt key or a string where a number belongs is refused with the
+file, line and key named, instead of being silently ignored and surprising the user later.
+Environment variables override the file for API keys, so keys can stay out of it entirely.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import tomli_w
+
+from tui import paths
+from tui.errors import ConfigError
+from tui.model import Provider
+
+ENV_KEYS: dict[Provider, tuple[str, ...]] = {
+    Provider.SENTDM: ("SENT_DM_API_KEY", "SENT_API_KEY"),
+    Provider.SENDO: ("SENDO_API_KEY",),
+}
+ENV_URLS: dict[Provider, str] = {Provider.SENTDM: "SENDWATCH_SENTDM_URL", Provider.SENDO: "SENDWATCH_SENDO_URL"}
+DEFAULT_BASE_URLS = {Provider.SENTDM: "https://api.sent.dm", Provider.SENDO: "https://api.sendo.dev"}
+
+
+class Secret:
+    """An API key that refuses to be printed: repr/str/format all show a redaction."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def redacted(self) -> str:
+        """What may be shown: the last 4 characters of a long key, nothing of a short one."""
+        if not self._value:
+            return "(not set)"
+        return f"…{self._value[-4:]}" if len(self._value) >= 16 else "****"
+
+    def __repr__(self) -> str:
+        return f"Secret({self.redacted()!r})"
+
+    __str__ = redacted
+
+    def __format__(self, spec: str) -> str:
+        return self.redacted()
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """`[providers.sentdm]` / `[providers.sendo]`."""
+
+    api_key: Secret = field(default_factory=lambda: Secret(""))
+    #: API root; point it at `sendwatch simulate` for a dry run.
+    base_url: str = ""
+    #: Sent.dm only: act for a child profile (organization keys only).
+    profile_id: str = ""
+    #: Request budget. Defaults follow the provider's documented limits.
+    requests_per_minute: float = 200.0
+    burst: int = 50
+    concurrency: int = 8
+    #: Where the key came from: "env:NAME", "file" or "" (not configured). Shown by `config check`.
+    key_source: str = ""
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.api_key)
+
+
+@dataclass(frozen=True)
+class PollingSettings:
+    """`[polling]`: how often messages are re-asked for (seconds)."""
+
+    min_interval: float = 5.0
+    max_interval: float = 900.0
+    selected_interval: float = 2.0
+    visible_interval: float = 4.0
+    delivered_recheck: float = 600.0
+    delivered_max_age: float = 86400.0
+    notify_delivered: bool = False
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """`[network]`: timeouts (seconds) and retries for one request."""
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    max_retries: int = 3
+    backoff_base: float = 0.5
+    backoff_max: float = 8.0
+    #: Longest Retry-After a single CLI lookup waits before giving up.
+    max_retry_after: float = 30.0
+    #: Consecutive failures before a provider is left alone (circuit breaker).
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 15.0
+
+
+@dataclass(frozen=True)
+class HistorySettings:
+    """`[history]`: the local SQLite cache."""
+
+    path: str = ""
+    retention_days: float = 30.0
+    max_messages: int = 250_000
+
+
+@dataclass(frozen=True)
+class UiSettings:
+    """`[ui]`."""
+
+    theme: str = "textual-dark"
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path
+    sentdm: ProviderSettings
+    sendo: ProviderSettings
+    polling: PollingSettings = field(default_factory=PollingSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    history: HistorySettings = field(default_factory=HistorySettings)
+    ui: UiSettings = field(default_factory=UiSettings)
+    file_exists: bool = False
+
+    def provider(self, provider: Provider) -> ProviderSettings:
+        return self.sentdm if provider is Provider.SENTDM else self.sendo
+
+    def configured_providers(self) -> list[Provider]:
+        return [p for p in Provider if self.provider(p).configured]
+
+    def history_path(self) -> Path:
+        return Path(self.history.path).expanduser() if self.history.path else paths.default_history_file()
+
+    def with_provider(self, provider: Provider, **changes: Any) -> "Settings":
+        name = "sentdm" if provider is Provider.SENTDM else "sendo"
+        return replace(self, **{name: replace(self.provider(provider), **changes)})
+
+
+_PROVIDER_DEFAULTS = {
+    Provider.SENTDM: ProviderSettings(base_url=DEFAULT_BASE_URLS[Provider.SENTDM]),
+    # Sendo documents no limit: a cautious budget, configurable.
+    Provider.SENDO: ProviderSettings(
+        base_url=DEFAULT_BASE_URLS[Provider.SENDO], requests_per_minute=120.0, burst=20, concurrency=4
+    ),
+}
+_SECTIONS = {"polling": PollingSettings, "network": NetworkSettings, "history": HistorySettings, "ui": UiSettings}
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str, where: str) -> None:
+    """Keys travel only over HTTPS; plain HTTP is allowed for the loopback simulator alone."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return
+    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+        return
+    raise ConfigError(f"{where} must be an https:// URL (plain http only for 127.0.0.1), got {url!r:.80}")
+
+
+def _line_of(text: str, section: str, key: str | None) -> int | None:
+    """Find the 1-based line where `key` is set inside `[section]` (for error messages)."""
+    current = ""
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            current = stripped.strip("[]").strip()
+            if key is None and current == section:
+                return number
+            continue
+        if key is not None and current == section and stripped.split("=", 1)[0].strip().strip('"') == key:
+            return number
+    return None
+
+
+def _where(path: Path, text: str, section: str, key: str | None) -> str:
+    line = _line_of(text, section, key)
+    name = f"{section}.{key}" if key else f"[{section}]"
+    return f"{path}{f', line {line}' if line else ''}: {name}"
+
+
+def _coerce(value: Any, default: Any, where: str) -> Any:
+    """Check `value` has the type of `default`; ints are accepted for floats."""
+    expected = type(default)
+    if expected is Secret:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string (got {type(value).__name__})")
+        return Secret(value.strip())
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        raise ConfigError(f"{where} must be {_type_name(expected)} (got {type(value).__name__} {value!r:.40})")
+    if expected in (int, float) and value < 0:
+        raise ConfigError(f"{where} must not be negative")
+    return value
+
+
+def _type_name(t: type) -> str:
+    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}.get(t, t.__name__)
+
+
+def _build(cls: type, table: Any, base: Any, path: Path, text: str, section: str) -> Any:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{_where(path, text, section, None)} must be a table")
+    known = {f.name: f for f in fields(cls) if f.name != "key_source"}
+    changes: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(
+                f"{_where(path, text, section, key)} is not a known setting "
+                f"(known: {', '.join(sorted(known))})"
+            )
+        changes[key] = _coerce(value, getattr(base, key), _where(path, text, section, key))
+    return replace(base, **changes)
+
+
+def load(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Read and validate the config (a missing file is fine: defaults + env)."""
+    env = os.environ if env is None else env
+    path = path or paths.config_file()
+    data: dict[str, Any] = {}
+    text = ""
+    exists = path.exists()
+    if exists:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read the config file ({exc.__class__.__name__}: {exc.strerror if isinstance(exc, OSError) else 'not UTF-8'})") from None
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    unknown = set(data) - {"providers", *_SECTIONS}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ConfigError(f"{_where(path, text, name, None)} is not a known section (known: providers, {', '.join(_SECTIONS)})")
+    providers = data.get("providers", {})
+    if not isinstance(providers, dict):
+        raise ConfigError(f"{path}: [providers] must be a table")
+    for name in providers:
+        if name not in ("sentdm", "sendo"):
+            raise ConfigError(f"{_where(path, text, f'providers.{name}', None)} is not a known provider (sentdm, sendo)")
+    built: dict[Provider, ProviderSettings] = {}
+    for provider in Provider:
+        section = f"providers.{provider.value}"
+        settings = _build(ProviderSettings, providers.get(provider.value, {}), _PROVIDER_DEFAULTS[provider], path, text, section)
+        source = "file" if settings.api_key else ""
+        for var in ENV_KEYS[provider]:
+            if env.get(var, "").strip():
+                settings, source = replace(settings, api_key=Secret(env[var].strip())), f"env:{var}"
+                break
+        if env.get(ENV_URLS[provider], "").strip():
+            settings = replace(settings, base_url=env[ENV_URLS[provider]].strip())
+        check_base_url(settings.base_url, _where(path, text, section, "base_url"))
+        if settings.requests_per_minute <= 0 or settings.burst < 1 or settings.concurrency < 1:
+            raise ConfigError(f"{_where(path, text, section, None)}: requests_per_minute, burst and concurrency must be at least 1")
+        built[provider] = replace(settings, base_url=settings.base_url.rstrip("/"), key_source=source)
+    sections = {name: _build(cls, data.get(name, {}), cls(), path, text, name) for name, cls in _SECTIONS.items()}
+    return Settings(path=path, sentdm=built[Provider.SENTDM], sendo=built[Provider.SENDO], file_exists=exists, **sections)
+
+
+def starter_document() -> dict[str, Any]:
+    """The file `config init` writes: every provider section, keys left empty."""
+    return {
+        "providers": {
+            "sentdm": {"api_key": "", "base_url": DEFAULT_BASE_URLS[Provider.SENTDM], "profile_id": ""},
+            "sendo": {"api_key": "", "base_url": DEFAULT_BASE_URLS[Provider.SENDO]},
+        },
+        "polling": {"min_interval": PollingSettings.min_interval, "max_interval": PollingSettings.max_interval},
+        "history": {"retention_days": HistorySettings.retention_days},
+        "ui": {"theme": UiSettings.theme},
+    }
+
+
+def write_starter(path: Path, *, force: bool = False) -> Path:
+    """Create the config file with mode 0600 (it will hold API keys). Never overwrites without force."""
+    if path.exists() and not force:
+        raise ConfigError(f"{path} already exists (use --force to overwrite it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = (
+        "# sendwatch configuration. Every option is described in config.toml.example.\n"
+        "# API keys may instead come from SENT_DM_API_KEY and SENDO_API_KEY.\n\n"
+    )
+    payload = header + tomli_w.dumps(starter_document())
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+    fd = os.open(path, flags, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, payload.encode("utf-8"))
+    finally:
+        os.close(fd)
+    return path

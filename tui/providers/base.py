@@ -1,0 +1,178 @@
+"""What both provider clients share: the HTTP client, retries and error classification.
+
+A provider module only knows its own URLs, headers, envelope and field names; everything about
+*when* to send and *whether to try again* lives here and in `budget.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from abc import ABC, abstractmethod
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from tui import __version__
+from tui.config import NetworkSettings, ProviderSettings, check_base_url
+from tui.errors import (
+    AuthError,
+    BadResponseError,
+    RateLimitedError,
+    SendwatchError,
+    UnavailableError,
+)
+from tui.model import Message, Provider
+from tui.providers.budget import RequestBudget
+
+MAX_BODY_BYTES = 2_000_000  # a status response is a few KB; anything huge is not one
+
+
+def retry_after_seconds(headers: httpx.Headers, default: float = 60.0) -> float:
+    value = headers.get("retry-after")
+    try:
+        seconds = float(value) if value is not None else default
+    except ValueError:
+        seconds = default
+    return min(300.0, max(0.0, seconds))
+
+
+class ProviderClient(ABC):
+    """An async client for one provider. One instance per event loop."""
+
+    provider: Provider
+    key_hint: str  # what to tell a user whose key was rejected
+
+    def __init__(
+        self,
+        settings: ProviderSettings,
+        network: NetworkSettings,
+        *,
+        budget: RequestBudget | None = None,
+        config_path: str = "the config file",
+    ) -> None:
+        self.settings = settings
+        self.network = network
+        self.config_path = config_path
+        check_base_url(settings.base_url, f"{self.label} providers.{self.provider.value}.base_url")
+        self.budget = budget or RequestBudget(
+            settings.requests_per_minute / 60.0,
+            settings.burst,
+            settings.concurrency,
+            breaker_threshold=network.breaker_threshold,
+            breaker_cooldown=network.breaker_cooldown,
+        )
+        self._http: httpx.AsyncClient | None = None
+
+    @property
+    def label(self) -> str:
+        return self.provider.label
+
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            timeout = httpx.Timeout(self.network.read_timeout, connect=self.network.connect_timeout)
+            limits = httpx.Limits(max_connections=self.settings.concurrency, max_keepalive_connections=self.settings.concurrency)
+            self._http = httpx.AsyncClient(
+                base_url=self.settings.base_url,
+                timeout=timeout,
+                limits=limits,
+                headers={"user-agent": f"sendwatch/{__version__}", "accept": "application/json"},
+                follow_redirects=False,
+            )
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    @abstractmethod
+    def auth_headers(self) -> dict[str, str]:
+        """Headers that carry the secret. Never logged, never put in an exception."""
+
+    @abstractmethod
+    async def fetch(self, message_id: str, *, retries: int | None = None) -> Message:
+        """Fetch one message; raise a `SendwatchError` subclass on any failure."""
+
+    def message_path(self, template: str, message_id: str) -> str:
+        return template.format(id=quote(message_id, safe=""))
+
+    def auth_error(self, status: int, detail: str) -> AuthError:
+        if status == 403:
+            text = f"{self.label} refused access (403 forbidden){': ' + detail if detail else ''}. {self.forbidden_hint()}"
+        else:
+            text = f"{self.label} rejected the API key (401){': ' + detail if detail else ''}. {self.key_hint} in {self.config_path}."
+        self.budget.on_auth_rejected(text)
+        return AuthError(text, provider=self.provider.value)
+
+    def forbidden_hint(self) -> str:
+        return "Check that the key may read messages."
+
+    async def get(self, path: str, *, retries: int | None = None) -> httpx.Response:
+        """GET with pacing and retries. Returns any non-retryable response for the caller to map.
+
+        429 waits out Retry-After (up to `max_retry_after`); 5xx, timeouts and connection errors
+        back off exponentially with jitter; other 4xx are returned at once, never retried.
+        """
+        attempts = 1 + (self.network.max_retries if retries is None else retries)
+        last: SendwatchError | None = None
+        for attempt in range(attempts):
+            if attempt:
+                delay = min(self.network.backoff_max, self.network.backoff_base * (2 ** (attempt - 1)))
+                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+            try:
+                async with self.budget.slot():
+                    response = await self.http().get(path, headers=self.auth_headers())
+                    await response.aread()
+            except httpx.TimeoutException:
+                last = UnavailableError(f"{self.label} did not answer in time (timeout); it may be down or slow", provider=self.provider.value)
+                self.budget.on_failure("timeout")
+                continue
+            except httpx.TransportError as exc:
+                last = UnavailableError(f"cannot reach {self.label} ({exc.__class__.__name__}); check the network or base_url", provider=self.provider.value)
+                self.budget.on_failure("cannot connect")
+                continue
+            self.budget.observe_headers(response.headers)
+            if response.status_code == 429:
+                wait = retry_after_seconds(response.headers)
+                self.budget.on_throttled(wait)
+                last = RateLimitedError(
+                    f"{self.label} is rate limiting requests; retry in {wait:.0f} s",
+                    provider=self.provider.value,
+                    retry_after=wait,
+                )
+                if wait > self.network.max_retry_after:
+                    raise last
+                continue  # the budget itself now waits until Retry-After has passed
+            if response.status_code >= 500:
+                code = self.error_code(response)
+                last = UnavailableError(
+                    f"{self.label} had a server error (HTTP {response.status_code}{' ' + code if code else ''}); try again later",
+                    provider=self.provider.value,
+                )
+                self.budget.on_failure(f"HTTP {response.status_code}")
+                continue
+            if len(response.content) > MAX_BODY_BYTES:
+                raise BadResponseError(f"{self.label} sent an implausibly large response ({len(response.content)} bytes)", provider=self.provider.value)
+            self.budget.on_success()  # any non-5xx answer means the provider is up
+            return response
+        assert last is not None
+        raise last
+
+    def error_code(self, response: httpx.Response) -> str:
+        """A short provider error code from an error body, if any (used in messages)."""
+        return ""
+
+    def decode(self, response: httpx.Response) -> Any:
+        try:
+            return json.loads(response.content)
+        except (ValueError, UnicodeDecodeError):
+            raise BadResponseError(
+                f"{self.label} sent a response that is not JSON (HTTP {response.status_code}); the API may have changed or a proxy is in the way",
+                provider=self.provider.value,
+            ) from None
+
+    def bad_shape(self, what: str) -> BadResponseError:
+        return BadResponseError(f"{self.label} sent an unexpected response: {what}", provider=self.provider.value)

@@ -1,0 +1,191 @@
+"""Per-provider request budget: token bucket, concurrency cap, adaptive slow-down, circuit breaker.
+
+One budget per provider is shared by every caller (lookups, the poller, the CLI), because the
+provider's limit is per account, not per caller. It paces *before* a 429 happens by reading
+`X-RateLimit-Remaining`/`Reset`, and after a 429 it waits out `Retry-After`, halves its rate and
+never climbs back above 90% of the rate that was refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from tui.errors import CircuitOpenError
+
+MAX_PAUSE = 300.0  # never trust a header that asks us to stop for longer than this
+
+
+class HealthState(str, enum.Enum):
+    UNKNOWN = "unknown"
+    OK = "ok"
+    RATE_LIMITED = "rate-limited"
+    AUTH_REJECTED = "auth rejected"
+    OFFLINE = "offline"
+    NOT_CONFIGURED = "not configured"
+
+
+@dataclass(frozen=True)
+class Health:
+    """What the status line shows for one provider. Times are wall-clock epoch seconds."""
+
+    state: HealthState
+    since: float | None = None
+    until: float | None = None
+    detail: str = ""
+
+
+@dataclass
+class BudgetStats:
+    requests: int = 0
+    throttled: int = 0  # 429 answers
+    failures: int = 0
+
+
+class RequestBudget:
+    """Async pacing for one provider. Create and use it inside one event loop."""
+
+    def __init__(
+        self,
+        requests_per_second: float,
+        burst: int,
+        concurrency: int,
+        *,
+        breaker_threshold: int = 5,
+        breaker_cooldown: float = 15.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.configured_rate = requests_per_second
+        self.rate = requests_per_second
+        self.ceiling = requests_per_second
+        self.burst = max(1, burst)
+        self.tokens = float(self.burst)
+        self.concurrency = max(1, concurrency)
+        self.breaker_threshold = breaker_threshold
+        self.breaker_cooldown = breaker_cooldown
+        self._clock = clock
+        self._last_refill = clock()
+        self._paused_until = 0.0
+        self._open_until = 0.0
+        self._opens = 0
+        self._consecutive_failures = 0
+        self._semaphore: asyncio.Semaphore | None = None
+        self.stats = BudgetStats()
+        self.health = Health(HealthState.UNKNOWN)
+
+    # -- pacing -----------------------------------------------------------------------------
+    def _refill(self) -> None:
+        now = self._clock()
+        self.tokens = min(float(self.burst), self.tokens + (now - self._last_refill) * self.rate)
+        self._last_refill = now
+
+    def wait_time(self) -> float:
+        """Seconds until a request could start (0 if now); never negative."""
+        now = self._clock()
+        self._refill()
+        waits = [self._paused_until - now, self._open_until - now]
+        if self.tokens < 1:
+            waits.append((1 - self.tokens) / self.rate)
+        return max(0.0, *waits)
+
+    @property
+    def circuit_open(self) -> bool:
+        return self._clock() < self._open_until
+
+    def circuit_retry_in(self) -> float:
+        return max(0.0, self._open_until - self._clock())
+
+    async def _take_token(self, fail_if_open: bool) -> None:
+        while True:
+            if fail_if_open and self.circuit_open:
+                raise CircuitOpenError(
+                    f"failed {self._consecutive_failures} times in a row; sendwatch leaves it alone "
+                    f"for {self.circuit_retry_in():.0f} s before trying again"
+                )
+            delay = self.wait_time()
+            if delay <= 0 and self.tokens >= 1:
+                self.tokens -= 1
+                return
+            await asyncio.sleep(min(max(delay, 0.001), 1.0))
+
+    @asynccontextmanager
+    async def slot(self, *, fail_if_open: bool = True) -> AsyncIterator[None]:
+        """Hold one concurrency slot and one token for the duration of a request."""
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self.concurrency)
+        async with self._semaphore:
+            await self._take_token(fail_if_open)
+            self.stats.requests += 1
+            yield
+
+    # -- feedback from responses --------------------------------------------------------------
+    def observe_headers(self, headers: Mapping[str, str]) -> None:
+        """Learn from X-RateLimit-* headers so pacing happens before a 429, not after."""
+        limit = _number(headers.get("x-ratelimit-limit"))
+        remaining = _number(headers.get("x-ratelimit-remaining"))
+        reset = _number(headers.get("x-ratelimit-reset"))
+        if limit and limit > 0:
+            server_rate = limit / 60.0
+            if server_rate < self.ceiling:
+                self.ceiling = server_rate
+                self.rate = min(self.rate, server_rate)
+        if remaining is not None:
+            self._refill()
+            self.tokens = min(self.tokens, max(0.0, remaining))
+            if remaining <= 0 and reset:
+                self._pause(reset - time.time())
+
+    def on_throttled(self, retry_after: float) -> None:
+        """A 429: wait it out, halve the rate, and cap the ceiling below what was refused."""
+        self.stats.throttled += 1
+        self._refill()
+        self.tokens = 0.0
+        self.ceiling = max(self.configured_rate * 0.05, min(self.ceiling, self.rate * 0.9))
+        self.rate = max(self.configured_rate * 0.05, self.rate * 0.5)
+        self._pause(retry_after)
+        self.health = Health(HealthState.RATE_LIMITED, since=time.time(), until=time.time() + retry_after)
+
+    def on_success(self) -> None:
+        self._consecutive_failures = 0
+        self._opens = 0
+        self._open_until = 0.0
+        if self.rate < self.ceiling:  # additive recovery towards the ceiling
+            self.rate = min(self.ceiling, self.rate + self.ceiling * 0.02)
+        if self.health.state is not HealthState.RATE_LIMITED or time.time() >= (self.health.until or 0):
+            if self.health.state is not HealthState.OK:
+                self.health = Health(HealthState.OK, since=time.time())
+
+    def on_failure(self, detail: str) -> None:
+        """A 5xx, timeout or connection error. Enough in a row open the circuit."""
+        self.stats.failures += 1
+        self._consecutive_failures += 1
+        now_wall = time.time()
+        since = self.health.since if self.health.state is HealthState.OFFLINE else now_wall
+        until = None
+        if self._consecutive_failures >= self.breaker_threshold:
+            cooldown = min(MAX_PAUSE, self.breaker_cooldown * (2 ** self._opens))
+            self._opens += 1
+            self._open_until = self._clock() + cooldown
+            until = now_wall + cooldown
+        self.health = Health(HealthState.OFFLINE, since=since, until=until, detail=detail)
+
+    def on_auth_rejected(self, detail: str) -> None:
+        self.health = Health(HealthState.AUTH_REJECTED, since=time.time(), detail=detail)
+
+    def _pause(self, seconds: float) -> None:
+        seconds = min(MAX_PAUSE, max(0.0, seconds))
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+
+def _number(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) < 1e12 else None  # drop NaN / absurd

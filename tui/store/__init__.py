@@ -1,0 +1,1 @@
+"""The local SQLite history (no Textual here)."""

@@ -1,0 +1,464 @@
+"""The local history: every message looked up or watched, its events, and what this app observed.
+
+SQLite in WAL mode. One writer connection behind a lock, so workers that finish at once queue up
+instead of interleaving half-written rows; a separate reader connection, so the list view can read
+a page while a write is in progress. A file that is not a readable database is moved aside (never
+deleted) and a fresh one created, with a warning for the UI.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from tui.ids import MessageRef
+from tui.model import Event, EventSource, Message, Provider, Status
+from tui.serialize import message_from_dict, message_to_dict
+from tui.store.schema import migrate
+
+ROW_COLUMNS = (
+    "seq, id, provider, status, provider_status, to_addr, channel, error_code, updated_at, "
+    "last_polled, last_changed, next_poll, first_seen, poll_errors, last_error, substr(body, 1, 200)"
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """What one line of the message list needs; cheap to read a page of."""
+
+    seq: int
+    id: str
+    provider: str | None
+    status: str
+    provider_status: str
+    to: str | None
+    channel: str | None
+    error_code: str | None
+    updated_at: float | None
+    last_polled: float | None
+    last_changed: float | None
+    next_poll: float | None
+    first_seen: float
+    poll_errors: int
+    last_error: str | None
+    body: str | None
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """The list's current view: free text plus optional status/provider/campaign/error filters."""
+
+    text: str = ""
+    statuses: frozenset[str] = frozenset()
+    provider: str | None = None
+    campaign: str | None = None
+    error_code: str | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        text = self.text.strip()
+        if text:
+            like = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            clauses.append(
+                "(id LIKE ? ESCAPE '\\' OR lower(to_addr) LIKE ? ESCAPE '\\' OR status LIKE ? ESCAPE '\\' "
+                "OR lower(body) LIKE ? ESCAPE '\\' OR lower(error_code) LIKE ? ESCAPE '\\')"
+            )
+            params += [like] * 5
+        if self.statuses:
+            clauses.append(f"status IN ({','.join('?' * len(self.statuses))})")
+            params += sorted(self.statuses)
+        if self.provider:
+            clauses.append("provider = ?")
+            params.append(self.provider)
+        if self.campaign:
+            clauses.append("id IN (SELECT message_id FROM campaign_messages WHERE campaign = ?)")
+            params.append(self.campaign)
+        if self.error_code:
+            clauses.append("error_code = ?")
+            params.append(self.error_code)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+SORTS = {
+    "newest": ("seq DESC", "seq > ?"),
+    "changed": ("coalesce(last_changed, first_seen) DESC, seq DESC", None),
+}
+
+
+@dataclass
+class FetchOutcome:
+    """What `record_fetch` found: whether anything shown changed, and the status transition."""
+
+    changed: bool
+    previous: Status | None
+    current: Status
+
+
+@dataclass
+class Stored:
+    message: Message
+    fetched_at: datetime | None
+    first_seen: float
+    last_polled: float | None
+    next_poll: float | None
+    poll_errors: int
+    last_error: str | None
+    campaigns: list[str] = field(default_factory=list)
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _ts(value: datetime | None) -> float | None:
+    return value.timestamp() if value else None
+
+
+class HistoryStore:
+    """Thread-safe access to the history file. Never imports Textual."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.warnings: list[str] = []
+        self._write_lock = threading.Lock()
+        self._read_lock = threading.Lock()
+        self._writer, self._reader = self._open()
+
+    # -- opening, corruption ------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=OFF")
+        return db
+
+    def _open(self) -> tuple[sqlite3.Connection, sqlite3.Connection]:
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            writer = self._connect()
+            writer.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            migrate(writer)
+            writer.execute("SELECT seq, id, status FROM messages LIMIT 1").fetchall()
+        except sqlite3.DatabaseError as exc:
+            try:
+                writer.close()
+            except Exception:  # noqa: BLE001 - closing a broken handle may fail too
+                pass
+            aside = self._move_aside()
+            self.warnings.append(
+                f"The history file {self.path} could not be read ({exc}); it was moved to {aside} and a new one started."
+            )
+            writer = self._connect()
+            migrate(writer)
+        reader = self._connect()
+        return writer, reader
+
+    def _move_aside(self) -> Path:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        for suffix in ("", "-wal", "-shm"):
+            src = Path(str(self.path) + suffix)
+            if src.exists():
+                src.replace(Path(str(aside) + suffix))
+        return aside
+
+    def close(self) -> None:
+        for db in (self._reader, self._writer):
+            try:
+                db.close()
+            except sqlite3.Error:
+                pass
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; writers queue on the lock instead of interleaving."""
+        with self._write_lock:
+            self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
+            else:
+                self._writer.execute("COMMIT")
+
+    def _read(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._read_lock:
+            return self._reader.execute(sql, tuple(params)).fetchall()
+
+    # -- tracking -----------------------------------------------------------------------------
+    def track(self, refs: Iterable[MessageRef], *, campaign: str | None = None, now: float | None = None) -> int:
+        """Add IDs to watch (due for a poll at once); known ones keep their state. Returns new count."""
+        now = _now() if now is None else now
+        added = 0
+        with self._tx() as db:
+            if campaign:
+                db.execute("INSERT OR IGNORE INTO campaigns(name, created_at) VALUES (?, ?)", (campaign, now))
+            for ref in refs:
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO messages(id, provider, first_seen, next_poll) VALUES (?, ?, ?, ?)",
+                    (ref.id, ref.provider.value if ref.provider else None, now, now),
+                )
+                added += cur.rowcount
+                if ref.provider:
+                    db.execute("UPDATE messages SET provider = ? WHERE id = ? AND provider IS NULL", (ref.provider.value, ref.id))
+                if campaign:
+                    db.execute("INSERT OR IGNORE INTO campaign_messages VALUES (?, ?)", (campaign, ref.id))
+        return added
+
+    def record_fetch(self, msg: Message, *, next_poll: float | None, fetched_at: float | None = None) -> FetchOutcome:
+        """Store a fresh answer: snapshot, new events (deduplicated), an observed transition if any."""
+        fetched_at = _now() if fetched_at is None else fetched_at
+        snapshot = message_to_dict(msg, datetime.fromtimestamp(fetched_at, tz=timezone.utc))
+        snapshot_json = json.dumps(snapshot, ensure_ascii=False, default=str)
+        with self._tx() as db:
+            prev = db.execute(
+                "SELECT status, provider_status, snapshot, last_changed FROM messages WHERE id = ?", (msg.id,)
+            ).fetchone()
+            previous = Status(prev[0]) if prev and prev[0] in Status._value2member_map_ and prev[2] else None
+            status_changed = prev is None or prev[2] is None or prev[1] != msg.provider_status
+            old_snapshot = json.loads(prev[2]) if prev and prev[2] else None
+            if old_snapshot is not None:
+                old_snapshot["fetched_at"] = snapshot["fetched_at"]
+            changed = old_snapshot != snapshot
+            last_changed = fetched_at if status_changed else (prev[3] if prev else fetched_at)
+            db.execute(
+                """INSERT INTO messages(id, provider, status, provider_status, to_addr, body, channel, error_code,
+                       error_message, created_at, updated_at, snapshot, raw, first_seen, last_polled, last_changed,
+                       next_poll, poll_errors, last_error)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL)
+                   ON CONFLICT(id) DO UPDATE SET provider=excluded.provider, status=excluded.status,
+                       provider_status=excluded.provider_status, to_addr=excluded.to_addr, body=excluded.body,
+                       channel=excluded.channel, error_code=excluded.error_code, error_message=excluded.error_message,
+                       created_at=excluded.created_at, updated_at=excluded.updated_at, snapshot=excluded.snapshot,
+                       raw=excluded.raw, last_polled=excluded.last_polled, last_changed=excluded.last_changed,
+                       next_poll=excluded.next_poll, poll_errors=0, last_error=NULL""",
+                (
+                    msg.id, msg.provider.value, msg.status.value, msg.provider_status, msg.to, msg.body, msg.channel,
+                    msg.error.code if msg.error else None, msg.error.message if msg.error else None,
+                    _ts(msg.created_at), _ts(msg.last_event_time()), snapshot_json,
+                    json.dumps(msg.raw, ensure_ascii=False, default=str), fetched_at, fetched_at, last_changed, next_poll,
+                ),
+            )
+            self._insert_events(db, msg.id, msg.events)
+            if prev is not None and prev[2] is not None and status_changed:
+                observed = Event(msg.status, msg.provider_status, datetime.fromtimestamp(fetched_at, tz=timezone.utc),
+                                 f"seen changing from {prev[1]} to {msg.provider_status}", EventSource.OBSERVED)
+                self._insert_events(db, msg.id, (observed,))
+            elif prev is None or prev[2] is None:
+                first = Event(msg.status, msg.provider_status, datetime.fromtimestamp(fetched_at, tz=timezone.utc),
+                              f"first seen as {msg.provider_status}", EventSource.OBSERVED)
+                self._insert_events(db, msg.id, (first,))
+        return FetchOutcome(changed=changed, previous=previous, current=msg.status)
+
+    def add_events(self, message_id: str, events: Iterable[Event]) -> int:
+        """Merge extra provider events (e.g. Sent.dm activities); returns how many were new."""
+        with self._tx() as db:
+            return self._insert_events(db, message_id, events)
+
+    @staticmethod
+    def _insert_events(db: sqlite3.Connection, message_id: str, events: Iterable[Event]) -> int:
+        count = 0
+        for e in events:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO events(message_id, source, status, provider_status, ts, description) VALUES (?,?,?,?,?,?)",
+                (message_id, e.source.value, e.status.value, e.provider_status.lower(), round(e.timestamp.timestamp(), 3), e.description),
+            )
+            count += cur.rowcount
+        return count
+
+    def record_failure(self, message_id: str, error: str, *, next_poll: float | None) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE messages SET poll_errors = poll_errors + 1, last_error = ?, next_poll = ? WHERE id = ?",
+                (error[:500], next_poll, message_id),
+            )
+
+    def set_provider(self, message_id: str, provider: Provider) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE messages SET provider = ? WHERE id = ?", (provider.value, message_id))
+
+    def set_next_poll(self, updates: Iterable[tuple[str, float | None]]) -> None:
+        with self._tx() as db:
+            db.executemany("UPDATE messages SET next_poll = ? WHERE id = ?", [(t, i) for i, t in updates])
+
+    def forget(self, message_id: str) -> None:
+        with self._tx() as db:
+            for table, col in (("messages", "id"), ("events", "message_id"), ("campaign_messages", "message_id")):
+                db.execute(f"DELETE FROM {table} WHERE {col} = ?", (message_id,))
+
+    def clear(self) -> None:
+        with self._tx() as db:
+            for table in ("messages", "events", "campaign_messages", "campaigns"):
+                db.execute(f"DELETE FROM {table}")
+
+    def prune(self, *, retention_days: float, max_messages: int, now: float | None = None) -> int:
+        """Drop messages not seen within the retention window, then the oldest beyond the cap."""
+        now = _now() if now is None else now
+        cutoff = now - retention_days * 86400
+        with self._tx() as db:
+            stale = [r[0] for r in db.execute(
+                "SELECT id FROM messages WHERE coalesce(last_polled, first_seen) < ? AND next_poll IS NULL", (cutoff,))]
+            total = db.execute("SELECT count(*) FROM messages").fetchone()[0] - len(stale)
+            if total > max_messages:
+                stale += [r[0] for r in db.execute(
+                    "SELECT id FROM messages WHERE coalesce(last_polled, first_seen) >= ? OR next_poll IS NOT NULL "
+                    "ORDER BY seq LIMIT ?", (cutoff, total - max_messages))]
+            for chunk in range(0, len(stale), 500):
+                part = stale[chunk:chunk + 500]
+                marks = ",".join("?" * len(part))
+                for table, col in (("messages", "id"), ("events", "message_id"), ("campaign_messages", "message_id")):
+                    db.execute(f"DELETE FROM {table} WHERE {col} IN ({marks})", part)
+        return len(stale)
+
+    # -- reading ------------------------------------------------------------------------------
+    def count(self, flt: ListFilter = ListFilter()) -> int:
+        where, params = flt.where()
+        return self._read(f"SELECT count(*) FROM messages{where}", params)[0][0]
+
+    def page(self, flt: ListFilter, offset: int, limit: int, sort: str = "newest") -> list[Row]:
+        where, params = flt.where()
+        order = SORTS.get(sort, SORTS["newest"])[0]
+        rows = self._read(f"SELECT {ROW_COLUMNS} FROM messages{where} ORDER BY {order} LIMIT ? OFFSET ?", [*params, limit, offset])
+        return [Row(*r) for r in rows]
+
+    def position(self, message_id: str, flt: ListFilter, sort: str = "newest") -> int | None:
+        """Index of a message in the filtered, sorted list (None if the filter hides it)."""
+        where, params = flt.where()
+        found = self._read(f"SELECT seq, coalesce(last_changed, first_seen) FROM messages{where}{' AND' if where else ' WHERE'} id = ?", [*params, message_id])
+        if not found:
+            return None
+        seq, changed = found[0]
+        if sort == "changed":
+            cond, extra = "(coalesce(last_changed, first_seen) > ? OR (coalesce(last_changed, first_seen) = ? AND seq > ?))", [changed, changed, seq]
+        else:
+            cond, extra = "seq > ?", [seq]
+        return self._read(f"SELECT count(*) FROM messages{where}{' AND' if where else ' WHERE'} {cond}", [*params, *extra])[0][0]
+
+    def row(self, message_id: str) -> Row | None:
+        rows = self._read(f"SELECT {ROW_COLUMNS} FROM messages WHERE id = ?", (message_id,))
+        return Row(*rows[0]) if rows else None
+
+    def status_counts(self, flt: ListFilter = ListFilter()) -> dict[str, int]:
+        where, params = flt.where()
+        return dict(self._read(f"SELECT status, count(*) FROM messages{where} GROUP BY status", params))
+
+    def error_counts(self, flt: ListFilter = ListFilter(), limit: int = 20) -> list[tuple[str, str, int]]:
+        where, params = flt.where()
+        cond = f"{where}{' AND' if where else ' WHERE'} status = 'failed'"
+        return [tuple(r) for r in self._read(
+            f"SELECT coalesce(error_code, '?'), max(coalesce(error_message, '')), count(*) FROM messages{cond} "
+            "GROUP BY coalesce(error_code, '?') ORDER BY count(*) DESC LIMIT ?", [*params, limit])]
+
+    def provider_of(self, message_id: str) -> Provider | None:
+        rows = self._read("SELECT provider FROM messages WHERE id = ?", (message_id,))
+        return Provider(rows[0][0]) if rows and rows[0][0] in ("sentdm", "sendo") else None
+
+    def get(self, message_id: str) -> Stored | None:
+        """The full cached message with every event (provider and observed), oldest first."""
+        rows = self._read(
+            "SELECT snapshot, raw, first_seen, last_polled, next_poll, poll_errors, last_error FROM messages WHERE id = ?",
+            (message_id,),
+        )
+        if not rows or rows[0][0] is None:
+            return None
+        snapshot, raw, first_seen, last_polled, next_poll, poll_errors, last_error = rows[0]
+        try:
+            data = json.loads(snapshot)
+            data["raw"] = json.loads(raw) if raw else {}
+            msg = message_from_dict(data)
+        except (ValueError, TypeError):
+            return None  # an unreadable cached row is shown as not fetched yet, never a crash
+        events = [
+            Event(Status(s) if s in Status._value2member_map_ else Status.UNKNOWN, ps,
+                  datetime.fromtimestamp(ts, tz=timezone.utc), d, EventSource(src) if src in ("provider", "observed") else EventSource.PROVIDER)
+            for src, s, ps, ts, d in self._read(
+                "SELECT source, status, provider_status, ts, description FROM events WHERE message_id = ? ORDER BY ts, rowid",
+                (message_id,))
+        ]
+        campaigns = [r[0] for r in self._read("SELECT campaign FROM campaign_messages WHERE message_id = ?", (message_id,))]
+        fetched = datetime.fromtimestamp(last_polled, tz=timezone.utc) if last_polled else None
+        return Stored(replace(msg, events=tuple(events)), fetched, first_seen, last_polled, next_poll, poll_errors, last_error, campaigns)
+
+    def due(self, now: float, limit: int, provider: Provider | None = None, *, unresolved: bool = False) -> list[tuple[str, str | None, str, float | None]]:
+        """Messages whose next poll time has come, most overdue first: (id, provider, status, last_changed)."""
+        if unresolved:
+            cond, params = "provider IS NULL", []
+        elif provider is not None:
+            cond, params = "provider = ?", [provider.value]
+        else:
+            cond, params = "1", []
+        return [tuple(r) for r in self._read(
+            f"SELECT id, provider, status, coalesce(last_changed, first_seen) FROM messages "
+            f"WHERE next_poll IS NOT NULL AND next_poll <= ? AND {cond} ORDER BY next_poll LIMIT ?",
+            [now, *params, limit])]
+
+    def next_due(self, provider: Provider | None = None, *, unresolved: bool = False) -> float | None:
+        if unresolved:
+            cond, params = "provider IS NULL", []
+        elif provider is not None:
+            cond, params = "provider = ?", [provider.value]
+        else:
+            cond, params = "1", []
+        return self._read(f"SELECT min(next_poll) FROM messages WHERE next_poll IS NOT NULL AND {cond}", params)[0][0]
+
+    def pending_count(self) -> int:
+        return self._read("SELECT count(*) FROM messages WHERE next_poll IS NOT NULL")[0][0]
+
+    def backlog(self, now: float) -> int:
+        """How many messages are overdue right now: what the poller still has to catch up on."""
+        return self._read("SELECT count(*) FROM messages WHERE next_poll IS NOT NULL AND next_poll <= ?", (now,))[0][0]
+
+    def campaigns(self) -> list[tuple[str, int]]:
+        return [tuple(r) for r in self._read(
+            "SELECT c.name, count(m.message_id) FROM campaigns c LEFT JOIN campaign_messages m ON m.campaign = c.name "
+            "GROUP BY c.name ORDER BY c.created_at DESC")]
+
+    def campaign_started(self, name: str) -> float | None:
+        rows = self._read("SELECT created_at FROM campaigns WHERE name = ?", (name,))
+        return rows[0][0] if rows else None
+
+    def transitions_since(self, since: float, flt: ListFilter = ListFilter()) -> list[float]:
+        """Times of observed status changes (for the changes-per-minute sparkline)."""
+        if flt.campaign:
+            return [r[0] for r in self._read(
+                "SELECT e.ts FROM events e JOIN campaign_messages c ON c.message_id = e.message_id "
+                "WHERE e.source = 'observed' AND e.ts >= ? AND c.campaign = ? AND e.description NOT LIKE 'first seen%'",
+                (since, flt.campaign))]
+        return [r[0] for r in self._read(
+            "SELECT ts FROM events WHERE source = 'observed' AND ts >= ? AND description NOT LIKE 'first seen%'", (since,))]
+
+    def iter_snapshots(self, flt: ListFilter = ListFilter(), batch: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every message in the view as `get --json` objects (for export), oldest first, in batches."""
+        where, params = flt.where()
+        last = 0
+        while True:
+            rows = self._read(
+                f"SELECT seq, id, provider, status, snapshot, last_polled, last_error FROM messages{where}"
+                f"{' AND' if where else ' WHERE'} seq > ? ORDER BY seq LIMIT ?", [*params, last, batch])
+            if not rows:
+                return
+            for seq, mid, provider, status, snapshot, last_polled, last_error in rows:
+                last = seq
+                data: dict[str, Any] | None = None
+                if snapshot:
+                    try:
+                        data = json.loads(snapshot)
+                    except ValueError:
+                        data = None
+                if data is None:
+                    data = {"id": mid, "provider": provider, "status": status, "provider_status": None, "to": None,
+                            "from": None, "body": None, "channel": None, "created_at": None, "updated_at": None,
+                            "events": [], "error": None, "fetched_at": None}
+                data["last_poll_error"] = last_error
+                yield data
