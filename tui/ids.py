@@ -27,6 +27,15 @@ class MessageRef:
         return f"{self.provider.value}:{self.id}" if self.provider else self.id
 
 
+_ID_ATTEMPT = re.compile(r"^\s*(?:(?:sentdm|sent\.dm|sent|sendo)\s*:\s*\S*|[0-9a-fA-F-]{16,})\s*$", re.IGNORECASE)
+
+
+def looks_like_id(text: str) -> bool:
+    """True for text that is meant as an ID (a provider prefix, or a long hex/dash string):
+    the find bar then reports why it is invalid instead of silently filtering by it."""
+    return bool(_ID_ATTEMPT.match(text))
+
+
 def is_message_id(text: str) -> bool:
     return bool(_UUID.match(text))
 

@@ -135,5 +135,5 @@ class Message:
     def last_event_time(self) -> datetime | None:
         """The newest time the provider said anything about this message."""
         times = [t for t in (self.updated_at, self.sent_at, self.created_at) if t]
-        times += [e.timestamp for e in self.events]
+        times += [e.timestamp for e in self.events if e.source is EventSource.PROVIDER]
         return max(times) if times else None

@@ -14,6 +14,7 @@ from tui.errors import SendwatchError
 from tui.ids import MessageRef, parse_ref
 from tui.model import Message
 from tui.polling.policy import PollPolicy
+from tui.polling.poller import record_lookup
 from tui.providers.lookup import Providers
 from tui.serialize import message_to_dict
 from tui.store.history import HistoryStore
@@ -30,13 +31,6 @@ async def lookup(settings: Settings, ref: MessageRef, store: HistoryStore | None
         return await providers.fetch(ref)
     finally:
         await providers.aclose()
-
-
-def remember(store: HistoryStore, msg: Message, policy: PollPolicy, now: float) -> None:
-    store.track([MessageRef(msg.id, msg.provider)], now=now)
-    next_poll = policy.next_poll(msg.status, now=now, last_changed=now, first_seen=now, provider=msg.provider,
-                                 channel=msg.channel, created=msg.created_at.timestamp() if msg.created_at else None)
-    store.record_fetch(msg, next_poll=next_poll, fetched_at=now)
 
 
 def run(settings: Settings, raw_id: str, provider: str | None, as_json: bool, raw: bool) -> int:
@@ -58,7 +52,7 @@ def run(settings: Settings, raw_id: str, provider: str | None, as_json: bool, ra
     now = time.time()
     if store is not None:
         try:
-            remember(store, msg, PollPolicy.from_settings(settings.polling), now)
+            record_lookup(store, PollPolicy.from_settings(settings.polling), msg, now)
             stored = store.get(msg.id)
             if stored is not None:
                 msg = stored.message  # includes transitions observed on earlier lookups

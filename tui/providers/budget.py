@@ -21,7 +21,7 @@ MAX_PAUSE = 300.0  # never trust a header that asks us to stop for longer than t
 
 
 class HealthState(str, enum.Enum):
-    UNKNOWN = "unknown"
+    UNKNOWN = "ready"  # configured, nothing asked yet
     OK = "ok"
     RATE_LIMITED = "rate-limited"
     AUTH_REJECTED = "auth rejected"

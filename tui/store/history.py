@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -25,7 +25,7 @@ from tui.serialize import message_from_dict, message_to_dict
 from tui.store.schema import migrate
 
 ROW_COLUMNS = (
-    "seq, id, provider, status, provider_status, to_addr, channel, error_code, updated_at, "
+    "seq, id, provider, status, provider_status, to_addr, channel, error_code, error_message, updated_at, "
     "last_polled, last_changed, next_poll, first_seen, poll_errors, last_error, substr(body, 1, 200)"
 )
 
@@ -42,6 +42,7 @@ class Row:
     to: str | None
     channel: str | None
     error_code: str | None
+    error_message: str | None
     updated_at: float | None
     last_polled: float | None
     last_changed: float | None
@@ -88,6 +89,8 @@ class ListFilter:
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
+NextPoll = Callable[[float, float], "float | None"]
+
 SORTS = {
     "newest": ("seq DESC", "seq > ?"),
     "changed": ("coalesce(last_changed, first_seen) DESC, seq DESC", None),
@@ -101,6 +104,7 @@ class FetchOutcome:
     changed: bool
     previous: Status | None
     current: Status
+    next_poll: float | None = None
 
 
 @dataclass
@@ -216,14 +220,18 @@ class HistoryStore:
                     db.execute("INSERT OR IGNORE INTO campaign_messages VALUES (?, ?)", (campaign, ref.id))
         return added
 
-    def record_fetch(self, msg: Message, *, next_poll: float | None, fetched_at: float | None = None) -> FetchOutcome:
-        """Store a fresh answer: snapshot, new events (deduplicated), an observed transition if any."""
+    def record_fetch(self, msg: Message, *, next_poll: float | None | NextPoll, fetched_at: float | None = None) -> FetchOutcome:
+        """Store a fresh answer: snapshot, new events (deduplicated), an observed transition if any.
+
+        `next_poll` may be a function of (last_changed, first_seen), evaluated inside the same
+        transaction, so the schedule always follows the stored change history.
+        """
         fetched_at = _now() if fetched_at is None else fetched_at
         snapshot = message_to_dict(msg, datetime.fromtimestamp(fetched_at, tz=timezone.utc))
         snapshot_json = json.dumps(snapshot, ensure_ascii=False, default=str)
         with self._tx() as db:
             prev = db.execute(
-                "SELECT status, provider_status, snapshot, last_changed FROM messages WHERE id = ?", (msg.id,)
+                "SELECT status, provider_status, snapshot, last_changed, first_seen FROM messages WHERE id = ?", (msg.id,)
             ).fetchone()
             previous = Status(prev[0]) if prev and prev[0] in Status._value2member_map_ and prev[2] else None
             status_changed = prev is None or prev[2] is None or prev[1] != msg.provider_status
@@ -232,6 +240,8 @@ class HistoryStore:
                 old_snapshot["fetched_at"] = snapshot["fetched_at"]
             changed = old_snapshot != snapshot
             last_changed = fetched_at if status_changed else (prev[3] if prev else fetched_at)
+            first_seen = prev[4] if prev else fetched_at
+            when = next_poll(last_changed, first_seen) if callable(next_poll) else next_poll
             db.execute(
                 """INSERT INTO messages(id, provider, status, provider_status, to_addr, body, channel, error_code,
                        error_message, created_at, updated_at, snapshot, raw, first_seen, last_polled, last_changed,
@@ -247,7 +257,7 @@ class HistoryStore:
                     msg.id, msg.provider.value, msg.status.value, msg.provider_status, msg.to, msg.body, msg.channel,
                     msg.error.code if msg.error else None, msg.error.message if msg.error else None,
                     _ts(msg.created_at), _ts(msg.last_event_time()), snapshot_json,
-                    json.dumps(msg.raw, ensure_ascii=False, default=str), fetched_at, fetched_at, last_changed, next_poll,
+                    json.dumps(msg.raw, ensure_ascii=False, default=str), first_seen, fetched_at, last_changed, when,
                 ),
             )
             self._insert_events(db, msg.id, msg.events)
@@ -259,7 +269,7 @@ class HistoryStore:
                 first = Event(msg.status, msg.provider_status, datetime.fromtimestamp(fetched_at, tz=timezone.utc),
                               f"first seen as {msg.provider_status}", EventSource.OBSERVED)
                 self._insert_events(db, msg.id, (first,))
-        return FetchOutcome(changed=changed, previous=previous, current=msg.status)
+        return FetchOutcome(changed=changed, previous=previous, current=msg.status, next_poll=when)
 
     def add_events(self, message_id: str, events: Iterable[Event]) -> int:
         """Merge extra provider events (e.g. Sent.dm activities); returns how many were new."""
@@ -291,6 +301,23 @@ class HistoryStore:
     def set_next_poll(self, updates: Iterable[tuple[str, float | None]]) -> None:
         with self._tx() as db:
             db.executemany("UPDATE messages SET next_poll = ? WHERE id = ?", [(t, i) for i, t in updates])
+
+    def pull_forward(self, ids: Iterable[str], interval: float, now: float) -> None:
+        """Make pending messages due no later than `interval` after their last poll (rows on screen)."""
+        ids = list(ids)
+        if not ids:
+            return
+        with self._tx() as db:
+            db.execute(
+                f"UPDATE messages SET next_poll = max(?, coalesce(last_polled, 0) + ?) WHERE next_poll IS NOT NULL "
+                f"AND next_poll > max(?, coalesce(last_polled, 0) + ?) AND id IN ({','.join('?' * len(ids))})",
+                [now, interval, now, interval, *ids],
+            )
+
+    def make_all_due(self, now: float) -> int:
+        """Every pending message due now (`R`); final ones stay final."""
+        with self._tx() as db:
+            return db.execute("UPDATE messages SET next_poll = ? WHERE next_poll IS NOT NULL AND next_poll > ?", (now, now)).rowcount
 
     def forget(self, message_id: str) -> None:
         with self._tx() as db:
@@ -350,8 +377,11 @@ class HistoryStore:
         return Row(*rows[0]) if rows else None
 
     def status_counts(self, flt: ListFilter = ListFilter()) -> dict[str, int]:
+        """Counts per status; messages never answered yet count as `waiting`."""
         where, params = flt.where()
-        return dict(self._read(f"SELECT status, count(*) FROM messages{where} GROUP BY status", params))
+        return dict(self._read(
+            f"SELECT CASE WHEN last_polled IS NULL THEN 'waiting' ELSE status END AS s, count(*) FROM messages{where} GROUP BY s",
+            params))
 
     def error_counts(self, flt: ListFilter = ListFilter(), limit: int = 20) -> list[tuple[str, str, int]]:
         where, params = flt.where()
@@ -390,14 +420,23 @@ class HistoryStore:
         fetched = datetime.fromtimestamp(last_polled, tz=timezone.utc) if last_polled else None
         return Stored(replace(msg, events=tuple(events)), fetched, first_seen, last_polled, next_poll, poll_errors, last_error, campaigns)
 
-    def due(self, now: float, limit: int, provider: Provider | None = None, *, unresolved: bool = False) -> list[tuple[str, str | None, str, float | None]]:
-        """Messages whose next poll time has come, most overdue first: (id, provider, status, last_changed)."""
+    def due(self, now: float, limit: int, provider: Provider | None = None, *, unresolved: bool = False,
+            among: Iterable[str] | None = None) -> list[tuple[str, str | None, str, float | None]]:
+        """Messages whose next poll time has come, most overdue first: (id, provider, status, last_changed).
+
+        `among` restricts the answer to those IDs (what is on screen goes first)."""
         if unresolved:
             cond, params = "provider IS NULL", []
         elif provider is not None:
             cond, params = "provider = ?", [provider.value]
         else:
             cond, params = "1", []
+        if among is not None:
+            ids = list(among)[:500]
+            if not ids:
+                return []
+            cond += f" AND id IN ({','.join('?' * len(ids))})"
+            params += ids
         return [tuple(r) for r in self._read(
             f"SELECT id, provider, status, coalesce(last_changed, first_seen) FROM messages "
             f"WHERE next_poll IS NOT NULL AND next_poll <= ? AND {cond} ORDER BY next_poll LIMIT ?",

@@ -1,0 +1,60 @@
+"""Snapshot tests of the main screens (pytest-textual-snapshot); Textual is pinned in pyproject.
+
+Review changes with the HTML report before accepting them with `pytest --snapshot-update`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tui.app.showcase import build_showcase, failed_message
+from tui.app.widgets.message_list import MessageList
+
+
+@pytest.fixture
+def showcase(tmp_path: Path):
+    app, sim, tracked = build_showcase(tmp_path)
+    yield app, tracked
+    sim.stop()
+    app.store.close()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_main_screen(snap_compare, showcase, size) -> None:
+    app, _ = showcase
+    assert snap_compare(app, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_failed_message_detail(snap_compare, showcase, size) -> None:
+    app, tracked = showcase
+    failed = failed_message(tracked)
+
+    async def select(pilot) -> None:
+        await pilot.pause()
+        app.query_one(MessageList).select_id(failed.id)
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=select)
+
+
+def test_help_screen(snap_compare, showcase) -> None:
+    app, _ = showcase
+    assert snap_compare(app, terminal_size=(80, 24), press=["question_mark"])
+
+
+def test_status_filter(snap_compare, showcase) -> None:
+    app, _ = showcase
+
+    async def filter_failed(pilot) -> None:
+        await pilot.press("slash")
+        app.query_one("#find").value = "status:failed"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=filter_failed)

@@ -1,0 +1,1 @@
+"""Modal screens: help, first-run welcome, confirmations, import."""

@@ -1,0 +1,63 @@
+"""A deterministic dashboard for snapshot tests and README screenshots.
+
+The simulator's world is frozen at a fixed instant, every message is fetched once over real HTTP
+into a fresh history, and the app gets a fixed clock and no poller, so every frame is reproducible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+from tui.app.app import SendwatchApp
+from tui.ids import MessageRef
+from tui.model import Provider
+from tui.polling.policy import PollPolicy
+from tui.polling.poller import record_lookup
+from tui.providers.lookup import Providers
+from tui.simulator import SimConfig, Simulator
+from tui.simulator.demo import build_world, demo_settings
+from tui.simulator.world import SimMessage
+from tui.store.history import HistoryStore
+
+EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+SETTLE = 45.0  # world seconds after the campaign started: half of it has settled
+
+
+async def _prefetch(providers: Providers, store: HistoryStore, policy: PollPolicy, msgs: list[SimMessage], at: float) -> None:
+    for msg in msgs:
+        found = await providers.client(msg.provider).fetch(msg.id)
+        record_lookup(store, policy, found, at)
+
+
+def build_showcase(tmp: Path, campaign_size: int = 60) -> tuple[SendwatchApp, Simulator, list[SimMessage]]:
+    """Returns the app (not yet running), the simulator (stop it after) and the tracked messages."""
+    world, tracked = build_world(seed=7, campaign_size=campaign_size, epoch=EPOCH)
+    world.freeze()
+    world.advance(SETTLE)
+    sim = Simulator(world, SimConfig()).start()
+    settings = demo_settings(sim, tmp / "history.sqlite3")
+    roomy = dict(requests_per_minute=60_000.0, burst=1000)
+    settings = replace(settings, sentdm=replace(settings.sentdm, **roomy), sendo=replace(settings.sendo, **roomy))
+    store = HistoryStore(settings.history_path())
+    now = world.wall(world.now())
+    store.track([MessageRef(m.id, m.provider) for m in tracked if not m.campaign], now=now - 60)
+    store.track([MessageRef(m.id, m.provider) for m in tracked if m.campaign], campaign="spring-sale", now=now - 60)
+    policy = PollPolicy.from_settings(settings.polling)
+
+    async def fetch_all() -> None:
+        providers = Providers(settings)
+        try:
+            await _prefetch(providers, store, policy, tracked, now)
+        finally:
+            await providers.aclose()
+
+    asyncio.run(fetch_all())
+    app = SendwatchApp(settings, store, demo=True, clock=lambda: now + 5, start_poller=False)
+    return app, sim, tracked
+
+
+def failed_message(tracked: list[SimMessage]) -> SimMessage:
+    """The demo's carrier-filtered Sent.dm message (a failure with a code and a timeline)."""
+    return next(m for m in tracked if m.provider is Provider.SENTDM and m.error and m.error[0] == "30007" and not m.campaign)
