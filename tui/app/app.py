@@ -24,12 +24,16 @@ from tui.app.list_model import ListModel
 from tui.app.query import parse_query
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import HelpScreen
+from tui.app.screens.import_ids import ImportScreen
 from tui.app.screens.welcome import WelcomeScreen
 from tui.app.widgets.detail_pane import DetailPane
 from tui.app.widgets.message_list import MessageList
 from tui.app.widgets.status_bar import StatusBar, StatusSnapshot
+from tui.app.widgets.summary import CampaignSummary
 from tui.config import Settings
 from tui.errors import SendwatchError
+from tui.export import write_export
+from tui.importers import read_ids
 from tui.ids import MessageRef, looks_like_id, parse_ref
 from tui.model import Provider, Status
 from tui.polling.policy import PollPolicy, Priority
@@ -38,6 +42,7 @@ from tui.providers.budget import Health, HealthState
 from tui.providers.lookup import Providers
 from tui.serialize import message_to_dict
 from tui.store.history import HistoryStore, ListFilter
+from tui.store.summary import summarize
 from tui.textsafe import safe_text
 
 
@@ -52,6 +57,8 @@ class SendwatchApp(App[None]):
         Binding("v", "toggle_raw", "Raw"),
         Binding("c", "copy_id", "Copy ID"),
         Binding("C", "copy_json", "Copy JSON", show=False),
+        Binding("s", "toggle_summary", "Summary"),
+        Binding("i", "import_ids", "Import", show=False),
         Binding("o", "toggle_sort", "Sort", show=False),
         Binding("x", "forget", "Forget", show=False),
         Binding("t", "change_theme", "Theme", show=False),
@@ -67,6 +74,7 @@ class SendwatchApp(App[None]):
         *,
         demo: bool = False,
         initial_filter: ListFilter | None = None,
+        campaign: str | None = None,
         clock: Callable[[], float] = time.time,
         start_poller: bool = True,
     ) -> None:
@@ -76,7 +84,8 @@ class SendwatchApp(App[None]):
         self.demo = demo
         self.clock = clock
         self.policy = PollPolicy.from_settings(settings.polling)
-        self.model = ListModel(store, initial_filter)
+        self.campaign = campaign
+        self.model = ListModel(store, initial_filter or ListFilter(campaign=campaign))
         self.providers: Providers | None = None
         self.poller: Poller | None = None
         self.start_poller = start_poller
@@ -98,6 +107,9 @@ class SendwatchApp(App[None]):
                     id="find")
         with Horizontal(id="main"):
             with Vertical(id="list-region"):
+                summary = CampaignSummary(id="summary")
+                summary.display = self.campaign is not None
+                yield summary
                 yield MessageList(self.model, clock=self.clock, id="messages")
             yield DetailPane(clock=self.clock, id="detail")
         yield Footer()
@@ -116,8 +128,11 @@ class SendwatchApp(App[None]):
         self._refresh_status()
         self.set_interval(1.0, self._tick)
         self.set_interval(0.25, self._flush_updates)
+        self.set_interval(2.0, self.update_summary)
         self.count_statuses()
+        self.update_summary()
         if self.start_poller and self.providers.clients:
+            self.call_after_refresh(self._tick)  # tell the poller what is on screen before it starts
             self.run_worker(self.poller.run(), group="poller", exclusive=True, exit_on_error=False)
         if not self.providers.clients and not self.demo:
             self.push_screen(WelcomeScreen(str(self.settings.path)))
@@ -337,6 +352,73 @@ class SendwatchApp(App[None]):
             self._last_focus = focus
             self.run_worker(self.poller.set_focus(focus[0], focus[1]), group="focus", exclusive=True, exit_on_error=False)
 
+    # -- campaign summary, import, export -----------------------------------------------------
+    @work(group="summary", exclusive=True, exit_on_error=False)
+    async def update_summary(self) -> None:
+        panel = self.query_one(CampaignSummary)
+        if not panel.display:
+            return
+        now = self.clock()
+        data = await asyncio.to_thread(summarize, self.store, ListFilter(campaign=self.model.filter.campaign), now)
+        rate = sum(c.budget.rate for c in self.providers.clients.values()) if self.providers else 0.0
+        panel.show(data, now, rate)
+
+    def action_toggle_summary(self) -> None:
+        panel = self.query_one(CampaignSummary)
+        panel.display = not panel.display
+        self.update_summary()
+
+    def on_campaign_summary_filter_chosen(self, event: CampaignSummary.FilterChosen) -> None:
+        flt = ListFilter(statuses=frozenset({event.status}) if event.status else frozenset(),
+                         error_code=event.error_code, campaign=self.model.filter.campaign)
+        self._apply_filter(flt)
+        self.query_one(MessageList).focus()
+
+    def action_import_ids(self) -> None:
+        def chosen(answer: tuple[Path, str] | None) -> None:
+            if answer:
+                self.import_file(*answer)
+
+        self.push_screen(ImportScreen(), chosen)
+
+    @work(group="import", exit_on_error=False)
+    async def import_file(self, path: Path, name: str) -> None:
+        try:
+            text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig", errors="replace")
+        except OSError as exc:
+            self.notify(f"Cannot read {safe_text(str(path))}: {exc.strerror}", severity="error")
+            return
+        result = await asyncio.to_thread(read_ids, text)
+        added = await asyncio.to_thread(self.store.track, result.refs, campaign=name) if result.refs else 0
+        problems = "; ".join(f"{p.where}: {p.reason}" for p in result.problems[:3])
+        more = f" (+{len(result.problems) - 3} more)" if len(result.problems) > 3 else ""
+        self.notify(f"{result.summary()}; {added} new in {safe_text(name)}" + (f". Skipped {safe_text(problems)}{more}" if problems else ""),
+                    severity="warning" if result.problems else "information", timeout=12)
+        if result.refs:
+            self.campaign = name
+            self._apply_filter(ListFilter(campaign=name))
+            self.query_one(CampaignSummary).display = True
+            self.update_summary()
+            if self.poller:
+                self.poller.wake()
+
+    def action_export(self, fmt: str = "csv") -> None:
+        self.export_view(fmt)
+
+    @work(group="export", exit_on_error=False, thread=True)
+    def export_view(self, fmt: str) -> None:
+        folder = self.settings.history_path().parent / "exports"
+        target = folder / f"sendwatch-{time.strftime('%Y%m%d-%H%M%S')}.{fmt}"
+        flt = self.model.filter
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with target.open("w", encoding="utf-8", newline="") as out:
+                count = write_export(self.store, flt, fmt, out)
+        except OSError as exc:
+            self.notify(f"Export failed: {exc.strerror}", severity="error")
+            return
+        self.notify(f"Exported {count} messages to {target}", timeout=12)
+
     # -- other actions ----------------------------------------------------------------------
     def action_back(self) -> None:
         find = self.query_one("#find", Input)
@@ -418,6 +500,10 @@ class SendwatchApp(App[None]):
         yield SystemCommand("Raw JSON", "Show/hide the provider's raw response (v)", self.action_toggle_raw)
         yield SystemCommand("Toggle sort", "Newest first / last changed first (o)", self.action_toggle_sort)
         yield SystemCommand("Forget message", "Remove the selected message from history (x)", self.action_forget)
+        yield SystemCommand("Campaign summary", "Show/hide the campaign summary (s)", self.action_toggle_summary)
+        yield SystemCommand("Import IDs", "Track the IDs in a file as a campaign (i)", self.action_import_ids)
+        yield SystemCommand("Export CSV", "Write the messages in the current view to a CSV file", lambda: self.action_export("csv"))
+        yield SystemCommand("Export JSON", "Write the messages in the current view to a JSON file", lambda: self.action_export("json"))
         yield SystemCommand("Clear history", "Delete every cached message (asks first)", self.action_clear_history)
         yield SystemCommand("Filter: all statuses", "Show every status", lambda: self.filter_status(None))
         for status in Status:

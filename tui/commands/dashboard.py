@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from tui.commands.output import fail
 from tui.config import Settings
 from tui.ids import MessageRef
+from tui.importers import ImportResult, read_ids
+from tui.model import Provider
+from tui.textsafe import safe_text
 from tui.store.history import HistoryStore, ListFilter
 
 
@@ -20,14 +25,14 @@ def _open_store(settings: Settings) -> HistoryStore | None:
         return None
 
 
-def run(settings: Settings, initial_filter: ListFilter | None = None, *, demo: bool = False) -> int:
+def run(settings: Settings, initial_filter: ListFilter | None = None, *, demo: bool = False, campaign: str | None = None) -> int:
     from tui.app.app import SendwatchApp
 
     store = _open_store(settings)
     if store is None:
         return 2
     try:
-        SendwatchApp(settings, store, demo=demo, initial_filter=initial_filter).run()
+        SendwatchApp(settings, store, demo=demo, initial_filter=initial_filter, campaign=campaign).run()
     finally:
         store.close()
     return 0
@@ -46,10 +51,67 @@ def run_demo() -> int:
             store.track([MessageRef(m.id, m.provider) for m in history])
             store.track([MessageRef(m.id, m.provider) for m in tracked if m.campaign], campaign="spring-sale")
             store.close()
-            return run(settings, demo=True)
+            return run(settings, demo=True, campaign="spring-sale")
     finally:
         sim.stop()
 
 
+def _read_source(source: str) -> tuple[str, str]:
+    """The text to import and a default campaign name. `-` reads stdin."""
+    if source == "-":
+        text = sys.stdin.read()
+        return text, "stdin-" + time.strftime("%Y%m%d-%H%M")
+    path = Path(source).expanduser()
+    return path.read_text(encoding="utf-8-sig", errors="replace"), path.stem
+
+
+def _reattach_terminal() -> bool:
+    """After reading IDs from a pipe, give the dashboard the terminal's keyboard on fd 0."""
+    if sys.stdin.isatty():
+        return True
+    try:
+        fd = os.open("/dev/tty", os.O_RDONLY)
+    except OSError:
+        return False
+    os.dup2(fd, 0)
+    os.close(fd)
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's stdin for its whole life
+    sys.__stdin__ = sys.stdin
+    return True
+
+
+def import_into(store: HistoryStore, text: str, campaign: str, provider: Provider | None) -> tuple[ImportResult, int]:
+    result = read_ids(text, provider)
+    added = store.track(result.refs, campaign=campaign) if result.refs else 0
+    return result, added
+
+
+def report(result: ImportResult, added: int, campaign: str, limit: int = 20) -> None:
+    for problem in result.problems[:limit]:
+        print(f"sendwatch: skipped {problem.where}: {safe_text(problem.reason)}", file=sys.stderr)
+    if len(result.problems) > limit:
+        print(f"sendwatch: … and {len(result.problems) - limit} more skipped lines", file=sys.stderr)
+    print(f"{result.summary()}; {added} new in campaign {campaign!r}", file=sys.stderr)
+
+
 def run_watch(settings: Settings, source: str, campaign: str | None, provider: str | None, *, no_ui: bool = False) -> int:
-    return fail("watch is not available yet", 2)
+    try:
+        text, default_name = _read_source(source)
+    except OSError as exc:
+        return fail(f"cannot read {source}: {exc.strerror}", 2)
+    store = _open_store(settings)
+    if store is None:
+        return 2
+    name = campaign or default_name
+    try:
+        result, added = import_into(store, text, name, Provider(provider) if provider else None)
+    finally:
+        store.close()
+    report(result, added, name)
+    if not result.refs:
+        return fail("no valid message IDs to watch", 2)
+    if no_ui:
+        return 0
+    if not _reattach_terminal():
+        return fail("no terminal to show the dashboard on (IDs were imported; use --no-ui in scripts)", 2)
+    return run(settings, ListFilter(campaign=name), campaign=name)

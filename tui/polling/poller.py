@@ -122,44 +122,55 @@ class Poller:
         await asyncio.gather(*loops)
 
     async def _loop(self, provider: Provider | None) -> None:
+        """Pick what to ask only when a request could start now, so the newest priorities win."""
         stats = self.stats.setdefault(provider, LoopStats())
         client = self.providers.clients.get(provider) if provider else None
         concurrency = client.budget.concurrency if client else 2
-        slots = asyncio.Semaphore(concurrency)
         tasks: set[asyncio.Task[None]] = set()
         while not self._stopped:
             if client is not None and client.budget.circuit_open:
                 await self._sleep(client.budget.circuit_retry_in())
                 continue
-            now = time.time()
-            batch = self._take_urgent(provider)
-            focused = [*([self.focus.selected] if self.focus.selected else []), *self.focus.visible]
-            if focused and len(batch) < concurrency:
-                due = await asyncio.to_thread(self.store.due, now, concurrency * 2, provider,
-                                              unresolved=provider is None, among=focused)
-                batch += [d[0] for d in due if d[0] not in self._inflight and d[0] not in batch]
-            if len(batch) < concurrency:
-                due = await asyncio.to_thread(
-                    self.store.due, now, len(self._inflight) + concurrency * 2, provider, unresolved=provider is None)
-                batch += [d[0] for d in due if d[0] not in self._inflight and d[0] not in batch]
+            if client is not None and client.budget.health.state.value == "auth rejected":
+                await self._sleep(AUTH_PAUSE)
+                if self._stopped:
+                    break
+            free = concurrency - len(tasks)
+            if free <= 0:
+                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED, timeout=1.0)
+                continue
+            if client is not None:
+                delay = client.budget.wait_time()
+                if delay > 0:
+                    await self._sleep(delay)
+                    continue
+                free = min(free, max(1, int(client.budget.tokens)))
+            batch = await self._choose(provider, free)
             if not batch:
                 next_due = await asyncio.to_thread(self.store.next_due, provider, unresolved=provider is None)
-                await self._sleep(IDLE_WAKE if next_due is None else max(0.05, min(IDLE_WAKE, next_due - now)))
+                await self._sleep(IDLE_WAKE if next_due is None else max(0.05, min(IDLE_WAKE, next_due - time.time())))
                 continue
-            for message_id in batch[:concurrency * 2]:
-                await slots.acquire()
-                if self._stopped:
-                    slots.release()
-                    break
+            for message_id in batch:
                 self._inflight.add(message_id)
                 task = asyncio.ensure_future(self._poll_one(provider, message_id, stats))
                 tasks.add(task)
-                task.add_done_callback(lambda t, mid=message_id: (tasks.discard(t), self._inflight.discard(mid), slots.release()))
-            if client is not None and client.budget.health.state.value == "auth rejected":
-                await self._sleep(AUTH_PAUSE)
+                task.add_done_callback(lambda t, mid=message_id: (tasks.discard(t), self._inflight.discard(mid)))
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _choose(self, provider: Provider | None, count: int) -> list[str]:
+        """Up to `count` IDs: explicit refreshes, then due rows on screen, then the most overdue."""
+        now = time.time()
+        batch = self._take_urgent(provider)[:count]
+        focused = [*([self.focus.selected] if self.focus.selected else []), *self.focus.visible]
+        for among in ([focused] if focused else []) + [None]:
+            if len(batch) >= count:
+                break
+            due = await asyncio.to_thread(self.store.due, now, len(self._inflight) + count * 2, provider,
+                                          unresolved=provider is None, among=among)
+            batch += [d[0] for d in due if d[0] not in self._inflight and d[0] not in batch][: count - len(batch)]
+        return batch
 
     def _take_urgent(self, provider: Provider | None) -> list[str]:
         """Urgent IDs that belong to this loop (the store knows each ID's provider)."""

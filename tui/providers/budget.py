@@ -124,20 +124,23 @@ class RequestBudget:
 
     # -- feedback from responses --------------------------------------------------------------
     def observe_headers(self, headers: Mapping[str, str]) -> None:
-        """Learn from X-RateLimit-* headers so pacing happens before a 429, not after."""
+        """Learn from X-RateLimit-* headers so pacing happens before a 429, not after.
+
+        The limit caps our rate (with a 3% margin for clock and network jitter); `Remaining` caps
+        our tokens, so other clients of the same account slow us down too. `Reset` is not waited
+        for: its meaning (next token or full window) is undocumented, and the token bucket already
+        waits for the next token; a 429 would still teach the exact wait through Retry-After.
+        """
         limit = _number(headers.get("x-ratelimit-limit"))
         remaining = _number(headers.get("x-ratelimit-remaining"))
-        reset = _number(headers.get("x-ratelimit-reset"))
         if limit and limit > 0:
-            server_rate = limit / 60.0
+            server_rate = limit / 60.0 * 0.97
             if server_rate < self.ceiling:
                 self.ceiling = server_rate
                 self.rate = min(self.rate, server_rate)
         if remaining is not None:
             self._refill()
             self.tokens = min(self.tokens, max(0.0, remaining))
-            if remaining <= 0 and reset:
-                self._pause(reset - time.time())
 
     def on_throttled(self, retry_after: float) -> None:
         """A 429: wait it out, halve the rate, and cap the ceiling below what was refused."""

@@ -454,9 +454,19 @@ class HistoryStore:
     def pending_count(self) -> int:
         return self._read("SELECT count(*) FROM messages WHERE next_poll IS NOT NULL")[0][0]
 
-    def backlog(self, now: float) -> int:
+    def backlog(self, now: float, flt: ListFilter = ListFilter()) -> int:
         """How many messages are overdue right now: what the poller still has to catch up on."""
-        return self._read("SELECT count(*) FROM messages WHERE next_poll IS NOT NULL AND next_poll <= ?", (now,))[0][0]
+        where, params = flt.where()
+        return self._read(f"SELECT count(*) FROM messages{where}{' AND' if where else ' WHERE'} next_poll <= ?",
+                          [*params, now])[0][0]
+
+    def oldest_due(self, now: float, flt: ListFilter = ListFilter()) -> float | None:
+        where, params = flt.where()
+        return self._read(f"SELECT min(next_poll) FROM messages{where}{' AND' if where else ' WHERE'} next_poll <= ?",
+                          [*params, now])[0][0]
+
+    def first_seen(self) -> float | None:
+        return self._read("SELECT min(first_seen) FROM messages")[0][0]
 
     def campaigns(self) -> list[tuple[str, int]]:
         return [tuple(r) for r in self._read(
@@ -483,11 +493,12 @@ class HistoryStore:
         last = 0
         while True:
             rows = self._read(
-                f"SELECT seq, id, provider, status, snapshot, last_polled, last_error FROM messages{where}"
-                f"{' AND' if where else ' WHERE'} seq > ? ORDER BY seq LIMIT ?", [*params, last, batch])
+                f"SELECT seq, id, provider, status, snapshot, last_polled, last_error, "
+                f"(SELECT group_concat(campaign, ';') FROM campaign_messages c WHERE c.message_id = messages.id) "
+                f"FROM messages{where}{' AND' if where else ' WHERE'} seq > ? ORDER BY seq LIMIT ?", [*params, last, batch])
             if not rows:
                 return
-            for seq, mid, provider, status, snapshot, last_polled, last_error in rows:
+            for seq, mid, provider, status, snapshot, last_polled, last_error, campaigns in rows:
                 last = seq
                 data: dict[str, Any] | None = None
                 if snapshot:
@@ -499,5 +510,6 @@ class HistoryStore:
                     data = {"id": mid, "provider": provider, "status": status, "provider_status": None, "to": None,
                             "from": None, "body": None, "channel": None, "created_at": None, "updated_at": None,
                             "events": [], "error": None, "fetched_at": None}
+                data["campaigns"] = campaigns.split(";") if campaigns else []
                 data["last_poll_error"] = last_error
                 yield data

@@ -1,0 +1,45 @@
+"""Export the tracked messages: JSON (the objects `get --json` prints) or CSV (one row each).
+
+Streams from the store in batches, so 100,000 messages never sit in memory at once.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from typing import Any, TextIO
+
+from tui.store.history import HistoryStore, ListFilter
+
+CSV_COLUMNS = [
+    "id", "provider", "status", "provider_status", "to", "from", "channel", "error_code", "error_message",
+    "created_at", "sent_at", "updated_at", "fetched_at", "campaigns", "last_poll_error",
+]
+
+
+def _csv_row(item: dict[str, Any]) -> dict[str, Any]:
+    error = item.get("error") or {}
+    row = {key: item.get(key) for key in CSV_COLUMNS}
+    row["error_code"] = error.get("code")
+    row["error_message"] = error.get("message")
+    row["campaigns"] = ";".join(item.get("campaigns") or [])
+    return {k: ("" if v is None else v) for k, v in row.items()}
+
+
+def write_export(store: HistoryStore, flt: ListFilter, fmt: str, out: TextIO) -> int:
+    """Write every message in the view to `out`; returns how many."""
+    count = 0
+    if fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for item in store.iter_snapshots(flt):
+            writer.writerow(_csv_row(item))
+            count += 1
+        return count
+    out.write("[")
+    for item in store.iter_snapshots(flt):
+        out.write(",\n" if count else "\n")
+        out.write(json.dumps(item))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
+    return count
