@@ -123,6 +123,8 @@ class SendwatchApp(App[None]):
             self.notify(warning, severity="warning", timeout=15)
         self.query_one(MessageList).reload(keep_selection=False)
         self.query_one(MessageList).focus()
+        if self.size.width < 110:
+            self.query_one(CampaignSummary).display = False  # small terminals: `s` shows it
         self.providers = Providers(self.settings)
         self.poller = Poller(self.store, self.providers, self.policy, on_update=self._on_poll_update, on_error=self._on_poll_error)
         self._refresh_status()

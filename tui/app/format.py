@@ -12,7 +12,7 @@ GLYPH = {
 }
 # Colours are a second channel only: the glyph and the word already say it (NO_COLOR stays readable).
 STATUS_STYLE = {
-    "created": "dim", "scheduled": "cyan", "queued": "yellow", "sent": "blue", "delivered": "green",
+    "created": "dim", "scheduled": "bright_cyan", "queued": "yellow", "sent": "bright_blue", "delivered": "green",
     "read": "bold green", "failed": "bold red", "unknown": "magenta", "waiting": "dim",
 }
 STATUS_ORDER = ["waiting", *(s.value for s in Status)]

@@ -54,7 +54,7 @@ def build_showcase(tmp: Path, campaign_size: int = 60) -> tuple[SendwatchApp, Si
             await providers.aclose()
 
     asyncio.run(fetch_all())
-    app = SendwatchApp(settings, store, demo=True, clock=lambda: now + 5, start_poller=False)
+    app = SendwatchApp(settings, store, demo=True, campaign="spring-sale", clock=lambda: now + 5, start_poller=False)
     return app, sim, tracked
 
 

@@ -74,6 +74,8 @@ class RequestBudget:
         self._opens = 0
         self._consecutive_failures = 0
         self._semaphore: asyncio.Semaphore | None = None
+        self._probed: asyncio.Event | None = None  # set once a first answer told us the limits
+        self._probing = False
         self.stats = BudgetStats()
         self.health = Health(HealthState.UNKNOWN)
 
@@ -114,13 +116,29 @@ class RequestBudget:
 
     @asynccontextmanager
     async def slot(self, *, fail_if_open: bool = True) -> AsyncIterator[None]:
-        """Hold one concurrency slot and one token for the duration of a request."""
+        """Hold one concurrency slot and one token for the duration of a request.
+
+        The very first request goes alone: its answer's rate-limit headers tell the real limit
+        before a burst of concurrent requests could run into it blind.
+        """
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.concurrency)
+            self._probed = asyncio.Event()
+        assert self._probed is not None
+        probe = False
+        if not self._probed.is_set():
+            if self._probing:
+                await self._probed.wait()
+            else:
+                self._probing = probe = True
         async with self._semaphore:
-            await self._take_token(fail_if_open)
-            self.stats.requests += 1
-            yield
+            try:
+                await self._take_token(fail_if_open)
+                self.stats.requests += 1
+                yield
+            finally:
+                if probe:
+                    self._probed.set()
 
     # -- feedback from responses --------------------------------------------------------------
     def observe_headers(self, headers: Mapping[str, str]) -> None:

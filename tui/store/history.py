@@ -21,7 +21,7 @@ from typing import Any
 
 from tui.ids import MessageRef
 from tui.model import Event, EventSource, Message, Provider, Status
-from tui.serialize import message_from_dict, message_to_dict
+from tui.serialize import event_to_dict, message_from_dict, message_to_dict
 from tui.store.schema import migrate
 
 ROW_COLUMNS = (
@@ -394,6 +394,21 @@ class HistoryStore:
         rows = self._read("SELECT provider FROM messages WHERE id = ?", (message_id,))
         return Provider(rows[0][0]) if rows and rows[0][0] in ("sentdm", "sendo") else None
 
+    def _events_for(self, ids: list[str]) -> dict[str, list[Event]]:
+        """Every event of these messages (provider and observed), oldest first, in one query."""
+        out: dict[str, list[Event]] = {}
+        for start in range(0, len(ids), 900):
+            part = ids[start:start + 900]
+            rows = self._read(
+                f"SELECT message_id, source, status, provider_status, ts, description FROM events "
+                f"WHERE message_id IN ({','.join('?' * len(part))}) ORDER BY ts, rowid", part)
+            for mid, src, st, ps, ts, desc in rows:
+                out.setdefault(mid, []).append(Event(
+                    Status(st) if st in Status._value2member_map_ else Status.UNKNOWN, ps,
+                    datetime.fromtimestamp(ts, tz=timezone.utc), desc,
+                    EventSource(src) if src in ("provider", "observed") else EventSource.PROVIDER))
+        return out
+
     def get(self, message_id: str) -> Stored | None:
         """The full cached message with every event (provider and observed), oldest first."""
         rows = self._read(
@@ -409,13 +424,7 @@ class HistoryStore:
             msg = message_from_dict(data)
         except (ValueError, TypeError):
             return None  # an unreadable cached row is shown as not fetched yet, never a crash
-        events = [
-            Event(Status(s) if s in Status._value2member_map_ else Status.UNKNOWN, ps,
-                  datetime.fromtimestamp(ts, tz=timezone.utc), d, EventSource(src) if src in ("provider", "observed") else EventSource.PROVIDER)
-            for src, s, ps, ts, d in self._read(
-                "SELECT source, status, provider_status, ts, description FROM events WHERE message_id = ? ORDER BY ts, rowid",
-                (message_id,))
-        ]
+        events = self._events_for([message_id]).get(message_id, [])
         campaigns = [r[0] for r in self._read("SELECT campaign FROM campaign_messages WHERE message_id = ?", (message_id,))]
         fetched = datetime.fromtimestamp(last_polled, tz=timezone.utc) if last_polled else None
         return Stored(replace(msg, events=tuple(events)), fetched, first_seen, last_polled, next_poll, poll_errors, last_error, campaigns)
@@ -498,6 +507,7 @@ class HistoryStore:
                 f"FROM messages{where}{' AND' if where else ' WHERE'} seq > ? ORDER BY seq LIMIT ?", [*params, last, batch])
             if not rows:
                 return
+            events = self._events_for([r[1] for r in rows])
             for seq, mid, provider, status, snapshot, last_polled, last_error, campaigns in rows:
                 last = seq
                 data: dict[str, Any] | None = None
@@ -509,7 +519,8 @@ class HistoryStore:
                 if data is None:
                     data = {"id": mid, "provider": provider, "status": status, "provider_status": None, "to": None,
                             "from": None, "body": None, "channel": None, "created_at": None, "updated_at": None,
-                            "events": [], "error": None, "fetched_at": None}
+                            "error": None, "fetched_at": None}
+                data["events"] = [event_to_dict(e) for e in events.get(mid, [])]
                 data["campaigns"] = campaigns.split(";") if campaigns else []
                 data["last_poll_error"] = last_error
                 yield data

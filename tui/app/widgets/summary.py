@@ -28,10 +28,11 @@ class CampaignSummary(Vertical):
         yield Static(id="summary-head")
         with Horizontal(id="summary-progress"):
             yield ProgressBar(total=1, show_eta=False, id="summary-bar")
-            yield Static(id="summary-rates")
+        yield Static(id="summary-rates")
         with Horizontal(id="summary-activity"):
-            yield Static("changes/min ", id="summary-spark-label")
+            yield Static("changes/min, last 30 ", id="summary-spark-label")
             yield Sparkline([0], id="summary-spark")
+        yield Static(id="summary-polling")
         yield OptionList(id="summary-filters")
 
     def show(self, summary: Summary, now: float, rate: float) -> None:
@@ -40,17 +41,19 @@ class CampaignSummary(Vertical):
         head.append(f" · {summary.total} messages")
         if summary.started:
             head.append(f" · started {age(now - summary.started)} ago", style="dim")
+        self.query_one("#summary-head", Static).update(head)
         if summary.backlog:
             eta = f", ~{age(summary.backlog / rate)} to catch up" if rate else ""
-            head.append(f"\nPolling: {summary.backlog} due now (most overdue {age(summary.behind_seconds)}){eta}", style="yellow")
+            polling = Text(f"Polling: {summary.backlog} due now, most overdue by {age(summary.behind_seconds)}{eta}", style="yellow")
         else:
-            head.append("\nPolling: up to date", style="green")
-        self.query_one("#summary-head", Static).update(head)
+            polling = Text("Polling: up to date", style="green")
+        self.query_one("#summary-polling", Static).update(polling)
         bar = self.query_one("#summary-bar", ProgressBar)
         bar.update(total=max(1, summary.total), progress=summary.settled)
         rates = Text()
-        rates.append(f" {summary.settled}/{summary.total} settled  ")
-        rates.append(f"delivered {summary.rate('delivered', 'read'):.1%}  ", style=STATUS_STYLE["delivered"])
+        rates.append(f"{summary.settled}/{summary.total} settled · ")
+        rates.append(f"delivered {summary.rate('delivered', 'read'):.1%}", style=STATUS_STYLE["delivered"])
+        rates.append(" · ")
         rates.append(f"failed {summary.rate('failed'):.1%}", style=STATUS_STYLE["failed"])
         self.query_one("#summary-rates", Static).update(rates)
         self.query_one("#summary-spark", Sparkline).data = summary.changes_per_minute or [0]
