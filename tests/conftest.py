@@ -28,7 +28,7 @@ def _isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def world() -> SimWorld:
     w = SimWorld(seed=42, epoch=EPOCH)
-    w.freeze()
+    w.freeze(at=0.0)
     return w
 
 

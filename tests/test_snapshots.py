@@ -54,7 +54,8 @@ def test_status_filter(snap_compare, showcase) -> None:
         await pilot.press("slash")
         app.query_one("#find").value = "status:failed"
         await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        for _ in range(3):  # the filter worker starts the counting worker when it lands
+            await app.workers.wait_for_complete()
+            await pilot.pause()
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=filter_failed)

@@ -12,6 +12,7 @@ import json
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
@@ -20,34 +21,31 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
-from tui.app.list_model import ListModel
+from tui.app.list_model import PAGE_SIZE, ListModel
 from tui.app.query import parse_query
-from tui.app.screens.confirm import ConfirmScreen
-from tui.app.screens.help import HelpScreen
-from tui.app.screens.import_ids import ImportScreen
-from tui.app.screens.welcome import WelcomeScreen
 from tui.app.widgets.detail_pane import DetailPane
 from tui.app.widgets.message_list import MessageList
 from tui.app.widgets.status_bar import StatusBar, StatusSnapshot
-from tui.app.widgets.summary import CampaignSummary
 from tui.config import Settings
 from tui.errors import SendwatchError
-from tui.export import write_export
-from tui.importers import read_ids
 from tui.ids import MessageRef, looks_like_id, parse_ref
 from tui.model import Provider, Status
 from tui.polling.policy import PollPolicy, Priority
-from tui.polling.poller import Poller, PollUpdate, record_lookup
+from tui.polling.record import record_lookup
 from tui.providers.budget import Health, HealthState
-from tui.providers.lookup import Providers
 from tui.serialize import message_to_dict
 from tui.store.history import HistoryStore, ListFilter
-from tui.store.summary import summarize
 from tui.textsafe import safe_text
 
 
+if TYPE_CHECKING:  # imported after the first frame: not needed to draw it
+    from tui.app.widgets.summary import CampaignSummary
+    from tui.polling.poller import Poller, PollUpdate
+    from tui.providers.lookup import Providers
+
+
 class SendwatchApp(App[None]):
-    CSS_PATH = "sendwatch.tcss"
+    CSS_PATH = Path(__file__).parent / "sendwatch.tcss"  # absolute: subclasses live elsewhere
     TITLE = "sendwatch"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [
@@ -94,6 +92,7 @@ class SendwatchApp(App[None]):
         self._last_error: dict[Provider | None, str] = {}
         self._last_health: dict[Provider, HealthState] = {}
         self._counts: dict[str, int] = {}
+        self._pending_filter: ListFilter | None = None
         self._behind = 0
         self._last_focus: tuple[str | None, tuple[str, ...]] = (None, ())
         self.lookups = 0
@@ -107,9 +106,6 @@ class SendwatchApp(App[None]):
                     id="find")
         with Horizontal(id="main"):
             with Vertical(id="list-region"):
-                summary = CampaignSummary(id="summary")
-                summary.display = self.campaign is not None
-                yield summary
                 yield MessageList(self.model, clock=self.clock, id="messages")
             yield DetailPane(clock=self.clock, id="detail")
         yield Footer()
@@ -123,21 +119,29 @@ class SendwatchApp(App[None]):
             self.notify(warning, severity="warning", timeout=15)
         self.query_one(MessageList).reload(keep_selection=False)
         self.query_one(MessageList).focus()
-        if self.size.width < 110:
-            self.query_one(CampaignSummary).display = False  # small terminals: `s` shows it
+        self._refresh_status()
+        if not self.settings.configured_providers() and not self.demo:
+            from tui.app.screens.welcome import WelcomeScreen
+
+            self.push_screen(WelcomeScreen(str(self.settings.path)))
+        self.call_after_refresh(self._go_live)
+
+    def _go_live(self) -> None:
+        """After the first frame: provider clients, the poller and the periodic refreshes."""
+        from tui.polling.poller import Poller
+        from tui.providers.lookup import Providers
+
         self.providers = Providers(self.settings)
         self.poller = Poller(self.store, self.providers, self.policy, on_update=self._on_poll_update, on_error=self._on_poll_error)
-        self._refresh_status()
         self.set_interval(1.0, self._tick)
         self.set_interval(0.25, self._flush_updates)
         self.set_interval(2.0, self.update_summary)
         self.count_statuses()
-        self.update_summary()
+        if self.campaign is not None and self.size.width >= 110:
+            self.summary_panel(show=True)  # small terminals: `s` shows it
+        self._tick()  # tell the poller what is on screen before it starts
         if self.start_poller and self.providers.clients:
-            self.call_after_refresh(self._tick)  # tell the poller what is on screen before it starts
             self.run_worker(self.poller.run(), group="poller", exclusive=True, exit_on_error=False)
-        if not self.providers.clients and not self.demo:
-            self.push_screen(WelcomeScreen(str(self.settings.path)))
         self.prune_history()
 
     async def on_unmount(self) -> None:
@@ -205,10 +209,29 @@ class SendwatchApp(App[None]):
         self.query_one(MessageList).focus()
 
     def _apply_filter(self, flt: ListFilter) -> None:
-        if flt != self.model.filter:
-            self.model.set_filter(flt)
-            self.query_one(MessageList).reload()
-            self.count_statuses()
+        if flt != self.model.filter and flt != self._pending_filter:
+            self._pending_filter = flt
+            self.filter_list(flt)
+
+    @work(group="filter", exclusive=True, exit_on_error=False)
+    async def filter_list(self, flt: ListFilter) -> None:
+        """Count and read the first page of a new view in a thread: typing never waits for a scan."""
+        listed = self.query_one(MessageList)
+        selected, sort = listed.selected_id, self.model.sort
+
+        def read() -> tuple[int, list, int | None]:
+            count = self.store.count(flt)
+            first = self.store.page(flt, 0, PAGE_SIZE, sort)
+            position = self.store.position(selected, flt, sort) if selected and count else None
+            return count, first, position
+
+        count, first, position = await asyncio.to_thread(read)
+        if self._pending_filter != flt:
+            return  # a newer filter was asked for meanwhile
+        self.model.prime(flt, count, first)
+        listed.reload(position=position, primed=True)
+        self._pending_filter = None
+        self.count_statuses()
 
     def lookup_id(self, text: str) -> None:
         """Palette/programmatic entry: like typing the ID in the find bar and pressing Enter."""
@@ -218,7 +241,8 @@ class SendwatchApp(App[None]):
 
     @work(group="lookup", exclusive=True, exit_on_error=False)
     async def lookup(self, ref: MessageRef) -> None:
-        assert self.providers is not None
+        if self.providers is None:
+            return
         self.lookups += 1
         self.detail.show(None, f"Looking up {ref} at {ref.provider.label if ref.provider else 'every configured provider'}…")
         try:
@@ -248,7 +272,8 @@ class SendwatchApp(App[None]):
 
     @work(group="refresh", exclusive=True, exit_on_error=False)
     async def refresh_selected(self) -> None:
-        assert self.providers is not None
+        if self.providers is None:
+            return
         message_id = self.query_one(MessageList).selected_id
         if not message_id:
             return
@@ -355,28 +380,50 @@ class SendwatchApp(App[None]):
             self.run_worker(self.poller.set_focus(focus[0], focus[1]), group="focus", exclusive=True, exit_on_error=False)
 
     # -- campaign summary, import, export -----------------------------------------------------
+    def summary_panel(self, show: bool | None = None) -> "CampaignSummary":
+        """The summary panel, mounted the first time it is wanted (keeps start-up light)."""
+        from tui.app.widgets.summary import CampaignSummary
+
+        found = self.query(CampaignSummary)
+        if found:
+            panel = found.first()
+        else:
+            panel = CampaignSummary(id="summary")
+            panel.display = False
+            self.query_one("#list-region").mount(panel, before=0)
+        if show is not None:
+            panel.display = show
+            if show:
+                self.update_summary()
+        return panel
+
     @work(group="summary", exclusive=True, exit_on_error=False)
     async def update_summary(self) -> None:
-        panel = self.query_one(CampaignSummary)
-        if not panel.display:
+        from tui.app.widgets.summary import CampaignSummary
+        from tui.store.summary import summarize
+
+        found = self.query(CampaignSummary)
+        if not found or not found.first().display:
             return
+        panel = found.first()
         now = self.clock()
         data = await asyncio.to_thread(summarize, self.store, ListFilter(campaign=self.model.filter.campaign), now)
         rate = sum(c.budget.rate for c in self.providers.clients.values()) if self.providers else 0.0
         panel.show(data, now, rate)
 
     def action_toggle_summary(self) -> None:
-        panel = self.query_one(CampaignSummary)
-        panel.display = not panel.display
-        self.update_summary()
+        panel = self.summary_panel()
+        self.summary_panel(show=not panel.display)
 
-    def on_campaign_summary_filter_chosen(self, event: CampaignSummary.FilterChosen) -> None:
+    def on_campaign_summary_filter_chosen(self, event: "CampaignSummary.FilterChosen") -> None:
         flt = ListFilter(statuses=frozenset({event.status}) if event.status else frozenset(),
                          error_code=event.error_code, campaign=self.model.filter.campaign)
         self._apply_filter(flt)
         self.query_one(MessageList).focus()
 
     def action_import_ids(self) -> None:
+        from tui.app.screens.import_ids import ImportScreen
+
         def chosen(answer: tuple[Path, str] | None) -> None:
             if answer:
                 self.import_file(*answer)
@@ -385,6 +432,8 @@ class SendwatchApp(App[None]):
 
     @work(group="import", exit_on_error=False)
     async def import_file(self, path: Path, name: str) -> None:
+        from tui.importers import read_ids
+
         try:
             text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig", errors="replace")
         except OSError as exc:
@@ -399,8 +448,7 @@ class SendwatchApp(App[None]):
         if result.refs:
             self.campaign = name
             self._apply_filter(ListFilter(campaign=name))
-            self.query_one(CampaignSummary).display = True
-            self.update_summary()
+            self.summary_panel(show=True)
             if self.poller:
                 self.poller.wake()
 
@@ -409,6 +457,8 @@ class SendwatchApp(App[None]):
 
     @work(group="export", exit_on_error=False, thread=True)
     def export_view(self, fmt: str) -> None:
+        from tui.export import write_export
+
         folder = self.settings.history_path().parent / "exports"
         target = folder / f"sendwatch-{time.strftime('%Y%m%d-%H%M%S')}.{fmt}"
         flt = self.model.filter
@@ -453,6 +503,8 @@ class SendwatchApp(App[None]):
             self.notify("Copied the message as JSON")
 
     def action_help(self) -> None:
+        from tui.app.screens.help import HelpScreen
+
         self.push_screen(HelpScreen())
 
     def action_forget(self) -> None:
@@ -468,6 +520,8 @@ class SendwatchApp(App[None]):
         self.notify(f"Forgot {message_id[:8]}")
 
     def action_clear_history(self) -> None:
+        from tui.app.screens.confirm import ConfirmScreen
+
         def done(yes: bool | None) -> None:
             if yes:
                 self.clear_history()

@@ -33,6 +33,13 @@ class ListModel:
             self.sort = sort
             self.invalidate()
 
+    def prime(self, flt: ListFilter, count: int, first_page: list[Row]) -> None:
+        """Adopt a filter whose count and first page were already read (off the UI thread)."""
+        self.filter = flt
+        self._count = count
+        self._pages.clear()
+        self._pages[0] = first_page
+
     def invalidate(self) -> None:
         self._count = None
         self._pages.clear()

@@ -14,7 +14,7 @@ from tui.app.app import SendwatchApp
 from tui.ids import MessageRef
 from tui.model import Provider
 from tui.polling.policy import PollPolicy
-from tui.polling.poller import record_lookup
+from tui.polling.record import record_lookup
 from tui.providers.lookup import Providers
 from tui.simulator import SimConfig, Simulator
 from tui.simulator.demo import build_world, demo_settings
@@ -34,7 +34,6 @@ async def _prefetch(providers: Providers, store: HistoryStore, policy: PollPolic
 def build_showcase(tmp: Path, campaign_size: int = 60) -> tuple[SendwatchApp, Simulator, list[SimMessage]]:
     """Returns the app (not yet running), the simulator (stop it after) and the tracked messages."""
     world, tracked = build_world(seed=7, campaign_size=campaign_size, epoch=EPOCH)
-    world.freeze()
     world.advance(SETTLE)
     sim = Simulator(world, SimConfig()).start()
     settings = demo_settings(sim, tmp / "history.sqlite3")

@@ -14,7 +14,7 @@ from tui.errors import SendwatchError
 from tui.ids import MessageRef, parse_ref
 from tui.model import Message
 from tui.polling.policy import PollPolicy
-from tui.polling.poller import record_lookup
+from tui.polling.record import record_lookup
 from tui.providers.lookup import Providers
 from tui.serialize import message_to_dict
 from tui.store.history import HistoryStore

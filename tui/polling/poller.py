@@ -24,21 +24,11 @@ from tui.ids import MessageRef
 from tui.model import Message, Provider, Status
 from tui.polling.policy import PollPolicy, Priority
 from tui.providers.lookup import Providers
-from tui.store.history import FetchOutcome, HistoryStore
+from tui.polling.record import record_lookup
+from tui.store.history import HistoryStore
 
 AUTH_PAUSE = 60.0  # a rejected key is retried this rarely, so a fixed key recovers by itself
 IDLE_WAKE = 30.0  # longest sleep when nothing is due (wakes earlier on new work)
-
-
-def record_lookup(store: HistoryStore, policy: PollPolicy, msg: Message, now: float, priority: Priority = Priority.NORMAL) -> "FetchOutcome":
-    """Store an answer obtained outside the poller (a lookup, `r`, `sendwatch get`) and schedule it."""
-    created = msg.created_at.timestamp() if msg.created_at else None
-
-    def schedule(last_changed: float, first_seen: float) -> float | None:
-        return policy.next_poll(msg.status, now=now, last_changed=last_changed, first_seen=first_seen,
-                                provider=msg.provider, channel=msg.channel, created=created, priority=priority)
-
-    return store.record_fetch(msg, next_poll=schedule, fetched_at=now)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ HOSTILE_BODY = "Your code is [bold red]1234[/] \x1b[2J\x1b]52;c;cHduZWQ=\x07 [li
 def build_world(seed: int = 7, campaign_size: int = 240, *, epoch: float | None = None) -> tuple[SimWorld, list[SimMessage]]:
     """A world with settled history (created hours ago) and a campaign that settles over ~2 minutes."""
     world = SimWorld(seed, epoch=epoch)
+    if epoch is not None:
+        world.freeze(at=0.0)  # a fixed epoch means a reproducible world: exact times, no drift
     tracked: list[SimMessage] = []
     for i in range(12):  # settled history: every step in the past
         provider = Provider.SENTDM if i % 2 == 0 else Provider.SENDO

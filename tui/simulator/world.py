@@ -83,10 +83,10 @@ class SimWorld:
         with self.lock:
             self._offset += seconds
 
-    def freeze(self) -> None:
-        """Stop the clock (tests, screenshots); `advance` still moves it."""
+    def freeze(self, at: float | None = None) -> None:
+        """Stop the clock (tests, screenshots) now or at world time `at`; `advance` still moves it."""
         with self.lock:
-            self._frozen = self.now() - self._offset
+            self._frozen = (self.now() if at is None else at) - self._offset
 
     def wall(self, t: float) -> float:
         return self.epoch + t

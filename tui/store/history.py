@@ -68,10 +68,11 @@ class ListFilter:
         params: list[Any] = []
         text = self.text.strip()
         if text:
-            like = "%" + text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            # LIKE is case-insensitive for ASCII in SQLite: no lower() calls per row.
+            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             clauses.append(
-                "(id LIKE ? ESCAPE '\\' OR lower(to_addr) LIKE ? ESCAPE '\\' OR status LIKE ? ESCAPE '\\' "
-                "OR lower(body) LIKE ? ESCAPE '\\' OR lower(error_code) LIKE ? ESCAPE '\\')"
+                "(id LIKE ? ESCAPE '\\' OR to_addr LIKE ? ESCAPE '\\' OR status LIKE ? ESCAPE '\\' "
+                "OR body LIKE ? ESCAPE '\\' OR error_code LIKE ? ESCAPE '\\')"
             )
             params += [like] * 5
         if self.statuses:

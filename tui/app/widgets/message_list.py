@@ -63,13 +63,18 @@ class MessageList(ScrollView, can_focus=True):
         self.selected_id: str | None = None
 
     # -- data -------------------------------------------------------------------------------
-    def reload(self, keep_selection: bool = True) -> None:
-        """Re-read the count (after a filter, a sort or new rows) and keep the selection on its message."""
-        self.model.invalidate()
+    def reload(self, keep_selection: bool = True, *, position: int | None = None, primed: bool = False) -> None:
+        """Re-read the count (after a filter, a sort or new rows) and keep the selection on its message.
+
+        `primed`: the model already holds fresh data (read by a worker), so nothing is re-read;
+        `position` is then the selected message's index in it, if the worker found one.
+        """
+        if not primed:
+            self.model.invalidate()
         count = self.model.count()
         self.virtual_size = Size(self.size.width, count + 1)
         if keep_selection and self.selected_id is not None:
-            index = self.model.index_of(self.selected_id)
+            index = position if primed else self.model.index_of(self.selected_id)
             if index is not None:
                 self._move_to(index, announce=False)
                 self.refresh()

@@ -1,0 +1,194 @@
+"""UI benchmark: start-up, key-press-to-frame latency at 100k messages while polling, RSS, idle CPU.
+
+Run: .venv/bin/python -m benchmarks.bench_ui [--quick]
+Ratios are compared within one run, because this machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from benchmarks.seed import seed
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def startup_once(args: list[str]) -> float:
+    """Wall time from spawning the process to its first frame."""
+    started = time.time()
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "startup_child.py"), *args],
+                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    line = next((x for x in out.stdout.splitlines() if x.startswith("FIRST_FRAME")), None)
+    if line is None:
+        raise RuntimeError(f"no first frame: {out.stderr[-2000:]}")
+    return float(line.split()[1]) - started
+
+
+def startup_medians(variants: dict[str, list[str]], runs: int) -> dict[str, float]:
+    """Interleaved runs (A B C A B C ...) so machine noise hits every variant alike; medians."""
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(runs):
+        for name, args in variants.items():
+            times[name].append(startup_once(args))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def p95(values: list[float]) -> float:
+    return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
+
+
+async def interaction(db: Path, pending_ids: int, rate: float, presses: int) -> dict[str, float]:
+    """Drive the real app (headless) over a 100k history while the poller spends the full budget."""
+    from textual import events
+
+    from tui.app.app import SendwatchApp
+    from tui.app.query import parse_query
+    from tui.app.widgets.message_list import MessageList
+    from tui.ids import MessageRef
+    from tui.model import Provider
+    from tui.simulator import SimConfig, Simulator, SimWorld
+    from tui.simulator.demo import demo_settings
+    from tui.store.history import HistoryStore
+
+    world = SimWorld(3)
+    sim = Simulator(world, SimConfig(sentdm_per_minute=rate * 60, sentdm_burst=int(rate))).start()
+    live = [world.add_message(Provider.SENTDM, [(0, "queued"), (5, "sent"), (3600, "delivered")]) for _ in range(pending_ids)]
+    settings = demo_settings(sim, db)
+    settings = replace(settings, sentdm=replace(settings.sentdm, requests_per_minute=rate * 60, burst=int(rate), concurrency=8),
+                       polling=replace(settings.polling, min_interval=1.0, max_interval=2.0))
+    store = HistoryStore(db)
+    store.track([MessageRef(m.id, Provider.SENTDM) for m in live])
+    app = SendwatchApp(settings, store)
+    timings: dict[str, list[float]] = {"move": [], "page": [], "jump": [], "filter echo": [], "filter result": []}
+    async with app.run_test(size=(120, 40), notifications=False) as pilot:
+        frames: list[float] = []
+        display = app._display
+
+        def record_frame(screen, renderable) -> None:  # every frame the app hands to its driver
+            if renderable is not None:
+                frames.append(time.perf_counter())
+            display(screen, renderable)
+
+        app._display = record_frame  # type: ignore[method-assign]
+        await asyncio.sleep(2.0)  # let the poller reach its steady budget
+        listed = app.query_one(MessageList)
+
+        async def measure(key: str, changed) -> float:
+            """Key sent to the driver -> its effect applied -> the next frame written."""
+            t0 = time.perf_counter()
+            app._driver.send_message(events.Key(key, key if len(key) == 1 else None))
+            while not changed():
+                await asyncio.sleep(0.0005)
+            t1 = time.perf_counter()
+            while not frames or frames[-1] < t1:
+                await asyncio.sleep(0.0005)
+            return frames[-1] - t0
+
+        keys = ["down"] * 6 + ["pagedown"] * 2 + ["up"] * 4 + ["pageup"] + ["end", "home"]
+        kinds = {"down": "move", "up": "move", "pagedown": "page", "pageup": "page", "end": "jump", "home": "jump"}
+        for i in range(presses):
+            key = keys[i % len(keys)]
+            before = listed.cursor
+            if (key in ("up", "pageup", "home") and before == 0) or (key == "end" and before == listed.model.count() - 1):
+                continue
+            timings[kinds[key]].append(await measure(key, lambda b=before: listed.cursor != b))
+            await asyncio.sleep(0.02)
+        find = app.query_one("#find")
+        find.focus()
+        await asyncio.sleep(0.1)
+        def filtered(text: str) -> bool:
+            return app.model.filter == parse_query(text, app.model.filter.__class__()).filter
+
+        async def type_key(key: str, expected: str) -> None:
+            t0 = time.perf_counter()
+            timings["filter echo"].append(await measure(key, lambda: find.value == expected))
+            while not filtered(expected):  # the query runs in a worker: wait for the list to show it
+                await asyncio.sleep(0.0005)
+            t1 = time.perf_counter()
+            while not frames or frames[-1] < t1:
+                await asyncio.sleep(0.0005)
+            timings["filter result"].append(frames[-1] - t0)
+            await asyncio.sleep(0.02)
+
+        for word in ["status:failed", "Ada", "+1415", "30007"]:
+            for char in word:
+                await type_key(char, find.value + char)
+            while find.value:
+                await type_key("backspace", find.value[:-1])
+        requests = sum(s.requests for s in app.poller.stats.values())
+        answered = sim.counts.get((Provider.SENTDM, 200), 0)
+        count = listed.model.count()
+    sim.stop()
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    everything = [t for k, v in timings.items() if k != "filter result" for t in v]
+    out = {f"{k} p95 ms": p95(v) * 1000 for k, v in timings.items() if v}
+    out.update({"keys p95 ms (echo)": p95(everything) * 1000, "keys p50 ms (echo)": statistics.median(everything) * 1000,
+                "rss MB": rss_mb, "poll requests": requests, "poll answers": answered, "rows": count})
+    return out
+
+
+async def idle_cpu(db: Path, seconds: float) -> float:
+    """CPU share of the app process over `seconds` when every message is final."""
+    from tui.app.app import SendwatchApp
+    from tui.config import load
+    from tui.simulator import Simulator, SimWorld
+    from tui.simulator.demo import demo_settings
+    from tui.store.history import HistoryStore
+
+    sim = Simulator(SimWorld(4)).start()
+    settings = demo_settings(sim, db, load(Path("/nonexistent.toml"), env={}))
+    app = SendwatchApp(settings, HistoryStore(db))
+    async with app.run_test(size=(120, 40), notifications=False) as pilot:
+        await pilot.pause(1.0)
+        cpu0, wall0 = time.process_time(), time.perf_counter()
+        await asyncio.sleep(seconds)
+        cpu = time.process_time() - cpu0
+        wall = time.perf_counter() - wall0
+    sim.stop()
+    return cpu / wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="fewer runs and presses (a smoke run)")
+    args = parser.parse_args()
+    runs = 3 if args.quick else 9
+    tmp = Path(tempfile.mkdtemp(prefix="sendwatch-bench-"))
+    small, large, final_db, live_db = tmp / "1k.sqlite3", tmp / "100k.sqlite3", tmp / "final.sqlite3", tmp / "live.sqlite3"
+    t0 = time.perf_counter()
+    seed(small, 1_000)
+    seed(large, 100_000)
+    seed(final_db, 100_000, pending_share=0.0)
+    seed(live_db, 100_000, pending_share=0.0)
+    print(f"seeded 1k and 3 x 100k histories in {time.perf_counter() - t0:.1f} s ({os.cpu_count()} cores)\n")
+
+    medians = startup_medians({"base": ["datatable"], "1k": ["sendwatch", str(small)], "100k": ["sendwatch", str(large)]}, runs)
+    base, one_k, hundred_k = medians["base"], medians["1k"], medians["100k"]
+    print(f"Start-up: process start to first frame (median of {runs} interleaved runs, headless)")
+    print(f"{'app':<42}{'seconds':>9}{'ratio':>8}{'target':>9}")
+    print(f"{'minimal Textual app, DataTable of 100 rows':<42}{base:>9.3f}{1:>8.2f}{'':>9}")
+    print(f"{'sendwatch, 1,000 cached messages':<42}{one_k:>9.3f}{one_k / base:>8.2f}{'<= 1.5':>9}")
+    print(f"{'sendwatch, 100,000 cached messages':<42}{hundred_k:>9.3f}{hundred_k / base:>8.2f}{'<= 2.5':>9}")
+
+    result = asyncio.run(interaction(live_db, pending_ids=2000, rate=50.0, presses=60 if args.quick else 200))
+    print("\nKey press to updated frame, 100,000 messages, poller at 50 req/s (headless Pilot)")
+    print(f"{'measure':<28}{'value':>10}{'target':>10}")
+    for key, value in result.items():
+        target = {"keys p95 ms (echo)": "<= 50", "rss MB": "<= 250"}.get(key, "")
+        print(f"{key:<28}{value:>10.1f}{target:>10}")
+    cpu = asyncio.run(idle_cpu(final_db, 5 if args.quick else 15))
+    print(f"\nIdle CPU with 100,000 final messages: {cpu:.1%} of one core (target ~0)")
+
+
+if __name__ == "__main__":
+    main()
