@@ -58,5 +58,7 @@ def build_showcase(tmp: Path, campaign_size: int = 60) -> tuple[SendwatchApp, Si
 
 
 def failed_message(tracked: list[SimMessage]) -> SimMessage:
-    """The demo's carrier-filtered Sent.dm message (a failure with a code and a timeline)."""
-    return next(m for m in tracked if m.provider is Provider.SENTDM and m.error and m.error[0] == "30007" and not m.campaign)
+    """A failed Sent.dm campaign message: an error code and a full provider timeline."""
+    world_failed = [m for m in tracked if m.provider is Provider.SENTDM and m.campaign and m.error
+                    and m.steps[-1][1] == "failed" and m.steps[-1][0] <= SETTLE]
+    return world_failed[0]

@@ -79,6 +79,8 @@ class Poller:
         self._wake = asyncio.Event()
         self._urgent: list[str] = []
         self._inflight: set[str] = set()
+        self._finished: dict[str, int] = {}  # id -> sequence number of its last completed poll
+        self._finish_seq = 0
         self._stopped = False
 
     # -- control from the UI --------------------------------------------------------------------
@@ -144,14 +146,25 @@ class Poller:
                 self._inflight.add(message_id)
                 task = asyncio.ensure_future(self._poll_one(provider, message_id, stats))
                 tasks.add(task)
-                task.add_done_callback(lambda t, mid=message_id: (tasks.discard(t), self._inflight.discard(mid)))
+                task.add_done_callback(lambda t, mid=message_id: (tasks.discard(t), self._done(mid)))
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    def _done(self, message_id: str) -> None:
+        self._inflight.discard(message_id)
+        self._finish_seq += 1
+        self._finished[message_id] = self._finish_seq
+        if len(self._finished) > 10_000:
+            self._finished.clear()  # only races within one query matter; the map never needs to grow
+
     async def _choose(self, provider: Provider | None, count: int) -> list[str]:
-        """Up to `count` IDs: explicit refreshes, then due rows on screen, then the most overdue."""
+        """Up to `count` IDs: explicit refreshes, then due rows on screen, then the most overdue.
+
+        The due queries run in a thread; a poll that completes meanwhile has already rescheduled
+        its message (maybe to never), so its now-stale 'due' answer is ignored."""
         now = time.time()
+        mark = self._finish_seq
         batch = self._take_urgent(provider)[:count]
         focused = [*([self.focus.selected] if self.focus.selected else []), *self.focus.visible]
         for among in ([focused] if focused else []) + [None]:
@@ -159,7 +172,9 @@ class Poller:
                 break
             due = await asyncio.to_thread(self.store.due, now, len(self._inflight) + count * 2, provider,
                                           unresolved=provider is None, among=among)
-            batch += [d[0] for d in due if d[0] not in self._inflight and d[0] not in batch][: count - len(batch)]
+            fresh = [d[0] for d in due if d[0] not in self._inflight and d[0] not in batch
+                     and self._finished.get(d[0], 0) <= mark]
+            batch += fresh[: count - len(batch)]
         return batch
 
     def _take_urgent(self, provider: Provider | None) -> list[str]:

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import OptionList, ProgressBar, Sparkline, Static
+from textual.widgets import OptionList, Sparkline, Static
 from textual.widgets.option_list import Option
 
 from tui.app.format import GLYPH, STATUS_ORDER, STATUS_STYLE, age
@@ -26,8 +26,6 @@ class CampaignSummary(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="summary-head")
-        with Horizontal(id="summary-progress"):
-            yield ProgressBar(total=1, show_eta=False, id="summary-bar")
         yield Static(id="summary-rates")
         with Horizontal(id="summary-activity"):
             yield Static("changes/min, last 30 ", id="summary-spark-label")
@@ -48,10 +46,12 @@ class CampaignSummary(Vertical):
         else:
             polling = Text("Polling: up to date", style="green")
         self.query_one("#summary-polling", Static).update(polling)
-        bar = self.query_one("#summary-bar", ProgressBar)
-        bar.update(total=max(1, summary.total), progress=summary.settled)
+        width = 24
+        filled = round(summary.progress * width)
         rates = Text()
-        rates.append(f"{summary.settled}/{summary.total} settled · ")
+        rates.append("█" * filled, style="green")
+        rates.append("░" * (width - filled), style="dim")
+        rates.append(f" {summary.progress:4.0%} settled ({summary.settled}/{summary.total}) · ")
         rates.append(f"delivered {summary.rate('delivered', 'read'):.1%}", style=STATUS_STYLE["delivered"])
         rates.append(" · ")
         rates.append(f"failed {summary.rate('failed'):.1%}", style=STATUS_STYLE["failed"])
