@@ -14,7 +14,8 @@ STATUSES = [("delivered", 0.80), ("failed", 0.08), ("sent", 0.07), ("queued", 0.
 CODES = [("30003", "Unreachable destination handset"), ("30007", "Message filtered by carrier")]
 
 
-def seed(path: Path, count: int, *, pending_share: float | None = None, campaign: str = "bench", seed_value: int = 1) -> list[str]:
+def seed(path: Path, count: int, *, pending_share: float | None = None, campaign: str = "bench", seed_value: int = 1,
+         polled_ago: tuple[float, float] = (0.0, 60.0)) -> list[str]:
     """Returns the IDs. Final messages get next_poll NULL; pending ones are due now."""
     rng = random.Random(seed_value)
     store = HistoryStore(path)
@@ -28,7 +29,7 @@ def seed(path: Path, count: int, *, pending_share: float | None = None, campaign
         if pending_share is not None:
             status = "sent" if rng.random() < pending_share else rng.choice(["delivered", "failed"])
         code, text = rng.choice(CODES) if status == "failed" else (None, None)
-        created = now - rng.uniform(60, 3600)
+        created = now - polled_ago[0] - rng.uniform(60, 3600)
         body = f"Hi {rng.choice(['Ada', 'Grace', 'Ken'])}, your code is {rng.randrange(100000, 999999)}"
         to = f"+1{rng.randrange(2012000000, 9899999999)}"
         snapshot = {"id": mid, "provider": provider, "status": status, "provider_status": status, "to": to,
@@ -37,7 +38,7 @@ def seed(path: Path, count: int, *, pending_share: float | None = None, campaign
                     "template": {}, "media": [], "metadata": {}}
         pending = status in ("sent", "queued")
         rows.append((mid, provider, status, status, to, body, "sms", code, text, created, created + 30,
-                     json.dumps(snapshot), "{}", created, now - rng.uniform(0, 60), created + 30,
+                     json.dumps(snapshot), "{}", created, now - rng.uniform(*polled_ago), created + 30,
                      now if pending else None))
         events.append((mid, "provider", status, status, created + 30, "seeded"))
         members.append((campaign, mid))

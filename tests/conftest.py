@@ -59,3 +59,12 @@ def sim_env(sim: Simulator) -> dict[str, str]:
     env.update(SENT_DM_API_KEY=SENTDM_KEY, SENDO_API_KEY=SENDO_KEY,
                SENDWATCH_SENTDM_URL=sim.base_url, SENDWATCH_SENDO_URL=sim.base_url)
     return env
+
+
+@pytest.fixture
+def env(sim: Simulator, tmp_path: Path) -> dict[str, str]:
+    """Environment for a `sendwatch` subprocess talking to the simulator, with its own data dir."""
+    e = sim_env(sim)
+    e["SENDWATCH_DATA_DIR"] = str(tmp_path / "data")
+    e["SENDWATCH_CONFIG"] = str(tmp_path / "none.toml")
+    return e

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import sim_env
 from tui.model import Provider
 from tui.simulator import SENDO_KEY, SENTDM_KEY
 
@@ -17,14 +16,6 @@ from tui.simulator import SENDO_KEY, SENTDM_KEY
 def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tui", *args], capture_output=True, text=True, env=env,
                           input=stdin, timeout=60)
-
-
-@pytest.fixture
-def env(sim, tmp_path: Path) -> dict[str, str]:
-    e = sim_env(sim)
-    e["SENDWATCH_DATA_DIR"] = str(tmp_path / "data")
-    e["SENDWATCH_CONFIG"] = str(tmp_path / "none.toml")
-    return e
 
 
 def test_version_and_help() -> None:

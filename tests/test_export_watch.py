@@ -10,16 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_cli import run
-from tests.conftest import sim_env
 from tui.model import Provider
-
-
-@pytest.fixture
-def env(sim, tmp_path: Path) -> dict[str, str]:
-    e = sim_env(sim)
-    e["SENDWATCH_DATA_DIR"] = str(tmp_path / "data")
-    e["SENDWATCH_CONFIG"] = str(tmp_path / "none.toml")
-    return e
 
 
 def test_watch_imports_and_reports_bad_lines(env, world, tmp_path: Path) -> None:

@@ -372,8 +372,9 @@ class SendwatchApp(App[None]):
     def _tick(self) -> None:
         self._refresh_status()
         listed = self.query_one(MessageList)
-        listed.refresh()
-        self.detail.redraw() if self.detail.stored else None
+        listed.tick()
+        if self.detail.stored:
+            self.detail.redraw()
         focus = (listed.selected_id, tuple(listed.visible_ids()))
         if focus != self._last_focus and self.poller:
             self._last_focus = focus

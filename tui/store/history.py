@@ -120,6 +120,15 @@ class Stored:
     campaigns: list[str] = field(default_factory=list)
 
 
+def _owner_condition(provider: Provider | None, unresolved: bool) -> tuple[str, list[Any]]:
+    """SQL selecting one provider's messages, or those whose provider is not known yet."""
+    if unresolved:
+        return "provider IS NULL", []
+    if provider is not None:
+        return "provider = ?", [provider.value]
+    return "1", []
+
+
 def _now() -> float:
     return time.time()
 
@@ -435,12 +444,7 @@ class HistoryStore:
         """Messages whose next poll time has come, most overdue first: (id, provider, status, last_changed).
 
         `among` restricts the answer to those IDs (what is on screen goes first)."""
-        if unresolved:
-            cond, params = "provider IS NULL", []
-        elif provider is not None:
-            cond, params = "provider = ?", [provider.value]
-        else:
-            cond, params = "1", []
+        cond, params = _owner_condition(provider, unresolved)
         if among is not None:
             ids = list(among)[:500]
             if not ids:
@@ -453,12 +457,7 @@ class HistoryStore:
             [now, *params, limit])]
 
     def next_due(self, provider: Provider | None = None, *, unresolved: bool = False) -> float | None:
-        if unresolved:
-            cond, params = "provider IS NULL", []
-        elif provider is not None:
-            cond, params = "provider = ?", [provider.value]
-        else:
-            cond, params = "1", []
+        cond, params = _owner_condition(provider, unresolved)
         return self._read(f"SELECT min(next_poll) FROM messages WHERE next_poll IS NOT NULL AND {cond}", params)[0][0]
 
     def pending_count(self) -> int:

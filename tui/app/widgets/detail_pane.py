@@ -117,6 +117,7 @@ class DetailPane(VerticalScroll, can_focus=True):
         self.stored: Stored | None = None
         self.notice: str | None = None
         self.plain = ""  # what is shown, as plain text (tests, copy)
+        self._drawn: Stored | None = None
 
     def compose(self):
         yield Static(id="detail-fields")
@@ -134,19 +135,22 @@ class DetailPane(VerticalScroll, can_focus=True):
             text = Text(self.notice or "Select a message, or press / and paste a message ID.", style="dim")
             fields.update(text)
             timeline.update("")
-            self.plain = text.plain
+            self.plain, self._drawn = text.plain, None
             return
         if self.show_raw:
             raw = json.dumps(self.stored.message.raw, indent=2, ensure_ascii=False, default=str)
             lines = [Text("Raw provider response (v to hide)", style="bold underline"), Text(safe_text(raw))]
             fields.update(Group(*lines))
             timeline.update("")
-            self.plain = "\n".join(t.plain for t in lines)
+            self.plain, self._drawn = "\n".join(t.plain for t in lines), None
             return
         lines = describe_message(self.stored, now)
         if self.notice:
             lines.insert(0, Text(self.notice, style="yellow"))
         events = describe_timeline(self.stored, now)
+        plain = "\n".join(t.plain for t in [*lines, *events])
+        if plain == self.plain and self._drawn is self.stored:
+            return  # the once-a-second tick changed nothing visible: no re-layout
         fields.update(Group(*lines))
         timeline.update(Group(*events))
-        self.plain = "\n".join(t.plain for t in [*lines, *events])
+        self.plain, self._drawn = plain, self.stored

@@ -61,6 +61,7 @@ class MessageList(ScrollView, can_focus=True):
         self.model = model
         self.clock = clock
         self.selected_id: str | None = None
+        self._age_signature: list[tuple[str, str]] = []
 
     # -- data -------------------------------------------------------------------------------
     def reload(self, keep_selection: bool = True, *, position: int | None = None, primed: bool = False) -> None:
@@ -99,6 +100,20 @@ class MessageList(ScrollView, can_focus=True):
         self.selected_id = message_id
         self._move_to(index, announce=True)
         return True
+
+    def tick(self) -> None:
+        """Once a second: redraw only if a visible relative age ("5s", "3m") would read differently."""
+        now = self.clock()
+        top = int(self.scroll_offset.y)
+        signature = []
+        for index in range(top, top + max(0, self.size.height - 1)):
+            row = self.model.row(index)
+            if row is None:
+                break
+            signature.append((age(now - row.last_polled) if row.last_polled else "", age(now - row.last_changed) if row.last_changed else ""))
+        if signature != self._age_signature:
+            self._age_signature = signature
+            self.refresh()
 
     def visible_ids(self) -> list[str]:
         top = int(self.scroll_offset.y)

@@ -46,6 +46,8 @@ class StatusSnapshot:
 
 
 class StatusBar(Static):
+    _shown: Text | None = None
+
     def show(self, snap: StatusSnapshot) -> None:
         now = time.time()
         line = Text()
@@ -65,4 +67,6 @@ class StatusBar(Static):
             line.append("  │ ", style="dim")
             eta = f", ~{age(snap.eta_seconds)} to catch up" if snap.eta_seconds else ""
             line.append(f"{snap.behind} due{eta}", style="yellow")
-        self.update(line)
+        if line != self._shown:
+            self._shown = line
+            self.update(line)
