@@ -250,3 +250,37 @@ async def test_welcome_when_nothing_is_configured(tmp_path) -> None:
         assert type(app.screen).__name__ == "WelcomeScreen"
         await pilot.press("escape")
         assert type(app.screen).__name__ != "WelcomeScreen"
+
+
+async def test_enter_on_an_id_hidden_by_the_filter_shows_it(settings, world, sim) -> None:
+    inside = world.add_message(Provider.SENDO, [(0, "created"), (1, "delivered")], created=-5)
+    outside = world.add_message(Provider.SENTDM, [(0, "queued"), (1, "failed")], error=("30007", "x"), created=-5)
+    app = make_app(settings, start_poller=False, campaign="launch")
+    app.store.track([MessageRef(inside.id, Provider.SENDO)], campaign="launch")
+    app.store.track([MessageRef(outside.id, Provider.SENTDM)])
+    async with app.run_test(size=(120, 30)) as pilot:
+        listed = app.query_one(MessageList)
+        assert listed.model.count() == 1
+        await pilot.press("slash")
+        await type_text(pilot, outside.id)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: listed.selected_id == outside.id)
+        assert listed.model.count() == 2  # the filter that hid it was cleared
+        top = int(listed.scroll_offset.y)
+        assert top <= listed.cursor < top + listed.size.height - 1  # and its row is on screen
+        await wait_for(pilot, lambda: "30007" in detail_text(app))  # and it was refreshed from the provider
+        assert len(sim.requests_for(outside.id)) >= 1
+
+
+async def test_freshness_is_honest_when_nothing_changes(settings, world) -> None:
+    """A poll that finds the same status still updates 'polled N s ago' in the list and the detail."""
+    live(world)
+    m = world.add_message(Provider.SENTDM, [(0, "queued"), (1, "sent")], created=-5)
+    app = make_app(quick(settings))
+    app.store.track([MessageRef(m.id, Provider.SENTDM)])
+    async with app.run_test(size=(120, 30)) as pilot:
+        listed = app.query_one(MessageList)
+        await wait_for(pilot, lambda: (r := listed.model.row(0)) is not None and r.last_polled is not None)
+        first = listed.model.row(0).last_polled
+        await wait_for(pilot, lambda: listed.model.row(0).last_polled > first + 0.5)
+        await wait_for(pilot, lambda: app.query_one(DetailPane).stored.last_polled > first + 0.5)

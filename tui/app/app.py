@@ -27,7 +27,7 @@ from tui.app.widgets.detail_pane import DetailPane
 from tui.app.widgets.message_list import MessageList
 from tui.app.widgets.status_bar import StatusBar, StatusSnapshot
 from tui.config import Settings
-from tui.errors import SendwatchError
+from tui.errors import NotFoundError, RateLimitedError, SendwatchError, UnavailableError
 from tui.ids import MessageRef, looks_like_id, parse_ref
 from tui.model import Provider, Status
 from tui.polling.policy import PollPolicy, Priority
@@ -82,8 +82,8 @@ class SendwatchApp(App[None]):
         self.demo = demo
         self.clock = clock
         self.policy = PollPolicy.from_settings(settings.polling)
-        self.campaign = campaign
-        self.model = ListModel(store, initial_filter or ListFilter(campaign=campaign))
+        self.campaign = campaign  # the summary's subject
+        self.model = ListModel(store, initial_filter if initial_filter is not None else ListFilter(campaign=campaign))
         self.providers: Providers | None = None
         self.poller: Poller | None = None
         self.start_poller = start_poller
@@ -93,6 +93,7 @@ class SendwatchApp(App[None]):
         self._last_health: dict[Provider, HealthState] = {}
         self._counts: dict[str, int] = {}
         self._pending_filter: ListFilter | None = None
+        self._view_refreshed = 0.0
         self._behind = 0
         self._last_focus: tuple[str | None, tuple[str, ...]] = (None, ())
         self.lookups = 0
@@ -197,13 +198,7 @@ class SendwatchApp(App[None]):
                 self._show_error(exc)
                 return
         if query.ref is not None:
-            listed = self.query_one(MessageList)
-            self._apply_filter(ListFilter(campaign=self.model.filter.campaign))
-            if listed.select_id(query.ref.id) and (query.ref.provider is None or self.store.provider_of(query.ref.id) == query.ref.provider):
-                listed.focus()
-                self.refresh_selected()
-            else:
-                self.lookup(query.ref)
+            self.goto_id(query.ref)
             return
         self._apply_filter(query.filter)
         self.query_one(MessageList).focus()
@@ -215,6 +210,9 @@ class SendwatchApp(App[None]):
 
     @work(group="filter", exclusive=True, exit_on_error=False)
     async def filter_list(self, flt: ListFilter) -> None:
+        await self._load_view(flt)
+
+    async def _load_view(self, flt: ListFilter) -> None:
         """Count and read the first page of a new view in a thread: typing never waits for a scan."""
         listed = self.query_one(MessageList)
         selected, sort = listed.selected_id, self.model.sort
@@ -240,7 +238,26 @@ class SendwatchApp(App[None]):
         self.on_input_submitted(Input.Submitted(find, text))
 
     @work(group="lookup", exclusive=True, exit_on_error=False)
+    async def goto_id(self, ref: MessageRef) -> None:
+        """Enter on an ID: select it if history has it (refreshing it), else look it up."""
+        row = await asyncio.to_thread(self.store.row, ref.id)
+        if row is None or (ref.provider is not None and row.provider not in (None, ref.provider.value)):
+            await self._lookup(ref)
+            return
+        listed = self.query_one(MessageList)
+        if await asyncio.to_thread(self.store.position, ref.id, self.model.filter, self.model.sort) is None:
+            self._pending_filter = ListFilter()
+            await self._load_view(ListFilter())  # the current filter hides it: show everything
+        self.query_one("#find", Input).value = ""
+        listed.select_id(ref.id)
+        listed.focus()
+        self.refresh_selected()
+
+    @work(group="lookup", exclusive=True, exit_on_error=False)
     async def lookup(self, ref: MessageRef) -> None:
+        await self._lookup(ref)
+
+    async def _lookup(self, ref: MessageRef) -> None:
         if self.providers is None:
             return
         self.lookups += 1
@@ -254,7 +271,11 @@ class SendwatchApp(App[None]):
         find = self.query_one("#find", Input)
         find.value = ""
         listed = self.query_one(MessageList)
-        listed.reload()
+        if await asyncio.to_thread(self.store.position, msg.id, self.model.filter, self.model.sort) is None:
+            self._pending_filter = ListFilter()
+            await self._load_view(ListFilter())  # show everything, so the new message is in view
+        else:
+            listed.reload()
         listed.select_id(msg.id)
         listed.focus()
         self.count_statuses()
@@ -303,14 +324,19 @@ class SendwatchApp(App[None]):
 
     # -- live updates from the poller -------------------------------------------------------
     def _on_poll_update(self, update: PollUpdate) -> None:
-        if update.changed:
-            self._pending.add(update.message_id)
+        # every answer moves "last polled", so its row is re-read even when the status did not change
+        self._pending.add(update.message_id)
         if update.current is Status.FAILED and update.previous not in (None, Status.FAILED):
             self._failures.append((update.message_id, ""))
         elif update.current is Status.DELIVERED and update.previous not in (None, Status.DELIVERED) and self.settings.polling.notify_delivered:
             self.notify(f"{update.message_id[:8]} delivered")
 
     def _on_poll_error(self, provider: Provider | None, exc: SendwatchError) -> None:
+        """Background trouble: a toast only when it needs the user (auth, a provider really down,
+        answers that are not the documented API); single retryable failures only show in the status line."""
+        client = self.providers.clients.get(provider) if self.providers and provider else None
+        if isinstance(exc, (UnavailableError, RateLimitedError, NotFoundError)) and not (client and client.budget.circuit_open):
+            return
         text = safe_text(str(exc))
         key = text.split(";")[0]
         if self._last_error.get(provider) != key:
@@ -329,7 +355,14 @@ class SendwatchApp(App[None]):
     async def apply_updates(self, ids: set[str]) -> None:
         rows = await asyncio.to_thread(lambda: {i: r for i in ids if (r := self.store.row(i)) is not None})
         listed = self.query_one(MessageList)
-        listed.rows_changed(rows)
+        if not listed.rows_changed(rows) and self._pending_filter is None:
+            now = time.monotonic()
+            if now - self._view_refreshed >= 1.0:  # re-read a filtered view at most once a second
+                self._view_refreshed = now
+                self._pending_filter = self.model.filter
+                self.filter_list(self.model.filter)
+            else:
+                self._pending.update(ids)  # not dropped: the next flush re-reads the view
         if listed.selected_id in ids:
             self.load_detail(listed.selected_id)
         self.count_statuses()
@@ -408,7 +441,7 @@ class SendwatchApp(App[None]):
             return
         panel = found.first()
         now = self.clock()
-        data = await asyncio.to_thread(summarize, self.store, ListFilter(campaign=self.model.filter.campaign), now)
+        data = await asyncio.to_thread(summarize, self.store, ListFilter(campaign=self.model.filter.campaign or self.campaign), now)
         rate = sum(c.budget.rate for c in self.providers.clients.values()) if self.providers else 0.0
         panel.show(data, now, rate)
 

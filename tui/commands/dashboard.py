@@ -51,7 +51,7 @@ def run_demo() -> int:
             store.track([MessageRef(m.id, m.provider) for m in history])
             store.track([MessageRef(m.id, m.provider) for m in tracked if m.campaign], campaign="spring-sale")
             store.close()
-            return run(settings, demo=True, campaign="spring-sale")
+            return run(settings, ListFilter(), demo=True, campaign="spring-sale")  # all messages; summary of the campaign
     finally:
         sim.stop()
 

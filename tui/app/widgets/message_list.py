@@ -83,15 +83,16 @@ class MessageList(ScrollView, can_focus=True):
         self._move_to(min(self.cursor, max(0, count - 1)), announce=True)
         self.refresh()
 
-    def rows_changed(self, rows: dict[str, Row]) -> None:
-        """Some messages changed: redraw only their lines when order is stable, else reload."""
+    def rows_changed(self, rows: dict[str, Row]) -> bool:
+        """Some messages changed: redraw only their lines. False when the change may move rows
+        or change the count (a filter or sort on what changed): the caller re-reads the view."""
         if not self.model.order_is_stable():
-            self.reload()
-            return
+            return False
         top = int(self.scroll_offset.y)
         for index in self.model.update_rows(rows):
             if top <= index < top + self.size.height:
                 self.refresh_line(index - top + 1)
+        return True
 
     def select_id(self, message_id: str) -> bool:
         index = self.model.index_of(message_id)
@@ -141,10 +142,16 @@ class MessageList(ScrollView, can_focus=True):
     def _scroll_cursor_into_view(self) -> None:
         visible = max(1, self.size.height - 1)  # line 0 is the header
         top = int(self.scroll_offset.y)
+        target = None
         if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+            target = self.cursor
         elif self.cursor >= top + visible:
-            self.scroll_to(y=self.cursor - visible + 1, animate=False, immediate=True)
+            target = self.cursor - visible + 1
+        if target is None:
+            return
+        # force: right after the row count grew, layout has not yet shown the scrollbar, and
+        # without it Textual ignores the scroll
+        self.scroll_to(y=target, animate=False, immediate=True, force=True)
 
     def action_cursor(self, delta: int) -> None:
         self._move_to(self.cursor + delta, announce=False)
@@ -193,7 +200,11 @@ class MessageList(ScrollView, can_focus=True):
         row = self.model.row(index)
         if row is None:
             if index == 0 and self.model.count() == 0:
-                hint = "  No messages here yet. Press / and paste a message ID (or clear the filter)."
+                f = self.model.filter
+                if f.text or f.statuses or f.provider or f.error_code:
+                    hint = "  No messages match this filter (Esc clears it)."
+                else:
+                    hint = "  No messages here yet. Press / and paste a message ID, or i to import a file."
                 return Strip([Segment(hint, base + self.get_component_rich_style("messagelist--dim", partial=True))]).crop_extend(0, width, base)
             return Strip.blank(width, base)
         selected = index == self.cursor
