@@ -73,6 +73,7 @@ class SendwatchApp(App[None]):
         demo: bool = False,
         initial_filter: ListFilter | None = None,
         campaign: str | None = None,
+        startup_notes: list[str] | None = None,
         clock: Callable[[], float] = time.time,
         start_poller: bool = True,
     ) -> None:
@@ -83,6 +84,7 @@ class SendwatchApp(App[None]):
         self.clock = clock
         self.policy = PollPolicy.from_settings(settings.polling)
         self.campaign = campaign  # the summary's subject
+        self.startup_notes = startup_notes or []
         self.model = ListModel(store, initial_filter if initial_filter is not None else ListFilter(campaign=campaign))
         self.providers: Providers | None = None
         self.poller: Poller | None = None
@@ -116,8 +118,8 @@ class SendwatchApp(App[None]):
         return self.query_one(DetailPane)
 
     def on_mount(self) -> None:
-        for warning in self.store.warnings:
-            self.notify(warning, severity="warning", timeout=15)
+        for warning in [*self.store.warnings, *self.startup_notes]:
+            self.notify(safe_text(warning), severity="warning", timeout=15)
         self.query_one(MessageList).reload(keep_selection=False)
         self.query_one(MessageList).focus()
         self._refresh_status()

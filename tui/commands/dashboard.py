@@ -25,14 +25,15 @@ def _open_store(settings: Settings) -> HistoryStore | None:
         return None
 
 
-def run(settings: Settings, initial_filter: ListFilter | None = None, *, demo: bool = False, campaign: str | None = None) -> int:
+def run(settings: Settings, initial_filter: ListFilter | None = None, *, demo: bool = False, campaign: str | None = None,
+        notes: list[str] | None = None) -> int:
     from tui.app.app import SendwatchApp
 
     store = _open_store(settings)
     if store is None:
         return 2
     try:
-        SendwatchApp(settings, store, demo=demo, initial_filter=initial_filter, campaign=campaign).run()
+        SendwatchApp(settings, store, demo=demo, initial_filter=initial_filter, campaign=campaign, startup_notes=notes).run()
     finally:
         store.close()
     return 0
@@ -114,4 +115,9 @@ def run_watch(settings: Settings, source: str, campaign: str | None, provider: s
         return 0
     if not _reattach_terminal():
         return fail("no terminal to show the dashboard on (IDs were imported; use --no-ui in scripts)", 2)
-    return run(settings, ListFilter(campaign=name), campaign=name)
+    notes = []
+    if result.problems:
+        first = "; ".join(f"{p.where}: {p.reason}" for p in result.problems[:3])
+        more = f" (+{len(result.problems) - 3} more, listed on the terminal before the dashboard opened)" if len(result.problems) > 3 else ""
+        notes.append(f"Import skipped {len(result.problems)} lines: {first}{more}")
+    return run(settings, ListFilter(campaign=name), campaign=name, notes=notes)
