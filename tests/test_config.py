@@ -50,6 +50,8 @@ def test_wrong_type_names_file_line_and_key(tmp_path: Path) -> None:
         ('[providers.sendo]\nconcurrency = 0\n', "at least 1"),
         ('[network]\nmax_retries = true\n', "network.max_retries"),
         ('providers = 3\n', "[providers]"),
+        ('[keys]\nexplode = "e"\n', "keys.explode"),
+        ('[keys]\nrefresh = 5\n', "keys.refresh"),
     ],
 )
 def test_invalid_settings_are_refused(tmp_path: Path, text: str, needle: str) -> None:
@@ -97,3 +99,14 @@ def test_config_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str], mon
     path.write_text("[ui]\ntheme = 3\n")
     assert main(["--config", str(path), "config", "check"]) == 2
     assert "ui.theme" in capsys.readouterr().err
+
+
+def test_key_remapping_reaches_the_app(tmp_path: Path) -> None:
+    from tui.app.app import SendwatchApp
+    from tui.store.history import HistoryStore
+
+    path = write(tmp_path, '[keys]\nrefresh = "f5,r"\n[history]\npath = "%s"\n' % (tmp_path / "h.sqlite3"))
+    settings = load(path, env={})
+    assert settings.keys == {"refresh": "f5,r"}
+    app = SendwatchApp(settings, HistoryStore(settings.history_path()), start_poller=False)
+    assert app._keymap == {"refresh": "f5,r"}

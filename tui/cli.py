@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=7)
     sim.add_argument("--campaign", type=int, default=50, metavar="N", help="messages in the live campaign")
     sim.add_argument("--ids-file", type=Path, help="write every simulated ID to this file")
+    sim.add_argument("--rate", type=float, default=200.0, help="Sent.dm requests/minute the simulator allows (burst: a quarter of it)")
     return parser
 
 
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "simulate":
         from tui.commands import simulate
 
-        return simulate.run(args.port, args.seed, args.campaign, args.ids_file)
+        return simulate.run(args.port, args.seed, args.campaign, args.ids_file, args.rate)
 
     from tui.commands.output import fail
     from tui.config import load

@@ -130,6 +130,11 @@ class UiSettings:
     theme: str = "textual-dark"
 
 
+#: Dashboard actions whose keys `[keys]` may remap (binding IDs in the app).
+KEY_ACTIONS = ("find", "refresh", "refresh_all", "raw", "copy_id", "copy_json", "summary", "import", "sort",
+               "forget", "theme", "help", "quit")
+
+
 @dataclass(frozen=True)
 class Settings:
     path: Path
@@ -139,6 +144,8 @@ class Settings:
     network: NetworkSettings = field(default_factory=NetworkSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
     ui: UiSettings = field(default_factory=UiSettings)
+    #: `[keys]`: action -> key(s), e.g. refresh = "f5,r" (for keys a terminal or tmux swallows)
+    keys: dict[str, str] = field(default_factory=dict)
     file_exists: bool = False
 
     def provider(self, provider: Provider) -> ProviderSettings:
@@ -256,7 +263,7 @@ def load(path: Path | None = None, env: dict[str, str] | None = None) -> Setting
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    unknown = set(data) - {"providers", *_SECTIONS}
+    unknown = set(data) - {"providers", "keys", *_SECTIONS}
     if unknown:
         name = sorted(unknown)[0]
         raise ConfigError(f"{_where(path, text, name, None)} is not a known section (known: providers, {', '.join(_SECTIONS)})")
@@ -282,7 +289,23 @@ def load(path: Path | None = None, env: dict[str, str] | None = None) -> Setting
             raise ConfigError(f"{_where(path, text, section, None)}: requests_per_minute, burst and concurrency must be at least 1")
         built[provider] = replace(settings, base_url=settings.base_url.rstrip("/"), key_source=source)
     sections = {name: _build(cls, data.get(name, {}), cls(), path, text, name) for name, cls in _SECTIONS.items()}
-    return Settings(path=path, sentdm=built[Provider.SENTDM], sendo=built[Provider.SENDO], file_exists=exists, **sections)
+    keys = _keys(data.get("keys", {}), path, text)
+    return Settings(path=path, sentdm=built[Provider.SENTDM], sendo=built[Provider.SENDO], keys=keys,
+                    file_exists=exists, **sections)
+
+
+def _keys(table: Any, path: Path, text: str) -> dict[str, str]:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{_where(path, text, 'keys', None)} must be a table")
+    out = {}
+    for action, keys in table.items():
+        where = _where(path, text, "keys", action)
+        if action not in KEY_ACTIONS:
+            raise ConfigError(f"{where} is not an action that can be remapped (known: {', '.join(KEY_ACTIONS)})")
+        if not isinstance(keys, str) or not keys.strip():
+            raise ConfigError(f"{where} must be a string of keys, e.g. \"f5,r\"")
+        out[action] = keys.strip()
+    return out
 
 
 def starter_document() -> dict[str, Any]:

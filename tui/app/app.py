@@ -48,21 +48,21 @@ class SendwatchApp(App[None]):
     CSS_PATH = Path(__file__).parent / "sendwatch.tcss"  # absolute: subclasses live elsewhere
     TITLE = "sendwatch"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
-    BINDINGS = [
-        Binding("slash", "find", "Find/lookup"),
-        Binding("r", "refresh", "Refresh"),
-        Binding("R", "refresh_all", "Refresh all", show=False),
-        Binding("v", "toggle_raw", "Raw"),
-        Binding("c", "copy_id", "Copy ID"),
-        Binding("C", "copy_json", "Copy JSON", show=False),
-        Binding("s", "toggle_summary", "Summary"),
-        Binding("i", "import_ids", "Import", show=False),
-        Binding("o", "toggle_sort", "Sort", show=False),
-        Binding("x", "forget", "Forget", show=False),
-        Binding("t", "change_theme", "Theme", show=False),
+    BINDINGS = [  # ids are what `[keys]` in the config remaps
+        Binding("slash", "find", "Find/lookup", id="find"),
+        Binding("r", "refresh", "Refresh", id="refresh"),
+        Binding("R", "refresh_all", "Refresh all", show=False, id="refresh_all"),
+        Binding("v", "toggle_raw", "Raw", id="raw"),
+        Binding("c", "copy_id", "Copy ID", id="copy_id"),
+        Binding("C", "copy_json", "Copy JSON", show=False, id="copy_json"),
+        Binding("s", "toggle_summary", "Summary", id="summary"),
+        Binding("i", "import_ids", "Import", show=False, id="import"),
+        Binding("o", "toggle_sort", "Sort", show=False, id="sort"),
+        Binding("x", "forget", "Forget", show=False, id="forget"),
+        Binding("t", "change_theme", "Theme", show=False, id="theme"),
         Binding("escape", "back", "Back", show=False),
-        Binding("question_mark", "help", "Help"),
-        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", id="help"),
+        Binding("q", "quit", "Quit", id="quit"),
     ]
 
     def __init__(
@@ -101,6 +101,8 @@ class SendwatchApp(App[None]):
         self.lookups = 0
         if settings.ui.theme in self.available_themes:
             self.theme = settings.ui.theme
+        if settings.keys:
+            self.set_keymap(settings.keys)
 
     # -- layout -----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:

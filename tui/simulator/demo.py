@@ -45,8 +45,10 @@ def demo_settings(sim: Simulator, history_path: Path, base: Settings | None = No
                    path=Path("(demo)"))
 
 
-def start_demo(seed: int = 7, campaign_size: int = 240, port: int = 0) -> tuple[Simulator, list[SimMessage]]:
+def start_demo(seed: int = 7, campaign_size: int = 240, port: int = 0,
+               sentdm_per_minute: float = 200.0) -> tuple[Simulator, list[SimMessage]]:
     world, tracked = build_world(seed, campaign_size)
-    sim = Simulator(world, SimConfig(error_rate=0.01)).start(port)
+    config = SimConfig(error_rate=0.01, sentdm_per_minute=sentdm_per_minute, sentdm_burst=max(1, int(sentdm_per_minute / 4)))
+    sim = Simulator(world, config).start(port)
     return sim, tracked
 
