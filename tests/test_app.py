@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -284,3 +285,31 @@ async def test_freshness_is_honest_when_nothing_changes(settings, world) -> None
         first = listed.model.row(0).last_polled
         await wait_for(pilot, lambda: listed.model.row(0).last_polled > first + 0.5)
         await wait_for(pilot, lambda: app.query_one(DetailPane).stored.last_polled > first + 0.5)
+
+
+async def test_import_copy_and_export_from_the_app(settings, world, tmp_path) -> None:
+    msgs = [world.add_message(Provider.SENDO, [(0, "created"), (1, "delivered")], created=-5) for _ in range(3)]
+    ids = tmp_path / "launch.txt"
+    ids.write_text("\n".join(f"sendo:{m.id}" for m in msgs) + "\nnot-an-id\n")
+    app = make_app(settings)
+    notes: list[str] = []
+    app.notify = lambda message, **kw: notes.append(message)  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("i")
+        assert type(app.screen).__name__ == "ImportScreen"
+        app.screen.query_one("#import-path", Input).value = str(ids)
+        app.screen.query_one("#import-name", Input).value = "launch"
+        await pilot.press("enter")
+        listed = app.query_one(MessageList)
+        await wait_for(pilot, lambda: app.model.filter.campaign == "launch" and listed.model.count() == 3)
+        assert any("line 4" in n and "3 IDs read" in n for n in notes)
+        await wait_for(pilot, lambda: app.store.status_counts(app.model.filter) == {"delivered": 3})
+        await pilot.press("c")
+        assert app.clipboard == listed.selected_id
+        await wait_for(pilot, lambda: app.query_one(DetailPane).stored is not None)
+        await pilot.press("C")
+        assert json.loads(app.clipboard)["id"] == listed.selected_id
+        app.action_export("json")
+        await wait_for(pilot, lambda: any(n.startswith("Exported 3 messages") for n in notes))
+        exported = next(settings.history_path().parent.glob("exports/*.json"))
+        assert {item["id"] for item in json.loads(exported.read_text())} == {m.id for m in msgs}
