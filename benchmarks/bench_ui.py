@@ -85,7 +85,7 @@ async def interaction(db: Path, pending_ids: int, rate: float, presses: int) -> 
     store.track(refs)
     app = SendwatchApp(settings, store)
     timings: dict[str, list[float]] = {"move": [], "page": [], "jump": [], "filter echo": [], "filter result": []}
-    async with app.run_test(size=(120, 40), notifications=False) as pilot:
+    async with app.run_test(size=(120, 40), notifications=False):
         frames: list[float] = []
         display = app._display
 

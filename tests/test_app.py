@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from textual.widgets import Input
@@ -17,7 +15,7 @@ from tui.app.widgets.message_list import MessageList
 from tui.app.widgets.status_bar import StatusBar
 from tui.config import Secret, Settings
 from tui.ids import MessageRef
-from tui.model import Message, Provider, Status
+from tui.model import Provider
 from tui.simulator.demo import HOSTILE_BODY
 from tui.store.history import HistoryStore
 
@@ -313,3 +311,25 @@ async def test_import_copy_and_export_from_the_app(settings, world, tmp_path) ->
         await wait_for(pilot, lambda: any(n.startswith("Exported 3 messages") for n in notes))
         exported = next(settings.history_path().parent.glob("exports/*.json"))
         assert {item["id"] for item in json.loads(exported.read_text())} == {m.id for m in msgs}
+
+
+async def test_summary_counts_and_filter_from_it(settings, world) -> None:
+    failed = world.add_message(Provider.SENTDM, [(0, "queued"), (1, "failed")], error=("30007", "filtered"), created=-5)
+    ok = world.add_message(Provider.SENDO, [(0, "created"), (1, "delivered")], created=-5)
+    app = make_app(settings, campaign="launch")
+    app.store.track([MessageRef(failed.id, Provider.SENTDM), MessageRef(ok.id, Provider.SENDO)], campaign="launch")
+    async with app.run_test(size=(140, 40)) as pilot:
+        from textual.widgets import OptionList
+
+        await wait_for(pilot, lambda: app.store.status_counts() == {"failed": 1, "delivered": 1})
+        app.update_summary()
+        options = app.query_one("#summary-filters", OptionList)
+        await wait_for(pilot, lambda: any((o.id or "") == "error:30007" for o in options.options))
+        summary_text = str(app.query_one("#summary-rates").render())
+        assert "settled (2/2)" in summary_text and "failed 50.0%" in summary_text
+        options.focus()
+        options.highlighted = next(i for i, o in enumerate(options.options) if o.id == "error:30007")
+        await pilot.press("enter")
+        listed = app.query_one(MessageList)
+        await wait_for(pilot, lambda: app.model.filter.error_code == "30007" and listed.model.count() == 1)
+        assert listed.model.row(0).id == failed.id and app.model.filter.campaign == "launch"

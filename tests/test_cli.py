@@ -7,8 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tui.model import Provider
 from tui.simulator import SENDO_KEY, SENTDM_KEY
 

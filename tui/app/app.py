@@ -21,6 +21,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
+from tui.app.campaign_actions import CampaignActions
+from tui.app.commands import palette_commands
 from tui.app.list_model import PAGE_SIZE, ListModel
 from tui.app.query import parse_query
 from tui.app.widgets.detail_pane import DetailPane
@@ -39,12 +41,11 @@ from tui.textsafe import safe_text
 
 
 if TYPE_CHECKING:  # imported after the first frame: not needed to draw it
-    from tui.app.widgets.summary import CampaignSummary
     from tui.polling.poller import Poller, PollUpdate
     from tui.providers.lookup import Providers
 
 
-class SendwatchApp(App[None]):
+class SendwatchApp(CampaignActions, App[None]):
     CSS_PATH = Path(__file__).parent / "sendwatch.tcss"  # absolute: subclasses live elsewhere
     TITLE = "sendwatch"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
@@ -98,7 +99,6 @@ class SendwatchApp(App[None]):
         self._view_refreshed = 0.0
         self._behind = 0
         self._last_focus: tuple[str | None, tuple[str, ...]] = (None, ())
-        self.lookups = 0
         if settings.ui.theme in self.available_themes:
             self.theme = settings.ui.theme
         if settings.keys:
@@ -235,12 +235,6 @@ class SendwatchApp(App[None]):
         self._pending_filter = None
         self.count_statuses()
 
-    def lookup_id(self, text: str) -> None:
-        """Palette/programmatic entry: like typing the ID in the find bar and pressing Enter."""
-        find = self.query_one("#find", Input)
-        find.value = text
-        self.on_input_submitted(Input.Submitted(find, text))
-
     @work(group="lookup", exclusive=True, exit_on_error=False)
     async def goto_id(self, ref: MessageRef) -> None:
         """Enter on an ID: select it if history has it (refreshing it), else look it up."""
@@ -257,14 +251,9 @@ class SendwatchApp(App[None]):
         listed.focus()
         self.refresh_selected()
 
-    @work(group="lookup", exclusive=True, exit_on_error=False)
-    async def lookup(self, ref: MessageRef) -> None:
-        await self._lookup(ref)
-
     async def _lookup(self, ref: MessageRef) -> None:
         if self.providers is None:
             return
-        self.lookups += 1
         self.detail.show(None, f"Looking up {ref} at {ref.provider.label if ref.provider else 'every configured provider'}…")
         try:
             msg = await self.providers.fetch(ref)
@@ -417,98 +406,6 @@ class SendwatchApp(App[None]):
             self._last_focus = focus
             self.run_worker(self.poller.set_focus(focus[0], focus[1]), group="focus", exclusive=True, exit_on_error=False)
 
-    # -- campaign summary, import, export -----------------------------------------------------
-    def summary_panel(self, show: bool | None = None) -> "CampaignSummary":
-        """The summary panel, mounted the first time it is wanted (keeps start-up light)."""
-        from tui.app.widgets.summary import CampaignSummary
-
-        found = self.query(CampaignSummary)
-        if found:
-            panel = found.first()
-        else:
-            panel = CampaignSummary(id="summary")
-            panel.display = False
-            self.query_one("#list-region").mount(panel, before=0)
-        if show is not None:
-            panel.display = show
-            if show:
-                self.update_summary()
-        return panel
-
-    @work(group="summary", exclusive=True, exit_on_error=False)
-    async def update_summary(self) -> None:
-        from tui.app.widgets.summary import CampaignSummary
-        from tui.store.summary import summarize
-
-        found = self.query(CampaignSummary)
-        if not found or not found.first().display:
-            return
-        panel = found.first()
-        now = self.clock()
-        data = await asyncio.to_thread(summarize, self.store, ListFilter(campaign=self.model.filter.campaign or self.campaign), now)
-        rate = sum(c.budget.rate for c in self.providers.clients.values()) if self.providers else 0.0
-        panel.show(data, now, rate)
-
-    def action_toggle_summary(self) -> None:
-        panel = self.summary_panel()
-        self.summary_panel(show=not panel.display)
-
-    def on_campaign_summary_filter_chosen(self, event: "CampaignSummary.FilterChosen") -> None:
-        flt = ListFilter(statuses=frozenset({event.status}) if event.status else frozenset(),
-                         error_code=event.error_code, campaign=self.model.filter.campaign)
-        self._apply_filter(flt)
-        self.query_one(MessageList).focus()
-
-    def action_import_ids(self) -> None:
-        from tui.app.screens.import_ids import ImportScreen
-
-        def chosen(answer: tuple[Path, str] | None) -> None:
-            if answer:
-                self.import_file(*answer)
-
-        self.push_screen(ImportScreen(), chosen)
-
-    @work(group="import", exit_on_error=False)
-    async def import_file(self, path: Path, name: str) -> None:
-        from tui.importers import read_ids
-
-        try:
-            text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig", errors="replace")
-        except OSError as exc:
-            self.notify(f"Cannot read {safe_text(str(path))}: {exc.strerror}", severity="error")
-            return
-        result = await asyncio.to_thread(read_ids, text)
-        added = await asyncio.to_thread(self.store.track, result.refs, campaign=name) if result.refs else 0
-        problems = "; ".join(f"{p.where}: {p.reason}" for p in result.problems[:3])
-        more = f" (+{len(result.problems) - 3} more)" if len(result.problems) > 3 else ""
-        self.notify(f"{result.summary()}; {added} new in {safe_text(name)}" + (f". Skipped {safe_text(problems)}{more}" if problems else ""),
-                    severity="warning" if result.problems else "information", timeout=12)
-        if result.refs:
-            self.campaign = name
-            self._apply_filter(ListFilter(campaign=name))
-            self.summary_panel(show=True)
-            if self.poller:
-                self.poller.wake()
-
-    def action_export(self, fmt: str = "csv") -> None:
-        self.export_view(fmt)
-
-    @work(group="export", exit_on_error=False, thread=True)
-    def export_view(self, fmt: str) -> None:
-        from tui.export import write_export
-
-        folder = self.settings.history_path().parent / "exports"
-        target = folder / f"sendwatch-{time.strftime('%Y%m%d-%H%M%S')}.{fmt}"
-        flt = self.model.filter
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            with target.open("w", encoding="utf-8", newline="") as out:
-                count = write_export(self.store, flt, fmt, out)
-        except OSError as exc:
-            self.notify(f"Export failed: {exc.strerror}", severity="error")
-            return
-        self.notify(f"Exported {count} messages to {target}", timeout=12)
-
     # -- other actions ----------------------------------------------------------------------
     def action_back(self) -> None:
         find = self.query_one("#find", Input)
@@ -586,28 +483,4 @@ class SendwatchApp(App[None]):
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        yield SystemCommand("Look up a message ID", "Focus the find bar: paste an ID and press Enter", self.action_find)
-        yield SystemCommand("Refresh selected", "Ask the provider for the selected message now (r)", self.action_refresh)
-        yield SystemCommand("Refresh all pending", "Poll every message that is not final (R)", self.action_refresh_all)
-        yield SystemCommand("Copy ID", "Copy the selected message ID to the clipboard (c)", self.action_copy_id)
-        yield SystemCommand("Copy JSON", "Copy the selected message as JSON (C)", self.action_copy_json)
-        yield SystemCommand("Raw JSON", "Show/hide the provider's raw response (v)", self.action_toggle_raw)
-        yield SystemCommand("Toggle sort", "Newest first / last changed first (o)", self.action_toggle_sort)
-        yield SystemCommand("Forget message", "Remove the selected message from history (x)", self.action_forget)
-        yield SystemCommand("Campaign summary", "Show/hide the campaign summary (s)", self.action_toggle_summary)
-        yield SystemCommand("Import IDs", "Track the IDs in a file as a campaign (i)", self.action_import_ids)
-        yield SystemCommand("Export CSV", "Write the messages in the current view to a CSV file", lambda: self.action_export("csv"))
-        yield SystemCommand("Export JSON", "Write the messages in the current view to a JSON file", lambda: self.action_export("json"))
-        yield SystemCommand("Clear history", "Delete every cached message (asks first)", self.action_clear_history)
-        yield SystemCommand("Filter: all statuses", "Show every status", lambda: self.filter_status(None))
-        for status in Status:
-            yield SystemCommand(f"Filter: {status.value}", f"Show only {status.value} messages",
-                                lambda s=status.value: self.filter_status(s), discover=False)
-        yield SystemCommand("Filter: all providers", "Show both providers", lambda: self.filter_provider(None), discover=False)
-        for provider in Provider:
-            yield SystemCommand(f"Filter: {provider.label}", f"Show only {provider.label} messages",
-                                lambda p=provider.value: self.filter_provider(p), discover=False)
-
-
-def history_store(settings: Settings) -> HistoryStore:
-    return HistoryStore(Path(settings.history_path()))
+        yield from palette_commands(self)

@@ -1,0 +1,113 @@
+"""Campaign actions of the dashboard: the summary panel, importing IDs, exporting the view."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import work
+
+from tui.app.widgets.message_list import MessageList
+from tui.store.history import ListFilter
+from tui.textsafe import safe_text
+
+if TYPE_CHECKING:
+    from tui.app.app import SendwatchApp
+    from tui.app.widgets.summary import CampaignSummary
+
+
+class CampaignActions:
+    """Mixed into `SendwatchApp`; the summary widget and importers load on first use."""
+
+    def summary_panel(self: "SendwatchApp", show: bool | None = None) -> "CampaignSummary":
+        """The summary panel, mounted the first time it is wanted (keeps start-up light)."""
+        from tui.app.widgets.summary import CampaignSummary
+
+        found = self.query(CampaignSummary)
+        if found:
+            panel = found.first()
+        else:
+            panel = CampaignSummary(id="summary")
+            panel.display = False
+            self.query_one("#list-region").mount(panel, before=0)
+        if show is not None:
+            panel.display = show
+            if show:
+                self.update_summary()
+        return panel
+
+    @work(group="summary", exclusive=True, exit_on_error=False)
+    async def update_summary(self) -> None:
+        from tui.app.widgets.summary import CampaignSummary
+        from tui.store.summary import summarize
+
+        found = self.query(CampaignSummary)
+        if not found or not found.first().display:
+            return
+        panel = found.first()
+        now = self.clock()
+        data = await asyncio.to_thread(summarize, self.store, ListFilter(campaign=self.model.filter.campaign or self.campaign), now)
+        rate = sum(c.budget.rate for c in self.providers.clients.values()) if self.providers else 0.0
+        panel.show(data, now, rate)
+
+    def action_toggle_summary(self) -> None:
+        panel = self.summary_panel()
+        self.summary_panel(show=not panel.display)
+
+    def on_campaign_summary_filter_chosen(self, event: "CampaignSummary.FilterChosen") -> None:
+        flt = ListFilter(statuses=frozenset({event.status}) if event.status else frozenset(),
+                         error_code=event.error_code, campaign=self.model.filter.campaign)
+        self._apply_filter(flt)
+        self.query_one(MessageList).focus()
+
+    def action_import_ids(self) -> None:
+        from tui.app.screens.import_ids import ImportScreen
+
+        def chosen(answer: tuple[Path, str] | None) -> None:
+            if answer:
+                self.import_file(*answer)
+
+        self.push_screen(ImportScreen(), chosen)
+
+    @work(group="import", exit_on_error=False)
+    async def import_file(self, path: Path, name: str) -> None:
+        from tui.importers import read_ids
+
+        try:
+            text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig", errors="replace")
+        except OSError as exc:
+            self.notify(f"Cannot read {safe_text(str(path))}: {exc.strerror}", severity="error")
+            return
+        result = await asyncio.to_thread(read_ids, text)
+        added = await asyncio.to_thread(self.store.track, result.refs, campaign=name) if result.refs else 0
+        problems = "; ".join(f"{p.where}: {p.reason}" for p in result.problems[:3])
+        more = f" (+{len(result.problems) - 3} more)" if len(result.problems) > 3 else ""
+        self.notify(f"{result.summary()}; {added} new in {safe_text(name)}" + (f". Skipped {safe_text(problems)}{more}" if problems else ""),
+                    severity="warning" if result.problems else "information", timeout=12)
+        if result.refs:
+            self.campaign = name
+            self._apply_filter(ListFilter(campaign=name))
+            self.summary_panel(show=True)
+            if self.poller:
+                self.poller.wake()
+
+    def action_export(self, fmt: str = "csv") -> None:
+        self.export_view(fmt)
+
+    @work(group="export", exit_on_error=False, thread=True)
+    def export_view(self, fmt: str) -> None:
+        from tui.export import write_export
+
+        folder = self.settings.history_path().parent / "exports"
+        target = folder / f"sendwatch-{time.strftime('%Y%m%d-%H%M%S')}.{fmt}"
+        flt = self.model.filter
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with target.open("w", encoding="utf-8", newline="") as out:
+                count = write_export(self.store, flt, fmt, out)
+        except OSError as exc:
+            self.notify(f"Export failed: {exc.strerror}", severity="error")
+            return
+        self.notify(f"Exported {count} messages to {target}", timeout=12)
