@@ -149,6 +149,7 @@ async def interaction(db: Path, pending_ids: int, rate: float, presses: int) -> 
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     everything = [t for k, v in timings.items() if k != "filter result" for t in v]
     out = {f"{k} p95 ms": p95(v) * 1000 for k, v in timings.items() if v}
+    out["filter result p50 ms"] = statistics.median(timings["filter result"]) * 1000
     out.update({"keys p95 ms (echo)": p95(everything) * 1000, "keys p50 ms (echo)": statistics.median(everything) * 1000,
                 "rss MB": rss_mb, "poll requests": requests, "poll answers": answered,
                 "poll answers/s": answered / elapsed, "rows": count})

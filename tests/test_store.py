@@ -139,3 +139,37 @@ def test_due_and_next_due(tmp_path: Path) -> None:
     assert [d[0] for d in store.due(11.0, 10, unresolved=True)] == [message(2).id]
     store.record_fetch(replace(message(1)), next_poll=50.0, fetched_at=11.0)
     assert store.next_due(Provider.SENTDM) == 50.0 and store.due(11.0, 10, Provider.SENTDM) == []
+
+
+def test_indexed_search_matches_the_plain_scan(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path / "h.sqlite3")
+    assert store.fts
+    bodies = ['Hello "Ada"', "50% off_today", "Grüße aus Köln", "code 30007 here", "plain"]
+    store.track([MessageRef(message(i).id, Provider.SENTDM) for i in range(len(bodies))])
+    for i, body in enumerate(bodies):
+        store.record_fetch(replace(message(i), body=body), next_poll=None, fetched_at=1.0)
+    store.record_fetch(replace(message(4, Status.FAILED, "failed"), body="plain", error=None), next_poll=None, fetched_at=2.0)
+    store.forget(message(3).id)
+    for text in ["ada", "ADA", '"Ada"', "50%", "off_t", "Köln", "30007", "fail", "queued", "+1555", "zzz", "a"]:
+        flt = ListFilter(text=text)
+        indexed = {r.id for r in store.page(flt, 0, 100)}
+        store.fts = False
+        scanned = {r.id for r in store.page(flt, 0, 100)}
+        store.fts = True
+        assert indexed == scanned, text
+        assert store.count(flt) == len(indexed)
+
+
+def test_version_1_history_gains_the_index(tmp_path: Path) -> None:
+    from tui.store.schema import _v1
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    _v1(db)
+    db.execute("PRAGMA user_version = 1")
+    db.execute("INSERT INTO messages(id, status, body, first_seen) VALUES ('00000000-0000-4000-8000-000000000001', 'sent', 'legacy body', 1)")
+    db.commit()
+    db.close()
+    store = HistoryStore(path)
+    assert store.fts and not store.warnings
+    assert store.count(ListFilter(text="legacy")) == 1

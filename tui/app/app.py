@@ -221,13 +221,11 @@ class SendwatchApp(CampaignActions, App[None]):
         listed = self.query_one(MessageList)
         selected, sort = listed.selected_id, self.model.sort
 
-        def read() -> tuple[int, list, int | None]:
-            count = self.store.count(flt)
-            first = self.store.page(flt, 0, PAGE_SIZE, sort)
-            position = self.store.position(selected, flt, sort) if selected and count else None
-            return count, first, position
-
-        count, first, position = await asyncio.to_thread(read)
+        # count and first page in parallel (separate reader connections); the selection stays
+        # where it is if it is on the first page, otherwise the new view starts at its top
+        count, first = await asyncio.gather(asyncio.to_thread(self.store.count, flt),
+                                            asyncio.to_thread(self.store.page, flt, 0, PAGE_SIZE, sort))
+        position = next((i for i, row in enumerate(first) if row.id == selected), None)
         if self._pending_filter != flt:
             return  # a newer filter was asked for meanwhile
         self.model.prime(flt, count, first)

@@ -1,8 +1,9 @@
 """The local history: every message looked up or watched, its events, and what this app observed.
 
 SQLite in WAL mode. One writer connection behind a lock, so workers that finish at once queue up
-instead of interleaving half-written rows; a separate reader connection, so the list view can read
-a page while a write is in progress. A file that is not a readable database is moved aside (never
+instead of interleaving half-written rows; one reader connection per thread, so the list, the
+poller's queries and a filter scan read concurrently (WAL readers never block each other or the
+writer). A file that is not a readable database is moved aside (never
 deleted) and a fresh one created, with a warning for the UI.
 """
 
@@ -22,7 +23,7 @@ from typing import Any
 from tui.ids import MessageRef
 from tui.model import Event, EventSource, Message, Provider, Status
 from tui.serialize import event_to_dict, message_from_dict, message_to_dict
-from tui.store.schema import migrate
+from tui.store.schema import fts_ready, migrate
 
 ROW_COLUMNS = (
     "seq, id, provider, status, provider_status, to_addr, channel, error_code, error_message, updated_at, "
@@ -63,11 +64,15 @@ class ListFilter:
     campaign: str | None = None
     error_code: str | None = None
 
-    def where(self) -> tuple[str, list[Any]]:
+    def where(self, fts: bool = False) -> tuple[str, list[Any]]:
+        """SQL for this view. With `fts`, text of 3+ characters goes through the trigram index."""
         clauses: list[str] = []
         params: list[Any] = []
         text = self.text.strip()
-        if text:
+        if text and fts and len(text) >= 3:
+            clauses.append("seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)")
+            params.append('"' + text.replace('"', '""') + '"')  # one quoted phrase: a plain substring
+        elif text:
             # LIKE is case-insensitive for ASCII in SQLite: no lower() calls per row.
             like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
             clauses.append(
@@ -144,8 +149,11 @@ class HistoryStore:
         self.path = Path(path)
         self.warnings: list[str] = []
         self._write_lock = threading.Lock()
-        self._read_lock = threading.Lock()
-        self._writer, self._reader = self._open()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._writer = self._open()
+        self.fts = fts_ready(self._writer)  # False on a SQLite without FTS5: LIKE scans instead
 
     # -- opening, corruption ------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -155,7 +163,7 @@ class HistoryStore:
         db.execute("PRAGMA foreign_keys=OFF")
         return db
 
-    def _open(self) -> tuple[sqlite3.Connection, sqlite3.Connection]:
+    def _open(self) -> sqlite3.Connection:
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -174,8 +182,7 @@ class HistoryStore:
             )
             writer = self._connect()
             migrate(writer)
-        reader = self._connect()
-        return writer, reader
+        return writer
 
     def _move_aside(self) -> Path:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
@@ -187,7 +194,9 @@ class HistoryStore:
         return aside
 
     def close(self) -> None:
-        for db in (self._reader, self._writer):
+        with self._readers_lock:
+            connections, self._readers = [*self._readers, self._writer], []
+        for db in connections:
             try:
                 db.close()
             except sqlite3.Error:
@@ -207,8 +216,12 @@ class HistoryStore:
                 self._writer.execute("COMMIT")
 
     def _read(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._read_lock:
-            return self._reader.execute(sql, tuple(params)).fetchall()
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = self._local.reader = self._connect()
+            with self._readers_lock:
+                self._readers.append(reader)
+        return reader.execute(sql, tuple(params)).fetchall()
 
     # -- tracking -----------------------------------------------------------------------------
     def track(self, refs: Iterable[MessageRef], *, campaign: str | None = None, now: float | None = None) -> int:
@@ -360,18 +373,18 @@ class HistoryStore:
 
     # -- reading ------------------------------------------------------------------------------
     def count(self, flt: ListFilter = ListFilter()) -> int:
-        where, params = flt.where()
+        where, params = flt.where(self.fts)
         return self._read(f"SELECT count(*) FROM messages{where}", params)[0][0]
 
     def page(self, flt: ListFilter, offset: int, limit: int, sort: str = "newest") -> list[Row]:
-        where, params = flt.where()
+        where, params = flt.where(self.fts)
         order = SORTS.get(sort, SORTS["newest"])[0]
         rows = self._read(f"SELECT {ROW_COLUMNS} FROM messages{where} ORDER BY {order} LIMIT ? OFFSET ?", [*params, limit, offset])
         return [Row(*r) for r in rows]
 
     def position(self, message_id: str, flt: ListFilter, sort: str = "newest") -> int | None:
         """Index of a message in the filtered, sorted list (None if the filter hides it)."""
-        where, params = flt.where()
+        where, params = flt.where(self.fts)
         found = self._read(f"SELECT seq, coalesce(last_changed, first_seen) FROM messages{where}{' AND' if where else ' WHERE'} id = ?", [*params, message_id])
         if not found:
             return None
@@ -388,13 +401,13 @@ class HistoryStore:
 
     def status_counts(self, flt: ListFilter = ListFilter()) -> dict[str, int]:
         """Counts per status; messages never answered yet count as `waiting`."""
-        where, params = flt.where()
+        where, params = flt.where(self.fts)
         return dict(self._read(
             f"SELECT CASE WHEN last_polled IS NULL THEN 'waiting' ELSE status END AS s, count(*) FROM messages{where} GROUP BY s",
             params))
 
     def error_counts(self, flt: ListFilter = ListFilter(), limit: int = 20) -> list[tuple[str, str, int]]:
-        where, params = flt.where()
+        where, params = flt.where(self.fts)
         cond = f"{where}{' AND' if where else ' WHERE'} status = 'failed'"
         return [tuple(r) for r in self._read(
             f"SELECT coalesce(error_code, '?'), max(coalesce(error_message, '')), count(*) FROM messages{cond} "
@@ -465,12 +478,12 @@ class HistoryStore:
 
     def backlog(self, now: float, flt: ListFilter = ListFilter()) -> int:
         """How many messages are overdue right now: what the poller still has to catch up on."""
-        where, params = flt.where()
+        where, params = flt.where(self.fts)
         return self._read(f"SELECT count(*) FROM messages{where}{' AND' if where else ' WHERE'} next_poll <= ?",
                           [*params, now])[0][0]
 
     def oldest_due(self, now: float, flt: ListFilter = ListFilter()) -> float | None:
-        where, params = flt.where()
+        where, params = flt.where(self.fts)
         return self._read(f"SELECT min(next_poll) FROM messages{where}{' AND' if where else ' WHERE'} next_poll <= ?",
                           [*params, now])[0][0]
 
@@ -498,7 +511,7 @@ class HistoryStore:
 
     def iter_snapshots(self, flt: ListFilter = ListFilter(), batch: int = 1000) -> Iterator[dict[str, Any]]:
         """Every message in the view as `get --json` objects (for export), oldest first, in batches."""
-        where, params = flt.where()
+        where, params = flt.where(self.fts)
         last = 0
         while True:
             rows = self._read(

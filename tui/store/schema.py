@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _v1(db: sqlite3.Connection) -> None:
@@ -59,7 +59,52 @@ def _v1(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1}
+SEARCHABLE = "id, to_addr, status, body, error_code"
+
+
+def _v2(db: sqlite3.Connection) -> None:
+    """A trigram full-text index over what the find bar searches: substring search via an index.
+
+    External content (no second copy of the text); triggers keep it in step, and an update
+    re-indexes only when a searchable column really changed (not on every poll)."""
+    if not has_fts5(db):
+        return  # the find bar falls back to LIKE scans
+    old = ", ".join(f"old.{c.strip()}" for c in SEARCHABLE.split(","))
+    new = ", ".join(f"new.{c.strip()}" for c in SEARCHABLE.split(","))
+    changed = " OR ".join(f"old.{c.strip()} IS NOT new.{c.strip()}" for c in SEARCHABLE.split(","))
+    db.executescript(
+        f"""
+        CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
+            {SEARCHABLE}, content='messages', content_rowid='seq', tokenize='trigram');
+        CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN
+            INSERT INTO messages_fts(rowid, {SEARCHABLE}) VALUES (new.seq, {new});
+        END;
+        CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, {SEARCHABLE}) VALUES ('delete', old.seq, {old});
+        END;
+        CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE ON messages WHEN {changed} BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, {SEARCHABLE}) VALUES ('delete', old.seq, {old});
+            INSERT INTO messages_fts(rowid, {SEARCHABLE}) VALUES (new.seq, {new});
+        END;
+        INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+        """
+    )
+
+
+def has_fts5(db: sqlite3.Connection) -> bool:
+    try:
+        db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts5_probe USING fts5(x, tokenize='trigram')")
+        db.execute("DROP TABLE temp.fts5_probe")
+        return True
+    except sqlite3.OperationalError:
+        return False
+
+
+def fts_ready(db: sqlite3.Connection) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'messages_fts'").fetchone() is not None
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2}
 
 
 def migrate(db: sqlite3.Connection) -> None:
