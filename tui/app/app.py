@@ -91,7 +91,7 @@ class SendwatchApp(CampaignActions, App[None]):
         self.poller: Poller | None = None
         self.start_poller = start_poller
         self._pending: set[str] = set()
-        self._failures: list[tuple[str, str]] = []
+        self._failures: list[str] = []
         self._last_error: dict[Provider | None, str] = {}
         self._last_health: dict[Provider, HealthState] = {}
         self._counts: dict[str, int] = {}
@@ -163,9 +163,9 @@ class SendwatchApp(CampaignActions, App[None]):
         self.query_one(DetailPane).focus()
 
     @work(group="detail", exclusive=True, exit_on_error=False)
-    async def load_detail(self, message_id: str | None, notice: str | None = None) -> None:
+    async def load_detail(self, message_id: str | None) -> None:
         if message_id is None:
-            self.detail.show(None, notice)
+            self.detail.show(None)
             return
         stored = await asyncio.to_thread(self.store.get, message_id)
         if stored is None:
@@ -173,10 +173,10 @@ class SendwatchApp(CampaignActions, App[None]):
             waiting = f"{message_id}: waiting for the first answer from the provider."
             if row and row.last_error:
                 waiting += f"\nLast attempt: {safe_text(row.last_error, single_line=True, limit=300)}"
-            self.detail.show(None, notice or waiting)
+            self.detail.show(None, waiting)
             return
         if self.query_one(MessageList).selected_id == message_id:
-            self.detail.show(stored, notice)
+            self.detail.show(stored)
 
     # -- find / lookup ----------------------------------------------------------------------
     def action_find(self) -> None:
@@ -209,15 +209,21 @@ class SendwatchApp(CampaignActions, App[None]):
 
     def _apply_filter(self, flt: ListFilter) -> None:
         if flt != self.model.filter and flt != self._pending_filter:
-            self._pending_filter = flt
-            self.filter_list(flt)
+            self.reload_view(flt)
+
+    def reload_view(self, flt: ListFilter | None = None) -> None:
+        """Re-read the list (a new filter or sort, rows added or removed) in the background."""
+        flt = self.model.filter if flt is None else flt
+        self._pending_filter = flt
+        self.filter_list(flt)
 
     @work(group="filter", exclusive=True, exit_on_error=False)
     async def filter_list(self, flt: ListFilter) -> None:
         await self._load_view(flt)
 
     async def _load_view(self, flt: ListFilter) -> None:
-        """Count and read the first page of a new view in a thread: typing never waits for a scan."""
+        """Count and read the first page of a view in threads: typing never waits for a scan.
+        The only way the list is re-read after start-up (callers set `_pending_filter` first)."""
         listed = self.query_one(MessageList)
         selected, sort = listed.selected_id, self.model.sort
 
@@ -240,14 +246,21 @@ class SendwatchApp(CampaignActions, App[None]):
         if row is None or (ref.provider is not None and row.provider not in (None, ref.provider.value)):
             await self._lookup(ref)
             return
-        listed = self.query_one(MessageList)
-        if await asyncio.to_thread(self.store.position, ref.id, self.model.filter, self.model.sort) is None:
-            self._pending_filter = ListFilter()
-            await self._load_view(ListFilter())  # the current filter hides it: show everything
-        self.query_one("#find", Input).value = ""
-        listed.select_id(ref.id)
-        listed.focus()
+        await self._show_message(ref.id)
         self.refresh_selected()
+
+    async def _show_message(self, message_id: str) -> None:
+        """Re-read the view (clearing the filter if it hides the message) and select the message."""
+        position = await asyncio.to_thread(self.store.position, message_id, self.model.filter, self.model.sort)
+        flt = self.model.filter if position is not None else ListFilter()
+        if position is None:
+            position = await asyncio.to_thread(self.store.position, message_id, flt, self.model.sort)
+        self._pending_filter = flt
+        await self._load_view(flt)
+        self.query_one("#find", Input).value = ""
+        listed = self.query_one(MessageList)
+        listed.select_id(message_id, position)
+        listed.focus()
 
     async def _lookup(self, ref: MessageRef) -> None:
         if self.providers is None:
@@ -256,24 +269,14 @@ class SendwatchApp(CampaignActions, App[None]):
         try:
             msg = await self.providers.fetch(ref)
         except SendwatchError as exc:
-            self._show_error(exc, ref.id)
+            self._show_error(exc)
             return
         await asyncio.to_thread(record_lookup, self.store, self.policy, msg, self.clock(), Priority.SELECTED)
-        find = self.query_one("#find", Input)
-        find.value = ""
-        listed = self.query_one(MessageList)
-        if await asyncio.to_thread(self.store.position, msg.id, self.model.filter, self.model.sort) is None:
-            self._pending_filter = ListFilter()
-            await self._load_view(ListFilter())  # show everything, so the new message is in view
-        else:
-            listed.reload()
-        listed.select_id(msg.id)
-        listed.focus()
-        self.count_statuses()
+        await self._show_message(msg.id)
         if self.poller:
             self.poller.wake()
 
-    def _show_error(self, exc: SendwatchError, message_id: str | None = None) -> None:
+    def _show_error(self, exc: SendwatchError) -> None:
         text = safe_text(str(exc))
         self.detail.show(None, text)
         self.notify(text, severity="error", timeout=10)
@@ -318,7 +321,7 @@ class SendwatchApp(CampaignActions, App[None]):
         # every answer moves "last polled", so its row is re-read even when the status did not change
         self._pending.add(update.message_id)
         if update.current is Status.FAILED and update.previous not in (None, Status.FAILED):
-            self._failures.append((update.message_id, ""))
+            self._failures.append(update.message_id)
         elif update.current is Status.DELIVERED and update.previous not in (None, Status.DELIVERED) and self.settings.polling.notify_delivered:
             self.notify(f"{update.message_id[:8]} delivered")
 
@@ -340,7 +343,7 @@ class SendwatchApp(CampaignActions, App[None]):
             self.apply_updates(ids)
         if self._failures:
             failures, self._failures = self._failures, []
-            self.notify_failures([f[0] for f in failures])
+            self.notify_failures(failures)
 
     @work(group="updates", exit_on_error=False)
     async def apply_updates(self, ids: set[str]) -> None:
@@ -350,8 +353,7 @@ class SendwatchApp(CampaignActions, App[None]):
             now = time.monotonic()
             if now - self._view_refreshed >= 1.0:  # re-read a filtered view at most once a second
                 self._view_refreshed = now
-                self._pending_filter = self.model.filter
-                self.filter_list(self.model.filter)
+                self.reload_view()
             else:
                 self._pending.update(ids)  # not dropped: the next flush re-reads the view
         if listed.selected_id in ids:
@@ -389,7 +391,7 @@ class SendwatchApp(CampaignActions, App[None]):
                 self.notify(f"{provider.label} is answering again.")
                 self._last_error.pop(provider, None)
             self._last_health[provider] = h.state
-        rate = sum(c.budget.rate for c in self.providers.clients.values()) if self.providers else 0
+        rate = self.providers.request_rate() if self.providers else 0.0
         eta = self._behind / rate if rate and self._behind else None
         self.query_one(StatusBar).show(StatusSnapshot(health, self._counts, self._behind, eta, self.demo))
 
@@ -420,7 +422,7 @@ class SendwatchApp(CampaignActions, App[None]):
 
     def action_toggle_sort(self) -> None:
         self.model.set_sort("changed" if self.model.sort == "newest" else "newest")
-        self.query_one(MessageList).reload()
+        self.reload_view()
         self.notify("Sorted by last change" if self.model.sort == "changed" else "Sorted newest first")
 
     def action_copy_id(self) -> None:
@@ -448,8 +450,7 @@ class SendwatchApp(CampaignActions, App[None]):
     @work(group="forget", exit_on_error=False)
     async def forget(self, message_id: str) -> None:
         await asyncio.to_thread(self.store.forget, message_id)
-        self.query_one(MessageList).reload()
-        self.count_statuses()
+        self.reload_view()
         self.notify(f"Forgot {message_id[:8]}")
 
     def action_clear_history(self) -> None:
@@ -464,8 +465,7 @@ class SendwatchApp(CampaignActions, App[None]):
     @work(group="forget", exit_on_error=False)
     async def clear_history(self) -> None:
         await asyncio.to_thread(self.store.clear)
-        self.query_one(MessageList).reload(keep_selection=False)
-        self.count_statuses()
+        self.reload_view()
         self.notify("History cleared")
 
     def filter_status(self, status: str | None) -> None:

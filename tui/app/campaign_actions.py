@@ -49,8 +49,7 @@ class CampaignActions:
         panel = found.first()
         now = self.clock()
         data = await asyncio.to_thread(summarize, self.store, ListFilter(campaign=self.model.filter.campaign or self.campaign), now)
-        rate = sum(c.budget.rate for c in self.providers.clients.values()) if self.providers else 0.0
-        panel.show(data, now, rate)
+        panel.show(data, now, self.providers.request_rate() if self.providers else 0.0)
 
     def action_toggle_summary(self) -> None:
         panel = self.summary_panel()

@@ -46,6 +46,10 @@ class Providers:
         client = self.clients.get(provider)
         return client.budget.health if client else Health(HealthState.NOT_CONFIGURED)
 
+    def request_rate(self) -> float:
+        """Requests/second all providers may currently send (what catching up is paced by)."""
+        return sum(c.budget.rate for c in self.clients.values())
+
     def client(self, provider: Provider) -> ProviderClient:
         try:
             return self.clients[provider]

@@ -94,8 +94,9 @@ class MessageList(ScrollView, can_focus=True):
                 self.refresh_line(index - top + 1)
         return True
 
-    def select_id(self, message_id: str) -> bool:
-        index = self.model.index_of(message_id)
+    def select_id(self, message_id: str, index: int | None = None) -> bool:
+        """Select a message; pass its index when a worker already knows it (saves a query)."""
+        index = self.model.index_of(message_id) if index is None else index
         if index is None:
             return False
         self.selected_id = message_id
@@ -105,26 +106,24 @@ class MessageList(ScrollView, can_focus=True):
     def tick(self) -> None:
         """Once a second: redraw only if a visible relative age ("5s", "3m") would read differently."""
         now = self.clock()
-        top = int(self.scroll_offset.y)
-        signature = []
-        for index in range(top, top + max(0, self.size.height - 1)):
-            row = self.model.row(index)
-            if row is None:
-                break
-            signature.append((age(now - row.last_polled) if row.last_polled else "", age(now - row.last_changed) if row.last_changed else ""))
+        signature = [(age(now - row.last_polled) if row.last_polled else "", age(now - row.last_changed) if row.last_changed else "")
+                     for row in self._visible_rows()]
         if signature != self._age_signature:
             self._age_signature = signature
             self.refresh()
 
     def visible_ids(self) -> list[str]:
+        return [row.id for row in self._visible_rows()]
+
+    def _visible_rows(self) -> list[Row]:
         top = int(self.scroll_offset.y)
-        ids = []
-        for index in range(top, top + max(0, self.size.height - 1)):
+        rows = []
+        for index in range(top, top + max(0, self.size.height - 1)):  # line 0 is the header
             row = self.model.row(index)
             if row is None:
                 break
-            ids.append(row.id)
-        return ids
+            rows.append(row)
+        return rows
 
     # -- cursor -----------------------------------------------------------------------------
     def _move_to(self, index: int, *, announce: bool) -> None:
