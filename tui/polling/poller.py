@@ -23,6 +23,7 @@ from tui.errors import (
 from tui.ids import MessageRef
 from tui.model import Message, Provider, Status
 from tui.polling.policy import PollPolicy, Priority
+from tui.providers.budget import HealthState
 from tui.providers.lookup import Providers
 from tui.polling.record import record_lookup
 from tui.store.history import HistoryStore
@@ -77,7 +78,6 @@ class Poller:
 
     def __post_init__(self) -> None:
         self._wake = asyncio.Event()
-        self._urgent: list[str] = []
         self._inflight: set[str] = set()
         self._finished: dict[str, int] = {}  # id -> sequence number of its last completed poll
         self._finish_seq = 0
@@ -90,11 +90,6 @@ class Poller:
     def stop(self) -> None:
         self._stopped = True
         self._wake.set()
-
-    def refresh_now(self, ids: Iterable[str]) -> None:
-        """Poll these at the front of the queue, even if final (an explicit `r`)."""
-        self._urgent.extend(i for i in ids if i not in self._urgent)
-        self.wake()
 
     async def set_focus(self, selected: str | None, visible: Iterable[str]) -> None:
         """Record what is on screen; rows on screen become due within `visible_interval`."""
@@ -123,7 +118,7 @@ class Poller:
             if client is not None and client.budget.circuit_open:
                 await self._sleep(client.budget.circuit_retry_in())
                 continue
-            if client is not None and client.budget.health.state.value == "auth rejected":
+            if client is not None and client.budget.health.state is HealthState.AUTH_REJECTED:
                 await self._sleep(AUTH_PAUSE)
                 if self._stopped:
                     break
@@ -159,13 +154,13 @@ class Poller:
             self._finished.clear()  # only races within one query matter; the map never needs to grow
 
     async def _choose(self, provider: Provider | None, count: int) -> list[str]:
-        """Up to `count` IDs: explicit refreshes, then due rows on screen, then the most overdue.
+        """Up to `count` due IDs: the rows on screen first, then the most overdue.
 
         The due queries run in a thread; a poll that completes meanwhile has already rescheduled
         its message (maybe to never), so its now-stale 'due' answer is ignored."""
         now = time.time()
         mark = self._finish_seq
-        batch = self._take_urgent(provider)[:count]
+        batch: list[str] = []
         focused = [*([self.focus.selected] if self.focus.selected else []), *self.focus.visible]
         for among in ([focused] if focused else []) + [None]:
             if len(batch) >= count:
@@ -176,15 +171,6 @@ class Poller:
                      and self._finished.get(d[0], 0) <= mark]
             batch += fresh[: count - len(batch)]
         return batch
-
-    def _take_urgent(self, provider: Provider | None) -> list[str]:
-        """Urgent IDs that belong to this loop (the store knows each ID's provider)."""
-        mine, rest = [], []
-        for message_id in self._urgent:
-            owner = self.store.provider_of(message_id)
-            (mine if owner == provider and message_id not in self._inflight else rest).append(message_id)
-        self._urgent = rest
-        return mine
 
     async def _sleep(self, seconds: float) -> None:
         self._wake.clear()

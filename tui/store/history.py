@@ -125,6 +125,11 @@ class Stored:
     campaigns: list[str] = field(default_factory=list)
 
 
+def _and(where: str, condition: str) -> str:
+    """Add a condition to a `where` from `ListFilter.where` (which may be empty)."""
+    return f"{where} AND {condition}" if where else f" WHERE {condition}"
+
+
 def _owner_condition(provider: Provider | None, unresolved: bool) -> tuple[str, list[Any]]:
     """SQL selecting one provider's messages, or those whose provider is not known yet."""
     if unresolved:
@@ -317,14 +322,6 @@ class HistoryStore:
                 (error[:500], next_poll, message_id),
             )
 
-    def set_provider(self, message_id: str, provider: Provider) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE messages SET provider = ? WHERE id = ?", (provider.value, message_id))
-
-    def set_next_poll(self, updates: Iterable[tuple[str, float | None]]) -> None:
-        with self._tx() as db:
-            db.executemany("UPDATE messages SET next_poll = ? WHERE id = ?", [(t, i) for i, t in updates])
-
     def pull_forward(self, ids: Iterable[str], interval: float, now: float) -> None:
         """Make pending messages due no later than `interval` after their last poll (rows on screen)."""
         ids = list(ids)
@@ -385,7 +382,7 @@ class HistoryStore:
     def position(self, message_id: str, flt: ListFilter, sort: str = "newest") -> int | None:
         """Index of a message in the filtered, sorted list (None if the filter hides it)."""
         where, params = flt.where(self.fts)
-        found = self._read(f"SELECT seq, coalesce(last_changed, first_seen) FROM messages{where}{' AND' if where else ' WHERE'} id = ?", [*params, message_id])
+        found = self._read(f"SELECT seq, coalesce(last_changed, first_seen) FROM messages{_and(where, 'id = ?')}", [*params, message_id])
         if not found:
             return None
         seq, changed = found[0]
@@ -393,7 +390,7 @@ class HistoryStore:
             cond, extra = "(coalesce(last_changed, first_seen) > ? OR (coalesce(last_changed, first_seen) = ? AND seq > ?))", [changed, changed, seq]
         else:
             cond, extra = "seq > ?", [seq]
-        return self._read(f"SELECT count(*) FROM messages{where}{' AND' if where else ' WHERE'} {cond}", [*params, *extra])[0][0]
+        return self._read(f"SELECT count(*) FROM messages{_and(where, cond)}", [*params, *extra])[0][0]
 
     def row(self, message_id: str) -> Row | None:
         rows = self._read(f"SELECT {ROW_COLUMNS} FROM messages WHERE id = ?", (message_id,))
@@ -408,7 +405,7 @@ class HistoryStore:
 
     def error_counts(self, flt: ListFilter = ListFilter(), limit: int = 20) -> list[tuple[str, str, int]]:
         where, params = flt.where(self.fts)
-        cond = f"{where}{' AND' if where else ' WHERE'} status = 'failed'"
+        cond = _and(where, "status = 'failed'")
         return [tuple(r) for r in self._read(
             f"SELECT coalesce(error_code, '?'), max(coalesce(error_message, '')), count(*) FROM messages{cond} "
             "GROUP BY coalesce(error_code, '?') ORDER BY count(*) DESC LIMIT ?", [*params, limit])]
@@ -479,12 +476,12 @@ class HistoryStore:
     def backlog(self, now: float, flt: ListFilter = ListFilter()) -> int:
         """How many messages are overdue right now: what the poller still has to catch up on."""
         where, params = flt.where(self.fts)
-        return self._read(f"SELECT count(*) FROM messages{where}{' AND' if where else ' WHERE'} next_poll <= ?",
+        return self._read(f"SELECT count(*) FROM messages{_and(where, 'next_poll <= ?')}",
                           [*params, now])[0][0]
 
     def oldest_due(self, now: float, flt: ListFilter = ListFilter()) -> float | None:
         where, params = flt.where(self.fts)
-        return self._read(f"SELECT min(next_poll) FROM messages{where}{' AND' if where else ' WHERE'} next_poll <= ?",
+        return self._read(f"SELECT min(next_poll) FROM messages{_and(where, 'next_poll <= ?')}",
                           [*params, now])[0][0]
 
     def first_seen(self) -> float | None:
@@ -517,7 +514,7 @@ class HistoryStore:
             rows = self._read(
                 f"SELECT seq, id, provider, status, snapshot, last_polled, last_error, "
                 f"(SELECT group_concat(campaign, ';') FROM campaign_messages c WHERE c.message_id = messages.id) "
-                f"FROM messages{where}{' AND' if where else ' WHERE'} seq > ? ORDER BY seq LIMIT ?", [*params, last, batch])
+                f"FROM messages{_and(where, 'seq > ?')} ORDER BY seq LIMIT ?", [*params, last, batch])
             if not rows:
                 return
             events = self._events_for([r[1] for r in rows])
