@@ -13,7 +13,7 @@ from typing import Any
 
 
 class Status(str, enum.Enum):
-    """Normalized delivery status. Ordered roughly by progress for sorting."""
+    """Normalized delivery status: the contract of `get --json`, `export` and the filters."""
 
     CREATED = "created"
     SCHEDULED = "scheduled"
@@ -22,36 +22,63 @@ class Status(str, enum.Enum):
     DELIVERED = "delivered"
     READ = "read"
     FAILED = "failed"
+    CANCELLED = "cancelled"
+    RECEIVED = "received"
     UNKNOWN = "unknown"
 
     @property
     def is_final(self) -> bool:
         """True when no later status can follow (so it is never polled again)."""
-        return self in (Status.READ, Status.FAILED)
+        return self in FINAL_STATUSES
 
     @property
     def is_pending(self) -> bool:
-        return self not in (Status.DELIVERED, Status.READ, Status.FAILED)
+        """Still on its way: neither delivered nor finished."""
+        return self is not Status.DELIVERED and not self.is_final
+
+    @property
+    def rank(self) -> int:
+        """Progress order used so a status never moves backwards; -1 for `unknown` (never wins)."""
+        return _RANK[self]
 
 
-# Raw provider strings -> normalized status. Keys are already folded by `fold_status`.
+FINAL_STATUSES = frozenset({Status.READ, Status.FAILED, Status.CANCELLED, Status.RECEIVED})
+_RANK = {
+    Status.UNKNOWN: -1, Status.CREATED: 0, Status.SCHEDULED: 1, Status.QUEUED: 2, Status.SENT: 3,
+    Status.DELIVERED: 4, Status.READ: 5, Status.FAILED: 6, Status.CANCELLED: 6, Status.RECEIVED: 6,
+}
+
+# Every documented provider status (folded by `fold_status`) -> normalized status. See
+# shared/providers.md: Sent.dm v3 (ACCEPTED..RECEIVED) and Sendo v1 (CREATED..EXPIRED); the last
+# few are older renders and descriptions that some accounts still send.
 _STATUS_MAP: dict[str, Status] = {
-    "created": Status.CREATED,
-    "accepted": Status.CREATED,
-    "scheduled": Status.SCHEDULED,
+    "accepted": Status.CREATED,  # Sent.dm legacy
+    "created": Status.CREATED,  # Sendo
     "queued": Status.QUEUED,
-    "processed": Status.QUEUED,  # Sent.dm activities: processed by Sent, not yet handed on
-    "processing": Status.QUEUED,
-    "sending": Status.QUEUED,
+    "processed": Status.QUEUED,  # Sent.dm: processed, queued for sending
+    "routed": Status.QUEUED,  # Sent.dm: routed to a channel/carrier
+    "scheduled": Status.SCHEDULED,
     "sent": Status.SENT,
     "delivered": Status.DELIVERED,
     "read": Status.READ,
-    "opened": Status.READ,  # Sendo
     "failed": Status.FAILED,
-    "failed_after_too_many_attempts": Status.FAILED,  # Sendo
+    "blocked": Status.FAILED,  # Sent.dm: refused before sending
+    "filtered": Status.FAILED,  # Sent.dm: filtered, never resendable
+    "expired": Status.FAILED,  # Sendo: failed after too many attempts
+    "cancelled": Status.CANCELLED,  # Sent.dm: a scheduled send called off
+    "canceled": Status.CANCELLED,
+    "received": Status.RECEIVED,  # Sent.dm: inbound
+    # Descriptions and older renders seen in the seed documents:
+    "opened": Status.READ,
+    "failed_after_too_many_attempts": Status.FAILED,
+    "processing": Status.QUEUED,
+    "sending": Status.QUEUED,
     "undelivered": Status.FAILED,
     "rejected": Status.FAILED,
 }
+
+# Provider words that say more than their normalized status; shown instead of it (`✗ blocked`).
+TELLING_WORDS = frozenset({"blocked", "filtered", "expired", "routed", "processed"})
 
 
 def fold_status(raw: str) -> str:
@@ -66,6 +93,17 @@ def normalize_status(raw: object) -> Status:
     return _STATUS_MAP.get(fold_status(raw), Status.UNKNOWN)
 
 
+def status_word(status: Status | str, provider_status: str | None) -> str:
+    """The word to show: the provider's where it says more (`blocked`), else the normalized one."""
+    value = status.value if isinstance(status, Status) else status
+    folded = fold_status(provider_status or "")
+    if folded in TELLING_WORDS:
+        return folded
+    if value == Status.UNKNOWN.value and folded:
+        return folded[:24]
+    return value
+
+
 class Provider(str, enum.Enum):
     SENTDM = "sentdm"
     SENDO = "sendo"
@@ -78,6 +116,7 @@ class Provider(str, enum.Enum):
 class EventSource(str, enum.Enum):
     PROVIDER = "provider"  # reported by the provider's own event/activity list
     OBSERVED = "observed"  # a transition this app saw itself between two polls
+    WEBHOOK = "webhook"  # pushed by the provider to `sendwatch listen`
 
 
 @dataclass(frozen=True)
@@ -93,6 +132,8 @@ class Event:
     timestamp: datetime
     description: str = ""
     source: EventSource = EventSource.PROVIDER
+    reason_code: str | None = None  # Sent.dm: on FAILED/BLOCKED/FILTERED events
+    reason: str | None = None
 
     def key(self) -> tuple[str, str, float]:
         """Identity used to deduplicate events across polls."""
@@ -127,6 +168,8 @@ class Message:
     active_contact_price: float | None = None
     segments: int | None = None
     media: tuple[str, ...] = ()
+    subject: str | None = None  # Sent.dm MMS/RCS subject
+    header_media: str | None = None  # Sent.dm message_body.headerMedia.url
     metadata: dict[str, Any] = field(default_factory=dict)
     error: MessageError | None = None
     events: tuple[Event, ...] = ()
