@@ -25,6 +25,11 @@ ENV_KEYS: dict[Provider, tuple[str, ...]] = {
     Provider.SENTDM: ("SENT_DM_API_KEY", "SENT_API_KEY"),
     Provider.SENDO: ("SENDO_API_KEY",),
 }
+#: Webhook credentials: Sent.dm signs with a `whsec_` secret, Sendo sends a static token.
+ENV_WEBHOOK: dict[Provider, tuple[str, str]] = {
+    Provider.SENTDM: ("webhook_secret", "SENT_DM_WEBHOOK_SECRET"),
+    Provider.SENDO: ("webhook_token", "SENDO_WEBHOOK_TOKEN"),
+}
 ENV_URLS: dict[Provider, str] = {Provider.SENTDM: "SENDWATCH_SENTDM_URL", Provider.SENDO: "SENDWATCH_SENDO_URL"}
 DEFAULT_BASE_URLS = {Provider.SENTDM: "https://api.sent.dm", Provider.SENDO: "https://api.sendo.dev"}
 
@@ -77,6 +82,10 @@ class ProviderSettings:
     requests_per_minute: float = 200.0
     burst: int = 50
     concurrency: int = 8
+    #: Sent.dm only: the webhook signing secret (`whsec_…`), for `sendwatch listen`.
+    webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    #: Sendo only: the static `X-Webhook-Token` value, for `sendwatch listen`.
+    webhook_token: Secret = field(default_factory=lambda: Secret(""))
     #: Where the key came from: "env:NAME", "file" or "" (not configured). Shown by `config check`.
     key_source: str = ""
 
@@ -282,6 +291,12 @@ def load(path: Path | None = None, env: dict[str, str] | None = None) -> Setting
             if env.get(var, "").strip():
                 settings, source = replace(settings, api_key=Secret(env[var].strip())), f"env:{var}"
                 break
+        own, var = ENV_WEBHOOK[provider]
+        if env.get(var, "").strip():
+            settings = replace(settings, **{own: Secret(env[var].strip())})
+        other = "webhook_token" if own == "webhook_secret" else "webhook_secret"
+        if getattr(settings, other):
+            raise ConfigError(f"{_where(path, text, section, other)}: {provider.label} uses {own}, not {other}")
         if env.get(ENV_URLS[provider], "").strip():
             settings = replace(settings, base_url=env[ENV_URLS[provider]].strip())
         check_base_url(settings.base_url, _where(path, text, section, "base_url"))
