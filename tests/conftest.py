@@ -18,7 +18,8 @@ EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z: fixed so payloads are reproduci
 @pytest.fixture(autouse=True)
 def _isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's real config, keys or history."""
-    for var in ("SENT_DM_API_KEY", "SENT_API_KEY", "SENDO_API_KEY", "SENDWATCH_SENTDM_URL", "SENDWATCH_SENDO_URL"):
+    for var in ("SENT_DM_API_KEY", "SENT_API_KEY", "SENDO_API_KEY", "SENDWATCH_SENTDM_URL", "SENDWATCH_SENDO_URL",
+                "SENT_DM_WEBHOOK_SECRET", "SENDO_WEBHOOK_TOKEN"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("SENDWATCH_CONFIG", str(tmp_path / "config" / "config.toml"))
     monkeypatch.setenv("SENDWATCH_DATA_DIR", str(tmp_path / "data"))

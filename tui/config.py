@@ -82,6 +82,8 @@ class ProviderSettings:
     requests_per_minute: float = 200.0
     burst: int = 50
     concurrency: int = 8
+    #: Seconds that the provider's X-RateLimit-Limit header counts over (Sent.dm: 60, Sendo: 1).
+    rate_limit_window: float = 60.0
     #: Sent.dm only: the webhook signing secret (`whsec_…`), for `sendwatch listen`.
     webhook_secret: Secret = field(default_factory=lambda: Secret(""))
     #: Sendo only: the static `X-Webhook-Token` value, for `sendwatch listen`.
@@ -173,9 +175,10 @@ class Settings:
 
 _PROVIDER_DEFAULTS = {
     Provider.SENTDM: ProviderSettings(base_url=DEFAULT_BASE_URLS[Provider.SENTDM]),
-    # Sendo documents no limit: a cautious budget, configurable.
+    # Sendo documents 20 requests/second, with X-RateLimit-* headers counted per second.
     Provider.SENDO: ProviderSettings(
-        base_url=DEFAULT_BASE_URLS[Provider.SENDO], requests_per_minute=120.0, burst=20, concurrency=4
+        base_url=DEFAULT_BASE_URLS[Provider.SENDO], requests_per_minute=1200.0, burst=20, concurrency=8,
+        rate_limit_window=1.0,
     ),
 }
 _SECTIONS = {"polling": PollingSettings, "network": NetworkSettings, "history": HistorySettings, "ui": UiSettings}
@@ -300,8 +303,8 @@ def load(path: Path | None = None, env: dict[str, str] | None = None) -> Setting
         if env.get(ENV_URLS[provider], "").strip():
             settings = replace(settings, base_url=env[ENV_URLS[provider]].strip())
         check_base_url(settings.base_url, _where(path, text, section, "base_url"))
-        if settings.requests_per_minute <= 0 or settings.burst < 1 or settings.concurrency < 1:
-            raise ConfigError(f"{_where(path, text, section, None)}: requests_per_minute, burst and concurrency must be at least 1")
+        if settings.requests_per_minute <= 0 or settings.burst < 1 or settings.concurrency < 1 or settings.rate_limit_window <= 0:
+            raise ConfigError(f"{_where(path, text, section, None)}: requests_per_minute, burst, concurrency and rate_limit_window must be at least 1 (rate_limit_window above 0)")
         built[provider] = replace(settings, base_url=settings.base_url.rstrip("/"), key_source=source)
     sections = {name: _build(cls, data.get(name, {}), cls(), path, text, name) for name, cls in _SECTIONS.items()}
     keys = _keys(data.get("keys", {}), path, text)

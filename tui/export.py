@@ -13,6 +13,7 @@ from tui.store.history import HistoryStore, ListFilter
 
 CSV_COLUMNS = [
     "id", "provider", "status", "provider_status", "to", "from", "channel", "error_code", "error_message",
+    "error_advice",
     "created_at", "sent_at", "updated_at", "fetched_at", "campaigns", "last_poll_error",
 ]
 
@@ -22,6 +23,7 @@ def _csv_row(item: dict[str, Any]) -> dict[str, Any]:
     row = {key: item.get(key) for key in CSV_COLUMNS}
     row["error_code"] = error.get("code")
     row["error_message"] = error.get("message")
+    row["error_advice"] = error.get("advice")
     row["campaigns"] = ";".join(item.get("campaigns") or [])
     return {k: ("" if v is None else v) for k, v in row.items()}
 

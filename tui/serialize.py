@@ -7,20 +7,35 @@ from typing import Any
 
 from tui.model import Event, EventSource, Message, MessageError, Provider, Status, normalize_status
 from tui.coerce import as_dict, as_float, as_int, as_list, as_str
+from tui.reasons import explain
+from tui.timeline import TimelineEntry, merge_events
 from tui.timeparse import parse_time, to_iso
 
 
-def event_to_dict(event: Event) -> dict[str, Any]:
-    return {
+def event_to_dict(event: Event | TimelineEntry) -> dict[str, Any]:
+    """One event; a merged timeline entry adds `observed_at`/`pushed_at` where sendwatch saw it."""
+    out: dict[str, Any] = {
         "status": event.status.value,
         "provider_status": event.provider_status,
         "timestamp": to_iso(event.timestamp),
         "description": event.description,
         "source": event.source.value,
+        "reason_code": event.reason_code,
+        "reason": event.reason,
     }
+    if isinstance(event, TimelineEntry):
+        out["observed_at"] = to_iso(event.observed_at)
+        out["pushed_at"] = to_iso(event.pushed_at)
+    return out
 
 
-def message_to_dict(msg: Message, fetched_at: datetime | None, *, raw: bool = False) -> dict[str, Any]:
+def events_to_dicts(events: tuple[Event, ...] | list[Event]) -> list[dict[str, Any]]:
+    """The public events list: one entry per status reached (see `tui.timeline`)."""
+    return [event_to_dict(e) for e in merge_events(events)]
+
+
+def message_to_dict(msg: Message, fetched_at: datetime | None, *, raw: bool = False, store: bool = False) -> dict[str, Any]:
+    """The public JSON of a message; `store=True` keeps every event unmerged (the history's snapshot)."""
     out: dict[str, Any] = {
         "id": msg.id,
         "provider": msg.provider.value,
@@ -44,9 +59,12 @@ def message_to_dict(msg: Message, fetched_at: datetime | None, *, raw: bool = Fa
         "active_contact_price": msg.active_contact_price,
         "segments": msg.segments,
         "media": list(msg.media),
+        "subject": msg.subject,
+        "header_media": msg.header_media,
         "metadata": msg.metadata,
-        "error": {"code": msg.error.code, "message": msg.error.message} if msg.error else None,
-        "events": [event_to_dict(e) for e in msg.events],
+        "error": {"code": msg.error.code, "message": msg.error.message,
+                  "advice": explain(msg.provider, msg.error.code)} if msg.error else None,
+        "events": [event_to_dict(e) for e in msg.events] if store else events_to_dicts(msg.events),
         "fetched_at": to_iso(fetched_at),
     }
     if raw:
@@ -64,7 +82,8 @@ def event_from_dict(data: Any) -> Event | None:
         source = EventSource(data.get("source", "provider"))
     except ValueError:
         source = EventSource.PROVIDER
-    return Event(normalize_status(raw_status), raw_status, when, as_str(data.get("description"), 2000) or "", source)
+    return Event(normalize_status(raw_status), raw_status, when, as_str(data.get("description"), 2000) or "", source,
+                 reason_code=as_str(data.get("reason_code"), 200) or None, reason=as_str(data.get("reason"), 2000) or None)
 
 
 def message_from_dict(data: Any) -> Message:
@@ -106,6 +125,8 @@ def message_from_dict(data: Any) -> Message:
         active_contact_price=as_float(data.get("active_contact_price")),
         segments=as_int(data.get("segments")),
         media=tuple(x for x in (as_str(m) for m in as_list(data.get("media"))) if x),
+        subject=as_str(data.get("subject")),
+        header_media=as_str(data.get("header_media")),
         metadata=as_dict(data.get("metadata")),
         error=MessageError(as_str(error.get("code")), as_str(error.get("message"))) if error else None,
         events=events,

@@ -63,6 +63,7 @@ class ProviderClient(ABC):
             settings.concurrency,
             breaker_threshold=network.breaker_threshold,
             breaker_cooldown=network.breaker_cooldown,
+            limit_window=settings.rate_limit_window,
         )
         self._http: httpx.AsyncClient | None = None
 
@@ -99,13 +100,27 @@ class ProviderClient(ABC):
     def message_path(self, template: str, message_id: str) -> str:
         return template.format(id=quote(message_id, safe=""))
 
-    def auth_error(self, status: int, detail: str) -> AuthError:
-        if status == 403:
-            text = f"{self.label} refused access (403 forbidden){': ' + detail if detail else ''}. {self.forbidden_hint()}"
-        else:
-            text = f"{self.label} rejected the API key (401){': ' + detail if detail else ''}. {self.key_hint} in {self.config_path}."
+    def auth_error(self, status: int, detail: str, code: str = "") -> AuthError:
+        """A rejected key (401/403) as a message that says which key, where it is set, what to do."""
+        text = self.auth_text(status, code, detail)
         self.budget.on_auth_rejected(text)
         return AuthError(text, provider=self.provider.value)
+
+    def key_origin(self) -> str:
+        """Where the key in use came from, for error messages (never the key itself)."""
+        source = self.settings.key_source
+        if source.startswith("env:"):
+            return f"the key comes from ${source[4:]}"
+        if source == "file":
+            return f"the key comes from providers.{self.provider.value}.api_key in {self.config_path}"
+        return f"{self.key_hint} in {self.config_path}"
+
+    def auth_text(self, status: int, code: str, detail: str) -> str:
+        """Provider-specific wording; the default covers a plain 401/403."""
+        said = f": {detail}" if detail else ""
+        if status == 403:
+            return f"{self.label} refused access (403 forbidden){said}. {self.forbidden_hint()}"
+        return f"{self.label} rejected the API key (401){said}. {self.key_hint}; {self.key_origin()}."
 
     def forbidden_hint(self) -> str:
         return "Check that the key may read messages."
@@ -116,12 +131,17 @@ class ProviderClient(ABC):
         429 waits out Retry-After (up to `max_retry_after`); 5xx, timeouts and connection errors
         back off exponentially with jitter; other 4xx are returned at once, never retried.
         """
+        from tui.providers.waiting import WaitInfo, notify_wait  # progress hook (see waiting.py)
+
         attempts = 1 + (self.network.max_retries if retries is None else retries)
         last: SendwatchError | None = None
+        why = ""  # the last failure, in words, for whoever is shown the wait
         for attempt in range(attempts):
             if attempt:
                 delay = min(self.network.backoff_max, self.network.backoff_base * (2 ** (attempt - 1)))
-                await asyncio.sleep(delay * random.uniform(0.5, 1.0))
+                delay *= random.uniform(0.5, 1.0)
+                notify_wait(WaitInfo(self.provider, "backoff", delay, attempt, attempts - 1, why))
+                await asyncio.sleep(delay)
             try:
                 async with self.budget.slot():
                     response = await self.http().get(path, headers=self.auth_headers())
@@ -129,10 +149,12 @@ class ProviderClient(ABC):
             except httpx.TimeoutException:
                 last = UnavailableError(f"{self.label} did not answer in time (timeout); it may be down or slow", provider=self.provider.value)
                 self.budget.on_failure("timeout")
+                why = "a timeout"
                 continue
             except httpx.TransportError as exc:
                 last = UnavailableError(f"cannot reach {self.label} ({exc.__class__.__name__}); check the network or base_url", provider=self.provider.value)
                 self.budget.on_failure("cannot connect")
+                why = "a connection error"
                 continue
             self.budget.observe_headers(response.headers)
             if response.status_code == 429:
@@ -145,6 +167,9 @@ class ProviderClient(ABC):
                 )
                 if wait > self.network.max_retry_after:
                     raise last
+                why = "HTTP 429"
+                if attempt + 1 < attempts:
+                    notify_wait(WaitInfo(self.provider, "retry_after", wait, attempt + 1, attempts - 1, "Retry-After"))
                 continue  # the budget itself now waits until Retry-After has passed
             if response.status_code >= 500:
                 code = self.error_code(response)
@@ -153,6 +178,7 @@ class ProviderClient(ABC):
                     provider=self.provider.value,
                 )
                 self.budget.on_failure(f"HTTP {response.status_code}")
+                why = f"HTTP {response.status_code}"
                 continue
             if len(response.content) > MAX_BODY_BYTES:
                 raise BadResponseError(f"{self.label} sent an implausibly large response ({len(response.content)} bytes)", provider=self.provider.value)

@@ -57,7 +57,9 @@ class RequestBudget:
         *,
         breaker_threshold: int = 5,
         breaker_cooldown: float = 15.0,
+        limit_window: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.configured_rate = requests_per_second
         self.rate = requests_per_second
@@ -67,7 +69,9 @@ class RequestBudget:
         self.concurrency = max(1, concurrency)
         self.breaker_threshold = breaker_threshold
         self.breaker_cooldown = breaker_cooldown
+        self.limit_window = limit_window  # seconds that X-RateLimit-Limit counts over (Sent.dm 60, Sendo 1)
         self._clock = clock
+        self._wall = wall
         self._last_refill = clock()
         self._paused_until = 0.0
         self._open_until = 0.0
@@ -144,21 +148,25 @@ class RequestBudget:
     def observe_headers(self, headers: Mapping[str, str]) -> None:
         """Learn from X-RateLimit-* headers so pacing happens before a 429, not after.
 
-        The limit caps our rate (with a 3% margin for clock and network jitter); `Remaining` caps
-        our tokens, so other clients of the same account slow us down too. `Reset` is not waited
-        for: its meaning (next token or full window) is undocumented, and the token bucket already
-        waits for the next token; a 429 would still teach the exact wait through Retry-After.
+        The limit, over this provider's window (Sent.dm: a minute, Sendo: a second), caps our rate
+        with a 3% margin for clock and network jitter; `Remaining` caps our tokens, so other clients
+        of the same account slow us down too; at `Remaining: 0` we wait for `Reset` (whose unit
+        differs: epoch seconds, epoch milliseconds or seconds from now all occur).
         """
         limit = _number(headers.get("x-ratelimit-limit"))
         remaining = _number(headers.get("x-ratelimit-remaining"))
         if limit and limit > 0:
-            server_rate = limit / 60.0 * 0.97
+            server_rate = limit / self.limit_window * 0.97
             if server_rate < self.ceiling:
                 self.ceiling = server_rate
                 self.rate = min(self.rate, server_rate)
         if remaining is not None:
             self._refill()
             self.tokens = min(self.tokens, max(0.0, remaining))
+            if remaining < 1:
+                reset = reset_in(headers.get("x-ratelimit-reset"), self._wall())
+                if reset is not None:
+                    self._pause(min(reset, self.limit_window * 2))
 
     def on_throttled(self, retry_after: float) -> None:
         """A 429: wait it out, halve the rate, and cap the ceiling below what was refused."""
@@ -200,6 +208,25 @@ class RequestBudget:
     def _pause(self, seconds: float) -> None:
         seconds = min(MAX_PAUSE, max(0.0, seconds))
         self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+
+def reset_in(value: str | None, now: float) -> float | None:
+    """Seconds until `X-RateLimit-Reset`, whatever its unit; None when absent or absurd.
+
+    Values past 1e12 are epoch milliseconds, past 1e9 epoch seconds, anything smaller is already
+    a number of seconds from now. A reset in the past means no wait.
+    """
+    try:
+        number = float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+    if number is None or number != number or number < 0 or number > 1e15:
+        return None
+    if number > 1e12:
+        number = number / 1000.0 - now
+    elif number > 1e9:
+        number -= now
+    return max(0.0, min(number, MAX_PAUSE))
 
 
 def _number(value: str | None) -> float | None:

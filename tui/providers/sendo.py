@@ -7,6 +7,7 @@ the transitions sendwatch observes between polls (kept by the store).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -17,7 +18,14 @@ from tui.coerce import as_dict, as_int, as_list, as_str
 from tui.timeparse import parse_time
 
 
-def _timeline(msg: dict[str, Any], status: Status, raw_status: str) -> tuple[Event, ...]:
+def error_code(value: Any) -> str | None:
+    """`errorCode` arrives as a JSON number or a string: always text, `1002` not `1002.0`."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return as_str(value, 200) or None
+
+
+def _timeline(msg: dict[str, Any], status: Status, raw_status: str, error: MessageError | None) -> tuple[Event, ...]:
     events: list[Event] = []
     for key, st, text in (
         ("createdAt", Status.CREATED, "Message created"),
@@ -29,7 +37,8 @@ def _timeline(msg: dict[str, Any], status: Status, raw_status: str) -> tuple[Eve
             events.append(Event(st, st.value, when, text, EventSource.PROVIDER))
     updated = parse_time(msg.get("updatedAt"))
     if updated and status not in (Status.CREATED, Status.SCHEDULED, Status.SENT, Status.UNKNOWN):
-        events.append(Event(status, raw_status, updated, f"Status {raw_status} (last update)", EventSource.PROVIDER))
+        events.append(Event(status, raw_status, updated, f"Status {raw_status} (last update)", EventSource.PROVIDER,
+                            reason_code=error.code if error else None, reason=error.message if error else None))
     return tuple(sorted(events, key=lambda e: e.timestamp))
 
 
@@ -43,8 +52,9 @@ def parse_message(payload: Any) -> Message:
     if not message_id or raw_status is None:
         raise ValueError("`message` has no id or status")
     status = normalize_status(raw_status)
-    code = as_str(msg.get("errorCode"), 200)
-    text = as_str(msg.get("errorMessage"), 2000)
+    code = error_code(msg.get("errorCode"))
+    text = as_str(msg.get("errorMessage"), 2000) or None
+    error = MessageError(code, text) if (code or text) else None
     return Message(
         id=message_id.lower(),
         provider=Provider.SENDO,
@@ -63,8 +73,8 @@ def parse_message(payload: Any) -> Message:
         segments=as_int(msg.get("numSegments")),
         media=tuple(u for u in (as_str(x, 2000) for x in as_list(msg.get("mediaUrls"))) if u),
         metadata=as_dict(msg.get("metadata")),
-        error=MessageError(code, text) if (code or text) else None,
-        events=_timeline(msg, status, raw_status),
+        error=error,
+        events=_timeline(msg, status, raw_status, error),
         raw=payload,
     )
 
@@ -74,7 +84,15 @@ class SendoClient(ProviderClient):
     key_hint = "Set SENDO_API_KEY or providers.sendo.api_key"
 
     def auth_headers(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {self.settings.api_key.reveal()}"}
+        key = self.settings.api_key.reveal()
+        return {"authorization": f"Bearer {key}"} if key else {}  # no key: no (malformed) header at all
+
+    def auth_text(self, status: int, code: str, detail: str) -> str:
+        """Sendo answers 401 when the key is missing and 403 when it is invalid."""
+        if status == 401:
+            return f"Sendo received no API key (401{': ' + detail if detail else ''}). {self.key_hint}."
+        return (f"Sendo rejected the API key as invalid (403{': ' + detail if detail else ''}); {self.key_origin()}. "
+                "Check it in Sendo's dashboard and set it there.")
 
     def error_code(self, response: httpx.Response) -> str:
         try:
@@ -82,19 +100,42 @@ class SendoClient(ProviderClient):
         except ValueError:
             return ""
 
+    def _check(self, response: httpx.Response, what: str) -> None:
+        """Map an error answer (401 missing key, 403 invalid key, 404, 400) to the taxonomy."""
+        status = response.status_code
+        if status < 400:
+            return
+        detail = self.error_code(response)
+        if status in (401, 403):
+            raise self.auth_error(status, detail)
+        if status == 404:
+            raise NotFoundError(f"{self.label} has no {what}", provider=self.provider.value)
+        if status in (400, 422):
+            raise InvalidIdError(f"{self.label} rejected {what}: {detail or 'invalid'}", provider=self.provider.value)
+        raise self.bad_shape(f"HTTP {status} {detail}".strip())
+
     async def fetch(self, message_id: str, *, retries: int | None = None) -> Message:
         response = await self.get(self.message_path("/v1/message/{id}", message_id), retries=retries)
-        status = response.status_code
-        if status >= 400:
-            detail = self.error_code(response)
-            if status in (401, 403):
-                raise self.auth_error(status, detail)
-            if status == 404:
-                raise NotFoundError(f"{self.label} has no message {message_id}", provider=self.provider.value)
-            if status in (400, 422):
-                raise InvalidIdError(f"{self.label} rejected the ID {message_id!r}: {detail or 'invalid'}", provider=self.provider.value)
-            raise self.bad_shape(f"HTTP {status} {detail}".strip())
+        self._check(response, f"message {message_id}")
         try:
             return parse_message(self.decode(response))
         except ValueError as exc:
             raise self.bad_shape(str(exc)) from None
+
+    async def list_campaign(self, campaign: str, *, limit: int = 100, skip: int = 0,
+                            retries: int | None = None) -> list[Message]:
+        """One page of `GET /v1/message/list?campaign=…`; malformed entries are skipped, not fatal."""
+        path = "/v1/message/list?" + urlencode({"campaign": campaign, "limit": limit, "skip": skip})
+        response = await self.get(path, retries=retries)
+        self._check(response, f"campaign {campaign!r}")
+        payload = self.decode(response)
+        items = payload.get("messages") if isinstance(payload, dict) else None
+        if not isinstance(items, list):
+            raise self.bad_shape("`messages` is missing or not a list")
+        out = []
+        for item in items:
+            try:
+                out.append(parse_message({"message": item}))
+            except ValueError:
+                continue
+        return out

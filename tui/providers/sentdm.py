@@ -6,11 +6,14 @@ from typing import Any
 
 import httpx
 
-from tui.errors import InvalidIdError, NotFoundError
-from tui.model import Event, EventSource, Message, MessageError, Provider, normalize_status
+from tui.errors import InvalidIdError, NotFoundError, UnavailableError
+from tui.model import Event, EventSource, Message, MessageError, Provider, fold_status, normalize_status
 from tui.providers.base import ProviderClient
 from tui.coerce import as_dict, as_float, as_list, as_str
 from tui.timeparse import parse_time
+
+
+FAILURE_STATUSES = ("failed", "blocked", "filtered")  # folded provider words that carry a reason
 
 
 def parse_events(items: Any) -> tuple[Event, ...]:
@@ -29,13 +32,41 @@ def parse_events(items: Any) -> tuple[Event, ...]:
                 timestamp=when,
                 description=as_str(item.get("description"), 2000) or "",
                 source=EventSource.PROVIDER,
+                reason_code=as_str(item.get("reason_code"), 200) or None,
+                reason=as_str(item.get("reason"), 2000) or None,
             )
         )
     return tuple(sorted(events, key=lambda e: e.timestamp))
 
 
+def failure_reason(data: dict[str, Any], raw_status: str, events: tuple[Event, ...]) -> MessageError | None:
+    """`reason_code`/`reason` on the message, else on the failed/blocked/filtered event, else its text.
+
+    Older messages carry the code only in the failed event's `description`; any message that is not a
+    failure has no error even if a stray field is set.
+    """
+    code = as_str(data.get("reason_code"), 200) or None
+    text = as_str(data.get("reason"), 2000) or None
+    if fold_status(raw_status) not in FAILURE_STATUSES and not (code or text):
+        return None
+    if not (code and text):
+        event = next((e for e in reversed(events) if fold_status(e.provider_status) in FAILURE_STATUSES), None)
+        if event is not None:
+            code = code or event.reason_code
+            text = text or event.reason or (event.description or None)
+    return MessageError(code, text) if (code or text) else None
+
+
+def _media(body: dict[str, Any]) -> tuple[str, ...]:
+    urls = (as_str(as_dict(item).get("url"), 2000) for item in as_list(body.get("media")))
+    return tuple(u for u in urls if u)
+
+
 def parse_message(data: Any, envelope: Any = None) -> Message:
-    """Map the envelope's `data` object to a Message. Raises ValueError if it is not one."""
+    """Map the envelope's `data` object to a Message. Raises ValueError if it is not one.
+
+    Every field is optional in Sent.dm's SDK (absent or null): only `id` and `status` are required here.
+    """
     if not isinstance(data, dict):
         raise ValueError("`data` is not an object")
     message_id = as_str(data.get("id"), 200)
@@ -44,15 +75,6 @@ def parse_message(data: Any, envelope: Any = None) -> Message:
         raise ValueError("`data` has no id or status")
     body = as_dict(data.get("message_body"))
     events = parse_events(data.get("events"))
-    # The failure fields are not in the seed document: accept `error_code`/`error_message` or an
-    # `error {code, message}` object, and fall back to the failed event's description.
-    nested = as_dict(data.get("error"))
-    code = as_str(data.get("error_code") or nested.get("code"), 200)
-    text = as_str(data.get("error_message") or nested.get("message"), 2000)
-    if not text and normalize_status(raw_status).value == "failed":
-        failed_event = next((e for e in reversed(events) if e.status.value == "failed"), None)
-        text = failed_event.description if failed_event else None
-    error = MessageError(code, text) if (code or text) else None
     return Message(
         id=message_id.lower(),
         provider=Provider.SENTDM,
@@ -63,20 +85,25 @@ def parse_message(data: Any, envelope: Any = None) -> Message:
         body=as_str(body.get("content")),
         header=as_str(body.get("header")),
         footer=as_str(body.get("footer")),
-        buttons=body.get("buttons"),
+        buttons=body.get("buttons") if isinstance(body.get("buttons"), list) else None,
         channel=as_str(data.get("channel"), 50),
         template_id=as_str(data.get("template_id"), 200),
         template_name=as_str(data.get("template_name"), 500),
         template_category=as_str(data.get("template_category"), 100),
+        direction=as_str(data.get("direction"), 20),
         created_at=parse_time(data.get("created_at")),
         updated_at=max((e.timestamp for e in events), default=None) or parse_time(data.get("updated_at")),
         sent_at=next((e.timestamp for e in events if e.status.value == "sent"), None),
+        scheduled_at=parse_time(data.get("scheduled_at")),
         price=as_float(data.get("price")),
         active_contact_price=as_float(data.get("active_contact_price")),
+        media=_media(body),
+        subject=as_str(body.get("subject"), 500),
+        header_media=as_str(as_dict(body.get("headerMedia")).get("url"), 2000),
         metadata={k: v for k, v in (("customer_id", data.get("customer_id")), ("contact_id", data.get("contact_id")),
                                     ("phone_international", data.get("phone_international")),
-                                    ("region_code", data.get("region_code"))) if v is not None},
-        error=error,
+                                    ("region_code", data.get("region_code"))) if isinstance(v, str)},
+        error=failure_reason(data, raw_status, events),
         events=events,
         raw=envelope if isinstance(envelope, dict) else {"data": data},
     )
@@ -87,10 +114,28 @@ class SentDmClient(ProviderClient):
     key_hint = "Set SENT_DM_API_KEY or providers.sentdm.api_key"
 
     def auth_headers(self) -> dict[str, str]:
-        headers = {"x-api-key": self.settings.api_key.reveal()}
+        key = self.settings.api_key.reveal()
+        headers = {"x-api-key": key} if key else {}
         if self.settings.profile_id:
             headers["x-profile-id"] = self.settings.profile_id
         return headers
+
+    def auth_text(self, status: int, code: str, detail: str) -> str:
+        """AUTH_001 no key, AUTH_002 invalid/expired/revoked key, AUTH_004..007 what the key may not do."""
+        where = self.key_origin()
+        if code == "AUTH_001":
+            return f"Sent.dm received no API key (401 AUTH_001). {self.key_hint}."
+        if status == 401:
+            return (f"Sent.dm rejected the API key as invalid, expired or revoked (401 {code or 'AUTH_002'}); {where}. "
+                    "Create a new key in Sent.dm's dashboard and set it there.")
+        reasons = {
+            "AUTH_005": "the account is still pending approval",
+            "AUTH_006": "the account's verification (KYC) is not complete",
+            "AUTH_007": "no channel is set up for this account",
+        }
+        if code in reasons:
+            return f"Sent.dm refused access (403 {code}): {reasons[code]}. Finish it in Sent.dm's dashboard."
+        return f"Sent.dm refused access (403 {code or 'forbidden'}){': ' + detail if detail else ''}. {self.forbidden_hint()}"
 
     def forbidden_hint(self) -> str:
         if self.settings.profile_id:
@@ -98,10 +143,12 @@ class SentDmClient(ProviderClient):
         return "Check that the key may read messages."
 
     def error_code(self, response: httpx.Response) -> str:
+        """`error.code` of the envelope, or the `title` of an older problem+json body."""
         try:
-            return as_str(as_dict(as_dict(response.json()).get("error")).get("code"), 50) or ""
+            payload = as_dict(response.json())
         except ValueError:
             return ""
+        return as_str(as_dict(payload.get("error")).get("code"), 50) or as_str(payload.get("title"), 50) or ""
 
     def _unwrap(self, response: httpx.Response, message_id: str) -> Any:
         """Check the envelope and map error statuses; return `data`."""
@@ -113,11 +160,14 @@ class SentDmClient(ProviderClient):
         detail = as_str(error.get("message"), 300) or ""
         status = response.status_code
         if status in (401, 403):
-            raise self.auth_error(status, detail)
+            raise self.auth_error(status, detail, code)
         if status == 404 or code.startswith("RESOURCE_"):
             raise NotFoundError(f"{self.label} has no message {message_id}", provider=self.provider.value)
         if status in (400, 422) or code.startswith("VALIDATION_"):
             raise InvalidIdError(f"{self.label} rejected the ID {message_id!r}: {detail or code or 'invalid'}", provider=self.provider.value)
+        if status == 409:
+            raise UnavailableError(f"{self.label}: the same request is still in flight (409 {code or 'CONFLICT_001'}); try again in a moment",
+                                   provider=self.provider.value)
         if status >= 400 or payload.get("success") is False:
             raise self.bad_shape(f"HTTP {status} {code} {detail}".strip())
         if "data" not in payload:

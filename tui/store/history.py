@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from tui.ids import MessageRef
-from tui.model import Event, EventSource, Message, Provider, Status
-from tui.serialize import event_to_dict, message_from_dict, message_to_dict
-from tui.store.schema import fts_ready, migrate
+from tui.model import Event, EventSource, Message, MessageError, Provider, Status
+from tui.serialize import events_to_dicts, message_from_dict, message_to_dict
+from tui.store.schema import SEARCHABLE, fts_ready, migrate
 
 ROW_COLUMNS = (
     "seq, id, provider, status, provider_status, to_addr, channel, error_code, error_message, updated_at, "
@@ -75,14 +75,21 @@ class ListFilter:
         elif text:
             # LIKE is case-insensitive for ASCII in SQLite: no lower() calls per row.
             like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            clauses.append(
-                "(id LIKE ? ESCAPE '\\' OR to_addr LIKE ? ESCAPE '\\' OR status LIKE ? ESCAPE '\\' "
-                "OR body LIKE ? ESCAPE '\\' OR error_code LIKE ? ESCAPE '\\')"
-            )
-            params += [like] * 5
+            columns = [c.strip() for c in SEARCHABLE.split(",")]
+            clauses.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")")
+            params += [like] * len(columns)
         if self.statuses:
-            clauses.append(f"status IN ({','.join('?' * len(self.statuses))})")
-            params += sorted(self.statuses)
+            # A normalized status (`failed`) or the provider's own word (`blocked`, `expired`).
+            normalized = sorted(s for s in self.statuses if s in Status._value2member_map_ or s == "waiting")
+            words = sorted(s.lower() for s in self.statuses if s not in normalized)
+            either = []
+            if normalized:
+                either.append(f"status IN ({','.join('?' * len(normalized))})")
+                params += normalized
+            if words:
+                either.append(f"lower(provider_status) IN ({','.join('?' * len(words))})")
+                params += words
+            clauses.append("(" + " OR ".join(either) + ")")
         if self.provider:
             clauses.append("provider = ?")
             params.append(self.provider)
@@ -137,6 +144,28 @@ def _owner_condition(provider: Provider | None, unresolved: bool) -> tuple[str, 
     if provider is not None:
         return "provider = ?", [provider.value]
     return "1", []
+
+
+def _loads(text: str) -> dict[str, Any] | None:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _moves_backwards(stored: Status, answer: Status) -> bool:
+    """True when `answer` would undo progress already stored (an `unknown` never undoes delivery)."""
+    if answer is Status.UNKNOWN:
+        return not stored.is_pending
+    return stored is not Status.UNKNOWN and answer.rank < stored.rank
+
+
+def _error_of(snapshot: dict[str, Any] | None) -> MessageError | None:
+    error = (snapshot or {}).get("error")
+    if not isinstance(error, dict):
+        return None
+    return MessageError(error.get("code"), error.get("message"))
 
 
 def _now() -> float:
@@ -251,53 +280,65 @@ class HistoryStore:
     def record_fetch(self, msg: Message, *, next_poll: float | None | NextPoll, fetched_at: float | None = None) -> FetchOutcome:
         """Store a fresh answer: snapshot, new events (deduplicated), an observed transition if any.
 
+        A status never moves backwards: an answer that ranks below what is stored (a late poll after
+        a webhook, answers crossing on the wire) keeps the stored status, and only adds its events.
+        An answer that changes nothing rewrites only the poll bookkeeping, not the row's JSON.
         `next_poll` may be a function of (last_changed, first_seen), evaluated inside the same
         transaction, so the schedule always follows the stored change history.
         """
         fetched_at = _now() if fetched_at is None else fetched_at
-        snapshot = message_to_dict(msg, datetime.fromtimestamp(fetched_at, tz=timezone.utc))
-        snapshot_json = json.dumps(snapshot, ensure_ascii=False, default=str)
         with self._tx() as db:
             prev = db.execute(
                 "SELECT status, provider_status, snapshot, last_changed, first_seen FROM messages WHERE id = ?", (msg.id,)
             ).fetchone()
-            previous = Status(prev[0]) if prev and prev[0] in Status._value2member_map_ and prev[2] else None
-            status_changed = prev is None or prev[2] is None or prev[1] != msg.provider_status
-            old_snapshot = json.loads(prev[2]) if prev and prev[2] else None
+            old_snapshot = _loads(prev[2]) if prev and prev[2] else None
+            previous = Status(prev[0]) if old_snapshot is not None and prev[0] in Status._value2member_map_ else None
+            if previous is not None and _moves_backwards(previous, msg.status):
+                msg = replace(msg, status=previous, provider_status=prev[1], error=_error_of(old_snapshot))
+            snapshot = message_to_dict(msg, datetime.fromtimestamp(fetched_at, tz=timezone.utc), store=True)
+            status_changed = old_snapshot is None or prev[1] != msg.provider_status
             if old_snapshot is not None:
                 old_snapshot["fetched_at"] = snapshot["fetched_at"]
             changed = old_snapshot != snapshot
             last_changed = fetched_at if status_changed else (prev[3] if prev else fetched_at)
             first_seen = prev[4] if prev else fetched_at
             when = next_poll(last_changed, first_seen) if callable(next_poll) else next_poll
-            db.execute(
-                """INSERT INTO messages(id, provider, status, provider_status, to_addr, body, channel, error_code,
-                       error_message, created_at, updated_at, snapshot, raw, first_seen, last_polled, last_changed,
-                       next_poll, poll_errors, last_error)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL)
-                   ON CONFLICT(id) DO UPDATE SET provider=excluded.provider, status=excluded.status,
-                       provider_status=excluded.provider_status, to_addr=excluded.to_addr, body=excluded.body,
-                       channel=excluded.channel, error_code=excluded.error_code, error_message=excluded.error_message,
-                       created_at=excluded.created_at, updated_at=excluded.updated_at, snapshot=excluded.snapshot,
-                       raw=excluded.raw, last_polled=excluded.last_polled, last_changed=excluded.last_changed,
-                       next_poll=excluded.next_poll, poll_errors=0, last_error=NULL""",
-                (
-                    msg.id, msg.provider.value, msg.status.value, msg.provider_status, msg.to, msg.body, msg.channel,
-                    msg.error.code if msg.error else None, msg.error.message if msg.error else None,
-                    _ts(msg.created_at), _ts(msg.last_event_time()), snapshot_json,
-                    json.dumps(msg.raw, ensure_ascii=False, default=str), first_seen, fetched_at, last_changed, when,
-                ),
-            )
+            if changed:
+                self._upsert(db, msg, snapshot, first_seen, fetched_at, last_changed, when)
+            else:
+                db.execute("UPDATE messages SET last_polled = ?, next_poll = ?, poll_errors = 0, last_error = NULL WHERE id = ?",
+                           (fetched_at, when, msg.id))
             self._insert_events(db, msg.id, msg.events)
-            if prev is not None and prev[2] is not None and status_changed:
-                observed = Event(msg.status, msg.provider_status, datetime.fromtimestamp(fetched_at, tz=timezone.utc),
-                                 f"seen changing from {prev[1]} to {msg.provider_status}", EventSource.OBSERVED)
-                self._insert_events(db, msg.id, (observed,))
-            elif prev is None or prev[2] is None:
-                first = Event(msg.status, msg.provider_status, datetime.fromtimestamp(fetched_at, tz=timezone.utc),
-                              f"first seen as {msg.provider_status}", EventSource.OBSERVED)
-                self._insert_events(db, msg.id, (first,))
+            at = datetime.fromtimestamp(fetched_at, tz=timezone.utc)
+            if old_snapshot is not None and status_changed:
+                self._insert_events(db, msg.id, (Event(msg.status, msg.provider_status, at,
+                    f"seen changing from {prev[1]} to {msg.provider_status}", EventSource.OBSERVED),))
+            elif old_snapshot is None:
+                self._insert_events(db, msg.id, (Event(msg.status, msg.provider_status, at,
+                    f"first seen as {msg.provider_status}", EventSource.OBSERVED),))
         return FetchOutcome(changed=changed, previous=previous, current=msg.status, next_poll=when)
+
+    @staticmethod
+    def _upsert(db: sqlite3.Connection, msg: Message, snapshot: dict[str, Any], first_seen: float, fetched_at: float,
+                last_changed: float, when: float | None) -> None:
+        db.execute(
+            """INSERT INTO messages(id, provider, status, provider_status, to_addr, body, channel, error_code,
+                   error_message, created_at, updated_at, snapshot, raw, first_seen, last_polled, last_changed,
+                   next_poll, poll_errors, last_error)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL)
+               ON CONFLICT(id) DO UPDATE SET provider=excluded.provider, status=excluded.status,
+                   provider_status=excluded.provider_status, to_addr=excluded.to_addr, body=excluded.body,
+                   channel=excluded.channel, error_code=excluded.error_code, error_message=excluded.error_message,
+                   created_at=excluded.created_at, updated_at=excluded.updated_at, snapshot=excluded.snapshot,
+                   raw=excluded.raw, last_polled=excluded.last_polled, last_changed=excluded.last_changed,
+                   next_poll=excluded.next_poll, poll_errors=0, last_error=NULL""",
+            (
+                msg.id, msg.provider.value, msg.status.value, msg.provider_status, msg.to, msg.body, msg.channel,
+                msg.error.code if msg.error else None, msg.error.message if msg.error else None,
+                _ts(msg.created_at), _ts(msg.last_event_time()), json.dumps(snapshot, ensure_ascii=False, default=str),
+                json.dumps(msg.raw, ensure_ascii=False, default=str), first_seen, fetched_at, last_changed, when,
+            ),
+        )
 
     def add_events(self, message_id: str, events: Iterable[Event]) -> int:
         """Merge extra provider events (e.g. Sent.dm activities); returns how many were new."""
@@ -309,8 +350,10 @@ class HistoryStore:
         count = 0
         for e in events:
             cur = db.execute(
-                "INSERT OR IGNORE INTO events(message_id, source, status, provider_status, ts, description) VALUES (?,?,?,?,?,?)",
-                (message_id, e.source.value, e.status.value, e.provider_status.lower(), round(e.timestamp.timestamp(), 3), e.description),
+                "INSERT OR IGNORE INTO events(message_id, source, status, provider_status, ts, description, reason_code, reason) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                (message_id, e.source.value, e.status.value, e.provider_status.lower(), round(e.timestamp.timestamp(), 3),
+                 e.description, e.reason_code, e.reason),
             )
             count += cur.rowcount
         return count
@@ -322,16 +365,20 @@ class HistoryStore:
                 (error[:500], next_poll, message_id),
             )
 
-    def pull_forward(self, ids: Iterable[str], interval: float, now: float) -> None:
-        """Make pending messages due no later than `interval` after their last poll (rows on screen)."""
-        ids = list(ids)
+    def pull_forward(self, ids: Iterable[str], interval: float, now: float, *, changed_since: float | None = None) -> None:
+        """Make pending messages due no later than `interval` after their last poll (rows on screen).
+
+        With `changed_since`, only messages that changed (or were first seen) since then: a row on
+        screen that has not moved for a while keeps its normal interval (its boost has faded)."""
+        ids = list(ids)[:500]
         if not ids:
             return
+        fresh, extra = ("", []) if changed_since is None else (" AND coalesce(last_changed, first_seen) >= ?", [changed_since])
         with self._tx() as db:
             db.execute(
                 f"UPDATE messages SET next_poll = max(?, coalesce(last_polled, 0) + ?) WHERE next_poll IS NOT NULL "
-                f"AND next_poll > max(?, coalesce(last_polled, 0) + ?) AND id IN ({','.join('?' * len(ids))})",
-                [now, interval, now, interval, *ids],
+                f"AND next_poll > max(?, coalesce(last_polled, 0) + ?) AND id IN ({','.join('?' * len(ids))}){fresh}",
+                [now, interval, now, interval, *ids, *extra],
             )
 
     def make_all_due(self, now: float) -> int:
@@ -410,6 +457,13 @@ class HistoryStore:
             f"SELECT coalesce(error_code, '?'), max(coalesce(error_message, '')), count(*) FROM messages{cond} "
             "GROUP BY coalesce(error_code, '?') ORDER BY count(*) DESC LIMIT ?", [*params, limit])]
 
+    def failure_kinds(self, flt: ListFilter = ListFilter()) -> dict[str, int]:
+        """Failed messages by the provider's own word (blocked, filtered, expired, failed)."""
+        where, params = flt.where(self.fts)
+        return dict(self._read(
+            f"SELECT lower(provider_status), count(*) FROM messages{_and(where, 'status = ' + repr('failed'))} "
+            "GROUP BY lower(provider_status) ORDER BY count(*) DESC", params))
+
     def provider_of(self, message_id: str) -> Provider | None:
         rows = self._read("SELECT provider FROM messages WHERE id = ?", (message_id,))
         return Provider(rows[0][0]) if rows and rows[0][0] in ("sentdm", "sendo") else None
@@ -420,13 +474,14 @@ class HistoryStore:
         for start in range(0, len(ids), 900):
             part = ids[start:start + 900]
             rows = self._read(
-                f"SELECT message_id, source, status, provider_status, ts, description FROM events "
+                f"SELECT message_id, source, status, provider_status, ts, description, reason_code, reason FROM events "
                 f"WHERE message_id IN ({','.join('?' * len(part))}) ORDER BY ts, rowid", part)
-            for mid, src, st, ps, ts, desc in rows:
+            for mid, src, st, ps, ts, desc, code, reason in rows:
                 out.setdefault(mid, []).append(Event(
                     Status(st) if st in Status._value2member_map_ else Status.UNKNOWN, ps,
                     datetime.fromtimestamp(ts, tz=timezone.utc), desc,
-                    EventSource(src) if src in ("provider", "observed") else EventSource.PROVIDER))
+                    EventSource(src) if src in EventSource._value2member_map_ else EventSource.PROVIDER,
+                    reason_code=code, reason=reason))
         return out
 
     def get(self, message_id: str) -> Stored | None:
@@ -450,10 +505,13 @@ class HistoryStore:
         return Stored(replace(msg, events=tuple(events)), fetched, first_seen, last_polled, next_poll, poll_errors, last_error, campaigns)
 
     def due(self, now: float, limit: int, provider: Provider | None = None, *, unresolved: bool = False,
-            among: Iterable[str] | None = None) -> list[tuple[str, str | None, str, float | None]]:
+            among: Iterable[str] | None = None, never_asked: bool | None = None,
+            ) -> list[tuple[str, str | None, str, float | None]]:
         """Messages whose next poll time has come, most overdue first: (id, provider, status, last_changed).
 
-        `among` restricts the answer to those IDs (what is on screen goes first)."""
+        `among` restricts the answer to those IDs (what is on screen goes first). `never_asked=True`
+        gives only messages never asked yet (no answer, no error), oldest first, so every tracked
+        message gets a first answer in a bounded time; `never_asked=False` leaves them out."""
         cond, params = _owner_condition(provider, unresolved)
         if among is not None:
             ids = list(among)[:500]
@@ -461,9 +519,13 @@ class HistoryStore:
                 return []
             cond += f" AND id IN ({','.join('?' * len(ids))})"
             params += ids
+        order = "next_poll"
+        if never_asked is not None:
+            cond += f" AND {'' if never_asked else 'NOT '}(last_polled IS NULL AND poll_errors = 0)"
+            order = "seq" if never_asked else order
         return [tuple(r) for r in self._read(
             f"SELECT id, provider, status, coalesce(last_changed, first_seen) FROM messages "
-            f"WHERE next_poll IS NOT NULL AND next_poll <= ? AND {cond} ORDER BY next_poll LIMIT ?",
+            f"WHERE next_poll IS NOT NULL AND next_poll <= ? AND {cond} ORDER BY {order} LIMIT ?",
             [now, *params, limit])]
 
     def next_due(self, provider: Provider | None = None, *, unresolved: bool = False) -> float | None:
@@ -530,7 +592,28 @@ class HistoryStore:
                     data = {"id": mid, "provider": provider, "status": status, "provider_status": None, "to": None,
                             "from": None, "body": None, "channel": None, "created_at": None, "updated_at": None,
                             "error": None, "fetched_at": None}
-                data["events"] = [event_to_dict(e) for e in events.get(mid, [])]
+                data["events"] = events_to_dicts(events.get(mid, []))
                 data["campaigns"] = campaigns.split(";") if campaigns else []
                 data["last_poll_error"] = last_error
                 yield data
+
+    # -- the message list's reads at 100,000 rows (read-only) ---------------------------------
+    def count_upto(self, flt: ListFilter, cap: int) -> int:
+        """The view's size, counting no further than `cap`: a keystroke never waits for a full
+        scan (the list shows "10,000+" and counts further only when scrolled there)."""
+        where, params = flt.where(self.fts)
+        return self._read(f"SELECT count(*) FROM (SELECT 1 FROM messages{where} LIMIT ?)", [*params, cap])[0][0]
+
+    def page_after(self, flt: ListFilter, after: Row, limit: int, sort: str = "newest") -> list[Row]:
+        """The `limit` rows that follow `after` in the view: keyset paging, no OFFSET rescan."""
+        where, params = flt.where(self.fts)
+        if sort == "changed":
+            key = after.last_changed if after.last_changed is not None else after.first_seen
+            cond = "(coalesce(last_changed, first_seen) < ? OR (coalesce(last_changed, first_seen) = ? AND seq < ?))"
+            extra: list[Any] = [key, key, after.seq]
+        else:
+            cond, extra = "seq < ?", [after.seq]
+        order = SORTS.get(sort, SORTS["newest"])[0]
+        rows = self._read(f"SELECT {ROW_COLUMNS} FROM messages{_and(where, cond)} ORDER BY {order} LIMIT ?",
+                          [*params, *extra, limit])
+        return [Row(*r) for r in rows]

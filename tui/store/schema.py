@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _v1(db: sqlite3.Connection) -> None:
@@ -59,36 +59,60 @@ def _v1(db: sqlite3.Connection) -> None:
     )
 
 
-SEARCHABLE = "id, to_addr, status, body, error_code"
+SEARCHABLE_V2 = "id, to_addr, status, body, error_code"
+#: What the find bar's free text searches since v3: the provider's word (`blocked`) and the reason too.
+SEARCHABLE = "id, to_addr, status, provider_status, body, error_code, error_message"
 
 
-def _v2(db: sqlite3.Connection) -> None:
-    """A trigram full-text index over what the find bar searches: substring search via an index.
+def _fts(db: sqlite3.Connection, columns: str) -> None:
+    """A trigram full-text index over `columns`: substring search via an index.
 
     External content (no second copy of the text); triggers keep it in step, and an update
     re-indexes only when a searchable column really changed (not on every poll)."""
     if not has_fts5(db):
         return  # the find bar falls back to LIKE scans
-    old = ", ".join(f"old.{c.strip()}" for c in SEARCHABLE.split(","))
-    new = ", ".join(f"new.{c.strip()}" for c in SEARCHABLE.split(","))
-    changed = " OR ".join(f"old.{c.strip()} IS NOT new.{c.strip()}" for c in SEARCHABLE.split(","))
+    names = [c.strip() for c in columns.split(",")]
+    old = ", ".join(f"old.{c}" for c in names)
+    new = ", ".join(f"new.{c}" for c in names)
+    changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in names)
     db.executescript(
         f"""
         CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
-            {SEARCHABLE}, content='messages', content_rowid='seq', tokenize='trigram');
+            {columns}, content='messages', content_rowid='seq', tokenize='trigram');
         CREATE TRIGGER IF NOT EXISTS messages_fts_insert AFTER INSERT ON messages BEGIN
-            INSERT INTO messages_fts(rowid, {SEARCHABLE}) VALUES (new.seq, {new});
+            INSERT INTO messages_fts(rowid, {columns}) VALUES (new.seq, {new});
         END;
         CREATE TRIGGER IF NOT EXISTS messages_fts_delete AFTER DELETE ON messages BEGIN
-            INSERT INTO messages_fts(messages_fts, rowid, {SEARCHABLE}) VALUES ('delete', old.seq, {old});
+            INSERT INTO messages_fts(messages_fts, rowid, {columns}) VALUES ('delete', old.seq, {old});
         END;
         CREATE TRIGGER IF NOT EXISTS messages_fts_update AFTER UPDATE ON messages WHEN {changed} BEGIN
-            INSERT INTO messages_fts(messages_fts, rowid, {SEARCHABLE}) VALUES ('delete', old.seq, {old});
-            INSERT INTO messages_fts(rowid, {SEARCHABLE}) VALUES (new.seq, {new});
+            INSERT INTO messages_fts(messages_fts, rowid, {columns}) VALUES ('delete', old.seq, {old});
+            INSERT INTO messages_fts(rowid, {columns}) VALUES (new.seq, {new});
         END;
         INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
         """
     )
+
+
+def _v2(db: sqlite3.Connection) -> None:
+    _fts(db, SEARCHABLE_V2)
+
+
+def _v3(db: sqlite3.Connection) -> None:
+    """Failure reasons on events (Sent.dm puts them on FAILED/BLOCKED/FILTERED events), a filter on
+    the provider's own word (`status:blocked`), and the search index over that word and the reason."""
+    db.execute("ALTER TABLE events ADD COLUMN reason_code TEXT")
+    db.execute("ALTER TABLE events ADD COLUMN reason TEXT")
+    db.execute("CREATE INDEX IF NOT EXISTS messages_provider_status ON messages(lower(provider_status))")
+    db.executescript(
+        """
+        DROP TRIGGER IF EXISTS messages_fts_insert;
+        DROP TRIGGER IF EXISTS messages_fts_delete;
+        DROP TRIGGER IF EXISTS messages_fts_update;
+        DROP TABLE IF EXISTS messages_fts;
+        """
+    )
+    _fts(db, SEARCHABLE)
 
 
 def has_fts5(db: sqlite3.Connection) -> bool:
@@ -104,7 +128,7 @@ def fts_ready(db: sqlite3.Connection) -> bool:
     return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'messages_fts'").fetchone() is not None
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2, 3: _v3}
 
 
 def migrate(db: sqlite3.Connection) -> None:

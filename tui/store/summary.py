@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from tui.store.history import HistoryStore, ListFilter
 
-SETTLED = ("delivered", "read", "failed")
+SETTLED = ("delivered", "read", "failed", "cancelled", "received")
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,8 @@ class Summary:
     behind_seconds: float  # how overdue the most overdue message is
     started: float | None
     extra: dict[str, float] = field(default_factory=dict)
+    #: failed messages by the provider's word: {"blocked": 3, "expired": 2, "failed": 7}
+    failure_kinds: dict[str, int] = field(default_factory=dict)
 
     @property
     def settled(self) -> int:
@@ -52,4 +54,5 @@ def summarize(store: HistoryStore, flt: ListFilter, now: float, minutes: int = 3
         backlog=store.backlog(now, flt),
         behind_seconds=max(0.0, now - oldest) if oldest is not None else 0.0,
         started=store.campaign_started(flt.campaign) if flt.campaign else store.first_seen(),
+        failure_kinds=store.failure_kinds(flt),
     )

@@ -1,4 +1,7 @@
-"""The detail pane: every field the provider gave for the selected message, then its timeline.
+"""The detail pane: the answer first (status, why it failed, the timeline), then every other field.
+
+At 80x24 a looked-up message shows its status, its error with what to do, and its whole timeline
+(up to ~8 statuses) without another key; the descriptive fields follow below.
 
 Built from `rich.text.Text` pieces, never from markup strings, so a body containing `[bold]` or
 `[link=...]` is shown as those characters; `safe_text` removes control sequences first.
@@ -16,10 +19,14 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui.app.format import STATUS_STYLE, age, clock_time, gap, status_label
-from tui.model import EventSource, Message
+from tui.app.format import NO_RECEIPT, STATUS_STYLE, age, clock_time, gap, is_no_receipt, status_label
+from tui.model import EventSource, Message, fold_status, status_word
+from tui.reasons import explain
+from tui.timeline import TimelineEntry, merge_events
 from tui.store.history import Stored
 from tui.textsafe import safe_text
+
+SOURCE_MARK = {"provider": "●", "webhook": "▲", "observed": "◇"}
 
 
 def _field(label: str, value: Any) -> Text | None:
@@ -35,34 +42,95 @@ def _field(label: str, value: Any) -> Text | None:
     return line
 
 
-def describe_message(stored: Stored, now: float) -> list[Text]:
+def _one_line(text: Text) -> Text:
+    text.no_wrap, text.overflow = True, "ellipsis"
+    return text
+
+
+def describe_head(stored: Stored, now: float) -> Text:
+    """Status, provider and freshness on one line: the first thing a look-up must answer."""
     msg: Message = stored.message
+    word = status_word(msg.status, msg.provider_status)
     head = Text()
-    head.append(status_label(msg.status.value), style=STATUS_STYLE.get(msg.status.value, ""))
-    head.append(f"  ({safe_text(msg.provider_status)})  ", style="dim")
-    head.append(msg.provider.label, style="bold")
-    lines: list[Text | None] = [head]
+    head.append(status_label(msg.status.value, msg.provider_status), style=STATUS_STYLE.get(msg.status.value, ""))
+    if fold_status(msg.provider_status) not in (word, msg.status.value):
+        head.append(f" ({safe_text(msg.provider_status, single_line=True, limit=30)})", style="dim")
+    last = msg.last_event_time()
+    if is_no_receipt(msg.provider.value, msg.status.value, last.timestamp() if last else None, now):
+        head.append(f"  {NO_RECEIPT}", style="yellow")
+    head.append(f"  {msg.provider.label}", style="bold")
+    head.append(f"  · polled {age(now - stored.last_polled)} ago" if stored.last_polled else "  · never polled", style="dim")
+    head.append("  · final" if stored.next_poll is None else f"  · next in {age(stored.next_poll - now)}", style="dim")
+    return _one_line(head)
+
+
+def describe_answer(stored: Stored) -> list[Text]:
+    """Why it failed (with what to do), then one line per status reached."""
+    msg = stored.message
+    lines: list[Text] = []
     if msg.error:
         err = Text()
-        err.append("Error      ", style="bold red")
-        err.append(safe_text(" ".join(x for x in (msg.error.code, msg.error.message) if x)), style="red")
+        err.append("Error  ", style="bold red")
+        err.append(safe_text(" ".join(x for x in (msg.error.code, msg.error.message) if x), single_line=True), style="red")
         lines.append(err)
-    freshness = Text()
-    freshness.append("Polled     ", style="bold")
-    freshness.append(f"{age(now - stored.last_polled)} ago" if stored.last_polled else "never")
-    if stored.next_poll is None:
-        freshness.append("  ·  final, not polled again", style="dim")
-    else:
-        freshness.append(f"  ·  next in {age(stored.next_poll - now)}", style="dim")
+        advice = explain(msg.provider, msg.error.code)
+        if advice:
+            lines.append(Text.assemble(("→ ", "bold"), advice))
     if stored.poll_errors:
-        freshness.append(f"  · {stored.poll_errors} failed polls: {safe_text(stored.last_error or '', single_line=True, limit=120)}", style="yellow")
-    lines += [
-        freshness,
+        lines.append(_one_line(Text(f"{stored.poll_errors} failed polls: "
+                                    f"{safe_text(stored.last_error or '', single_line=True, limit=200)}", style="yellow")))
+    lines += describe_timeline(merge_events(msg.events))
+    return lines
+
+
+def describe_timeline(entries: list[TimelineEntry]) -> list[Text]:
+    """One line per status reached: time, gap since the previous one, word, reason, who saw it."""
+    out = [Text("Timeline", style="bold underline")]
+    previous = None
+    for entry in entries:
+        style = STATUS_STYLE.get(entry.status.value, "")
+        line = Text()
+        line.append(SOURCE_MARK[entry.source.value] + " ", style="dim" if entry.source is EventSource.OBSERVED else style)
+        line.append(clock_time(entry.timestamp, millis=True)[11:-1], style="bold")
+        line.append(f" {gap((entry.timestamp - previous).total_seconds()) if previous else '':>7} ", style="cyan")
+        line.append(f"{safe_text(fold_status(entry.provider_status), single_line=True, limit=16):<10}", style=style)
+        if entry.reason_code or entry.reason:
+            line.append(" " + safe_text(" ".join(x for x in (entry.reason_code, entry.reason) if x), single_line=True, limit=200), style="red")
+        elif entry.description:
+            line.append(" " + safe_text(entry.description, single_line=True, limit=200))
+        line.append(_who(entry), style="dim italic")
+        out.append(_one_line(line))
+        previous = entry.timestamp
+    if len(out) == 1:
+        out.append(Text("no events yet", style="dim"))
+    return out
+
+
+def _who(entry: TimelineEntry) -> str:
+    if entry.source is EventSource.OBSERVED:
+        return "  (seen by sendwatch)"
+    if entry.source is EventSource.WEBHOOK:
+        return "  (pushed)"
+    after = entry.seen_after
+    return f"  (seen {gap(after)[1:]} later)" if after is not None else ""
+
+
+def describe_fields(stored: Stored) -> list[Text]:
+    """Everything else the provider said, after the answer."""
+    msg = stored.message
+    lines = [
         _field("ID", msg.id),
         _field("To", msg.to),
         _field("From", msg.from_),
         _field("Channel", msg.channel),
         _field("Direction", msg.direction),
+        _field("Body", msg.body),
+        _field("Subject", msg.subject),
+        _field("Header", msg.header),
+        _field("Footer", msg.footer),
+        _field("Buttons", msg.buttons),
+        _field("Head media", msg.header_media),
+        _field("Media", list(msg.media)),
         _field("Template", " · ".join(x for x in (msg.template_name, msg.template_category, msg.template_id) if x)),
         _field("Campaign", ", ".join(dict.fromkeys([*([msg.campaign] if msg.campaign else []), *stored.campaigns]))),
         _field("Created", clock_time(msg.created_at, millis=True) if msg.created_at else None),
@@ -72,39 +140,9 @@ def describe_message(stored: Stored, now: float) -> list[Text]:
         _field("Price", msg.price),
         _field("Contact $", msg.active_contact_price),
         _field("Segments", msg.segments),
-        _field("Media", list(msg.media)),
         _field("Metadata", msg.metadata),
-        _field("Header", msg.header),
-        _field("Body", msg.body),
-        _field("Footer", msg.footer),
-        _field("Buttons", msg.buttons),
     ]
     return [line for line in lines if line is not None]
-
-
-def describe_timeline(stored: Stored, now: float) -> list[Text]:
-    """Each event with absolute and relative time and the gap since the previous one."""
-    out = [Text("Timeline", style="bold underline")]
-    previous = None
-    for event in stored.message.events:
-        observed = event.source is EventSource.OBSERVED
-        style = STATUS_STYLE.get(event.status.value, "")
-        line = Text()
-        line.append("◇ " if observed else "● ", style="dim" if observed else style)
-        line.append(clock_time(event.timestamp, millis=True)[11:], style="bold")
-        line.append(f" {age(now - event.timestamp.timestamp()) + ' ago':>8}", style="dim")
-        line.append(f" {gap((event.timestamp - previous).total_seconds()) if previous else '':>7}  ", style="cyan")
-        line.append(safe_text(event.provider_status.lower(), single_line=True, limit=30), style=style)
-        out.append(line)
-        detail = Text("    ")
-        detail.append(safe_text(event.description, single_line=True, limit=300))
-        if observed:
-            detail.append("  (seen by sendwatch)", style="dim italic")
-        out.append(detail)
-        previous = event.timestamp
-    if len(out) == 1:
-        out.append(Text("no events yet", style="dim"))
-    return out
 
 
 class DetailPane(VerticalScroll, can_focus=True):
@@ -117,40 +155,38 @@ class DetailPane(VerticalScroll, can_focus=True):
         self.stored: Stored | None = None
         self.notice: str | None = None
         self.plain = ""  # what is shown, as plain text (tests, copy)
-        self._drawn: Stored | None = None
+        self._parts: dict[str, str] = {}
 
     def compose(self):
+        yield Static(id="detail-head")
+        yield Static(id="detail-answer")
         yield Static(id="detail-fields")
-        yield Static(id="detail-timeline")
 
     def show(self, stored: Stored | None, notice: str | None = None) -> None:
         self.stored, self.notice = stored, notice
         self.redraw()
 
+    def _put(self, part: str, lines: list[Text]) -> None:
+        """Update one region only when its text changed: a tick that changes one age redraws one line."""
+        plain = "\n".join(t.plain for t in lines)
+        if self._parts.get(part) != plain:
+            self._parts[part] = plain
+            self.query_one(f"#detail-{part}", Static).update(Group(*lines) if lines else "")
+
     def redraw(self) -> None:
-        fields = self.query_one("#detail-fields", Static)
-        timeline = self.query_one("#detail-timeline", Static)
         now = self.clock()
         if self.stored is None:
-            text = Text(self.notice or "Select a message, or press / and paste a message ID.", style="dim")
-            fields.update(text)
-            timeline.update("")
-            self.plain, self._drawn = text.plain, None
-            return
-        if self.show_raw:
+            parts = {"head": [Text(self.notice or "Select a message, or press / and paste a message ID.", style="dim")],
+                     "answer": [], "fields": []}
+        elif self.show_raw:
             raw = json.dumps(self.stored.message.raw, indent=2, ensure_ascii=False, default=str)
-            lines = [Text("Raw provider response (v to hide)", style="bold underline"), Text(safe_text(raw))]
-            fields.update(Group(*lines))
-            timeline.update("")
-            self.plain, self._drawn = "\n".join(t.plain for t in lines), None
-            return
-        lines = describe_message(self.stored, now)
-        if self.notice:
-            lines.insert(0, Text(self.notice, style="yellow"))
-        events = describe_timeline(self.stored, now)
-        plain = "\n".join(t.plain for t in [*lines, *events])
-        if plain == self.plain and self._drawn is self.stored:
-            return  # the once-a-second tick changed nothing visible: no re-layout
-        fields.update(Group(*lines))
-        timeline.update(Group(*events))
-        self.plain, self._drawn = plain, self.stored
+            parts = {"head": [Text("Raw provider response (v to hide)", style="bold underline")],
+                     "answer": [Text(safe_text(raw))], "fields": []}
+        else:
+            head = [describe_head(self.stored, now)]
+            if self.notice:
+                head.insert(0, Text(self.notice, style="yellow"))
+            parts = {"head": head, "answer": describe_answer(self.stored), "fields": describe_fields(self.stored)}
+        for part, lines in parts.items():
+            self._put(part, lines)
+        self.plain = "\n".join(self._parts[p] for p in ("head", "answer", "fields") if self._parts.get(p))

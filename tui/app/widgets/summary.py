@@ -65,6 +65,10 @@ class CampaignSummary(Vertical):
             n = summary.counts.get(status, 0)
             if n:
                 line = Text(f"{GLYPH[status]} {status:<10} {n:>7}  {n / summary.total:6.1%}", style=STATUS_STYLE[status])
+                kinds = summary.failure_kinds if status == "failed" else {}
+                if len(kinds) > 1 or (kinds and "failed" not in kinds):
+                    line.append("  " + ", ".join(f"{safe_text(k, single_line=True, limit=16)} {v}" for k, v in kinds.items()),
+                                style="dim")
                 options.add_option(Option(line, id=f"status:{status}"))
         for code, example, n in summary.errors:
             line = Text(f"  ✗ {safe_text(code, single_line=True, limit=24)} ×{n}  ", style=STATUS_STYLE["failed"])
