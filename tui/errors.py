@@ -61,3 +61,11 @@ class BadResponseError(SendwatchError):
 
 class CircuitOpenError(UnavailableError):
     """The provider failed repeatedly and is being left alone for a while."""
+
+
+class OutcomeUnknownError(UnavailableError):
+    """A send that may have reached the provider and got no answer: never retried blindly."""
+
+    def __init__(self, message: str, *, provider: str | None = None, recipients: tuple[str, ...] = ()) -> None:
+        super().__init__(message, provider=provider)
+        self.recipients = recipients

@@ -11,9 +11,10 @@ from urllib.parse import urlencode
 
 import httpx
 
-from tui.errors import InvalidIdError, NotFoundError
+from tui.errors import AuthError, InvalidIdError, NotFoundError, OutcomeUnknownError
 from tui.model import Event, EventSource, Message, MessageError, Provider, Status, normalize_status
 from tui.providers.base import ProviderClient
+from tui.providers.sending import SendRequest, SendResult, SentMessage, post_once, refused
 from tui.coerce import as_dict, as_int, as_list, as_str
 from tui.timeparse import parse_time
 
@@ -139,3 +140,30 @@ class SendoClient(ProviderClient):
             except ValueError:
                 continue
         return out
+
+    async def send(self, req: SendRequest) -> SendResult:
+        """`POST /v1/message/send`, one recipient at a time, never repeated once it may have arrived."""
+        req = req.check(self.provider)
+        result = SendResult(self.provider, None)
+        for number in req.to:
+            body: dict[str, Any] = {"campaign": req.sendo_campaign, "body": req.text, "to": number}
+            if req.from_:
+                body["from"] = req.from_
+            try:
+                response = await post_once(self, "/v1/message/send", body, number)
+            except OutcomeUnknownError as exc:
+                result.unknown.append((number, str(exc)))
+                continue
+            if response.status_code >= 400:
+                error = refused(self, response)
+                if isinstance(error, AuthError):
+                    raise error
+                result.refused.append((number, str(error)))
+                continue
+            payload = self.decode(response)
+            message_id = as_str(payload.get("id"), 200) if isinstance(payload, dict) else None
+            if not message_id:
+                result.unknown.append((number, "Sendo answered without a message id"))
+                continue
+            result.messages.append(SentMessage(message_id.lower(), number, "mms" if body.get("mediaUrls") else "sms"))
+        return result

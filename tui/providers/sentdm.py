@@ -9,6 +9,7 @@ import httpx
 from tui.errors import InvalidIdError, NotFoundError, UnavailableError
 from tui.model import Event, EventSource, Message, MessageError, Provider, fold_status, normalize_status
 from tui.providers.base import ProviderClient
+from tui.providers.sending import SendRequest, SendResult, post_idempotent, refused, sentdm_body, sentdm_recipients
 from tui.coerce import as_dict, as_float, as_list, as_str
 from tui.timeparse import parse_time
 
@@ -190,3 +191,15 @@ class SentDmClient(ProviderClient):
         if not isinstance(data, dict) or not isinstance(data.get("activities"), list):
             raise self.bad_shape("`data.activities` is missing or not a list")
         return parse_events(data["activities"])
+
+    async def send(self, req: SendRequest) -> SendResult:
+        """`POST /v3/messages` (202): one message per (recipient, channel), retried with the same key."""
+        req = req.check(self.provider)
+        response = await post_idempotent(self, "/v3/messages", sentdm_body(req), req.idempotency_key)
+        if response.status_code >= 400:
+            raise refused(self, response)
+        try:
+            messages = sentdm_recipients(self.decode(response))
+        except ValueError as exc:
+            raise self.bad_shape(f"send answer: {exc}") from None
+        return SendResult(self.provider, req.idempotency_key, messages)

@@ -358,6 +358,22 @@ class HistoryStore:
             count += cur.rowcount
         return count
 
+    def record_send(self, provider: Provider, key: str | None, refs: list[MessageRef], campaign: str | None,
+                    now: float | None = None) -> int:
+        """Track what a send created (due for a first poll at once) and remember its idempotency key."""
+        now = _now() if now is None else now
+        added = self.track(refs, campaign=campaign, now=now)
+        with self._tx() as db:
+            db.execute("INSERT INTO sends VALUES (?, ?, ?, ?, ?)",
+                       (key, provider.value, now, campaign, ",".join(r.id for r in refs)))
+        return added
+
+    def sends(self, limit: int = 20) -> list[tuple[str | None, str, float, str | None, list[str]]]:
+        """The latest sends, newest first: (idempotency key, provider, time, campaign, message IDs)."""
+        return [(k, p, t, c, ids.split(",") if ids else []) for k, p, t, c, ids in self._read(
+            "SELECT idempotency_key, provider, created_at, campaign, message_ids FROM sends ORDER BY created_at DESC LIMIT ?",
+            (limit,))]
+
     def record_failure(self, message_id: str, error: str, *, next_poll: float | None) -> None:
         with self._tx() as db:
             db.execute(

@@ -104,6 +104,9 @@ def _v3(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE events ADD COLUMN reason_code TEXT")
     db.execute("ALTER TABLE events ADD COLUMN reason TEXT")
     db.execute("CREATE INDEX IF NOT EXISTS messages_provider_status ON messages(lower(provider_status))")
+    # Every send made from sendwatch, with its Idempotency-Key, so a retry can reuse the key.
+    db.execute("CREATE TABLE IF NOT EXISTS sends (idempotency_key TEXT, provider TEXT NOT NULL, created_at REAL NOT NULL, "
+               "campaign TEXT, message_ids TEXT NOT NULL)")
     db.executescript(
         """
         DROP TRIGGER IF EXISTS messages_fts_insert;

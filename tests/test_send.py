@@ -1,0 +1,100 @@
+"""Sending on both providers over real HTTP to the simulator: idempotency, outcomes, history."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from tui.errors import OutcomeUnknownError
+from tui.model import Provider
+from tui.providers.lookup import Providers
+from tui.providers.sending import SendRequest, SendUsageError
+from tui.services.send import cost, send
+from tui.store.history import HistoryStore, ListFilter
+
+
+@pytest.fixture
+async def providers(settings):
+    p = Providers(settings)
+    yield p
+    await p.aclose()
+
+
+async def test_sentdm_one_message_per_recipient_and_channel(providers, world, tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path / "h.sqlite3")
+    req = SendRequest(to=("+14155550101", "+14155550102"), template="Order Shipped", params={"name": "Ada"},
+                      channels=("sms", "whatsapp"))
+    assert str(cost(req)) == "2 recipients x 2 channels = 4 messages"
+    try:
+        result = await send(providers, Provider.SENTDM, req, store, campaign="launch")
+        assert len(result.messages) == 4 and result.idempotency_key
+        assert {(m.to, m.channel) for m in result.messages} == {(t, c) for t in req.to for c in req.channels}
+        assert all(world.get(m.id) is not None for m in result.messages)  # real messages in the world
+        assert store.count(ListFilter(campaign="launch")) == 4
+        assert store.sends()[0][0] == result.idempotency_key
+        # the same key again: the provider replays the first answer, nothing new is created
+        again = await send(providers, Provider.SENTDM, replace(req, idempotency_key=result.idempotency_key), store)
+        assert [m.id for m in again.messages] == [m.id for m in result.messages]
+    finally:
+        store.close()
+
+
+async def test_sentdm_sandbox_and_blocked_outcome(providers, world) -> None:
+    sandbox = await providers.client(Provider.SENTDM).send(SendRequest(to=("+14155550101",), text="hi", sandbox=True))
+    assert len(sandbox.messages) == 1 and world.get(sandbox.messages[0].id) is None  # simulated, no side effects
+    blocked = await providers.client(Provider.SENTDM).send(SendRequest(to=("+14155550000",), text="hi"))
+    world.advance(5)
+    msg = await providers.client(Provider.SENTDM).fetch(blocked.messages[0].id)
+    assert msg.provider_status == "BLOCKED" and msg.error and msg.error.code
+
+
+async def test_sentdm_retry_after_a_lost_answer_reuses_the_key(providers, sim) -> None:
+    sim.config.fail_next[Provider.SENTDM] = 1  # the first try answers 500: retried with the same key
+    result = await providers.client(Provider.SENTDM).send(SendRequest(to=("+14155550101",), text="hi"))
+    assert len(result.messages) == 1
+
+
+async def test_sendo_send_per_recipient(providers, world) -> None:
+    req = SendRequest(to=("+14155550101", "+14155550102"), text="hello", sendo_campaign="SPRNG001")
+    result = await providers.client(Provider.SENDO).send(req)
+    assert [m.to for m in result.messages] == list(req.to) and result.idempotency_key is None
+    assert all(world.get(m.id) is not None for m in result.messages)
+
+
+async def test_sendo_timeout_after_sending_is_outcome_unknown(settings, sim, world) -> None:
+    quick = replace(settings, network=replace(settings.network, read_timeout=0.3, max_retries=3))
+    sim.config.hang_seconds = 1.0
+    sim.set_fault(Provider.SENDO, "hang")
+    providers = Providers(quick)
+    try:
+        before = len(sim.records)
+        result = await providers.client(Provider.SENDO).send(
+            SendRequest(to=("+14155550101",), text="hello", sendo_campaign="SPRNG001"))
+    finally:
+        await providers.aclose()
+        sim.set_fault(Provider.SENDO, None)
+    assert not result.messages and result.unknown and "outcome is unknown" in result.unknown[0][1]
+    await asyncio.sleep(1.2)
+    sends = [r for r in sim.records[before:] if r.message_id == "send"]
+    assert len(sends) == 1  # asked once, never repeated once it may have reached Sendo
+
+
+@pytest.mark.parametrize(("provider", "req", "needle"), [
+    (Provider.SENTDM, SendRequest(to=()), "at least one recipient"),
+    (Provider.SENTDM, SendRequest(to=("0415",), text="x"), "E.164"),
+    (Provider.SENTDM, SendRequest(to=("+14155550101",), text="x", template="t"), "either --text or --template"),
+    (Provider.SENTDM, SendRequest(to=("+14155550101",), text="x", idempotency_key="bad key!"), "idempotency-key"),
+    (Provider.SENDO, SendRequest(to=("+14155550101",), text="x"), "--sendo-campaign"),
+    (Provider.SENDO, SendRequest(to=("+14155550101",), template="t", sendo_campaign="SPRNG001"), "no templates"),
+])
+def test_usage_errors_before_any_request(provider, req, needle) -> None:
+    with pytest.raises(SendUsageError) as info:
+        req.check(provider)
+    assert needle in str(info.value) and info.value.exit_code == 2
+
+
+def test_outcome_unknown_is_a_network_exit() -> None:
+    assert OutcomeUnknownError("x").exit_code == 5
