@@ -1,0 +1,113 @@
+"""`sendwatch listen`: receive status by webhook instead of (or on top of) polling.
+
+Runs the receiver on its own until SIGINT/SIGTERM; the dashboard runs the same `WebhookReceiver`
+inside its own loop (`sendwatch --listen [HOST:]PORT`). Prints which endpoints are served and
+which are not (and why), never a secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import signal
+import sys
+
+from tui.commands.output import fail
+from tui.config import Settings
+from tui.model import Provider
+from tui.polling.policy import PollPolicy
+from tui.store.history import HistoryStore
+from tui.webhooks.credentials import PATHS, WebhookCredentials
+from tui.webhooks.server import WebhookReceiver
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8787
+_SETTING = {Provider.SENTDM: ("providers.sentdm.webhook_secret", "SENT_DM_WEBHOOK_SECRET"),
+            Provider.SENDO: ("providers.sendo.webhook_token", "SENDO_WEBHOOK_TOKEN")}
+
+
+def parse_listen(text: str, default_host: str = DEFAULT_HOST) -> tuple[str, int]:
+    """`PORT`, `HOST:PORT` or `[IPv6]:PORT` -> (host, port). Raises ValueError with a usable message."""
+    raw = text.strip()
+    host, port_text = default_host, raw
+    if raw.startswith("["):
+        inside, sep, rest = raw[1:].partition("]")
+        if not sep or not rest.startswith(":"):
+            raise ValueError(f"expected [IPv6]:PORT, got {raw[:60]!r}")
+        host, port_text = inside, rest[1:]
+    elif ":" in raw:
+        host, _, port_text = raw.rpartition(":")
+    if not port_text.isascii() or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"expected [HOST:]PORT with a port from 1 to 65535, got {raw[:60]!r}")
+    if not host:
+        raise ValueError(f"empty host in {raw[:60]!r}")
+    return host, int(port_text)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def describe_endpoints(receiver: WebhookReceiver, credentials: WebhookCredentials) -> list[str]:
+    """The lines `listen` prints at start (also usable by the dashboard's log/notification)."""
+    lines = [f"Receiving webhooks on {receiver.base_url} (GET /healthz for a load balancer)."]
+    served = credentials.served()
+    for provider in Provider:
+        setting, env = _SETTING[provider]
+        if provider in served:
+            lines.append(f"  {provider.label:8} POST {receiver.base_url}{PATHS[provider]}")
+        else:
+            problem = next((p for p in credentials.problems if p.startswith(setting)), None)
+            lines.append(f"  {provider.label:8} not served: " + (problem.removeprefix(setting + ": ") if problem
+                                                                   else f"set {env} or {setting}"))
+    if not is_loopback(receiver.host):
+        lines.append("  note: plain HTTP on a non-loopback address: put a TLS-terminating proxy in front.")
+    return lines
+
+
+def run(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
+    """`sendwatch listen`: 0 after SIGINT/SIGTERM; 2 when no endpoint can be served; 5 if it cannot bind."""
+    credentials = WebhookCredentials.from_settings(settings)
+    if not credentials.served():
+        for problem in credentials.problems:
+            fail(problem, 2)
+        return fail("no webhook credential configured: set SENT_DM_WEBHOOK_SECRET and/or SENDO_WEBHOOK_TOKEN "
+                    "(or webhook_secret / webhook_token in the config file)", 2)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    logging.getLogger("sendwatch.webhooks").setLevel(logging.INFO)
+    store = HistoryStore(settings.history_path())
+    for warning in store.warnings:
+        fail(warning, 0)
+    receiver = WebhookReceiver(store, credentials, host=host, port=port,
+                               policy=PollPolicy.from_settings(settings.polling))
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await receiver.start()
+        except OSError as exc:
+            return fail(f"cannot listen on {host}:{port}: {exc.strerror or type(exc).__name__}", 5)
+        for line in describe_endpoints(receiver, credentials):
+            print(line, flush=True)
+        print("Ctrl+C stops it.", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            await receiver.stop()
+        stats = receiver.stats
+        print(f"Stopped: {stats.summary()}.", flush=True)
+        return 0
+
+    try:
+        return asyncio.run(main())
+    finally:
+        store.close()
