@@ -21,41 +21,68 @@ exit codes: 0 ok, 2 usage / invalid ID / bad config, 3 not found, 4 auth or perm
 5 network or provider failure after retries"""
 
 
+def _global_options(*, in_subcommand: bool) -> argparse.ArgumentParser:
+    """The options every command accepts, before or after the subcommand name.
+
+    The same options are added to the main parser (with real defaults) and to each subparser with
+    `default=SUPPRESS`, so an option given after the subcommand sets the value and one left out
+    there does not overwrite what was given before it.
+    """
+    options = argparse.ArgumentParser(add_help=False)
+    unset = {"default": argparse.SUPPRESS} if in_subcommand else {}
+    options.add_argument("--version", action="version", version=f"sendwatch {__version__}")
+    options.add_argument("--config", type=Path, metavar="FILE", **unset, help=f"config file (default {paths.config_file()}; env {paths.CONFIG_ENV})")
+    options.add_argument("--demo", action="store_true", **unset,
+                         help="run the dashboard against the embedded simulator with a live demo campaign")
+    return options
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError("must be more than 0 and at most 3600 seconds")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sendwatch",
         description="Watch SMS/messaging delivery live across Sent.dm and Sendo.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_global_options(in_subcommand=False)],
     )
-    parser.add_argument("--version", action="version", version=f"sendwatch {__version__}")
-    parser.add_argument("--config", type=Path, help=f"config file (default {paths.config_file()}; env {paths.CONFIG_ENV})")
-    parser.add_argument("--demo", action="store_true", help="run against the embedded simulator with a live demo campaign")
+    common = [_global_options(in_subcommand=True)]
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    get = sub.add_parser("get", help="look one message up and print it")
+    get = sub.add_parser("get", help="look one message up and print it", parents=common)
     get.add_argument("id", help="message ID, optionally prefixed sentdm: or sendo:")
     get.add_argument("--provider", choices=["sentdm", "sendo"], help="ask only this provider")
     get.add_argument("--json", action="store_true", help="print one normalized JSON object")
     get.add_argument("--raw", action="store_true", help="with --json: include the provider's raw payload")
+    get.add_argument("--timeout", type=_seconds, default=15.0, metavar="SECONDS",
+                     help="give up (exit 5) when no answer came within this time (default 15)")
 
-    watch = sub.add_parser("watch", help="track the IDs in FILE (or - for stdin) in the dashboard")
+    watch = sub.add_parser("watch", help="track the IDs in FILE (or - for stdin) in the dashboard", parents=common)
     watch.add_argument("file", help="text (one ID per line), CSV with an id column, or a Sent.dm send response (JSON)")
     watch.add_argument("--campaign", help="name this set of messages (default: the file's name)")
     watch.add_argument("--provider", choices=["sentdm", "sendo"], help="provider for IDs without a prefix")
     watch.add_argument("--no-ui", action="store_true", help="only import the IDs into history, do not open the dashboard")
 
-    export = sub.add_parser("export", help="write tracked messages as CSV or JSON")
+    export = sub.add_parser("export", help="write tracked messages as CSV or JSON", parents=common)
     export.add_argument("--campaign", help="only this campaign")
     export.add_argument("--status", help="only this status (e.g. failed)")
     export.add_argument("--format", choices=["csv", "json"], default="csv")
     export.add_argument("--output", "-o", type=Path, help="write to FILE instead of stdout")
 
-    config = sub.add_parser("config", help="show, create or check the config file")
+    config = sub.add_parser("config", help="show, create or check the config file", parents=common)
     config.add_argument("action", choices=["path", "init", "check"])
     config.add_argument("--force", action="store_true", help="with init: overwrite an existing file")
 
-    sim = sub.add_parser("simulate", help="run the Sent.dm/Sendo simulator on 127.0.0.1")
+    sim = sub.add_parser("simulate", help="run the Sent.dm/Sendo simulator on 127.0.0.1", parents=common)
     sim.add_argument("--port", type=int, default=8765)
     sim.add_argument("--seed", type=int, default=7)
     sim.add_argument("--campaign", type=int, default=50, metavar="N", help="messages in the live campaign")
@@ -64,8 +91,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _plain_streams() -> None:
+    """A terminal or pipe that cannot encode a glyph (`✓`, `…`) gets an escape, not a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="backslashreplace")
+            except (ValueError, OSError):
+                pass
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.demo and args.command:
+        parser.error(f"--demo opens the dashboard on the embedded simulator; it does not combine with `{args.command}` "
+                     "(to try the CLI, run `sendwatch simulate`)")
+    _plain_streams()
     config_path = args.config or paths.config_file()
     if args.command == "config":
         from tui.commands import config_cmd
@@ -91,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "get":
         from tui.commands import get
 
-        return get.run(settings, args.id, args.provider, args.json, args.raw)
+        return get.run(settings, args.id, args.provider, args.json, args.raw, args.timeout)
     if args.command == "export":
         from tui.commands import export
 

@@ -8,6 +8,7 @@ from tui import config as cfg
 from tui.commands.output import fail
 from tui.errors import ConfigError
 from tui.model import Provider
+from tui.textsafe import safe_text
 
 
 def run(action: str, path: Path, force: bool) -> int:
@@ -27,16 +28,17 @@ def run(action: str, path: Path, force: bool) -> int:
         settings = cfg.load(path)
     except ConfigError as exc:
         return fail(str(exc), 2)
-    print(f"config file: {path} ({'found' if settings.file_exists else 'not found: using defaults and environment'})")
+    print(f"config file: {safe_text(path, single_line=True)} ({'found' if settings.file_exists else 'not found: using defaults and environment'})")
     for provider in Provider:
         p = settings.provider(provider)
         if p.configured:
-            extra = f", profile {p.profile_id}" if p.profile_id else ""
-            print(f"  {provider.label:<8} configured   key {p.api_key.redacted()} from {p.key_source}, {p.base_url}{extra}")
+            extra = f", profile {safe_text(p.profile_id, single_line=True)}" if p.profile_id else ""
+            print(f"  {provider.label:<8} configured   key {p.api_key.redacted()} from {p.key_source}, "
+                  f"{safe_text(p.base_url, single_line=True)}{extra}")
         else:
             vars_ = " or ".join(cfg.ENV_KEYS[provider][:1])
             print(f"  {provider.label:<8} not configured (set {vars_} or providers.{provider.value}.api_key)")
-    print(f"history: {settings.history_path()}")
+    print(f"history: {safe_text(settings.history_path(), single_line=True)}")
     if not settings.configured_providers():
         print("No provider has a key yet: the dashboard will explain how to add one (or try `sendwatch --demo`).")
     return 0

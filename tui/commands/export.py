@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TextIO
 
-from tui.commands.output import fail
+from tui.commands.output import fail, warn
 from tui.config import Settings
 from tui.export import write_export
 from tui.model import Status
 from tui.store.history import HistoryStore, ListFilter
+from tui.textsafe import safe_text
+
+
+class SafeCsv:
+    """Wraps the CSV output: provider text keeps its characters but never its control codes
+    (an ESC in a body would otherwise reach the terminal of whoever `cat`s the file). The CSV
+    row ends (`\\r\\n`) are kept; JSON needs no wrapper, `json.dumps` escapes controls itself."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    def write(self, text: str) -> int:
+        return self.out.write("\r\n".join(safe_text(part) for part in text.split("\r\n")))
 
 
 def run(settings: Settings, campaign: str | None, status: str | None, fmt: str, output: Path | None) -> int:
@@ -18,17 +32,17 @@ def run(settings: Settings, campaign: str | None, status: str | None, fmt: str, 
     store = HistoryStore(settings.history_path())
     try:
         for warning in store.warnings:
-            print(f"sendwatch: warning: {warning}", file=sys.stderr)
+            warn(warning)
         if campaign and store.campaign_started(campaign) is None:
             known = ", ".join(name for name, _ in store.campaigns()) or "none yet"
             return fail(f"no campaign named {campaign!r} (known: {known})", 2)
         flt = ListFilter(statuses=frozenset({status}) if status else frozenset(), campaign=campaign)
         if output is None:
-            count = write_export(store, flt, fmt, sys.stdout)
+            count = write_export(store, flt, fmt, SafeCsv(sys.stdout) if fmt == "csv" else sys.stdout)  # type: ignore[arg-type]
         else:
             try:
                 with output.open("w", encoding="utf-8", newline="") as out:
-                    count = write_export(store, flt, fmt, out)
+                    count = write_export(store, flt, fmt, SafeCsv(out) if fmt == "csv" else out)  # type: ignore[arg-type]
             except OSError as exc:
                 return fail(f"cannot write {output}: {exc.strerror}", 2)
             print(f"wrote {count} messages to {output}", file=sys.stderr)

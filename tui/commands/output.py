@@ -1,16 +1,23 @@
-"""Shared CLI output helpers: errors on stderr, human-readable message text, all sanitized."""
+"""Shared CLI output helpers: errors on stderr, the human form of a message, all plain text.
+
+The command line never writes colour or any other escape sequence, whatever the terminal: colour
+is the dashboard's second channel, and here every status already carries its glyph and word. So
+`NO_COLOR`, pipes and files all get the same bytes. Provider text goes through `safe_text`, so a
+body or reason can never smuggle an escape sequence onto the user's terminal either.
+"""
 
 from __future__ import annotations
 
 import sys
 from datetime import datetime, timezone
 
-from tui.model import Message, Status
+from tui.model import EventSource, Message, Status, fold_status, status_word
+from tui.reasons import explain
 from tui.textsafe import safe_text
 
 GLYPHS = {
     Status.CREATED: "·", Status.SCHEDULED: "◷", Status.QUEUED: "…", Status.SENT: "→",
-    Status.DELIVERED: "✓", Status.READ: "✓✓", Status.FAILED: "✗", Status.UNKNOWN: "?",
+    Status.DELIVERED: "✓", Status.READ: "◉", Status.FAILED: "✗", Status.UNKNOWN: "?",
 }
 
 
@@ -19,20 +26,44 @@ def fail(message: str, code: int) -> int:
     return code
 
 
+def warn(message: str) -> None:
+    print(f"sendwatch: warning: {safe_text(message)}", file=sys.stderr)
+
+
 def fmt_time(value: datetime | None) -> str:
     if value is None:
         return "-"
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
 
 
+def _s(value: object) -> str:
+    """One line of untrusted text, or `-`."""
+    return safe_text(value, single_line=True) if value not in (None, "") else "-"
+
+
+def status_line(msg: Message) -> str:
+    """`✗ blocked` — the provider's word where it says more — plus its exact word when it differs."""
+    word = _s(status_word(msg.status, msg.provider_status))  # an unknown status is the provider's text
+    exact = f" (provider: {_s(msg.provider_status)})" if msg.provider_status and fold_status(msg.provider_status) != word else ""
+    return f"{GLYPHS.get(msg.status, '?')} {word}{exact}"
+
+
+def _reason(code: str | None, text: str | None) -> str:
+    if code and text:
+        return f"{_s(code)}: {_s(text)}"
+    return _s(code or text)
+
+
 def describe(msg: Message) -> str:
-    """The human form of `sendwatch get`: the answer first, then the details, then the timeline."""
-    s = lambda v: safe_text(v) if v not in (None, "") else "-"  # noqa: E731
-    lines = [
-        f"{msg.id}  {msg.provider.label}  {GLYPHS[msg.status]} {msg.status.value} ({s(msg.provider_status)})",
-    ]
-    if msg.error:
-        lines.append(f"Error      {s(msg.error.code)}: {s(msg.error.message)}")
+    """The human form of `sendwatch get`: the answer first, why it failed and what to do, the
+    details, then the timeline with each event's reason."""
+    s = _s
+    lines = [f"{msg.id}  {msg.provider.label}  {status_line(msg)}"]
+    if msg.error and (msg.error.code or msg.error.message):
+        lines.append(f"Error      {_reason(msg.error.code, msg.error.message)}")
+        advice = explain(msg.provider, msg.error.code)
+        if advice:
+            lines.append(f"What to do {advice}")
     lines += [
         f"To         {s(msg.to)}",
         f"From       {s(msg.from_)}",
@@ -40,6 +71,8 @@ def describe(msg: Message) -> str:
         f"Created    {fmt_time(msg.created_at)}",
         f"Updated    {fmt_time(msg.last_event_time())}",
     ]
+    if msg.scheduled_at:
+        lines.append(f"Scheduled  {fmt_time(msg.scheduled_at)}")
     if msg.template_name or msg.template_id:
         lines.append(f"Template   {s(msg.template_name)} ({s(msg.template_category)}) {s(msg.template_id)}")
     if msg.campaign:
@@ -50,13 +83,20 @@ def describe(msg: Message) -> str:
         lines.append(f"Segments   {msg.segments}")
     for label, value in (("Header", msg.header), ("Body", msg.body), ("Footer", msg.footer)):
         if value:
-            lines.append(f"{label:<10} {s(value)}")
+            body = safe_text(value).replace("\n", "\n" + " " * 11)  # continuation lines stay indented
+            lines.append(f"{label:<10} {body}")
     if msg.events:
         lines.append("Events")
         previous = None
         for e in msg.events:
             gap = f"  (+{(e.timestamp - previous).total_seconds():.1f}s)" if previous else ""
-            seen = "  [observed by sendwatch]" if e.source.value == "observed" else ""
-            lines.append(f"  {fmt_time(e.timestamp)}  {s(e.provider_status.lower()):<10} {s(e.description)}{gap}{seen}")
+            seen = "  [observed by sendwatch]" if e.source is EventSource.OBSERVED else ""
+            reason = ""
+            if e.reason_code or e.reason:
+                said = _reason(e.reason_code, e.reason)
+                if said != s(e.description):
+                    reason = f"  [{said}]"
+            word = _s(e.provider_status.lower())  # the timeline says what the provider said
+            lines.append(f"  {fmt_time(e.timestamp)}  {word:<10} {s(e.description) if e.description else ''}{reason}{gap}{seen}".rstrip())
             previous = e.timestamp
     return "\n".join(lines)

@@ -26,6 +26,7 @@ from tui.errors import (
 )
 from tui.model import Message, Provider
 from tui.providers.budget import RequestBudget
+from tui.providers.waiting import WaitInfo, notify_wait
 
 MAX_BODY_BYTES = 2_000_000  # a status response is a few KB; anything huge is not one
 
@@ -131,8 +132,6 @@ class ProviderClient(ABC):
         429 waits out Retry-After (up to `max_retry_after`); 5xx, timeouts and connection errors
         back off exponentially with jitter; other 4xx are returned at once, never retried.
         """
-        from tui.providers.waiting import WaitInfo, notify_wait  # progress hook (see waiting.py)
-
         attempts = 1 + (self.network.max_retries if retries is None else retries)
         last: SendwatchError | None = None
         why = ""  # the last failure, in words, for whoever is shown the wait

@@ -78,13 +78,13 @@ class Providers:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-        return _combine(ref, errors)
+        return combine_errors(ref, errors)
 
     async def aclose(self) -> None:
         await asyncio.gather(*(c.aclose() for c in self.clients.values()), return_exceptions=True)
 
 
-def _combine(ref: MessageRef, errors: dict[Provider, SendwatchError]) -> Message:
+def combine_errors(ref: MessageRef, errors: dict[Provider, SendwatchError]) -> Message:
     """Every provider failed: raise the error that tells the user the most."""
     if all(isinstance(e, NotFoundError) for e in errors.values()):
         names = " or ".join(p.label for p in Provider if p in errors)

@@ -120,6 +120,16 @@ class FetchOutcome:
     next_poll: float | None = None
 
 
+@dataclass(frozen=True)
+class Changes:
+    """What `changes_since` found: re-read these rows (or everything, when the generation moved)."""
+
+    rev: int
+    ids: list[str]
+    generation: int
+    truncated: bool = False
+
+
 @dataclass
 class Stored:
     message: Message
@@ -249,6 +259,27 @@ class HistoryStore:
             else:
                 self._writer.execute("COMMIT")
 
+    # -- what changed, for other instances -------------------------------------------------------
+    def _next_rev(self, db: Any) -> int:
+        """The revision a write in this transaction stamps on the rows it touches."""
+        return db.execute("UPDATE history_meta SET value = value + 1 WHERE key = 'rev' RETURNING value").fetchone()[0]
+
+    def _bump_generation(self, db: Any) -> None:
+        """Rows were deleted: other instances reload instead of patching rows."""
+        db.execute("UPDATE history_meta SET value = value + 1 WHERE key = 'generation'")
+
+    def changes_since(self, rev: int, limit: int = 5000) -> "Changes":
+        """IDs written after revision `rev` (at most `limit`), the newest revision and the generation."""
+        rows = self._read("SELECT id, rev FROM messages WHERE rev > ? ORDER BY rev LIMIT ?", (rev, limit))
+        generation = self._read("SELECT value FROM history_meta WHERE key = 'generation'")[0][0]
+        newest = rows[-1][1] if rows else rev
+        if len(rows) < limit:
+            newest = max(newest, self.current_rev())
+        return Changes(newest, [r[0] for r in rows], generation, truncated=len(rows) >= limit)
+
+    def current_rev(self) -> int:
+        return self._read("SELECT value FROM history_meta WHERE key = 'rev'")[0][0]
+
     def _read(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         reader = getattr(self._local, "reader", None)
         if reader is None:
@@ -267,8 +298,8 @@ class HistoryStore:
                 db.execute("INSERT OR IGNORE INTO campaigns(name, created_at) VALUES (?, ?)", (campaign, now))
             for ref in refs:
                 cur = db.execute(
-                    "INSERT OR IGNORE INTO messages(id, provider, first_seen, next_poll) VALUES (?, ?, ?, ?)",
-                    (ref.id, ref.provider.value if ref.provider else None, now, now),
+                    "INSERT OR IGNORE INTO messages(id, provider, first_seen, next_poll, rev) VALUES (?, ?, ?, ?, ?)",
+                    (ref.id, ref.provider.value if ref.provider else None, now, now, self._next_rev(db)),
                 )
                 added += cur.rowcount
                 if ref.provider:
@@ -303,11 +334,12 @@ class HistoryStore:
             last_changed = fetched_at if status_changed else (prev[3] if prev else fetched_at)
             first_seen = prev[4] if prev else fetched_at
             when = next_poll(last_changed, first_seen) if callable(next_poll) else next_poll
+            rev = self._next_rev(db)
             if changed:
-                self._upsert(db, msg, snapshot, first_seen, fetched_at, last_changed, when)
+                self._upsert(db, msg, snapshot, first_seen, fetched_at, last_changed, when, rev)
             else:
-                db.execute("UPDATE messages SET last_polled = ?, next_poll = ?, poll_errors = 0, last_error = NULL WHERE id = ?",
-                           (fetched_at, when, msg.id))
+                db.execute("UPDATE messages SET last_polled = ?, next_poll = ?, poll_errors = 0, last_error = NULL, rev = ? "
+                           "WHERE id = ?", (fetched_at, when, rev, msg.id))
             self._insert_events(db, msg.id, msg.events)
             at = datetime.fromtimestamp(fetched_at, tz=timezone.utc)
             if old_snapshot is not None and status_changed:
@@ -320,23 +352,23 @@ class HistoryStore:
 
     @staticmethod
     def _upsert(db: sqlite3.Connection, msg: Message, snapshot: dict[str, Any], first_seen: float, fetched_at: float,
-                last_changed: float, when: float | None) -> None:
+                last_changed: float, when: float | None, rev: int) -> None:
         db.execute(
             """INSERT INTO messages(id, provider, status, provider_status, to_addr, body, channel, error_code,
                    error_message, created_at, updated_at, snapshot, raw, first_seen, last_polled, last_changed,
-                   next_poll, poll_errors, last_error)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL)
+                   next_poll, poll_errors, last_error, rev)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?)
                ON CONFLICT(id) DO UPDATE SET provider=excluded.provider, status=excluded.status,
                    provider_status=excluded.provider_status, to_addr=excluded.to_addr, body=excluded.body,
                    channel=excluded.channel, error_code=excluded.error_code, error_message=excluded.error_message,
                    created_at=excluded.created_at, updated_at=excluded.updated_at, snapshot=excluded.snapshot,
                    raw=excluded.raw, last_polled=excluded.last_polled, last_changed=excluded.last_changed,
-                   next_poll=excluded.next_poll, poll_errors=0, last_error=NULL""",
+                   next_poll=excluded.next_poll, poll_errors=0, last_error=NULL, rev=excluded.rev""",
             (
                 msg.id, msg.provider.value, msg.status.value, msg.provider_status, msg.to, msg.body, msg.channel,
                 msg.error.code if msg.error else None, msg.error.message if msg.error else None,
                 _ts(msg.created_at), _ts(msg.last_event_time()), json.dumps(snapshot, ensure_ascii=False, default=str),
-                json.dumps(msg.raw, ensure_ascii=False, default=str), first_seen, fetched_at, last_changed, when,
+                json.dumps(msg.raw, ensure_ascii=False, default=str), first_seen, fetched_at, last_changed, when, rev,
             ),
         )
 
@@ -377,8 +409,8 @@ class HistoryStore:
     def record_failure(self, message_id: str, error: str, *, next_poll: float | None) -> None:
         with self._tx() as db:
             db.execute(
-                "UPDATE messages SET poll_errors = poll_errors + 1, last_error = ?, next_poll = ? WHERE id = ?",
-                (error[:500], next_poll, message_id),
+                "UPDATE messages SET poll_errors = poll_errors + 1, last_error = ?, next_poll = ?, rev = ? WHERE id = ?",
+                (error[:500], next_poll, self._next_rev(db), message_id),
             )
 
     def pull_forward(self, ids: Iterable[str], interval: float, now: float, *, changed_since: float | None = None) -> None:
@@ -406,11 +438,13 @@ class HistoryStore:
         with self._tx() as db:
             for table, col in (("messages", "id"), ("events", "message_id"), ("campaign_messages", "message_id")):
                 db.execute(f"DELETE FROM {table} WHERE {col} = ?", (message_id,))
+            self._bump_generation(db)
 
     def clear(self) -> None:
         with self._tx() as db:
             for table in ("messages", "events", "campaign_messages", "campaigns"):
                 db.execute(f"DELETE FROM {table}")
+            self._bump_generation(db)
 
     def prune(self, *, retention_days: float, max_messages: int, now: float | None = None) -> int:
         """Drop messages not seen within the retention window, then the oldest beyond the cap."""
@@ -429,6 +463,8 @@ class HistoryStore:
                 marks = ",".join("?" * len(part))
                 for table, col in (("messages", "id"), ("events", "message_id"), ("campaign_messages", "message_id")):
                     db.execute(f"DELETE FROM {table} WHERE {col} IN ({marks})", part)
+            if stale:
+                self._bump_generation(db)
         return len(stale)
 
     # -- reading ------------------------------------------------------------------------------

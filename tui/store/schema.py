@@ -104,6 +104,12 @@ def _v3(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE events ADD COLUMN reason_code TEXT")
     db.execute("ALTER TABLE events ADD COLUMN reason TEXT")
     db.execute("CREATE INDEX IF NOT EXISTS messages_provider_status ON messages(lower(provider_status))")
+    # What changed, for other instances sharing the file: a revision per written row, and a
+    # generation bumped by deletes (forget, clear, prune) that asks for a full reload.
+    db.execute("ALTER TABLE messages ADD COLUMN rev INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX IF NOT EXISTS messages_rev ON messages(rev)")
+    db.execute("CREATE TABLE IF NOT EXISTS history_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+    db.execute("INSERT OR IGNORE INTO history_meta VALUES ('rev', 0), ('generation', 0)")
     # Every send made from sendwatch, with its Idempotency-Key, so a retry can reuse the key.
     db.execute("CREATE TABLE IF NOT EXISTS sends (idempotency_key TEXT, provider TEXT NOT NULL, created_at REAL NOT NULL, "
                "campaign TEXT, message_ids TEXT NOT NULL)")

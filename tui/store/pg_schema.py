@@ -1,0 +1,85 @@
+"""The shared history's schema on PostgreSQL, and its migrations, keyed by a version row.
+
+The same tables as the SQLite file (tui/store/schema.py), in PostgreSQL's types. Substring search
+uses `pg_trgm` GIN indexes (a trusted extension: the database owner may create it), so the find bar
+stays an index lookup at 100,000+ messages. Migrations run under an advisory lock, so instances
+starting at once do not race each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+SCHEMA_VERSION = 1
+MIGRATION_LOCK = 0x5E4D_0001  # pg_advisory_xact_lock key for migrations
+
+_V1 = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    """CREATE TABLE IF NOT EXISTS messages (
+        seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        provider TEXT,
+        status TEXT NOT NULL DEFAULT 'unknown',
+        provider_status TEXT NOT NULL DEFAULT '',
+        to_addr TEXT, body TEXT, channel TEXT, error_code TEXT, error_message TEXT,
+        created_at DOUBLE PRECISION, updated_at DOUBLE PRECISION,
+        snapshot TEXT, raw TEXT,
+        first_seen DOUBLE PRECISION NOT NULL,
+        last_polled DOUBLE PRECISION, last_changed DOUBLE PRECISION, next_poll DOUBLE PRECISION,
+        poll_errors INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        rev BIGINT NOT NULL DEFAULT 0
+    )""",
+    "CREATE INDEX IF NOT EXISTS messages_due ON messages(next_poll) WHERE next_poll IS NOT NULL",
+    "CREATE INDEX IF NOT EXISTS messages_status ON messages(status)",
+    "CREATE INDEX IF NOT EXISTS messages_changed ON messages(last_changed)",
+    "CREATE INDEX IF NOT EXISTS messages_provider_status ON messages(lower(provider_status))",
+    "CREATE INDEX IF NOT EXISTS messages_rev ON messages(rev)",
+    """CREATE INDEX IF NOT EXISTS messages_search ON messages USING gin (
+        id gin_trgm_ops, to_addr gin_trgm_ops, status gin_trgm_ops, provider_status gin_trgm_ops,
+        body gin_trgm_ops, error_code gin_trgm_ops, error_message gin_trgm_ops)""",
+    """CREATE TABLE IF NOT EXISTS events (
+        rowid BIGINT GENERATED ALWAYS AS IDENTITY,
+        message_id TEXT NOT NULL,
+        source TEXT NOT NULL,
+        status TEXT NOT NULL,
+        provider_status TEXT NOT NULL,
+        ts DOUBLE PRECISION NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        reason_code TEXT, reason TEXT,
+        UNIQUE (message_id, source, provider_status, ts)
+    )""",
+    "CREATE INDEX IF NOT EXISTS events_observed ON events(ts) WHERE source = 'observed'",
+    "CREATE TABLE IF NOT EXISTS campaigns (name TEXT PRIMARY KEY, created_at DOUBLE PRECISION NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS campaign_messages (
+        campaign TEXT NOT NULL, message_id TEXT NOT NULL, PRIMARY KEY (campaign, message_id))""",
+    "CREATE INDEX IF NOT EXISTS campaign_messages_by_message ON campaign_messages(message_id)",
+    """CREATE TABLE IF NOT EXISTS sends (idempotency_key TEXT, provider TEXT NOT NULL,
+        created_at DOUBLE PRECISION NOT NULL, campaign TEXT, message_ids TEXT NOT NULL)""",
+    # What changed, for the other instances: a revision per write, and a bump for deletes.
+    "CREATE SEQUENCE IF NOT EXISTS history_rev",
+    "CREATE TABLE IF NOT EXISTS history_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+    "INSERT INTO history_meta VALUES ('generation', 0) ON CONFLICT DO NOTHING",
+]
+
+MIGRATIONS: dict[int, list[str]] = {1: _V1}
+
+
+def migrate(conn: Any) -> int:
+    """Bring the schema to SCHEMA_VERSION (each step in its own transaction); returns the version."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+        version = row[0] or 0
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(f"the shared history was written by a newer sendwatch (schema {version} > {SCHEMA_VERSION})")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS[target]:
+                conn.execute(statement)
+            conn.execute("INSERT INTO schema_version VALUES (%s)", (target,))
+        return SCHEMA_VERSION
+
+
+Migration = Callable[[Any], None]
