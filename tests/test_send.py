@@ -98,3 +98,24 @@ def test_usage_errors_before_any_request(provider, req, needle) -> None:
 
 def test_outcome_unknown_is_a_network_exit() -> None:
     assert OutcomeUnknownError("x").exit_code == 5
+
+
+def test_send_command_json_then_get(env, world) -> None:
+    from tests.test_cli import run
+
+    both = run(["send", "--to", "+14155550101", "--text", "hi"], env)
+    assert both.returncode == 2 and "--provider" in both.stderr  # two providers configured: say which
+    out = run(["send", "--provider", "sentdm", "--to", "+14155550101", "--to", "+14155550102", "--template", "Order Shipped",
+               "--param", "name=Ada", "--channel", "sms", "--campaign", "cli-launch", "--json"], env)
+    assert out.returncode == 0, out.stderr
+    data = __import__("json").loads(out.stdout)
+    assert data["provider"] == "sentdm" and data["idempotency_key"].startswith("sw-")
+    assert [m["to"] for m in data["messages"]] == ["+14155550101", "+14155550102"]
+    exported = run(["export", "--campaign", "cli-launch", "--format", "json"], env)
+    assert {i["id"] for i in __import__("json").loads(exported.stdout)} == {m["id"] for m in data["messages"]}
+    human = run(["send", "--provider", "sendo", "--to", "+14155550103", "--text", "hello", "--sendo-campaign", "SPRNG001"], env)
+    assert human.returncode == 0 and "Sent 1 message(s) with Sendo" in human.stdout
+    usage = run(["send", "--provider", "sendo", "--to", "+14155550103", "--text", "hello"], env)
+    assert usage.returncode == 2 and "--sendo-campaign" in usage.stderr
+    bad = run(["send", "--provider", "sentdm", "--to", "+1415", "--text", "x"], env)
+    assert bad.returncode == 2 and "E.164" in bad.stderr and "Traceback" not in bad.stderr

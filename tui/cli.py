@@ -13,6 +13,8 @@ EPILOG = """commands:
   (none)        open the dashboard (sendwatch --demo: against the embedded simulator, no keys)
   get ID        look one message up (ID, sentdm:ID or sendo:ID)
   watch FILE|-  open the dashboard tracking the IDs in FILE (or stdin)
+  send          send a message (or a template) and track it; --watch opens the dashboard on it
+  listen        receive status by webhook into history (Sent.dm signed, Sendo token)
   export        write the tracked messages as CSV or JSON
   config        path | init | check
   simulate      run the provider simulator on 127.0.0.1
@@ -71,6 +73,26 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("--campaign", help="name this set of messages (default: the file's name)")
     watch.add_argument("--provider", choices=["sentdm", "sendo"], help="provider for IDs without a prefix")
     watch.add_argument("--no-ui", action="store_true", help="only import the IDs into history, do not open the dashboard")
+
+    send = sub.add_parser("send", help="send a message and track it", parents=common)
+    send.add_argument("--to", action="append", required=True, metavar="E164", help="recipient; repeat for more")
+    what = send.add_mutually_exclusive_group(required=True)
+    what.add_argument("--template", metavar="NAME|ID", help="a Sent.dm template, by name or ID")
+    what.add_argument("--text", help="free-form text")
+    send.add_argument("--param", dest="params", action="append", default=[], metavar="K=V", help="a template parameter; repeat for more")
+    send.add_argument("--channel", metavar="sms[,whatsapp,…]", help="Sent.dm channels (default: Sent.dm picks)")
+    send.add_argument("--provider", choices=["sentdm", "sendo"], help="needed when both are configured")
+    send.add_argument("--sendo-campaign", metavar="ID", help="Sendo: the campaign the message belongs to")
+    send.add_argument("--from", dest="from_", metavar="E164", help="sender number (Sendo)")
+    send.add_argument("--sandbox", action="store_true", help="Sent.dm: simulated by the provider, no side effects")
+    send.add_argument("--campaign", metavar="NAME", help="track the new messages as this campaign")
+    send.add_argument("--idempotency-key", metavar="KEY", help="Sent.dm: reuse the key of an earlier try to retry it safely")
+    send.add_argument("--json", action="store_true", dest="as_json", help="print {provider, idempotency_key, messages}")
+    send.add_argument("--watch", action="store_true", help="open the dashboard on the new messages")
+
+    listen = sub.add_parser("listen", help="receive status by webhook into history", parents=common)
+    listen.add_argument("address", nargs="?", default="127.0.0.1:8787", metavar="[HOST:]PORT",
+                        help="where to listen (default 127.0.0.1:8787: put a reverse proxy or tunnel in front)")
 
     export = sub.add_parser("export", help="write tracked messages as CSV or JSON", parents=common)
     export.add_argument("--campaign", help="only this campaign")
@@ -135,6 +157,19 @@ def main(argv: list[str] | None = None) -> int:
         from tui.commands import get
 
         return get.run(settings, args.id, args.provider, args.json, args.raw, args.timeout)
+    if args.command == "send":
+        from tui.commands import send
+
+        fields = send.SendArgs.__dataclass_fields__
+        return send.run(settings, send.SendArgs(**{name: getattr(args, name) for name in fields}))
+    if args.command == "listen":
+        from tui.commands import listen
+
+        try:
+            host, port = listen.parse_listen(args.address)
+        except ValueError as exc:
+            return fail(str(exc), 2)
+        return listen.run(settings, host, port)
     if args.command == "export":
         from tui.commands import export
 
