@@ -69,3 +69,42 @@ def env(sim: Simulator, tmp_path: Path) -> dict[str, str]:
     e["SENDWATCH_DATA_DIR"] = str(tmp_path / "data")
     e["SENDWATCH_CONFIG"] = str(tmp_path / "none.toml")
     return e
+
+
+# -- the store on both backends: SQLite files and a real PostgreSQL server ---------------------------
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throw-away PostgreSQL server for the whole run (see tests/pgserver.py); never skipped."""
+    from tests import pgserver
+
+    server = pgserver.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def open_store(backend: str, tmp_path: Path, request):
+    """`open_store()` opens the history on the parametrized backend; calling it again reopens the same data."""
+    from tui.store.history import HistoryStore
+
+    opened = []
+    url = request.getfixturevalue("pg_server").create_database() if backend == "postgresql" else None
+
+    def factory():
+        if url is not None:
+            from tui.store.postgres import PostgresStore
+
+            store = PostgresStore(url)
+        else:
+            store = HistoryStore(tmp_path / "history.sqlite3")
+        opened.append(store)
+        return store
+
+    yield factory
+    for store in opened:
+        store.close()

@@ -1,4 +1,5 @@
-"""The SQLite history: restart, dedup, observed transitions, concurrency, corruption, retention."""
+"""The history on both backends (SQLite file, PostgreSQL server): restart, dedup, observed transitions,
+concurrency, retention, paging; and the SQLite file's own cases (corruption, old and newer schemas)."""
 
 from __future__ import annotations
 
@@ -23,20 +24,19 @@ def message(i: int = 0, status: Status = Status.QUEUED, raw: str = "queued", **k
                    provider_status=raw, to=f"+1555000{i:04d}", body=f"hello {i}", events=tuple(events), **kw)
 
 
-def test_survives_restart(tmp_path: Path) -> None:
-    path = tmp_path / "h.sqlite3"
-    store = HistoryStore(path)
+def test_survives_restart(open_store) -> None:
+    store = open_store()
     store.track([MessageRef(message().id, Provider.SENTDM)], campaign="c1")
     store.record_fetch(message(), next_poll=100.0, fetched_at=50.0)
     store.close()
-    again = HistoryStore(path)
+    again = open_store()
     stored = again.get(message().id)
     assert stored is not None and stored.message.body == "hello 0" and stored.next_poll == 100.0
     assert stored.campaigns == ["c1"] and again.count() == 1
 
 
-def test_events_deduplicated_and_transitions_observed(tmp_path: Path) -> None:
-    store = HistoryStore(tmp_path / "h.sqlite3")
+def test_events_deduplicated_and_transitions_observed(open_store) -> None:
+    store = open_store()
     first = store.record_fetch(message(), next_poll=1.0, fetched_at=10.0)
     again = store.record_fetch(message(), next_poll=1.0, fetched_at=20.0)
     assert first.changed and not again.changed  # same data: the row need not be redrawn
@@ -50,8 +50,8 @@ def test_events_deduplicated_and_transitions_observed(tmp_path: Path) -> None:
     assert "queued to delivered" in observed[-1].description
 
 
-def test_concurrent_writers_do_not_interleave(tmp_path: Path) -> None:
-    store = HistoryStore(tmp_path / "h.sqlite3")
+def test_concurrent_writers_do_not_interleave(open_store) -> None:
+    store = open_store()
     errors: list[BaseException] = []
 
     def worker(offset: int) -> None:
@@ -95,8 +95,8 @@ def test_newer_schema_is_not_destroyed(tmp_path: Path) -> None:
     assert list(tmp_path.glob("h.sqlite3.corrupt-*"))
 
 
-def test_garbage_snapshot_row_is_not_fatal(tmp_path: Path) -> None:
-    store = HistoryStore(tmp_path / "h.sqlite3")
+def test_garbage_snapshot_row_is_not_fatal(open_store) -> None:
+    store = open_store()
     store.record_fetch(message(), next_poll=None, fetched_at=1.0)
     with store._tx() as db:
         db.execute("UPDATE messages SET snapshot = '{not json'")
@@ -105,8 +105,8 @@ def test_garbage_snapshot_row_is_not_fatal(tmp_path: Path) -> None:
     assert len(list(store.iter_snapshots())) == 1
 
 
-def test_filter_page_position(tmp_path: Path) -> None:
-    store = HistoryStore(tmp_path / "h.sqlite3")
+def test_filter_page_position(open_store) -> None:
+    store = open_store()
     store.track([MessageRef(message(i).id, Provider.SENTDM) for i in range(30)])
     for i in range(30):
         st = (Status.FAILED, "failed") if i % 3 == 0 else (Status.DELIVERED, "delivered")
@@ -121,8 +121,8 @@ def test_filter_page_position(tmp_path: Path) -> None:
     assert store.position(message(28).id, ListFilter(statuses=frozenset({"failed"}))) is None
 
 
-def test_retention(tmp_path: Path) -> None:
-    store = HistoryStore(tmp_path / "h.sqlite3")
+def test_retention(open_store) -> None:
+    store = open_store()
     store.track([MessageRef(message(i).id, Provider.SENTDM) for i in range(10)], now=0.0)
     for i in range(10):
         store.record_fetch(message(i, Status.DELIVERED, "delivered"), next_poll=None if i < 5 else 9e9,
@@ -132,8 +132,8 @@ def test_retention(tmp_path: Path) -> None:
     assert store._read("SELECT count(*) FROM events WHERE message_id = ?", (message(0).id,))[0][0] == 0
 
 
-def test_due_and_next_due(tmp_path: Path) -> None:
-    store = HistoryStore(tmp_path / "h.sqlite3")
+def test_due_and_next_due(open_store) -> None:
+    store = open_store()
     store.track([MessageRef(message(1).id, Provider.SENTDM), MessageRef(message(2).id)], now=10.0)
     assert [d[0] for d in store.due(11.0, 10, Provider.SENTDM)] == [message(1).id]
     assert [d[0] for d in store.due(11.0, 10, unresolved=True)] == [message(2).id]

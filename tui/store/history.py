@@ -259,6 +259,9 @@ class HistoryStore:
             else:
                 self._writer.execute("COMMIT")
 
+    def _lock_message(self, db: Any, message_id: str) -> None:
+        """Serialize writers of one message; SQLite's single writer already does."""
+
     # -- what changed, for other instances -------------------------------------------------------
     def _next_rev(self, db: Any) -> int:
         """The revision a write in this transaction stamps on the rows it touches."""
@@ -319,6 +322,7 @@ class HistoryStore:
         """
         fetched_at = _now() if fetched_at is None else fetched_at
         with self._tx() as db:
+            self._lock_message(db, msg.id)
             prev = db.execute(
                 "SELECT status, provider_status, snapshot, last_changed, first_seen FROM messages WHERE id = ?", (msg.id,)
             ).fetchone()

@@ -1,0 +1,140 @@
+"""The shared history on PostgreSQL: the same store, for a team on one provider account.
+
+Every query of the store is written once, in the SQL both databases speak; this backend only
+differs where the databases do: connections (a psycopg pool instead of one writer and a reader per
+thread), the few spellings that differ (`?` vs `%s`, `INSERT OR IGNORE`, `group_concat`,
+case-insensitive `LIKE`), substring search (pg_trgm GIN indexes instead of FTS5), the change
+revision (a sequence), and row locking (an advisory lock per message id, so two instances
+recording the same message at once queue instead of losing one answer).
+
+The URL may hold a password: it is kept out of `repr`, errors and everything shown (see
+`redact_url`).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from tui.errors import ConfigError
+from tui.store import pg_schema
+from tui.store.history import HistoryStore
+
+_INSERT_OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.IGNORECASE)
+_LIKE = re.compile(r"\bLIKE\b")
+
+
+def redact_url(url: str) -> str:
+    """`postgresql://user:***@host:5432/db`: what may be shown of a database URL."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "postgresql://(unreadable URL)"
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username and parts.password else (f"{parts.username}@" if parts.username else "")
+    return urlunsplit((parts.scheme, user + host, parts.path, "", ""))
+
+
+def translate(sql: str) -> str:
+    """SQLite's spelling of a store query -> PostgreSQL's (the queries are otherwise shared).
+
+    `?` placeholders become `%s` only outside string literals (`coalesce(code, '?')` stays);
+    a literal `%` is doubled, as psycopg expects whenever parameters are passed.
+    """
+    parts = sql.replace("%", "%%").split("'")
+    sql = "'".join(part.replace("?", "%s") if i % 2 == 0 else part for i, part in enumerate(parts))
+    if _INSERT_OR_IGNORE.match(sql):
+        sql = _INSERT_OR_IGNORE.sub("INSERT INTO", sql, count=1) + " ON CONFLICT DO NOTHING"
+    sql = sql.replace("group_concat(", "string_agg(")
+    return _LIKE.sub("ILIKE", sql)  # SQLite's LIKE is case-insensitive (ASCII); keep that meaning
+
+
+class _Cursorish:
+    """What the store expects of `db.execute(...)`: a cursor with fetchone/fetchall/rowcount."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        return self._conn.execute(translate(sql), tuple(params))
+
+
+class PostgresStore(HistoryStore):
+    """`HistoryStore` on a PostgreSQL server (psycopg 3 with its connection pool)."""
+
+    backend = "postgresql"
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8) -> None:  # noqa: D107
+        try:
+            import psycopg
+            from psycopg_pool import ConnectionPool
+        except ImportError:  # pragma: no cover - both are dependencies
+            raise ConfigError("PostgreSQL support needs psycopg and psycopg_pool (pip install 'psycopg[binary]' psycopg-pool)") from None
+        self.url = url
+        self.path = Path(redact_url(url))  # shown where a file path would be; never the password
+        self.warnings = []
+        self.fts = False  # substring search goes through pg_trgm indexes via ILIKE
+        self._psycopg = psycopg
+        self._local = threading.local()
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+                self.schema_version = pg_schema.migrate(conn)
+        except psycopg.Error as exc:
+            raise ConfigError(f"cannot use the shared history at {redact_url(url)}: {_reason(exc)}") from None
+        self._pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=True, timeout=30,
+                                    kwargs={"autocommit": True, "connect_timeout": 10}, name="sendwatch")
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({redact_url(self.url)!r})"
+
+    def close(self) -> None:
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        with self._pool.connection() as conn, conn.transaction():
+            yield _Cursorish(conn)
+
+    def _read(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._pool.connection() as conn:
+            return conn.execute(translate(sql), tuple(params)).fetchall()
+
+    def ping(self) -> int:
+        """The schema version, after a round trip (for `config check`); raises ConfigError."""
+        try:
+            self._read("SELECT 1")
+        except self._psycopg.Error as exc:
+            raise ConfigError(f"cannot reach the shared history at {redact_url(self.url)}: {_reason(exc)}") from None
+        return self.schema_version
+
+    def _lock_message(self, db: Any, message_id: str) -> None:
+        """Serialize writers of one message across instances until this transaction ends."""
+        db.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (message_id,))
+
+    def _next_rev(self, db: Any) -> int:
+        rev = db.execute("SELECT nextval('history_rev')").fetchone()[0]
+        db.execute("SELECT pg_notify('sendwatch_history', ?)", (str(rev),))
+        return rev
+
+    def _bump_generation(self, db: Any) -> None:
+        db.execute("UPDATE history_meta SET value = value + 1 WHERE key = 'generation'")
+        db.execute("SELECT pg_notify('sendwatch_history', 'reload')")
+
+    def current_rev(self) -> int:
+        row = self._read("SELECT last_value, is_called FROM history_rev")[0]
+        return row[0] if row[1] else 0
+
+
+def _reason(exc: Exception) -> str:
+    """A connection error in words, without the URL (psycopg messages may quote the DSN)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+    return re.sub(r"postgres(ql)?://\S+", "(the database URL)", text)[:300]
