@@ -30,6 +30,7 @@ ENV_WEBHOOK: dict[Provider, tuple[str, str]] = {
     Provider.SENTDM: ("webhook_secret", "SENT_DM_WEBHOOK_SECRET"),
     Provider.SENDO: ("webhook_token", "SENDO_WEBHOOK_TOKEN"),
 }
+DATABASE_URL_ENV = "SENDWATCH_DATABASE_URL"
 ENV_URLS: dict[Provider, str] = {Provider.SENTDM: "SENDWATCH_SENTDM_URL", Provider.SENDO: "SENDWATCH_SENDO_URL"}
 DEFAULT_BASE_URLS = {Provider.SENTDM: "https://api.sent.dm", Provider.SENDO: "https://api.sendo.dev"}
 
@@ -127,9 +128,12 @@ class NetworkSettings:
 
 @dataclass(frozen=True)
 class HistorySettings:
-    """`[history]`: the local SQLite cache."""
+    """`[history]`: the local SQLite file, or a shared PostgreSQL for a team."""
 
     path: str = ""
+    #: A shared history on PostgreSQL for a team ("postgresql://user:password@host/db"); env
+    #: SENDWATCH_DATABASE_URL wins. Empty: the local SQLite file above.
+    url: Secret = field(default_factory=lambda: Secret(""))
     retention_days: float = 30.0
     max_messages: int = 250_000
 
@@ -182,6 +186,12 @@ _PROVIDER_DEFAULTS = {
     ),
 }
 _SECTIONS = {"polling": PollingSettings, "network": NetworkSettings, "history": HistorySettings, "ui": UiSettings}
+
+
+def check_database_url(url: str, where: str) -> None:
+    """Only PostgreSQL URLs; the message never repeats the URL (it may hold a password)."""
+    if url and not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(f"{where}: history url must start with postgresql:// (leave it empty for the local file)")
 
 
 def _is_loopback(host: str) -> bool:
@@ -307,6 +317,9 @@ def load(path: Path | None = None, env: dict[str, str] | None = None) -> Setting
             raise ConfigError(f"{_where(path, text, section, None)}: requests_per_minute, burst, concurrency and rate_limit_window must be at least 1 (rate_limit_window above 0)")
         built[provider] = replace(settings, base_url=settings.base_url.rstrip("/"), key_source=source)
     sections = {name: _build(cls, data.get(name, {}), cls(), path, text, name) for name, cls in _SECTIONS.items()}
+    if env.get(DATABASE_URL_ENV, "").strip():
+        sections["history"] = replace(sections["history"], url=Secret(env[DATABASE_URL_ENV].strip()))
+    check_database_url(sections["history"].url.reveal(), _where(path, text, "history", "url"))
     keys = _keys(data.get("keys", {}), path, text)
     return Settings(path=path, sentdm=built[Provider.SENTDM], sendo=built[Provider.SENDO], keys=keys,
                     file_exists=exists, **sections)

@@ -77,6 +77,9 @@ _STATUS_MAP: dict[str, Status] = {
     "rejected": Status.FAILED,
 }
 
+#: Every provider word sendwatch knows (for `status:` filters and `export --status`).
+STATUS_WORDS = frozenset(_STATUS_MAP)
+
 # Provider words that say more than their normalized status; shown instead of it (`✗ blocked`).
 TELLING_WORDS = frozenset({"blocked", "filtered", "expired", "routed", "processed"})
 

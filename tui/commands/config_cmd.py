@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from tui import config as cfg
@@ -38,7 +39,28 @@ def run(action: str, path: Path, force: bool) -> int:
         else:
             vars_ = " or ".join(cfg.ENV_KEYS[provider][:1])
             print(f"  {provider.label:<8} not configured (set {vars_} or providers.{provider.value}.api_key)")
-    print(f"history: {safe_text(settings.history_path(), single_line=True)}")
+        secret = p.webhook_secret if provider is Provider.SENTDM else p.webhook_token
+        if secret:
+            print(f"  {'':<8} webhooks     {'secret' if provider is Provider.SENTDM else 'token'} {secret.redacted()} "
+                  "(sendwatch listen serves /webhooks/" + provider.value + ")")
+    healthy = _report_store(settings)
     if not settings.configured_providers():
         print("No provider has a key yet: the dashboard will explain how to add one (or try `sendwatch --demo`).")
-    return 0
+    return 0 if healthy else 2
+
+
+def _report_store(settings: cfg.Settings) -> bool:
+    """The history: backend, reachable or not, schema version (a password in a URL is never shown)."""
+    from tui.store.open import describe, open_store
+
+    where = safe_text(describe(settings), single_line=True)
+    try:
+        store = open_store(settings)
+    except (ConfigError, OSError, sqlite3.Error) as exc:
+        print(f"history: {where}: NOT reachable: {safe_text(str(exc), single_line=True, limit=300)}")
+        return False
+    try:
+        print(f"history: {where}: reachable, schema version {store.schema_version}, {store.count()} messages")
+    finally:
+        store.close()
+    return True

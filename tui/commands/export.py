@@ -8,8 +8,10 @@ from typing import TextIO
 
 from tui.commands.output import fail, warn
 from tui.config import Settings
+from tui.errors import SendwatchError
 from tui.export import write_export
-from tui.model import Status
+from tui.model import STATUS_WORDS, Status
+from tui.store.open import open_store
 from tui.store.history import HistoryStore, ListFilter
 from tui.textsafe import safe_text
 
@@ -27,9 +29,13 @@ class SafeCsv:
 
 
 def run(settings: Settings, campaign: str | None, status: str | None, fmt: str, output: Path | None) -> int:
-    if status and status not in Status._value2member_map_:
-        return fail(f"unknown status {status!r} (one of: {', '.join(s.value for s in Status)})", 2)
-    store = HistoryStore(settings.history_path())
+    if status and status not in Status._value2member_map_ and status.lower() not in STATUS_WORDS:
+        return fail(f"unknown status {status!r} (one of: {', '.join(s.value for s in Status)}, "
+                    f"or a provider's word such as blocked, filtered, expired)", 2)
+    try:
+        store = open_store(settings)
+    except SendwatchError as exc:
+        return fail(str(exc), exc.exit_code)
     try:
         for warning in store.warnings:
             warn(warning)

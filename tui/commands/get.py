@@ -24,6 +24,7 @@ from tui.providers.lookup import Providers
 from tui.providers.waiting import WaitInfo
 from tui.serialize import message_to_dict
 from tui.services.lookup import LookupResult, LookupService, LookupTimeout, describe_wait
+from tui.store.open import open_store
 from tui.store.history import HistoryStore
 
 DEFAULT_TIMEOUT = 15.0
@@ -105,7 +106,7 @@ def run(settings: Settings, raw_id: str, provider: str | None, as_json: bool, ra
         return fail(str(exc), exc.exit_code)
     store: HistoryStore | None = None
     try:
-        store = HistoryStore(settings.history_path())
+        store = open_store(settings)
         for warning in store.warnings:
             warn(warning)
     except Exception as exc:  # noqa: BLE001 - the lookup is still worth doing without history

@@ -17,6 +17,8 @@ from tui.commands.output import fail
 from tui.config import Settings
 from tui.model import Provider
 from tui.polling.policy import PollPolicy
+from tui.errors import SendwatchError
+from tui.store.open import open_store
 from tui.store.history import HistoryStore
 from tui.webhooks.credentials import PATHS, WebhookCredentials
 from tui.webhooks.server import WebhookReceiver
@@ -81,7 +83,10 @@ def run(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) 
                     "(or webhook_secret / webhook_token in the config file)", 2)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     logging.getLogger("sendwatch.webhooks").setLevel(logging.INFO)
-    store = HistoryStore(settings.history_path())
+    try:
+        store = open_store(settings)
+    except SendwatchError as exc:
+        return fail(str(exc), exc.exit_code)
     for warning in store.warnings:
         fail(warning, 0)
     receiver = WebhookReceiver(store, credentials, host=host, port=port,

@@ -14,6 +14,7 @@ from tui.errors import ConfigError, SendwatchError
 from tui.providers.lookup import Providers
 from tui.providers.sending import SendRequest, SendResult
 from tui.services.send import choose_provider, cost, result_to_dict, send
+from tui.store.open import open_store
 from tui.store.history import HistoryStore, ListFilter
 from tui.textsafe import safe_text
 
@@ -63,7 +64,7 @@ def run(settings: Settings, args: SendArgs) -> int:
         return fail(str(exc), exc.exit_code)
     campaign = args.campaign or (time.strftime("send-%Y%m%d-%H%M%S", time.gmtime()) if args.watch else None)
     try:
-        store: HistoryStore | None = HistoryStore(settings.history_path())
+        store: HistoryStore | None = open_store(settings)
     except Exception as exc:  # noqa: BLE001 - the send still goes out; history is a convenience
         warn(f"history not available ({exc.__class__.__name__}); the messages will not be tracked")
         store = None

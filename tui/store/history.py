@@ -197,6 +197,7 @@ class HistoryStore:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._writer = self._open()
+        self.schema_version: int = self._writer.execute("PRAGMA user_version").fetchone()[0]
         self.fts = fts_ready(self._writer)  # False on a SQLite without FTS5: LIKE scans instead
 
     # -- opening, corruption ------------------------------------------------------------------
