@@ -57,6 +57,9 @@ _V1 = [
     "CREATE INDEX IF NOT EXISTS campaign_messages_by_message ON campaign_messages(message_id)",
     """CREATE TABLE IF NOT EXISTS sends (idempotency_key TEXT, provider TEXT NOT NULL,
         created_at DOUBLE PRECISION NOT NULL, campaign TEXT, message_ids TEXT NOT NULL)""",
+    # Who holds each provider account's poller lease (tui/polling/election.py).
+    """CREATE TABLE IF NOT EXISTS poller_holders (account TEXT PRIMARY KEY, holder TEXT NOT NULL,
+        since DOUBLE PRECISION NOT NULL)""",
     # What changed, for the other instances: a revision per write, and a bump for deletes.
     "CREATE SEQUENCE IF NOT EXISTS history_rev",
     "CREATE TABLE IF NOT EXISTS history_meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL)",

@@ -1,0 +1,145 @@
+"""A team on one account: one poller per account (election), every instance sees every change.
+
+Both backends: SQLite (lock file, data_version) and a real PostgreSQL server (advisory lock,
+LISTEN/NOTIFY). Instances are separate store objects — and, for a holder that dies, a separate
+process killed with SIGKILL.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.test_store import message
+from tui.config import Secret, load
+from tui.ids import MessageRef
+from tui.model import Provider, Status
+from tui.polling.election import FileLease, PgLease, account_key, lease_for, me
+from tui.store.changes import ChangeWatcher
+
+
+def _settings(tmp_path: Path, key: str = "k-1234567890abcdef"):
+    return load(tmp_path / "none.toml", env={"SENT_DM_API_KEY": key})
+
+
+def test_account_key_is_stable_and_secret_free(tmp_path: Path) -> None:
+    a, b = _settings(tmp_path), _settings(tmp_path, "another-key-000000")
+    assert account_key(a, Provider.SENTDM) == account_key(a, Provider.SENTDM) != account_key(b, Provider.SENTDM)
+    assert "k-1234567890abcdef" not in account_key(a, Provider.SENTDM)
+    assert account_key(a, None) == "unresolved"
+
+
+def _leases(backend: str, open_store, tmp_path: Path):
+    store = open_store()
+    settings = _settings(tmp_path)
+    return store, lease_for(settings, store, Provider.SENTDM), lease_for(settings, store, Provider.SENTDM)
+
+
+def test_one_instance_wins_and_the_other_takes_over(backend, open_store, tmp_path: Path) -> None:
+    store, first, second = _leases(backend, open_store, tmp_path)
+    assert isinstance(first, PgLease if backend == "postgresql" else FileLease)
+    assert first.try_acquire() and first.try_acquire()  # idempotent for the holder
+    assert not second.try_acquire()
+    assert first.describe() == "polling here" and second.describe() == f"polled by {me()}"
+    first.release()
+    assert second.try_acquire() and not first.try_acquire()
+    second.release()
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from tui.config import load
+from tui.model import Provider
+from tui.polling.election import lease_for
+class S:  # just what lease_for reads of a store
+    def __init__(self, path, url): self.path, self.url = path, url
+settings = load(Path('/nonexistent.toml'), env={'SENT_DM_API_KEY': 'k-1234567890abcdef'})
+lease = lease_for(settings, S(Path(sys.argv[1]), sys.argv[2] or None), Provider.SENTDM)
+assert lease.try_acquire()
+print('held', flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_killed_poller_is_replaced_within_seconds(backend, open_store, tmp_path: Path) -> None:
+    store = open_store()
+    url = getattr(store, "url", "")
+    child = subprocess.Popen([sys.executable, "-c", HOLD, str(store.path), url], stdout=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).resolve().parent.parent)
+    try:
+        assert child.stdout.readline().strip() == "held"
+        mine = lease_for(_settings(tmp_path), store, Provider.SENTDM)
+        assert not mine.try_acquire() and mine.holder() and mine.holder().endswith(f":{child.pid}")
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        started = time.monotonic()
+        while not mine.try_acquire():
+            assert time.monotonic() - started < 10, "nobody took over within 10 s"
+            time.sleep(0.2)
+        mine.release()
+    finally:
+        if child.poll() is None:
+            child.kill()
+
+
+def test_every_instance_sees_every_change(backend, open_store) -> None:
+    writer, reader = open_store(), open_store()
+    seen: list = []
+    arrived = threading.Event()
+
+    def on_change(changes) -> None:
+        seen.append(changes)
+        arrived.set()
+
+    watcher = ChangeWatcher(reader, on_change, interval=0.05).start()
+    try:
+        time.sleep(0.3)  # the PostgreSQL watcher is listening
+        writer.track([MessageRef(message(1).id, Provider.SENTDM)])
+        writer.record_fetch(message(1, Status.DELIVERED, "delivered"), next_poll=None, fetched_at=5.0)
+        assert arrived.wait(3.0), "no change noticed within 3 s"
+        time.sleep(0.3)
+        ids = {i for c in seen for i in c.ids}
+        assert ids == {message(1).id}  # exactly the written row, nothing else to re-read
+        arrived.clear()
+        writer.forget(message(1).id)
+        assert arrived.wait(3.0)
+        assert seen[-1].truncated  # a delete asks for a full reload
+    finally:
+        watcher.stop()
+
+
+def test_no_change_means_no_callback(backend, open_store) -> None:
+    store = open_store()
+    calls: list = []
+    watcher = ChangeWatcher(store, calls.append, interval=0.05).start()
+    time.sleep(0.5)
+    watcher.stop()
+    assert calls == []
+
+
+def test_the_database_password_never_shows(pg_server) -> None:
+    from tui.store.postgres import PostgresStore, redact_url
+
+    url = pg_server.create_database()
+    password = pg_server.password
+    store = PostgresStore(url)
+    try:
+        assert password not in repr(store) and password not in str(store.path)
+        assert password not in redact_url(url) and "***" in redact_url(url)
+    finally:
+        store.close()
+    from tui.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        PostgresStore(url.replace(f":{pg_server.port}/", ":1/"))
+    assert password not in str(info.value)
+    settings = load(Path("/nonexistent.toml"), env={"SENDWATCH_DATABASE_URL": url})
+    assert isinstance(settings.history.url, Secret) and password not in repr(settings)
