@@ -104,7 +104,7 @@ async def test_sentdm_reason_only_in_failed_event_description(settings, world) -
     m = world.add_message(Provider.SENTDM, [(0, "QUEUED"), (1, "FAILED")], error=("DELIVERY_003", "Unreachable handset"),
                           created=-10, legacy_reason=True)
     msg = await _fetch(settings, Provider.SENTDM, m.id)
-    assert msg.error is not None and msg.error.message and "DELIVERY_003" in (msg.error.message + (msg.error.code or ""))
+    assert msg.error is not None and (msg.error.code, msg.error.message) == ("DELIVERY_003", "Unreachable handset")
     assert msg.raw["data"].get("reason_code") is None  # really the fallback path
 
 

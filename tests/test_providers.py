@@ -40,7 +40,7 @@ async def test_sentdm_hit_with_events_and_activities(settings, world) -> None:
     m = sentdm_msg(world)
     msg = await fetch(settings, MessageRef(m.id, Provider.SENTDM))
     assert msg.status is Status.DELIVERED and msg.provider is Provider.SENTDM and msg.to == m.to
-    assert [e.provider_status for e in msg.events] == ["queued", "sent", "delivered"]
+    assert [e.provider_status for e in msg.events] == ["QUEUED", "SENT", "DELIVERED"]
     client = SentDmClient(settings.sentdm, settings.network)
     try:
         activities = await client.fetch_activities(m.id)

@@ -110,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--campaign", type=int, default=50, metavar="N", help="messages in the live campaign")
     sim.add_argument("--ids-file", type=Path, help="write every simulated ID to this file")
     sim.add_argument("--rate", type=float, default=200.0, help="Sent.dm requests/minute the simulator allows (burst: a quarter of it)")
+    sim.add_argument("--webhook-url", metavar="URL", help="POST every status change there like the providers' webhooks "
+                     "(a bare base URL gets /webhooks/sentdm and /webhooks/sendo)")
+    sim.add_argument("--webhook-secret", metavar="whsec_…", help="Sent.dm signing secret (default: $SENT_DM_WEBHOOK_SECRET, else the simulator's own)")
+    sim.add_argument("--webhook-token", metavar="TOKEN", help="Sendo X-Webhook-Token (default: $SENDO_WEBHOOK_TOKEN, else the simulator's own)")
     return parser
 
 
@@ -139,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "simulate":
         from tui.commands import simulate
 
-        return simulate.run(args.port, args.seed, args.campaign, args.ids_file, args.rate)
+        return simulate.run(args.port, args.seed, args.campaign, args.ids_file, args.rate, webhook_url=args.webhook_url,
+                            webhook_secret=args.webhook_secret, webhook_token=args.webhook_token)
 
     from tui.commands.output import fail
     from tui.config import load

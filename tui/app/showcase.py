@@ -60,5 +60,5 @@ def build_showcase(tmp: Path, campaign_size: int = 60) -> tuple[SendwatchApp, Si
 def failed_message(tracked: list[SimMessage]) -> SimMessage:
     """A failed Sent.dm campaign message: an error code and a full provider timeline."""
     world_failed = [m for m in tracked if m.provider is Provider.SENTDM and m.campaign and m.error
-                    and m.steps[-1][1] == "failed" and m.steps[-1][0] <= SETTLE]
+                    and m.steps[-1][1] == "FAILED" and m.steps[-1][0] <= SETTLE]
     return world_failed[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from tui.timeparse import parse_time
 
 
 FAILURE_STATUSES = ("failed", "blocked", "filtered")  # folded provider words that carry a reason
+_CODED = re.compile(r"^\s*([A-Z]+_\d{3})\s*[:\-–]\s*(.+)$", re.DOTALL)  # an older event description
 
 
 def parse_events(items: Any) -> tuple[Event, ...]:
@@ -54,7 +56,11 @@ def failure_reason(data: dict[str, Any], raw_status: str, events: tuple[Event, .
         event = next((e for e in reversed(events) if fold_status(e.provider_status) in FAILURE_STATUSES), None)
         if event is not None:
             code = code or event.reason_code
-            text = text or event.reason or (event.description or None)
+            text = text or event.reason
+            if not (code and text) and event.description:
+                found = _CODED.match(event.description)  # "DELIVERY_007: Unreachable handset"
+                code = code or (found.group(1) if found else None)
+                text = text or (found.group(2) if found else event.description)
     return MessageError(code, text) if (code or text) else None
 
 

@@ -1,6 +1,10 @@
-"""A loopback imitation of the Sent.dm v3 and Sendo v1 APIs, for tests, the demo and benchmarks."""
+"""A loopback imitation of the Sent.dm v3 and Sendo v1 APIs, for tests, the demo and benchmarks.
 
-from tui.simulator.server import SENDO_KEY, SENTDM_KEY, SimConfig, Simulator
-from tui.simulator.world import SimWorld
+Domain code: imports only `tui.model`, the standard library and httpx (webhook delivery).
+"""
 
-__all__ = ["SENDO_KEY", "SENTDM_KEY", "SimConfig", "SimWorld", "Simulator"]
+from tui.simulator.server import ALLOWED_PROFILE, SENDO_KEY, SENTDM_KEY, SENTDM_PROFILE_KEY, SimConfig, Simulator
+from tui.simulator.world import SimMessage, SimWorld
+
+__all__ = ["ALLOWED_PROFILE", "SENDO_KEY", "SENTDM_KEY", "SENTDM_PROFILE_KEY", "SimConfig", "SimMessage", "SimWorld",
+           "Simulator"]

@@ -1,25 +1,28 @@
 """A loopback HTTP server that answers like Sent.dm v3 and Sendo v1, from a `SimWorld`.
 
-Shapes, headers, auth, error envelopes, Sent.dm's `X-RateLimit-*` headers and 429 + `Retry-After`
-follow the providers' documents (see shared/providers.md). Faults (down, malformed, wrong shape,
-hang, random 5xx) can be switched on per provider by tests and the demo.
+Shapes, headers, auth, error envelopes, `X-RateLimit-*` on every answer and 429s follow the
+providers' documents (shared/providers.md) and the official `sentdm` SDK. Faults (down, malformed,
+wrong shape, hang, close, random 5xx) can be switched on per provider by tests and the demo.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import random
 import re
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from tui.model import Provider
+from tui.simulator import payloads
+from tui.simulator.payloads import envelope, sendo_time, sentdm_error, sentdm_time  # noqa: F401 (times: kept importable)
+from tui.simulator.ratelimit import Limiter, TokenBucket, WindowLimit, sendo_headers, sentdm_headers
+from tui.simulator.sending import IDEMPOTENCY_KEY, Idempotency, SendRefused, sendo_send, sentdm_send
 from tui.simulator.world import SimMessage, SimWorld
 
 SENTDM_KEY = "sim-sentdm-0b6f6a0e-3c2d-4d8e-9f1a-2b3c4d5e6f70"
@@ -27,49 +30,21 @@ SENTDM_PROFILE_KEY = "sim-sentdm-profile-5a1c0d9e-7b21-4c3e-8f9a-0c1d2e3f4a5b"  
 SENDO_KEY = "sim-sendo-8d7c6b5a-4e3f-4a1b-9c8d-7e6f5a4b3c2d"
 ALLOWED_PROFILE = "c0ffee00-0000-4000-8000-000000000001"
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-
-def sentdm_time(epoch: float) -> str:
-    """Sent.dm style: 7 fractional digits and an explicit offset."""
-    dt = datetime.fromtimestamp(epoch, tz=timezone.utc)
-    frac = f"{epoch % 1:.7f}"[2:]
-    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{frac}+00:00"
-
-
-def sendo_time(epoch: float) -> str:
-    dt = datetime.fromtimestamp(epoch, tz=timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S") + f".{int(epoch % 1 * 1000):03d}Z"
-
-
-class TokenBucket:
-    """The server side of a rate limit: per minute with a burst, like Sent.dm documents."""
-
-    def __init__(self, per_minute: float, burst: int) -> None:
-        self.per_minute = per_minute
-        self.rate = per_minute / 60.0
-        self.burst = burst
-        self.tokens = float(burst)
-        self.last = time.monotonic()
-        self.lock = threading.Lock()
-
-    def take(self) -> tuple[bool, int, float]:
-        """(allowed, remaining, seconds until one token is back)."""
-        with self.lock:
-            now = time.monotonic()
-            self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
-            self.last = now
-            if self.tokens >= 1:
-                self.tokens -= 1
-                return True, int(self.tokens), 0.0
-            return False, 0, (1 - self.tokens) / self.rate
+SENDO_LIST_MAX = 100
 
 
 @dataclass
 class SimConfig:
     sentdm_per_minute: float = 200.0
     sentdm_burst: int = 50
-    sendo_per_minute: float | None = None  # Sendo documents no limit; set one to test 429 there
+    sentdm_429_style: str = "envelope"  # "envelope" (BUSINESS_002) | "problem" (older problem+json body)
+    sendo_limit: int = 20  # requests per window (documented: 20 per second)
+    sendo_window: float = 1.0  # seconds: 1.0 = per second (documented), 60.0 = per minute
+    sendo_reset_unit: str = "epoch"  # X-RateLimit-Reset: "epoch" s | "epoch_ms" | "delta" (seconds from now)
+    sendo_retry_after: bool = False  # Sendo documents no Retry-After; switch on to test a client with it
+    sendo_per_minute: float | None = None  # instead of the window: a per-minute bucket with `sendo_burst`
     sendo_burst: int = 20
+    send_seconds: float = 0.0  # how long a Sent.dm send takes (so a concurrent duplicate meets a 409)
     error_rate: float = 0.0  # share of requests answered with a random 500
     latency: float = 0.0  # seconds added to every answer
     hang_seconds: float = 30.0  # how long the "hang" fault stalls
@@ -81,8 +56,19 @@ class SimConfig:
 class RequestRecord:
     at: float  # wall time
     provider: Provider
-    message_id: str
+    message_id: str  # or "list:<campaign>" / "send"
     status: int
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (a lookup cancelled once the other provider answered) is no error."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class Simulator:
@@ -92,10 +78,13 @@ class Simulator:
         self.world = world or SimWorld(seed)
         self.config = config or SimConfig()
         self.rng = random.Random(self.world.seed + 1)
-        self.buckets = {
-            Provider.SENTDM: TokenBucket(self.config.sentdm_per_minute, self.config.sentdm_burst),
-            Provider.SENDO: TokenBucket(self.config.sendo_per_minute, self.config.sendo_burst) if self.config.sendo_per_minute else None,
+        c = self.config
+        self.buckets: dict[Provider, Limiter] = {
+            Provider.SENTDM: TokenBucket(c.sentdm_per_minute, c.sentdm_burst),
+            Provider.SENDO: TokenBucket(c.sendo_per_minute, c.sendo_burst) if c.sendo_per_minute
+            else WindowLimit(c.sendo_limit, c.sendo_window),
         }
+        self.idempotency = Idempotency()
         self.records: list[RequestRecord] = []
         self.counts: Counter[tuple[Provider, int]] = Counter()
         self._lock = threading.Lock()
@@ -105,8 +94,7 @@ class Simulator:
     # -- lifecycle --------------------------------------------------------------------------
     def start(self, port: int = 0, host: str = "127.0.0.1") -> "Simulator":
         handler = type("Handler", (_Handler,), {"sim": self})
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="sendwatch-simulator", daemon=True)
         self._thread.start()
         return self
@@ -130,7 +118,12 @@ class Simulator:
         self.config.faults[provider] = fault
 
     def set_rate_limit(self, provider: Provider, per_minute: float, burst: int) -> None:
+        """A per-minute bucket with a burst (either provider)."""
         self.buckets[provider] = TokenBucket(per_minute, burst)
+
+    def set_sendo_window(self, limit: int, window: float = 1.0) -> None:
+        """Sendo's documented shape: `limit` requests per `window` seconds."""
+        self.buckets[Provider.SENDO] = WindowLimit(limit, window)
 
     def requests_for(self, message_id: str) -> list[RequestRecord]:
         with self._lock:
@@ -141,106 +134,160 @@ class Simulator:
             self.records.append(RequestRecord(time.time(), provider, message_id, status))
             self.counts[(provider, status)] += 1
 
-    # -- payloads ---------------------------------------------------------------------------
+    # -- payloads (kept as methods: callers used them before payloads.py existed) ------------
     def sentdm_data(self, msg: SimMessage) -> dict[str, Any]:
-        now = self.world.now()
-        seen = msg.visible_steps(now)
-        status = seen[-1][1]
-        descriptions = {"queued": "Message queued for sending", "processed": "Message processed",
-                        "sent": f"Message sent via {msg.channel.upper() if msg.channel == 'sms' else msg.channel.title()}",
-                        "delivered": "Message delivered to recipient", "read": "Message read by recipient"}
-        events = [{"status": st, "timestamp": sentdm_time(self.world.wall(t)),
-                   "description": (msg.error[1] if st == "failed" and msg.error else descriptions.get(st, st))}
-                  for t, st in seen]
-        data: dict[str, Any] = {
-            "id": msg.id, "customer_id": "550e8400-e29b-41d4-a716-446655440000",
-            "contact_id": "550e8400-e29b-41d4-a716-446655440002", "phone": msg.to,
-            "phone_international": f"+1 {msg.to[2:5]}-{msg.to[5:8]}-{msg.to[8:]}", "region_code": "US",
-            "template_id": msg.template[0], "template_name": msg.template[1], "template_category": msg.template[2],
-            "channel": msg.channel,
-            "message_body": {"header": None, "content": msg.body, "footer": None, "buttons": None},
-            "status": status, "created_at": sentdm_time(self.world.wall(msg.created)),
-            "price": 0.0055 if msg.channel == "sms" else 0.0081, "active_contact_price": 0.015, "events": events,
-        }
-        if status == "failed" and msg.error:
-            data["error_code"], data["error_message"] = msg.error
-        return data
+        return payloads.sentdm_data(self.world, msg)
 
     def sendo_data(self, msg: SimMessage) -> dict[str, Any]:
-        seen = msg.visible_steps(self.world.now())
-        status = seen[-1][1]
-        sent = next((t for t, st in seen if st == "sent"), None)
-        out: dict[str, Any] = {
-            "id": msg.id, "type": "SMS", "createdAt": sendo_time(self.world.wall(msg.created)),
-            "sentAt": sendo_time(self.world.wall(sent)) if sent is not None else None,
-            "updatedAt": sendo_time(self.world.wall(seen[-1][0])), "direction": "OUTBOUND",
-            "from": msg.from_, "to": msg.to, "body": msg.body, "numSegments": 1 + len(msg.body) // 160,
-            "campaignId": msg.campaign or "U7fQ3123", "metadata": msg.metadata, "status": status.upper(),
-        }
-        if out["sentAt"] is None:
-            del out["sentAt"]
-        if status.startswith("failed") and msg.error:
-            out["errorCode"], out["errorMessage"] = msg.error
-        return out
-
-
-def _envelope(data: Any, error: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "success": error is None, "data": data, "error": error,
-        "meta": {"request_id": f"req_{random.getrandbits(40):010x}", "timestamp": sentdm_time(time.time()), "version": "v3"},
-    }
-
-
-def _sentdm_error(code: str, message: str) -> dict[str, Any]:
-    return {"code": code, "message": message, "details": None, "doc_url": f"https://docs.sent.dm/errors/{code}"}
+        return payloads.sendo_data(self.world, msg)
 
 
 class _Handler(BaseHTTPRequestHandler):
     sim: Simulator
     protocol_version = "HTTP/1.1"
     server_version = "sendwatch-simulator"
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
+    _rate: dict[str, str]
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: tests and the demo share a terminal
         return
 
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None, raw: bytes | None = None) -> None:
+    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None, raw: bytes | None = None,
+              content_type: str = "application/json") -> None:
         payload = raw if raw is not None else json.dumps(body).encode()
         self.send_response(status)
-        self.send_header("content-type", "application/json" if raw is None else "text/html")
+        self.send_header("content-type", content_type if raw is None else "text/html")
         self.send_header("content-length", str(len(payload)))
-        for key, value in (headers or {}).items():
+        for key, value in {**getattr(self, "_rate", {}), **(headers or {})}.items():
             self.send_header(key, value)
         self.end_headers()
         self.wfile.write(payload)
 
+    def _sentdm_fail(self, status: int, code: str, message: str, record: str, field: str | None = None) -> None:
+        self.sim.record(Provider.SENTDM, record, status)
+        self._send(status, envelope(None, sentdm_error(code, message, field)))
+
+    def _sendo_fail(self, status: int, message: str, record: str) -> None:
+        self.sim.record(Provider.SENDO, record, status)
+        self._send(status, {"error": message})
+
+    def _json_body(self) -> Any:
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            return json.loads(raw or b"null")
+        except ValueError:
+            return ...  # not JSON: each endpoint refuses it in its own words
+
+    # -- routing ----------------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self._rate = {}
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        m = re.fullmatch(r"/v3/messages/([^/]+)(/activities)?", url.path)
+        if m:
+            return self._sentdm_get(m.group(1), bool(m.group(2)), query)
+        if url.path == "/v1/message/list":
+            return self._sendo_list(query)
+        m = re.fullmatch(r"/v1/message/([^/]+)", url.path)
+        if m:
+            return self._sendo_get(m.group(1))
+        self._send(404, {"error": "no such endpoint"})
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._rate = {}
+        path = urlsplit(self.path).path
+        if path == "/v3/messages":
+            return self._sentdm_post()
+        if path == "/v1/message/send":
+            return self._sendo_post()
+        self._json_body()
+        self._send(404, {"error": "no such endpoint"})
+
+    # -- the gate every provider request passes: auth, rate limit, faults ---------------------
+    def _gate(self, provider: Provider, record: str, *, shape_fault: bool = False) -> bool:
+        """True when the request was already answered (or dropped) here."""
         sim = self.sim
         if sim.config.latency:
             time.sleep(sim.config.latency)
-        path = self.path.split("?", 1)[0]
-        m = re.fullmatch(r"/v3/messages/([^/]+)(/activities)?", path)
-        if m:
-            return self._sentdm(m.group(1), bool(m.group(2)))
-        m = re.fullmatch(r"/v1/message/([^/]+)", path)
-        if m:
-            return self._sendo(m.group(1))
-        self._send(404, {"error": "no such endpoint"})
+        limiter = sim.buckets[provider]
+        if provider is Provider.SENTDM:
+            refused = self._sentdm_auth(limiter, record)
+        else:
+            refused = self._sendo_auth(limiter, record)
+        if refused:
+            return True
+        verdict = limiter.take()
+        self._rate = self._rate_headers(provider, verdict)
+        if not verdict.allowed:
+            sim.record(provider, record, 429)
+            if provider is Provider.SENDO:
+                self._send(429, {"error": "Too many requests"})
+            elif sim.config.sentdm_429_style == "problem":
+                detail = f"Rate limit exceeded. Try again in {self._rate.get('Retry-After', '1')} seconds."
+                self._send(429, {"status": 429, "title": "Too Many Requests", "detail": detail},
+                           content_type="application/problem+json")
+            else:
+                self._send(429, envelope(None, sentdm_error("BUSINESS_002", "Rate limit exceeded. Please retry later.")))
+            return True
+        if self._fault(provider, record):
+            return True
+        if shape_fault and sim.config.faults.get(provider) == "wrong_shape":
+            sim.record(provider, record, 200)
+            body = {"success": True, "data": ["unexpected"], "error": None} if provider is Provider.SENTDM else {"msg": {"id": record}}
+            self._send(200, body)
+            return True
+        return False
 
-    def _fault(self, provider: Provider) -> bool:
+    def _rate_headers(self, provider: Provider, verdict: Any) -> dict[str, str]:
+        if provider is Provider.SENTDM:
+            return sentdm_headers(verdict)
+        c = self.sim.config
+        return sendo_headers(verdict, c.sendo_reset_unit, c.sendo_retry_after)
+
+    def _sentdm_auth(self, limiter: Limiter, record: str) -> bool:
+        key = self.headers.get("x-api-key")
+        profile = self.headers.get("x-profile-id")
+        self._rate = self._rate_headers(Provider.SENTDM, limiter.take(consume=False))
+        if not key:
+            self._sentdm_fail(401, "AUTH_001", "API key is required: send it in the x-api-key header.", record)
+        elif key not in (SENTDM_KEY, SENTDM_PROFILE_KEY):
+            self._sentdm_fail(401, "AUTH_002", "Invalid or expired API key", record)
+        elif profile is not None and (key == SENTDM_PROFILE_KEY or profile != ALLOWED_PROFILE):
+            self._sentdm_fail(403, "AUTH_004", "This key may not act for that profile.", record)
+        else:
+            return False
+        return True
+
+    def _sendo_auth(self, limiter: Limiter, record: str) -> bool:
+        auth = (self.headers.get("authorization") or "").strip()
+        self._rate = self._rate_headers(Provider.SENDO, limiter.take(consume=False))
+        if not auth or auth.lower() in ("bearer", "bearer "):
+            self._sendo_fail(401, "Missing API key", record)
+        elif auth != f"Bearer {SENDO_KEY}":
+            self._sendo_fail(403, "Invalid API key", record)
+        else:
+            return False
+        return True
+
+    def _fault(self, provider: Provider, record: str) -> bool:
         """Apply a switched-on fault; True when the request was answered (or dropped) by it."""
         sim = self.sim
         fault = sim.config.faults.get(provider)
         if fault == "hang":
             time.sleep(sim.config.hang_seconds)
         if fault == "close":
+            sim.record(provider, record, 503)
             self.close_connection = True
             self.connection.shutdown(2)
             return True
         if fault == "down":
-            body = _envelope(None, _sentdm_error("INTERNAL_001", "Service unavailable")) if provider is Provider.SENTDM else {"error": "Service Unavailable"}
+            sim.record(provider, record, 503)
+            body = envelope(None, sentdm_error("SERVICE_001", "Service unavailable")) if provider is Provider.SENTDM else {"error": "Service Unavailable"}
             self._send(503, body)
             return True
         if fault == "malformed":
+            sim.record(provider, record, 503)
             self._send(200, None, raw=b"<html><body>502 Bad Gateway</body></html>")
             return True
         with sim._lock:
@@ -248,81 +295,103 @@ class _Handler(BaseHTTPRequestHandler):
             if forced:
                 sim.config.fail_next[provider] -= 1
         if forced or (sim.config.error_rate and sim.rng.random() < sim.config.error_rate):
-            body = _envelope(None, _sentdm_error("INTERNAL_001", "An unexpected error occurred while retrieving the message.")) if provider is Provider.SENTDM else {"error": "Internal Server Error"}
+            sim.record(provider, record, 500)
+            body = envelope(None, sentdm_error("INTERNAL_001", "An unexpected error occurred while retrieving the message.")) if provider is Provider.SENTDM else {"error": "Internal Server Error"}
             self._send(500, body)
             return True
         return False
 
-    def _limit(self, provider: Provider) -> tuple[bool, dict[str, str]]:
-        bucket = self.sim.buckets.get(provider)
-        if bucket is None:
-            return True, {}
-        allowed, remaining, wait = bucket.take()
-        headers = {}
-        if provider is Provider.SENTDM:
-            headers = {"X-RateLimit-Limit": str(int(bucket.per_minute)), "X-RateLimit-Remaining": str(remaining),
-                       "X-RateLimit-Reset": str(int(time.time() + (bucket.burst - remaining) / bucket.rate) + 1)}
-        if not allowed:
-            headers["Retry-After"] = str(max(1, math.ceil(wait)))
-        return allowed, headers
-
-    def _sentdm(self, raw_id: str, activities: bool) -> None:
+    # -- Sent.dm --------------------------------------------------------------------------------
+    def _sentdm_get(self, raw_id: str, activities: bool, query: dict[str, str]) -> None:
         sim = self.sim
-        key = self.headers.get("x-api-key")
-        profile = self.headers.get("x-profile-id")
-        if key not in (SENTDM_KEY, SENTDM_PROFILE_KEY):
-            sim.record(Provider.SENTDM, raw_id, 401)
-            return self._send(401, _envelope(None, _sentdm_error("AUTH_001", "Invalid or missing API key.")))
-        if profile is not None and (key == SENTDM_PROFILE_KEY or profile != ALLOWED_PROFILE):
-            sim.record(Provider.SENTDM, raw_id, 403)
-            return self._send(403, _envelope(None, _sentdm_error("AUTH_004", "This key may not act for that profile.")))
-        allowed, headers = self._limit(Provider.SENTDM)
-        if not allowed:
-            sim.record(Provider.SENTDM, raw_id, 429)
-            return self._send(429, _envelope(None, _sentdm_error("RATE_LIMIT_001", "Too many requests.")), headers)
-        if self._fault(Provider.SENTDM):
-            sim.record(Provider.SENTDM, raw_id, 503)
+        if self._gate(Provider.SENTDM, raw_id, shape_fault=True):
             return
-        if sim.config.faults.get(Provider.SENTDM) == "wrong_shape":
-            sim.record(Provider.SENTDM, raw_id, 200)
-            return self._send(200, {"success": True, "data": ["unexpected"], "error": None}, headers)
         if not _UUID.match(raw_id):
-            sim.record(Provider.SENTDM, raw_id, 400)
-            return self._send(400, _envelope(None, _sentdm_error("VALIDATION_001", "Invalid message ID format.")), headers)
+            return self._sentdm_fail(400, "VALIDATION_001", "Invalid message ID format.", raw_id)
         msg = sim.world.get(raw_id)
         if msg is None or msg.provider is not Provider.SENTDM:
-            sim.record(Provider.SENTDM, raw_id.lower(), 404)
-            return self._send(404, _envelope(None, _sentdm_error("RESOURCE_003", "Message not found")), headers)
-        sim.record(Provider.SENTDM, msg.id, 200)
-        data = sim.sentdm_data(msg)
+            return self._sentdm_fail(404, "RESOURCE_003", "Message not found", raw_id.lower())
         if activities:
-            acts = [{"status": e["status"].upper(), "description": e["description"], "from": msg.from_,
-                     "timestamp": e["timestamp"], "price": str(data["price"]), "active_contact_price": str(data["active_contact_price"])}
-                    for e in reversed(data["events"])]
-            return self._send(200, _envelope({"message_id": msg.id, "activities": acts}), headers)
-        self._send(200, _envelope(data), headers)
+            try:
+                page, size = max(1, int(query.get("page", 1))), min(100, max(1, int(query.get("page_size", 20))))
+            except ValueError:
+                return self._sentdm_fail(400, "VALIDATION_001", "page and page_size must be integers.", msg.id)
+            sim.record(Provider.SENTDM, msg.id, 200)
+            return self._send(200, envelope(payloads.sentdm_activities(sim.world, msg, page, size)))
+        sim.record(Provider.SENTDM, msg.id, 200)
+        self._send(200, envelope(payloads.sentdm_data(sim.world, msg)))
 
-    def _sendo(self, raw_id: str) -> None:
+    def _sentdm_post(self) -> None:
         sim = self.sim
-        if self.headers.get("authorization") != f"Bearer {SENDO_KEY}":
-            sim.record(Provider.SENDO, raw_id, 401)
-            return self._send(401, {"error": "Unauthorized"})
-        allowed, headers = self._limit(Provider.SENDO)
-        if not allowed:
-            sim.record(Provider.SENDO, raw_id, 429)
-            return self._send(429, {"error": "Too Many Requests"}, headers)
-        if self._fault(Provider.SENDO):
-            sim.record(Provider.SENDO, raw_id, 503)
+        body = self._json_body()
+        if self._gate(Provider.SENTDM, "send"):
             return
-        if sim.config.faults.get(Provider.SENDO) == "wrong_shape":
-            sim.record(Provider.SENDO, raw_id, 200)
-            return self._send(200, {"msg": {"id": raw_id}})
+        key = self.headers.get("idempotency-key")
+        if key is not None and not IDEMPOTENCY_KEY.match(key):
+            return self._sentdm_fail(400, "VALIDATION_001", "Idempotency-Key must be 1-255 of A-Z a-z 0-9 _ -.", "send")
+        try:
+            if key is not None:
+                cached = sim.idempotency.begin(key)
+                if cached is not None:
+                    sim.record(Provider.SENTDM, "send", cached.status)
+                    return self._send(cached.status, envelope(cached.data), {"Idempotent-Replayed": "true"})
+            try:
+                if sim.config.send_seconds:
+                    time.sleep(sim.config.send_seconds)
+                data = sentdm_send(sim.world, None if body is ... else body)
+            except SendRefused:
+                if key is not None:
+                    sim.idempotency.finish(key, None)
+                raise
+        except SendRefused as exc:
+            return self._sentdm_fail(exc.status, exc.code, exc.message, "send", exc.field)
+        if key is not None:
+            sim.idempotency.finish(key, 202, data)
+        sim.record(Provider.SENTDM, "send", 202)
+        self._send(202, envelope(data))
+
+    # -- Sendo ----------------------------------------------------------------------------------
+    def _sendo_get(self, raw_id: str) -> None:
+        sim = self.sim
+        if self._gate(Provider.SENDO, raw_id, shape_fault=True):
+            return
         if not _UUID.match(raw_id):
-            sim.record(Provider.SENDO, raw_id, 400)
-            return self._send(400, {"error": "Invalid message id"})
+            return self._sendo_fail(400, "Invalid message id", raw_id)
         msg = sim.world.get(raw_id)
         if msg is None or msg.provider is not Provider.SENDO:
-            sim.record(Provider.SENDO, raw_id.lower(), 404)
-            return self._send(404, {"error": "Message not found"})
+            return self._sendo_fail(404, "Message not found", raw_id.lower())
         sim.record(Provider.SENDO, msg.id, 200)
-        self._send(200, {"message": sim.sendo_data(msg)}, headers)
+        self._send(200, {"message": payloads.sendo_data(sim.world, msg)})
+
+    def _sendo_list(self, query: dict[str, str]) -> None:
+        sim = self.sim
+        campaign = query.get("campaign", "")
+        record = f"list:{campaign}"
+        if self._gate(Provider.SENDO, record):
+            return
+        try:
+            limit, skip = int(query.get("limit", 10)), int(query.get("skip", 0))
+        except ValueError:
+            return self._sendo_fail(400, "limit and skip must be integers", record)
+        if limit < 1 or skip < 0:
+            return self._sendo_fail(400, "limit must be positive and skip not negative", record)
+        found = sim.world.sendo_campaign(campaign or None)
+        if query.get("direction"):
+            found = [m for m in found if m.direction == query["direction"].upper()]
+        if query.get("number"):
+            found = [m for m in found if query["number"] in (m.to, m.from_)]
+        page = found[skip: skip + min(limit, SENDO_LIST_MAX)]
+        sim.record(Provider.SENDO, record, 200)
+        self._send(200, {"messages": [payloads.sendo_data(sim.world, m) for m in page]})
+
+    def _sendo_post(self) -> None:
+        sim = self.sim
+        body = self._json_body()
+        if self._gate(Provider.SENDO, "send"):
+            return
+        try:
+            message_id = sendo_send(sim.world, None if body is ... else body)
+        except SendRefused as exc:
+            return self._sendo_fail(exc.status, exc.message, "send")
+        sim.record(Provider.SENDO, "send", 200)
+        self._send(200, {"success": True, "id": message_id})

@@ -1,12 +1,14 @@
 """The simulated world: messages whose status progresses over time, deterministic for a seed.
 
-Each message carries a script of (offset, raw status) steps drawn once from the seeded RNG; its
-status at any moment is read off that script, so the same seed and clock give the same answers no
-matter how often, or in what order, a client asks. The clock can be advanced by tests.
+Each message carries a script of (offset, STATUS) steps drawn once from the seeded RNG; its status
+at any moment is read off that script, so the same seed and clock give the same answers no matter
+how often, or in what order, a client asks. The clock can be frozen and advanced by tests.
+Statuses are stored as the providers send them today (upper case, shared/providers.md).
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 import time
@@ -15,25 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui.model import Provider
+from tui.simulator.catalog import (
+    FIRST_NAMES, SENDO_FAILURES, SENTDM_BLOCKED, SENTDM_FAILED, SENTDM_FILTERED, SENTDM_PRICES, TEMPLATES,
+    canon_status,
+)
 
-SENTDM_FAILURES = [
-    ("30003", "Unreachable destination handset"),
-    ("30005", "Unknown destination handset"),
-    ("30007", "Message filtered by carrier"),
-    ("30008", "Unknown carrier error"),
-]
-SENDO_FAILURES = [
-    ("CARRIER_REJECTED", "Rejected by the destination carrier"),
-    ("INVALID_NUMBER", "The destination number is not a mobile number"),
-    ("BLOCKED", "Recipient has opted out"),
-]
-FIRST_NAMES = ["Ada", "Grace", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances", "Alan", "Radia"]
-TEMPLATES = [
-    ("Welcome Message", "UTILITY", "Welcome to our service, {name}! We're excited to have you."),
-    ("Order Shipped", "UTILITY", "Hi {name}, your order #{n} has shipped and arrives Thursday."),
-    ("Verification Code", "AUTHENTICATION", "Your verification code is {n}. It expires in 10 minutes."),
-    ("Spring Sale", "MARKETING", "{name}, spring sale: 20% off everything until Sunday. Reply STOP to opt out."),
-]
+Steps = list[tuple[float, str]]
+DEFAULT_SENDO_CAMPAIGN = "U7fQ3123"
+_B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 @dataclass
@@ -41,22 +32,47 @@ class SimMessage:
     id: str
     provider: Provider
     created: float  # world seconds
-    steps: list[tuple[float, str]]  # (offset from created, raw status in the provider's vocabulary)
+    steps: Steps  # (offset from created, STATUS in the provider's vocabulary)
     to: str
     from_: str
     body: str
-    channel: str = "sms"
+    channel: str = "sms"  # Sent.dm: sms|whatsapp|rcs|mms; Sendo: sms|mms
     template: tuple[str, str, str] = ("", "", "")  # id, name, category
     campaign: str | None = None
-    error: tuple[str, str] | None = None  # code, message, once failed
+    error: tuple[str, str] | None = None  # Sent.dm reason_code/reason, Sendo errorCode/errorMessage
     metadata: dict[str, Any] = field(default_factory=dict)
+    direction: str = "OUTBOUND"
+    scheduled_at: float | None = None  # world time a held (scheduled) message is released
+    legacy_reason: bool = False  # Sent.dm: an older message with its code only in the event description
+    numeric_code: bool = False  # Sendo: errorCode as a JSON number instead of a string
+    price: float | None = None
+    header: str | None = None
+    footer: str | None = None
+    buttons: list[dict[str, Any]] | None = None
+    header_media: dict[str, Any] | None = None
+    media: list[dict[str, Any]] | None = None  # Sent.dm message_body.media; Sendo mediaUrls come from it
+    subject: str | None = None
 
-    def visible_steps(self, now: float) -> list[tuple[float, str]]:
+    def visible_steps(self, now: float) -> Steps:
         """Steps that have happened by world time `now`, as (absolute time, status)."""
         return [(self.created + off, st) for off, st in self.steps if self.created + off <= now]
 
     def final_time(self) -> float:
         return self.created + self.steps[-1][0]
+
+    @property
+    def media_urls(self) -> list[str]:
+        return [m["url"] for m in self.media or [] if m.get("url")]
+
+
+def campaign_id(name: str | None) -> str:
+    """Sendo's campaign ID for a world campaign: 8 characters, stable for the name."""
+    if not name:
+        return DEFAULT_SENDO_CAMPAIGN
+    if len(name) == 8 and name.isalnum():
+        return name
+    n = int.from_bytes(hashlib.sha1(name.encode()).digest()[:8], "big")
+    return "".join(_B62[(n >> (6 * i)) % 62] for i in range(8))
 
 
 class SimWorld:
@@ -91,8 +107,11 @@ class SimWorld:
     def wall(self, t: float) -> float:
         return self.epoch + t
 
+    def world_time(self, wall: float) -> float:
+        return wall - self.epoch
+
     # -- messages ---------------------------------------------------------------------------
-    def _new_id(self, provider: Provider) -> str:
+    def new_id(self, provider: Provider) -> str:
         bits = self.rng.getrandbits(128)
         # Sent.dm's documented IDs look time-based (version 1); Sendo's are random (version 4).
         return str(uuid.UUID(int=bits, version=1 if provider is Provider.SENTDM else 4))
@@ -100,69 +119,131 @@ class SimWorld:
     def add_message(
         self,
         provider: Provider,
-        steps: list[tuple[float, str]] | None = None,
+        steps: Steps | None = None,
         *,
         body: str | None = None,
-        error: tuple[str, str] | None = None,
+        error: tuple[str | int, str] | None = None,
         channel: str = "sms",
         campaign: str | None = None,
         message_id: str | None = None,
         created: float | None = None,
+        to: str | None = None,
+        **extra: Any,
     ) -> SimMessage:
-        """Add one message; without `steps` a random realistic progression is drawn."""
+        """Add one message; without `steps` a random realistic progression is drawn.
+
+        `error` is Sent.dm's (reason_code, reason) or Sendo's (errorCode, errorMessage); an int
+        Sendo code is answered as a JSON number. `extra` sets any other `SimMessage` field.
+        """
         with self.lock:
             rng = self.rng
             n = rng.randrange(100000, 999999)
             name = rng.choice(FIRST_NAMES)
             template = rng.choice(TEMPLATES)
+            to_number = f"+1{rng.randrange(2012000000, 9899999999)}"
             if steps is None:
-                steps, drawn_error = self._random_steps(provider, channel)
-                error = error or drawn_error
+                steps, drawn = self.random_steps(provider, channel)
+                error = error or drawn
+            steps = [(float(off), canon_status(provider, st)) for off, st in steps]
+            numeric = isinstance(error[0], int) if error else False
+            if error is not None:
+                error = (str(error[0]), error[1])
             msg = SimMessage(
-                id=(message_id or self._new_id(provider)).lower(),
+                id=(message_id or self.new_id(provider)).lower(),
                 provider=provider,
                 created=self.now() if created is None else created,
                 steps=steps,
-                to=f"+1{rng.randrange(2012000000, 9899999999)}",
+                to=to or to_number,
                 from_="+14155550100" if provider is Provider.SENTDM else "+14159436397",
-                body=body if body is not None else template[2].format(name=name, n=n),
+                body=body if body is not None else template[3].format(name=name, n=n),
                 channel=channel,
-                template=(str(uuid.UUID(int=rng.getrandbits(128), version=1)), template[0], template[1]),
+                template=(template[0], template[1], template[2]),
                 campaign=campaign,
                 error=error,
                 metadata={"customId": str(n)},
+                numeric_code=extra.pop("numeric_code", numeric),
+                price=extra.pop("price", self._price(provider, channel, steps)),
             )
+            for key, value in extra.items():
+                if not hasattr(msg, key):
+                    raise TypeError(f"SimMessage has no field {key!r}")
+                setattr(msg, key, value)
+            if channel == "mms" and msg.media is None:
+                msg.media = [{"url": f"https://cdn.example.com/mms/{msg.id[:8]}.jpg", "mimeType": "image/jpeg",
+                              "mediaType": "image", "sizeBytes": 48213, "sourceHashSha256": None}]
             self.messages[msg.id] = msg
             return msg
 
-    def _random_steps(self, provider: Provider, channel: str) -> tuple[list[tuple[float, str]], tuple[str, str] | None]:
-        rng = self.rng
-        t = 0.0
+    @staticmethod
+    def _price(provider: Provider, channel: str, steps: Steps) -> float | None:
+        if provider is not Provider.SENTDM:
+            return None
+        if steps and steps[-1][1] in ("BLOCKED", "FILTERED", "CANCELLED"):
+            return 0.0
+        return SENTDM_PRICES.get(channel, 0.0075)
+
+    def random_steps(self, provider: Provider, channel: str) -> tuple[Steps, tuple[str | int, str] | None]:
         if provider is Provider.SENTDM:
-            steps = [(0.0, "queued")]
-            t += rng.uniform(0.5, 3); steps.append((t, "processed"))
-        else:
-            steps = [(0.0, "created")]
-            t += rng.uniform(0.5, 3); steps.append((t, "queued"))
-        t += rng.uniform(1, 15); steps.append((t, "sent"))
+            return self._random_sentdm(channel)
+        return self._random_sendo(channel)
+
+    def _random_sentdm(self, channel: str) -> tuple[Steps, tuple[str | int, str] | None]:
+        rng = self.rng
+        steps: Steps = [(0.0, "QUEUED")]
         roll = rng.random()
-        error = None
+        t = rng.uniform(0.3, 2)
+        if roll < 0.03:  # refused before sending: balance, sender not active
+            steps.append((t, "BLOCKED"))
+            return steps, rng.choice(SENTDM_BLOCKED)
+        for st in rng.choice([["PROCESSED", "ROUTED"], ["PROCESSED"], ["ROUTED"]]):
+            steps.append((t, st))
+            t += rng.uniform(0.5, 3)
+        if roll < 0.05:
+            steps.append((t, "FILTERED"))
+            return steps, rng.choice(SENTDM_FILTERED)
+        skip_sent = channel == "sms" and steps[-1][1] == "ROUTED" and rng.random() < 0.15
+        if not skip_sent:
+            t += rng.uniform(1, 12)
+            steps.append((t, "SENT"))
+        if roll < 0.11:
+            t += rng.uniform(2, 60)
+            steps.append((t, "FAILED"))
+            return steps, rng.choice(SENTDM_FAILED)
+        if roll < 0.14 and not skip_sent:
+            return steps, None  # no delivery report ever comes: stays SENT
+        t += rng.expovariate(1 / 20) + 2
+        steps.append((t, "DELIVERED"))
+        if channel in ("whatsapp", "rcs") and rng.random() < 0.6:
+            t += rng.expovariate(1 / 60) + 5
+            steps.append((t, "READ"))
+        return steps, None
+
+    def _random_sendo(self, channel: str) -> tuple[Steps, tuple[str | int, str] | None]:
+        rng = self.rng
+        t = rng.uniform(0.5, 3)
+        steps: Steps = [(0.0, "CREATED"), (t, "QUEUED")]
+        t += rng.uniform(1, 15)
+        steps.append((t, "SENT"))
+        roll = rng.random()
+        if channel == "mms" and roll < 0.5:
+            return steps, None  # MMS sometimes never leave SENT
         if roll < 0.08:
             t += rng.uniform(2, 60)
-            if provider is Provider.SENTDM:
-                error = rng.choice(SENTDM_FAILURES); steps.append((t, "failed"))
-            else:
-                error = rng.choice(SENDO_FAILURES)
-                steps.append((t, "failed-after-too-many-attempts" if rng.random() < 0.3 else "failed"))
-        elif roll < 0.12:
-            pass  # no delivery report ever comes: stays "sent"
-        else:
-            t += rng.expovariate(1 / 20) + 2; steps.append((t, "delivered"))
-            if channel == "whatsapp" and rng.random() < 0.6:
-                t += rng.expovariate(1 / 60) + 5; steps.append((t, "read"))
-            elif provider is Provider.SENDO and rng.random() < 0.1:
-                t += rng.expovariate(1 / 60) + 5; steps.append((t, "opened"))
-        return steps, error
+            code, text = rng.choice(SENDO_FAILURES)
+            steps.append((t, "FAILED"))
+            return steps, (int(code) if rng.random() < 0.5 else code, text)
+        if roll < 0.10:
+            t += rng.uniform(120, 600)
+            steps.append((t, "EXPIRED"))
+            return steps, None
+        if roll < 0.13:
+            return steps, None  # stuck in SENT ("almost always means it was delivered")
+        t += rng.expovariate(1 / 20) + 2
+        steps.append((t, "DELIVERED"))
+        if rng.random() < 0.1:
+            t += rng.expovariate(1 / 60) + 5
+            steps.append((t, "READ"))
+        return steps, None
 
     def add_campaign(self, count: int, *, name: str = "demo", spread: float = 60.0,
                      providers: tuple[Provider, ...] = (Provider.SENTDM, Provider.SENDO)) -> list[SimMessage]:
@@ -172,7 +253,11 @@ class SimWorld:
             out = []
             for i in range(count):
                 provider = providers[i % len(providers)]
-                channel = "whatsapp" if provider is Provider.SENTDM and self.rng.random() < 0.2 else "sms"
+                roll = self.rng.random()
+                if provider is Provider.SENTDM:
+                    channel = "whatsapp" if roll < 0.2 else "rcs" if roll < 0.25 else "sms"
+                else:
+                    channel = "mms" if roll < 0.05 else "sms"
                 out.append(self.add_message(provider, channel=channel, campaign=name,
                                             created=start + spread * i / max(1, count)))
             return out
@@ -181,6 +266,14 @@ class SimWorld:
         with self.lock:
             msg = self.messages.get(message_id.lower())
             return msg if msg is not None and msg.created <= self.now() else None
+
+    def sendo_campaign(self, cid: str | None) -> list[SimMessage]:
+        """Sendo messages (of campaign ID `cid`, or all) that exist by now, newest first (order undocumented)."""
+        with self.lock:
+            now = self.now()
+            found = [m for m in self.messages.values() if m.provider is Provider.SENDO and m.created <= now
+                     and (cid is None or campaign_id(m.campaign) == cid)]
+        return sorted(found, key=lambda m: (-m.created, m.id))
 
     def status_changes_between(self, t0: float, t1: float) -> list[tuple[str, float, str]]:
         """(id, world time, status) of every step in (t0, t1]: the benchmark's ground truth."""
