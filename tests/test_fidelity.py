@@ -7,6 +7,7 @@ backwards.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -264,3 +265,23 @@ def test_timeline_folds_confirmations_into_one_row() -> None:
     assert rows[0].seen_after == pytest.approx(0.8) and rows[2].seen_after == pytest.approx(1.2)
     assert rows[1].observed_at is None and rows[3].source is EventSource.WEBHOOK
     assert rows[4].source is EventSource.OBSERVED and rows[4].seen_after is None
+
+
+async def test_sendo_at_its_real_limit_is_not_throttled(settings, world, sim) -> None:
+    """Sendo's defaults (20/s, per-second headers) against a server that allows exactly 20/s."""
+    import asyncio
+
+    sendo = settings.sendo
+    assert (sendo.requests_per_minute, sendo.rate_limit_window) == (1200.0, 1.0)
+    msgs = [world.add_message(Provider.SENDO, [(0, "SENT")], created=-5) for _ in range(70)]
+    providers = Providers(settings)
+    try:
+        client = providers.client(Provider.SENDO)
+        started = time.monotonic()
+        answers = await asyncio.gather(*(client.fetch(m.id) for m in msgs))
+        elapsed = time.monotonic() - started
+    finally:
+        await providers.aclose()
+    assert len(answers) == 70
+    assert sim.counts[(Provider.SENDO, 429)] <= 1
+    assert elapsed < 6.0  # ~3.5 s of 20/s windows: paced by the headers, not a per-minute guess

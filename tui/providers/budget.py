@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from tui.errors import CircuitOpenError
 
 MAX_PAUSE = 300.0  # never trust a header that asks us to stop for longer than this
+SHORT_WINDOW = 5.0  # rate-limit windows up to this long are waited out at Remaining: 0
 
 
 class HealthState(str, enum.Enum):
@@ -150,8 +151,8 @@ class RequestBudget:
 
         The limit, over this provider's window (Sent.dm: a minute, Sendo: a second), caps our rate
         with a 3% margin for clock and network jitter; `Remaining` caps our tokens, so other clients
-        of the same account slow us down too; at `Remaining: 0` we wait for `Reset` (whose unit
-        differs: epoch seconds, epoch milliseconds or seconds from now all occur).
+        of the same account slow us down too; at `Remaining: 0` of a short window we wait for
+        `Reset` (whose unit differs: epoch seconds, epoch milliseconds or seconds from now all occur).
         """
         limit = _number(headers.get("x-ratelimit-limit"))
         remaining = _number(headers.get("x-ratelimit-remaining"))
@@ -163,7 +164,9 @@ class RequestBudget:
         if remaining is not None:
             self._refill()
             self.tokens = min(self.tokens, max(0.0, remaining))
-            if remaining < 1:
+            if remaining < 1 and self.limit_window <= SHORT_WINDOW:
+                # A short fixed window (Sendo's second) resets whole: wait for it. A long one
+                # (Sent.dm's minute, a token bucket) refills gradually: the rate already paces it.
                 reset = reset_in(headers.get("x-ratelimit-reset"), self._wall())
                 if reset is not None:
                     self._pause(min(reset, self.limit_window * 2))
