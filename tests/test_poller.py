@@ -1,14 +1,18 @@
-"""The poller against the simulator: budget, 429s, final states, restart, circuit breaker."""
+"""The poller against the simulator: budget, 429s, final states, restart, circuit breaker, the
+screen's share of the budget, first answers for everything, and supervised loops."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from dataclasses import replace
 
+import pytest
+
 from tui.ids import MessageRef
 from tui.model import Provider
-from tui.polling.poller import Poller
+from tui.polling.poller import Poller, PollUpdate
 from tui.polling.policy import PollPolicy
 from tui.providers.lookup import Providers
 from tui.store.history import HistoryStore
@@ -33,9 +37,9 @@ async def run_poller(settings, store, seconds: float, policy: PollPolicy = FAST)
 
 async def test_final_messages_are_asked_once(settings, world, sim) -> None:
     live(world)
-    msgs = [world.add_message(Provider.SENTDM, [(0, "queued"), (0.5, "failed")], error=("30003", "x"), created=-5)
+    msgs = [world.add_message(Provider.SENTDM, [(0, "QUEUED"), (0.5, "FAILED")], error=("30003", "x"), created=-5)
             for _ in range(5)]
-    msgs += [world.add_message(Provider.SENDO, [(0, "created"), (1, "opened")], created=-5) for _ in range(5)]
+    msgs += [world.add_message(Provider.SENDO, [(0, "CREATED"), (1, "READ")], created=-5) for _ in range(5)]
     store = HistoryStore(settings.history_path())
     store.track([MessageRef(m.id, m.provider) for m in msgs])
     await run_poller(settings, store, 1.5)
@@ -47,9 +51,10 @@ async def test_final_messages_are_asked_once(settings, world, sim) -> None:
 
 async def test_pending_messages_settle_and_changes_are_observed(settings, world, sim) -> None:
     live(world)
-    m = world.add_message(Provider.SENDO, [(0, "created"), (1, "queued"), (2, "sent"), (3, "delivered"), (4, "opened")])
+    m = world.add_message(Provider.SENTDM, [(0, "QUEUED"), (1, "PROCESSED"), (2, "SENT"), (3, "DELIVERED"), (4, "READ")],
+                          channel="whatsapp")
     store = HistoryStore(settings.history_path())
-    store.track([MessageRef(m.id, Provider.SENDO)])
+    store.track([MessageRef(m.id, Provider.SENTDM)])
     for _ in range(4):
         world.advance(1.0)
         await run_poller(settings, store, 0.5)
@@ -57,14 +62,14 @@ async def test_pending_messages_settle_and_changes_are_observed(settings, world,
     await run_poller(settings, store, 0.5)
     stored = store.get(m.id)
     assert stored.message.status.value == "read" and stored.next_poll is None
-    observed = [e.provider_status for e in stored.message.events if e.source.value == "observed"]
-    assert observed[-1] == "opened" and len(observed) >= 3
+    observed = [e.provider_status.upper() for e in stored.message.events if e.source.value == "observed"]
+    assert observed[-1] == "READ" and len(observed) >= 3
 
 
 async def test_restart_resumes_and_never_refetches_final(settings, world, sim) -> None:
     live(world)
-    done = world.add_message(Provider.SENTDM, [(0, "queued"), (0.1, "failed")], error=("30003", "x"), created=-5)
-    pending = world.add_message(Provider.SENTDM, [(0, "queued"), (1, "sent")], created=-5)
+    done = world.add_message(Provider.SENTDM, [(0, "QUEUED"), (0.1, "FAILED")], error=("30003", "x"), created=-5)
+    pending = world.add_message(Provider.SENTDM, [(0, "QUEUED"), (1, "SENT")], created=-5)
     path = settings.history_path()
     store = HistoryStore(path)
     store.track([MessageRef(done.id, Provider.SENTDM), MessageRef(pending.id, Provider.SENTDM)])
@@ -83,7 +88,7 @@ async def test_budget_is_used_and_only_the_first_429_teaches(settings, world, si
     live(world)
     sim.set_rate_limit(Provider.SENTDM, per_minute=600, burst=5)  # 10 requests/second
     greedy = settings.with_provider(Provider.SENTDM, requests_per_minute=6000.0, burst=50, concurrency=8)
-    msgs = [world.add_message(Provider.SENTDM, [(0, "queued"), (3600, "sent")], created=-1) for _ in range(60)]
+    msgs = [world.add_message(Provider.SENTDM, [(0, "QUEUED"), (3600, "SENT")], created=-1) for _ in range(60)]
     store = HistoryStore(settings.history_path())
     store.track([MessageRef(m.id, Provider.SENTDM) for m in msgs])
     slow = replace(FAST, min_interval=60, max_interval=60)  # every message once: a backlog of 60
@@ -106,12 +111,13 @@ async def test_a_failing_provider_is_left_alone(settings, world, sim) -> None:
     tight = replace(settings, network=replace(settings.network, breaker_threshold=3, breaker_cooldown=5.0))
     await run_poller(tight, store, 1.5)
     asked = sum(n for (p, _), n in sim.counts.items() if p is Provider.SENDO)
-    assert 3 <= asked <= 3 + 4  # the threshold, plus what was already in flight when it opened
+    # the threshold, plus what was already in flight when it opened (Sendo's concurrency)
+    assert 3 <= asked <= 3 + tight.sendo.concurrency
 
 
 async def test_ids_without_a_provider_are_resolved(settings, world, sim) -> None:
     live(world)
-    m = world.add_message(Provider.SENDO, [(0, "created"), (1, "sent")], created=-5)
+    m = world.add_message(Provider.SENDO, [(0, "CREATED"), (1, "SENT")], created=-5)
     store = HistoryStore(settings.history_path())
     store.track([MessageRef(m.id)])
     await run_poller(settings, store, 0.8)
@@ -120,3 +126,151 @@ async def test_ids_without_a_provider_are_resolved(settings, world, sim) -> None
     await run_poller(settings, store, 0.8)
     later = sim.requests_for(m.id)[first:]
     assert later and all(r.provider is Provider.SENDO for r in later)  # only its owner is asked now
+
+
+async def test_every_final_word_is_asked_once_and_delivered_follows_the_channel(settings, world, sim) -> None:
+    """Finality follows the providers: failed in all four words, cancelled, received, read; delivered
+    is final for SMS (both providers) and rechecked only where a read can still follow."""
+    live(world)
+    once = [world.add_message(Provider.SENTDM, [(0, "QUEUED"), (0.1, word)], created=-5)
+            for word in ("FAILED", "BLOCKED", "FILTERED", "CANCELLED", "RECEIVED", "DELIVERED", "READ")]
+    once += [world.add_message(Provider.SENDO, [(0, "CREATED"), (0.1, word)], created=-5)
+             for word in ("FAILED", "EXPIRED", "DELIVERED", "READ")]
+    again = [world.add_message(Provider.SENTDM, [(0, "QUEUED"), (0.1, "DELIVERED")], channel="whatsapp", created=-5),
+             world.add_message(Provider.SENDO, [(0, "CREATED"), (0.1, "DELIVERED")], channel="mms", created=-5)]
+    store = HistoryStore(settings.history_path())
+    store.track([MessageRef(m.id, m.provider) for m in once + again])
+    answers = {m.id: 0 for m in once + again}
+    rechecked = asyncio.Event()
+
+    def on_update(update: PollUpdate) -> None:
+        answers[update.message_id] += 1
+        if all(answers[m.id] >= 3 for m in again):  # delivered_recheck is 0.3 s here
+            rechecked.set()
+
+    providers = Providers(settings)
+    poller = Poller(store, providers, FAST, on_update=on_update)
+    task = asyncio.ensure_future(poller.run())
+    try:
+        await asyncio.wait_for(rechecked.wait(), timeout=5)
+    finally:
+        poller.stop()
+        await task
+        await providers.aclose()
+    asked = {m.steps[-1][1] + "/" + m.provider.value: len(sim.requests_for(m.id)) for m in once}
+    assert all(n == 1 for n in asked.values()), asked
+
+
+async def test_every_message_gets_a_first_answer_while_the_screen_wants_more_than_the_budget(settings, world, sim) -> None:
+    """Issue 8: 20 pending rows on screen every 0.2 s ask for 100 req/s against a 30 req/s budget.
+    Before, the screen always won and the 40 other messages were never asked; now the screen gets a
+    bounded share, never-asked messages come first among the rest, and all 60 get an answer within
+    about N / rate. (Sendo, whose 1 s window the budget follows exactly; the issue's trial starved
+    Sendo messages.)"""
+    live(world)
+    rate = 30.0
+    sim.set_sendo_window(int(rate), 1.0)
+    limited = settings.with_provider(Provider.SENDO, requests_per_minute=rate * 60, burst=5, concurrency=4)
+    msgs = [world.add_message(Provider.SENDO, [(0, "QUEUED")], created=-1) for _ in range(60)]
+    visible = [m.id for m in msgs[:20]]
+    store = HistoryStore(settings.history_path())
+    store.track([MessageRef(m.id, Provider.SENDO) for m in msgs])
+    first_answer: dict[str, float] = {}
+    everyone = asyncio.Event()
+
+    def on_update(update: PollUpdate) -> None:
+        first_answer.setdefault(update.message_id, time.monotonic())
+        if len(first_answer) == len(msgs):
+            everyone.set()
+
+    providers = Providers(limited)
+    poller = Poller(store, providers, FAST, on_update=on_update)
+    await poller.set_focus(visible[0], visible)
+    started = time.monotonic()
+    task = asyncio.ensure_future(poller.run())
+    bound = len(msgs) / (rate * 0.97 * (1 - FAST.first_pass_screen_share))  # the budget's learned rate
+    try:
+        await asyncio.wait_for(everyone.wait(), timeout=3 * bound + 2)
+        await asyncio.sleep(0.5)  # a little of the steady state, for the share below
+    except asyncio.TimeoutError:
+        pass
+    finally:
+        poller.stop()
+        await task
+        await providers.aclose()
+    never = [m.id[:8] for m in msgs if m.id not in first_answer]
+    assert not never, f"{len(never)} messages never asked"
+    slowest = max(first_answer.values()) - started
+    assert slowest <= 1.5 * bound + 0.5, (slowest, bound)
+    stats = poller.stats[Provider.SENDO]
+    assert stats.screen >= 5  # the screen was still served
+    assert stats.screen <= 0.5 * stats.requests + 2  # ... within its share
+    assert sim.counts[(Provider.SENDO, 429)] <= 1
+
+
+async def test_pull_forward_boosts_only_rows_that_changed_lately(settings) -> None:
+    store = HistoryStore(settings.history_path())
+    old, new = MessageRef("a" * 8 + "-0000-4000-8000-000000000001", Provider.SENTDM), MessageRef("b" * 8 + "-0000-4000-8000-000000000002", Provider.SENTDM)
+    store.track([old], now=1000.0)
+    store.track([new], now=1100.0)
+    with store._tx() as db:
+        db.execute("UPDATE messages SET next_poll = 5000, last_polled = 1100")
+    store.pull_forward([old.id, new.id], 4.0, 1110.0, changed_since=1110.0 - 60)
+    assert store.row(old.id).next_poll == 5000  # unchanged for 110 s: its boost has faded
+    assert store.row(new.id).next_poll == 1110.0
+
+
+async def _crashing_run(settings, world, store, fail: str, times: int):
+    """Run the poller with one store method raising `times` times; return what was reported."""
+    original = getattr(store, fail)
+    left = [times]
+
+    def flaky(*args, **kwargs):
+        if left[0] > 0 and (fail != "due" or kwargs.get("provider") is Provider.SENTDM):
+            left[0] -= 1
+            raise sqlite3.OperationalError("disk I/O error")
+        return original(*args, **kwargs)
+
+    setattr(store, fail, flaky)
+    crashes: list[tuple[Provider | None, BaseException, float]] = []
+    answered = asyncio.Event()
+    providers = Providers(settings)
+    poller = Poller(store, providers, FAST, restart_backoff=0.05, restart_backoff_max=1.0,
+                    on_update=lambda u: answered.set() if left[0] == 0 else None)
+    poller.on_crash = lambda provider, exc: crashes.append(
+        (provider, exc, poller.loop_health[provider].retry_at - poller.clock()))
+    task = asyncio.ensure_future(poller.run())
+    try:
+        await asyncio.wait_for(answered.wait(), timeout=5)
+    finally:
+        poller.stop()
+        await task
+        await providers.aclose()
+    return poller, crashes
+
+
+async def test_a_loop_that_raises_is_restarted_with_backoff_and_reported(settings, world, sim) -> None:
+    live(world)
+    m = world.add_message(Provider.SENTDM, [(0, "QUEUED")], created=-1)
+    store = HistoryStore(settings.history_path())
+    store.track([MessageRef(m.id, Provider.SENTDM)])
+    poller, crashes = await _crashing_run(settings, world, store, "due", times=3)
+    assert [(p, type(e)) for p, e, _ in crashes] == [(Provider.SENTDM, sqlite3.OperationalError)] * 3
+    waits = [w for _, _, w in crashes]
+    assert waits == pytest.approx([0.05, 0.1, 0.2], abs=0.02)  # 1 s, 2 s, 4 s … scaled down
+    health = poller.loop_health[Provider.SENTDM]
+    assert health.restarts == 3 and "OperationalError: disk I/O error" in health.last_error
+    assert health.state == "stopped" and health.retry_at is None  # after stop(); "running" while it ran
+    assert poller.loop_health[Provider.SENDO].restarts == 0
+    assert store.row(m.id).last_polled is not None  # it came back and did its work
+
+
+async def test_a_poll_whose_answer_cannot_be_stored_restarts_its_loop(settings, world, sim) -> None:
+    live(world)
+    m = world.add_message(Provider.SENDO, [(0, "QUEUED")], created=-1)
+    store = HistoryStore(settings.history_path())
+    store.track([MessageRef(m.id, Provider.SENDO)])
+    poller, crashes = await _crashing_run(settings, world, store, "record_fetch", times=1)
+    assert [(p, type(e)) for p, e, _ in crashes] == [(Provider.SENDO, sqlite3.OperationalError)]
+    assert poller.loop_health[Provider.SENDO].restarts == 1
+    assert store.row(m.id).last_polled is not None  # asked again after the restart, and stored

@@ -1,20 +1,43 @@
-"""When is a message worth another request? Pure decisions, no I/O, so they are cheap to test.
+"""When is a message worth another request, and who gets the next one? Pure decisions, no I/O.
 
 The budget is the hard limit (Sent.dm: 200 requests/minute), so intervals grow with the time since a
 message last changed: something that changed 20 s ago is likely to change again soon; something
-stuck in `sent` for an hour is not. Final states are never asked again; `delivered` only while a
-later `read` is still possible, rarely, up to an age cap.
+stuck in `sent` for an hour is not.
+
+Finality follows the providers (see shared/providers.md):
+  * `failed` (Sent.dm FAILED/BLOCKED/FILTERED, Sendo FAILED/EXPIRED all normalize to it), `read`,
+    `cancelled` and `received` are never asked again;
+  * `delivered` is final unless a read can still follow, and then rechecked rarely up to an age cap:
+    - Sent.dm: only WhatsApp and RCS report `READ`; SMS and MMS deliveries are final;
+    - Sendo: `READ` ("opened") exists, but an SMS carries no read report, and rechecking every
+      delivered Sendo SMS for a day is what starved the budget in issue 8's trial. So a Sendo
+      delivery is final unless the message is known not to be SMS (`type` MMS); an absent `type`
+      counts as SMS (the common case, and the one that cannot be read).
+  * `unknown` (a word we do not know) backs off like an old pending message: its interval grows
+    with the time since it was first seen, not since the last change, and it is given up at the
+    pending age cap;
+  * a Sendo `sent` unchanged for `no_receipt_after` (1 h) is polled ever more rarely (up to
+    `stuck_max_interval`): Sendo says such a message "almost always" was delivered and MMS often
+    never leave `SENT`; `no_receipt()` tells the UI to show it as "sent, no receipt".
+
+Who gets the next request (`ScreenShare`): the selected row always first; rows on screen next but
+only within a bounded share of the provider's budget; then messages never asked yet (oldest first),
+then the most overdue. So the screen cannot starve a campaign, and every tracked message gets its
+first answer within about N / (rate x (1 - share)) seconds.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from tui.model import Provider, Status
 
-# Channels that report reads after delivery. SMS has no read receipts at Sent.dm.
-READ_RECEIPT_CHANNELS = {"whatsapp", "rcs", "messenger", "instagram"}
+# Channels that report reads after delivery: Sent.dm documents READ for WhatsApp and RCS only.
+READ_RECEIPT_CHANNELS = frozenset({"whatsapp", "rcs"})
+NO_RECEIPT_AFTER = 3600.0  # a Sendo `sent` unchanged this long: "sent, no receipt"
 
 
 class Priority(enum.IntEnum):
@@ -23,6 +46,18 @@ class Priority(enum.IntEnum):
     SELECTED = 0
     VISIBLE = 1
     NORMAL = 2
+
+
+def _value(x: object) -> str:
+    return str(getattr(x, "value", x) or "").lower()
+
+
+def no_receipt(provider: Provider | str | None, status: Status | str | None, since_change: float,
+               after: float = NO_RECEIPT_AFTER) -> bool:
+    """True for a Sendo message stuck in `sent` for `after` seconds: show "sent, no receipt".
+
+    Accepts enum members or their stored string values, so the UI can call it on a list row."""
+    return _value(provider) == Provider.SENDO.value and _value(status) == Status.SENT.value and since_change >= after
 
 
 @dataclass(frozen=True)
@@ -37,6 +72,15 @@ class PollPolicy:
     growth: float = 0.25
     #: a message pending this long is given up on (it stays in history, marked stale)
     pending_max_age: float = 7 * 86400.0
+    #: a row on screen is boosted to `visible_interval` only while it changed this recently
+    boost_fade: float = 60.0
+    #: most of a provider's budget the rows on screen may take while other work is due
+    screen_share: float = 0.5
+    #: ... and while messages never asked yet are waiting (their first answer comes first)
+    first_pass_screen_share: float = 0.25
+    #: a Sendo `sent` this long unchanged keeps backing off up to `stuck_max_interval`
+    no_receipt_after: float = NO_RECEIPT_AFTER
+    stuck_max_interval: float = 3600.0
 
     @classmethod
     def from_settings(cls, polling: object) -> "PollPolicy":
@@ -50,20 +94,26 @@ class PollPolicy:
         if status is Status.DELIVERED:
             if age > self.delivered_max_age:
                 return False
+            channel = (channel or "").lower()
             if provider is Provider.SENDO:
-                return True  # Sendo documents `opened` after delivery
-            return (channel or "").lower() in READ_RECEIPT_CHANNELS
+                return channel not in ("", "sms")  # MMS may still be opened; SMS never reports it
+            return channel in READ_RECEIPT_CHANNELS
         return age <= self.pending_max_age
 
-    def interval(self, status: Status, since_change: float, priority: Priority = Priority.NORMAL) -> float:
-        """Seconds until the next poll of a message that can still change."""
+    def interval(self, status: Status, since_change: float, priority: Priority = Priority.NORMAL,
+                 provider: Provider | None = None) -> float:
+        """Seconds until the next poll of a message that can still change.
+
+        A visible row's boost fades once it has not changed for `boost_fade` seconds."""
         if status is Status.DELIVERED:
             base = self.delivered_recheck
+        elif no_receipt(provider, status, since_change, self.no_receipt_after):
+            base = min(self.stuck_max_interval, max(self.max_interval, since_change * self.growth))
         else:
             base = min(self.max_interval, max(self.min_interval, since_change * self.growth))
         if priority is Priority.SELECTED:
             return min(base, self.selected_interval)
-        if priority is Priority.VISIBLE:
+        if priority is Priority.VISIBLE and since_change <= self.boost_fade:
             return min(base, self.visible_interval)
         return base
 
@@ -83,8 +133,62 @@ class PollPolicy:
         age = now - (created if created is not None else first_seen)
         if not self.can_still_change(status, provider, channel, age):
             return None
-        return now + self.interval(status, max(0.0, now - last_changed), priority)
+        # An unknown word says nothing about progress: back off from when we first saw the message.
+        since = now - (first_seen if status is Status.UNKNOWN else last_changed)
+        return now + self.interval(status, max(0.0, since), priority, provider)
 
     def after_error(self, errors: int, now: float) -> float:
         """Back off one message that keeps failing: min_interval doubling per error, capped."""
         return now + min(self.max_interval, self.min_interval * (2 ** min(errors, 16)))
+
+
+@dataclass
+class ScreenShare:
+    """Orders due work for one provider so the screen gets at most `share` of the requests.
+
+    It counts the last `window` requests it handed out (screen or not); a screen request is
+    preferred only while the screen's part of them is below the share. When nothing else is due
+    the screen takes the whole budget (no request is left unused), and the selected row always
+    goes first: it is one message, polled every couple of seconds at most.
+    """
+
+    window: int = 20
+    recent: deque[bool] = field(default_factory=deque)
+
+    def screen_part(self) -> float:
+        return sum(self.recent) / len(self.recent) if self.recent else 0.0
+
+    def _take(self, screen: bool) -> None:
+        self.recent.append(screen)
+        while len(self.recent) > self.window:
+            self.recent.popleft()
+
+    def pick(self, count: int, *, share: float, selected: Sequence[str] = (), screen: Sequence[str] = (),
+             first: Sequence[str] = (), overdue: Sequence[str] = ()) -> list[str]:
+        """Up to `count` IDs: selected, then screen rows within `share`, then never-asked (`first`),
+        then `overdue`, then screen rows beyond the share. Each ID at most once."""
+        out: list[str] = []
+        seen: set[str] = set()
+        queues = {"selected": list(selected), "screen": list(screen), "first": list(first), "overdue": list(overdue)}
+
+        def pop(name: str) -> str | None:
+            q = queues[name]
+            while q:
+                mid = q.pop(0)
+                if mid not in seen:
+                    return mid
+            return None
+
+        while len(out) < count:
+            order = ["selected"]
+            order += ["screen", "first", "overdue"] if self.screen_part() < share else ["first", "overdue", "screen"]
+            for name in order:
+                mid = pop(name)
+                if mid is not None:
+                    seen.add(mid)
+                    out.append(mid)
+                    self._take(name in ("selected", "screen"))
+                    break
+            else:
+                break
+        return out

@@ -3,7 +3,12 @@
 One loop per configured provider (plus one for IDs whose provider is not known yet). Each loop is
 a plain coroutine: the dashboard runs it in a Textual worker, benchmarks run it with asyncio. All
 state lives in the store (`next_poll` per message), so a restart resumes where it stopped and a
-final message is never asked again. The selected message and the rows on screen are pulled forward.
+final message is never asked again.
+
+What to ask is decided when a request could start (`ScreenShare` in policy.py): the selected row,
+then rows on screen within a bounded share of the budget, then messages never asked yet, then the
+most overdue. Each loop is supervised: an unexpected exception (a store error, a bug) restarts it
+after 1 s, 2 s, 4 s … (capped), reported through `on_crash` and `loop_health` for the status line.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from tui.errors import (
     AuthError,
@@ -22,14 +27,16 @@ from tui.errors import (
 )
 from tui.ids import MessageRef
 from tui.model import Message, Provider, Status
-from tui.polling.policy import PollPolicy, Priority
+from tui.polling.policy import PollPolicy, Priority, ScreenShare
+from tui.polling.record import record_lookup
 from tui.providers.budget import HealthState
 from tui.providers.lookup import Providers
-from tui.polling.record import record_lookup
 from tui.store.history import HistoryStore
 
 AUTH_PAUSE = 60.0  # a rejected key is retried this rarely, so a fixed key recovers by itself
 IDLE_WAKE = 30.0  # longest sleep when nothing is due (wakes earlier on new work)
+
+Owner = Provider | None  # None: the loop for IDs whose provider is not known yet
 
 
 @dataclass(frozen=True)
@@ -49,8 +56,19 @@ class LoopStats:
     requests: int = 0
     answers: int = 0
     errors: int = 0
+    screen: int = 0  # requests spent on the selected row and rows on screen
     last_answer: float | None = None
     last_error: str = ""
+
+
+@dataclass(frozen=True)
+class LoopHealth:
+    """One provider loop's state for the status line: `running`, `restarting` (until `retry_at`) or `stopped`."""
+
+    state: str = "running"
+    restarts: int = 0
+    last_error: str = ""
+    retry_at: float | None = None  # clock time of the next restart while `restarting`
 
 
 @dataclass
@@ -66,6 +84,12 @@ class Focus:
         return Priority.VISIBLE if message_id in self.visible else Priority.NORMAL
 
 
+def describe(exc: BaseException) -> str:
+    """A short, single-line account of an unexpected error (the UI shows it as plain text)."""
+    text = " ".join(str(exc).split())[:200]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 @dataclass
 class Poller:
     store: HistoryStore
@@ -73,115 +97,204 @@ class Poller:
     policy: PollPolicy
     on_update: Callable[[PollUpdate], None] = lambda update: None
     on_error: Callable[[Provider | None, SendwatchError], None] = lambda provider, error: None
+    #: an unexpected exception ended a provider's loop; it is restarted after a backoff
+    on_crash: Callable[[Provider | None, BaseException], None] = lambda provider, exc: None
     focus: Focus = field(default_factory=Focus)
-    stats: dict[Provider | None, LoopStats] = field(default_factory=dict)
+    stats: dict[Owner, LoopStats] = field(default_factory=dict)
+    loop_health: dict[Owner, LoopHealth] = field(default_factory=dict)
+    clock: Callable[[], float] = time.time
+    restart_backoff: float = 1.0
+    restart_backoff_max: float = 60.0
 
     def __post_init__(self) -> None:
-        self._wake = asyncio.Event()
+        self._wakes: dict[Owner, asyncio.Event] = {}
+        self._stop_event: asyncio.Event | None = None
         self._inflight: set[str] = set()
         self._finished: dict[str, int] = {}  # id -> sequence number of its last completed poll
         self._finish_seq = 0
         self._stopped = False
+        self._shares: dict[Owner, ScreenShare] = {}
+        self._task_errors: dict[Owner, BaseException] = {}
 
     # -- control from the UI --------------------------------------------------------------------
     def wake(self) -> None:
-        self._wake.set()
+        for event in self._wakes.values():
+            event.set()
 
     def stop(self) -> None:
         self._stopped = True
-        self._wake.set()
+        if self._stop_event is not None:
+            self._stop_event.set()
+        self.wake()
 
     async def set_focus(self, selected: str | None, visible: Iterable[str]) -> None:
-        """Record what is on screen; rows on screen become due within `visible_interval`."""
+        """Record what is on screen; rows on screen that changed lately become due within `visible_interval`."""
         visible = frozenset(visible)
         self.focus = Focus(selected, visible)
-        now = time.time()
-        await asyncio.to_thread(self.store.pull_forward, visible, self.policy.visible_interval, now)
+        now = self.clock()
+        await asyncio.to_thread(self.store.pull_forward, visible, self.policy.visible_interval, now,
+                                changed_since=now - self.policy.boost_fade)
         if selected:
             await asyncio.to_thread(self.store.pull_forward, [selected], self.policy.selected_interval, now)
         self.wake()
 
-    # -- the loops ------------------------------------------------------------------------------
+    # -- supervision ------------------------------------------------------------------------------
     async def run(self) -> None:
-        """Run every provider's loop until `stop()`; never raises for provider trouble."""
-        loops = [self._loop(p) for p in self.providers.clients]
-        loops.append(self._loop(None))
-        await asyncio.gather(*loops)
+        """Run every provider's loop until `stop()`; never raises for provider trouble or a crash."""
+        self._stop_event = asyncio.Event()
+        if self._stopped:
+            self._stop_event.set()
+        owners: list[Owner] = [*self.providers.clients, None]
+        await asyncio.gather(*(self._supervise(owner) for owner in owners))
 
-    async def _loop(self, provider: Provider | None) -> None:
+    async def _supervise(self, owner: Owner) -> None:
+        """Restart a loop that raised, after 1 s, 2 s, 4 s … (reset once it ran a full cap cleanly)."""
+        failures = 0
+        self.loop_health[owner] = LoopHealth()
+        while not self._stopped:
+            started = self.clock()
+            try:
+                await self._loop(owner)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - whatever it was, the loop must come back
+                if self.clock() - started >= self.restart_backoff_max:
+                    failures = 0
+                delay = min(self.restart_backoff_max, self.restart_backoff * 2 ** failures)
+                failures += 1
+                health = self.loop_health[owner]
+                self.loop_health[owner] = LoopHealth("restarting", health.restarts + 1, describe(exc), self.clock() + delay)
+                self._task_errors.pop(owner, None)  # other polls that failed in the same incident
+                try:
+                    self.on_crash(owner, exc)
+                except Exception:  # noqa: BLE001 - a failing logger must not stop the restart
+                    pass
+                await self._pause(delay)
+                self.loop_health[owner] = replace(self.loop_health[owner], state="running", retry_at=None)
+        self.loop_health[owner] = replace(self.loop_health[owner], state="stopped", retry_at=None)
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep that only `stop()` cuts short (a UI wake must not skip a restart backoff)."""
+        assert self._stop_event is not None
+        try:
+            await asyncio.wait_for(self._stop_event.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    # -- the loops ------------------------------------------------------------------------------
+    async def _loop(self, owner: Owner) -> None:
         """Pick what to ask only when a request could start now, so the newest priorities win."""
-        stats = self.stats.setdefault(provider, LoopStats())
-        client = self.providers.clients.get(provider) if provider else None
+        stats = self.stats.setdefault(owner, LoopStats())
+        self._wakes.setdefault(owner, asyncio.Event())
+        client = self.providers.clients.get(owner) if owner else None
         concurrency = client.budget.concurrency if client else 2
         tasks: set[asyncio.Task[None]] = set()
-        while not self._stopped:
-            if client is not None and client.budget.circuit_open:
-                await self._sleep(client.budget.circuit_retry_in())
-                continue
-            if client is not None and client.budget.health.state is HealthState.AUTH_REJECTED:
-                await self._sleep(AUTH_PAUSE)
-                if self._stopped:
-                    break
-            free = concurrency - len(tasks)
-            if free <= 0:
-                await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED, timeout=1.0)
-                continue
-            if client is not None:
-                delay = client.budget.wait_time()
-                if delay > 0:
-                    await self._sleep(delay)
+        try:
+            while not self._stopped:
+                error = self._task_errors.pop(owner, None)
+                if error is not None:
+                    raise error
+                if client is not None and client.budget.circuit_open:
+                    await self._sleep(owner, client.budget.circuit_retry_in())
                     continue
-                free = min(free, max(1, int(client.budget.tokens)))
-            batch = await self._choose(provider, free)
-            if not batch:
-                next_due = await asyncio.to_thread(self.store.next_due, provider, unresolved=provider is None)
-                await self._sleep(IDLE_WAKE if next_due is None else max(0.05, min(IDLE_WAKE, next_due - time.time())))
-                continue
-            for message_id in batch:
-                self._inflight.add(message_id)
-                task = asyncio.ensure_future(self._poll_one(provider, message_id, stats))
-                tasks.add(task)
-                task.add_done_callback(lambda t, mid=message_id: (tasks.discard(t), self._done(mid)))
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+                if client is not None and client.budget.health.state is HealthState.AUTH_REJECTED:
+                    await self._sleep(owner, AUTH_PAUSE)
+                    if self._stopped:
+                        break
+                free = concurrency - len(tasks)
+                if free <= 0:
+                    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED, timeout=1.0)
+                    continue
+                if client is not None:
+                    delay = client.budget.wait_time()
+                    if delay > 0:
+                        await self._sleep(owner, delay)
+                        continue
+                    free = min(free, max(1, int(client.budget.tokens)))
+                batch = await self._choose(owner, free)
+                if not batch:
+                    next_due = await asyncio.to_thread(self.store.next_due, owner, unresolved=owner is None)
+                    wait = IDLE_WAKE if next_due is None else max(0.05, min(IDLE_WAKE, next_due - self.clock()))
+                    await self._sleep(owner, wait)
+                    continue
+                for message_id, screen in batch:
+                    stats.screen += screen
+                    self._inflight.add(message_id)
+                    task = asyncio.ensure_future(self._poll_one(owner, message_id, stats))
+                    tasks.add(task)
+                    task.add_done_callback(lambda t, mid=message_id: self._done(owner, tasks, t, mid))
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _done(self, message_id: str) -> None:
+    def _done(self, owner: Owner, tasks: set[asyncio.Task[None]], task: asyncio.Task[None], message_id: str) -> None:
+        tasks.discard(task)
         self._inflight.discard(message_id)
         self._finish_seq += 1
         self._finished[message_id] = self._finish_seq
         if len(self._finished) > 10_000:
             self._finished.clear()  # only races within one query matter; the map never needs to grow
+        if not task.cancelled() and task.exception() is not None:
+            self._task_errors.setdefault(owner, task.exception())  # the loop raises it: supervised restart
+            self._wake_one(owner)
 
-    async def _choose(self, provider: Provider | None, count: int) -> list[str]:
-        """Up to `count` due IDs: the rows on screen first, then the most overdue.
+    async def _choose(self, owner: Owner, count: int) -> list[tuple[str, bool]]:
+        """Up to `count` due IDs, each with whether it is screen work (see `ScreenShare`).
 
         The due queries run in a thread; a poll that completes meanwhile has already rescheduled
         its message (maybe to never), so its now-stale 'due' answer is ignored."""
-        now = time.time()
+        now = self.clock()
         mark = self._finish_seq
-        batch: list[str] = []
-        focused = [*([self.focus.selected] if self.focus.selected else []), *self.focus.visible]
-        for among in ([focused] if focused else []) + [None]:
-            if len(batch) >= count:
-                break
-            due = await asyncio.to_thread(self.store.due, now, len(self._inflight) + count * 2, provider,
-                                          unresolved=provider is None, among=among)
-            fresh = [d[0] for d in due if d[0] not in self._inflight and d[0] not in batch
-                     and self._finished.get(d[0], 0) <= mark]
-            batch += fresh[: count - len(batch)]
-        return batch
+        where = {"provider": owner, "unresolved": owner is None}
+        selected = self.focus.selected
+        visible = [v for v in self.focus.visible if v != selected]
 
-    async def _sleep(self, seconds: float) -> None:
-        self._wake.clear()
+        async def due_rows(limit: int, **kw: object) -> list[tuple]:
+            rows = await asyncio.to_thread(self.store.due, now, limit, **where, **kw)
+            return [r for r in rows if r[0] not in self._inflight and self._finished.get(r[0], 0) <= mark]
+
+        async def due(limit: int, **kw: object) -> list[str]:
+            return [r[0] for r in await due_rows(limit, **kw)]
+
+        chosen_selected = await due(1, among=[selected]) if selected else []
+        screen: list[str] = []
+        first: list[str] = []
+        if visible:
+            first += await due(len(visible), among=visible, never_asked=True)
+            for mid, _, _, changed in await due_rows(len(visible), among=visible, never_asked=False):
+                if changed is not None and now - changed <= self.policy.boost_fade:
+                    screen.append(mid)  # a faded row is ordinary overdue work below
+        limit = len(self._inflight) + count * 2 + len(visible) + 1
+        first += await due(limit, never_asked=True)
+        focused = {selected, *screen}
+        overdue = [m for m in await due(limit, never_asked=False) if m not in focused] if len(first) < count else []
+        share = self.policy.first_pass_screen_share if first else self.policy.screen_share
+        picker = self._shares.setdefault(owner, ScreenShare())
+        picked = picker.pick(count, share=share, selected=chosen_selected, screen=screen, first=first, overdue=overdue)
+        on_screen = {*chosen_selected, *screen}
+        return [(mid, mid in on_screen) for mid in picked]
+
+    def _wake_one(self, owner: Owner) -> None:
+        event = self._wakes.get(owner)
+        if event is not None:
+            event.set()
+
+    async def _sleep(self, owner: Owner, seconds: float) -> None:
+        """Wait up to `seconds`; a `wake()` since the last sleep (even while busy) ends it at once."""
+        event = self._wakes.setdefault(owner, asyncio.Event())
+        if self._stopped:
+            return
         try:
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+            await asyncio.wait_for(event.wait(), timeout=seconds)
         except asyncio.TimeoutError:
             pass
+        event.clear()
 
     async def _poll_one(self, provider: Provider | None, message_id: str, stats: LoopStats) -> None:
         stats.requests += 1
-        now = time.time()
+        now = self.clock()
         try:
             if provider is None:
                 msg = await self.providers.fetch(MessageRef(message_id), retries=0)
@@ -202,7 +315,7 @@ class Poller:
                 self.on_error(provider, exc)
             return
         stats.answers += 1
-        stats.last_answer = time.time()
+        stats.last_answer = self.clock()
         await self._store_answer(msg, provider is None)
 
     def _failure(self, message_id: str, exc: SendwatchError, now: float) -> int:
@@ -213,6 +326,6 @@ class Poller:
         return errors
 
     async def _store_answer(self, msg: Message, resolved_now: bool) -> None:
-        at = time.time()
+        at = self.clock()
         outcome = await asyncio.to_thread(record_lookup, self.store, self.policy, msg, at, self.focus.priority(msg.id))
         self.on_update(PollUpdate(msg.id, msg.provider, outcome.previous, outcome.current, outcome.changed or resolved_now, at))

@@ -576,13 +576,12 @@ class HistoryStore:
                 return []
             cond += f" AND id IN ({','.join('?' * len(ids))})"
             params += ids
-        order = "next_poll"
         if never_asked is not None:
+            # Never-asked rows keep the next_poll they were tracked with: oldest first, via the index.
             cond += f" AND {'' if never_asked else 'NOT '}(last_polled IS NULL AND poll_errors = 0)"
-            order = "seq" if never_asked else order
         return [tuple(r) for r in self._read(
             f"SELECT id, provider, status, coalesce(last_changed, first_seen) FROM messages "
-            f"WHERE next_poll IS NOT NULL AND next_poll <= ? AND {cond} ORDER BY {order} LIMIT ?",
+            f"WHERE next_poll IS NOT NULL AND next_poll <= ? AND {cond} ORDER BY next_poll, seq LIMIT ?",
             [now, *params, limit])]
 
     def next_due(self, provider: Provider | None = None, *, unresolved: bool = False) -> float | None:
