@@ -240,7 +240,7 @@ class SimWorld:
             return steps, None  # stuck in SENT ("almost always means it was delivered")
         t += rng.expovariate(1 / 20) + 2
         steps.append((t, "DELIVERED"))
-        if rng.random() < 0.1:
+        if channel == "mms" and rng.random() < 0.3:  # read receipts: MMS only (sendwatch rechecks just those)
             t += rng.expovariate(1 / 60) + 5
             steps.append((t, "READ"))
         return steps, None
