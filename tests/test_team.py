@@ -143,3 +143,93 @@ def test_the_database_password_never_shows(pg_server) -> None:
     assert password not in str(info.value)
     settings = load(Path("/nonexistent.toml"), env={"SENDWATCH_DATABASE_URL": url})
     assert isinstance(settings.history.url, Secret) and password not in repr(settings)
+
+
+# -- pollers sharing one store: exactly one polls each account ----------------------------------------
+async def test_two_pollers_on_one_store_spend_one_budget(backend, open_store, settings, world, sim) -> None:
+    import asyncio
+    from dataclasses import replace as dc_replace
+
+    from tests.test_poller import FAST, live
+    from tui.polling.poller import Poller
+    from tui.providers.lookup import Providers
+
+    live(world)
+    msgs = [world.add_message(Provider.SENDO, [(0, "QUEUED"), (3600, "SENT")], created=-1) for _ in range(5)]
+    first_store, second_store = open_store(), open_store()
+    first_store.track([MessageRef(m.id, Provider.SENDO) for m in msgs])
+    policy = dc_replace(FAST, min_interval=0.5, max_interval=0.5)
+    instances = []
+    for store in (first_store, second_store):
+        providers = Providers(settings)
+        leases = {owner: lease_for(settings, store, owner) for owner in (*providers.clients, None)}
+        poller = Poller(store, providers, policy, leases=leases)
+        instances.append((poller, providers, asyncio.ensure_future(poller.run())))
+    try:
+        await asyncio.sleep(2.5)
+        states = [p.lease_state.get(Provider.SENDO) for p, _, _ in instances]
+        assert sorted(states) == sorted(["polling here", f"polled by {me()}"]), states
+        winner = next(i for i, (p, _, _) in enumerate(instances) if p.lease_state.get(Provider.SENDO) == "polling here")
+        loser = instances[1 - winner][0]
+        assert loser.stats.get(Provider.SENDO) is None or loser.stats[Provider.SENDO].requests == 0
+        # the winner leaves: the other takes over within the retry interval
+        poller, providers, task = instances[winner]
+        poller.stop()
+        await task
+        await providers.aclose()
+        for _ in range(60):
+            if loser.lease_state.get(Provider.SENDO) == "polling here" and loser.stats.get(Provider.SENDO):
+                break
+            await asyncio.sleep(0.2)
+        assert loser.lease_state.get(Provider.SENDO) == "polling here"
+        await asyncio.sleep(1.0)
+        assert loser.stats[Provider.SENDO].requests > 0
+    finally:
+        for poller, providers, task in instances:
+            poller.stop()
+            await task
+            await providers.aclose()
+
+
+async def test_webhooks_make_polling_the_safety_net(open_store, settings, world) -> None:
+    """A pushed status is not polled while webhooks flow; when they go silent, polling takes over."""
+    import asyncio
+    from dataclasses import replace as dc_replace
+
+    from tests.test_poller import FAST, live
+    from tui.model import Message
+    from tui.polling.poller import Poller
+    from tui.providers.lookup import Providers
+    from tui.webhooks.apply import apply_push
+
+    live(world)
+    m = world.add_message(Provider.SENTDM, [(0, "QUEUED"), (1, "SENT"), (3600, "DELIVERED")], created=-5)
+    store = open_store()
+    store.track([MessageRef(m.id, Provider.SENTDM)])
+    now = time.time()
+    policy = dc_replace(FAST, webhook_recheck=900.0, webhook_silence=600.0)
+    pushed = Message(m.id, Provider.SENTDM, Status.SENT, "SENT")
+    apply_push(store, policy, pushed, now)  # unknown details: due now, to fetch them
+    apply_push(store, policy, pushed, now)  # now known: covered by webhooks
+    assert store.row(m.id).next_poll >= now + 899 and store.last_push(Provider.SENTDM) >= now + 899
+    providers = Providers(settings)
+    poller = Poller(store, providers, policy)
+    task = asyncio.ensure_future(poller.run())
+    try:
+        await asyncio.sleep(0.5)
+        assert poller.push_state.get(Provider.SENTDM) == "flowing"
+        assert store.row(m.id).next_poll >= now + 899  # not polled: its webhooks cover it
+    finally:
+        poller.stop()
+        await task
+    # eleven minutes without a webhook: the next check releases the message to polling
+    silent = Poller(store, providers, policy, clock=lambda: now + 660)
+    task = asyncio.ensure_future(silent.run())
+    try:
+        await asyncio.sleep(0.5)
+        assert silent.push_state.get(Provider.SENTDM) == "silent"
+        assert store.last_push(Provider.SENTDM) is None
+    finally:
+        silent.stop()
+        await task
+        await providers.aclose()

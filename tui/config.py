@@ -107,6 +107,10 @@ class PollingSettings:
     visible_interval: float = 4.0
     delivered_recheck: float = 600.0
     delivered_max_age: float = 86400.0
+    #: A message whose status arrived by webhook is polled only this often while webhooks flow...
+    webhook_recheck: float = 900.0
+    #: ...and polling takes over again once a provider's webhooks were silent this long.
+    webhook_silence: float = 600.0
     notify_delivered: bool = False
 
 

@@ -81,10 +81,15 @@ class PollPolicy:
     #: a Sendo `sent` this long unchanged keeps backing off up to `stuck_max_interval`
     no_receipt_after: float = NO_RECEIPT_AFTER
     stuck_max_interval: float = 3600.0
+    #: a message whose status came by webhook is polled only this often (a safety net) ...
+    webhook_recheck: float = 900.0
+    #: ... until the provider's webhooks have been silent this long: then polling takes over again
+    webhook_silence: float = 600.0
 
     @classmethod
     def from_settings(cls, polling: object) -> "PollPolicy":
-        names = ("min_interval", "max_interval", "selected_interval", "visible_interval", "delivered_recheck", "delivered_max_age")
+        names = ("min_interval", "max_interval", "selected_interval", "visible_interval", "delivered_recheck", "delivered_max_age",
+                 "webhook_recheck", "webhook_silence")
         return cls(**{n: getattr(polling, n) for n in names})
 
     def can_still_change(self, status: Status, provider: Provider | None, channel: str | None, age: float) -> bool:

@@ -27,6 +27,7 @@ from tui.errors import (
 )
 from tui.ids import MessageRef
 from tui.model import Message, Provider, Status
+from tui.polling.election import RETRY, Lease
 from tui.polling.policy import PollPolicy, Priority, ScreenShare
 from tui.polling.record import record_lookup
 from tui.providers.budget import HealthState
@@ -105,6 +106,13 @@ class Poller:
     clock: Callable[[], float] = time.time
     restart_backoff: float = 1.0
     restart_backoff_max: float = 60.0
+    #: one lease per provider account when instances share a store (tui/polling/election.py);
+    #: empty: this instance polls everything (tests, benchmarks, a single user)
+    leases: dict[Owner, Lease] = field(default_factory=dict)
+    #: what the status line says of each lease: "polling here" / "polled by host:pid"
+    lease_state: dict[Owner, str] = field(default_factory=dict)
+    #: per provider, whether webhooks are covering its messages: "flowing" / "silent"
+    push_state: dict[Provider, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._wakes: dict[Owner, asyncio.Event] = {}
@@ -115,6 +123,7 @@ class Poller:
         self._stopped = False
         self._shares: dict[Owner, ScreenShare] = {}
         self._task_errors: dict[Owner, BaseException] = {}
+        self._push_checked: dict[Provider, float] = {}
 
     # -- control from the UI --------------------------------------------------------------------
     def wake(self) -> None:
@@ -145,7 +154,31 @@ class Poller:
         if self._stopped:
             self._stop_event.set()
         owners: list[Owner] = [*self.providers.clients, None]
-        await asyncio.gather(*(self._supervise(owner) for owner in owners))
+        try:
+            await asyncio.gather(*(self._elected(owner) for owner in owners))
+        finally:
+            for lease in self.leases.values():
+                await asyncio.to_thread(lease.release)
+
+    async def _elected(self, owner: Owner) -> None:
+        """Poll this account only while this instance holds its lease; try again every few seconds."""
+        lease = self.leases.get(owner)
+        if lease is None:
+            return await self._supervise(owner)
+        while not self._stopped:
+            if not await asyncio.to_thread(lease.try_acquire):
+                self.lease_state[owner] = await asyncio.to_thread(lease.describe)
+                await self._pause(RETRY)
+                continue
+            self.lease_state[owner] = "polling here"
+            polling = asyncio.ensure_future(self._supervise(owner))
+            while not polling.done():
+                await asyncio.wait([polling], timeout=RETRY)
+                if not polling.done() and not await asyncio.to_thread(lease.try_acquire):
+                    polling.cancel()  # the lease is gone (e.g. the database session died): stop at once
+                    await asyncio.gather(polling, return_exceptions=True)
+            if self._stopped:
+                break
 
     async def _supervise(self, owner: Owner) -> None:
         """Restart a loop that raised, after 1 s, 2 s, 4 s … (reset once it ran a full cap cleanly)."""
@@ -206,6 +239,8 @@ class Poller:
                 if free <= 0:
                     await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED, timeout=1.0)
                     continue
+                if owner is not None:
+                    await self._check_push(owner)
                 if client is not None:
                     delay = client.budget.wait_time()
                     if delay > 0:
@@ -275,6 +310,24 @@ class Poller:
         picked = picker.pick(count, share=share, selected=chosen_selected, screen=screen, first=first, overdue=overdue)
         on_screen = {*chosen_selected, *screen}
         return [(mid, mid in on_screen) for mid in picked]
+
+    async def _check_push(self, provider: Provider) -> None:
+        """Every 30 s: have this provider's webhooks gone silent? Then polling takes over again."""
+        now = self.clock()
+        if now - self._push_checked.get(provider, -1e18) < 30.0:
+            return
+        self._push_checked[provider] = now
+        covered_until = await asyncio.to_thread(self.store.last_push, provider)
+        if covered_until is None:
+            self.push_state.pop(provider, None)
+            return
+        last_event = covered_until - self.policy.webhook_recheck
+        if now - last_event <= self.policy.webhook_silence:
+            self.push_state[provider] = "flowing"
+            return
+        self.push_state[provider] = "silent"
+        if await asyncio.to_thread(self.store.release_push, provider, now):
+            self._wake_one(provider)
 
     def _wake_one(self, owner: Owner) -> None:
         event = self._wakes.get(owner)

@@ -411,6 +411,27 @@ class HistoryStore:
             "SELECT idempotency_key, provider, created_at, campaign, message_ids FROM sends ORDER BY created_at DESC LIMIT ?",
             (limit,))]
 
+    # -- webhooks: polling as the safety net ------------------------------------------------------
+    def cover_by_push(self, message_id: str, until: float) -> None:
+        """A webhook brought this status: leave the message to its webhooks (no poll before `until`)."""
+        with self._tx() as db:
+            db.execute("UPDATE messages SET push_until = ?, rev = ?, next_poll = CASE WHEN next_poll IS NULL THEN NULL "
+                       "WHEN next_poll < ? THEN ? ELSE next_poll END WHERE id = ?",
+                       (until, self._next_rev(db), until, until, message_id))
+
+    def last_push(self, provider: Provider) -> float | None:
+        """The latest coverage deadline set by a webhook for this provider (None: never pushed)."""
+        return self._read("SELECT max(push_until) FROM messages WHERE provider = ? AND push_until IS NOT NULL",
+                          (provider.value,))[0][0]
+
+    def release_push(self, provider: Provider, now: float) -> int:
+        """Webhooks went silent: every message they covered is due for a poll now (polling takes over)."""
+        with self._tx() as db:
+            cur = db.execute("UPDATE messages SET push_until = NULL, next_poll = CASE WHEN next_poll IS NULL THEN NULL "
+                             "WHEN next_poll > ? THEN ? ELSE next_poll END WHERE provider = ? AND push_until IS NOT NULL",
+                             (now, now, provider.value))
+            return cur.rowcount
+
     def record_failure(self, message_id: str, error: str, *, next_poll: float | None) -> None:
         with self._tx() as db:
             db.execute(

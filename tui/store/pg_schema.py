@@ -29,8 +29,10 @@ _V1 = [
         last_polled DOUBLE PRECISION, last_changed DOUBLE PRECISION, next_poll DOUBLE PRECISION,
         poll_errors INTEGER NOT NULL DEFAULT 0,
         last_error TEXT,
-        rev BIGINT NOT NULL DEFAULT 0
+        rev BIGINT NOT NULL DEFAULT 0,
+        push_until DOUBLE PRECISION
     )""",
+    "CREATE INDEX IF NOT EXISTS messages_pushed ON messages(provider, push_until) WHERE push_until IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS messages_due ON messages(next_poll) WHERE next_poll IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS messages_status ON messages(status)",
     "CREATE INDEX IF NOT EXISTS messages_changed ON messages(last_changed)",

@@ -108,6 +108,9 @@ def _v3(db: sqlite3.Connection) -> None:
     # generation bumped by deletes (forget, clear, prune) that asks for a full reload.
     db.execute("ALTER TABLE messages ADD COLUMN rev INTEGER NOT NULL DEFAULT 0")
     db.execute("CREATE INDEX IF NOT EXISTS messages_rev ON messages(rev)")
+    # Webhook coverage: until when a pushed message is left to its webhooks (polling is the safety net).
+    db.execute("ALTER TABLE messages ADD COLUMN push_until REAL")
+    db.execute("CREATE INDEX IF NOT EXISTS messages_pushed ON messages(provider, push_until) WHERE push_until IS NOT NULL")
     db.execute("CREATE TABLE IF NOT EXISTS history_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
     db.execute("INSERT OR IGNORE INTO history_meta VALUES ('rev', 0), ('generation', 0)")
     # Every send made from sendwatch, with its Idempotency-Key, so a retry can reuse the key.

@@ -13,6 +13,8 @@ Synchronous (SQLite): the server calls `apply_push` in a worker thread, never on
 from __future__ import annotations
 
 import sqlite3
+
+import psycopg
 from dataclasses import dataclass, fields, replace
 
 from tui.model import Message, Provider, Status
@@ -68,7 +70,9 @@ def apply_push(store: HistoryStore, policy: PollPolicy, push: Message, now: floa
             store.add_events(push.id, push.events)
             return Applied(push.id, push.provider, False, True, known.status)
         outcome = record_lookup(store, policy, merge(known, push), now)
+        if outcome.next_poll is not None:  # not final: its webhooks will tell; poll only as a safety net
+            store.cover_by_push(push.id, now + policy.webhook_recheck)
         return Applied(push.id, push.provider, False, False, outcome.current, outcome)
-    except (sqlite3.Error, OSError) as exc:
+    except (sqlite3.Error, psycopg.Error, OSError) as exc:
         # The SQLite message names no values (parameters are bound), but keep only the class name.
         raise StoreUnavailable(type(exc).__name__) from None
