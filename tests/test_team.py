@@ -233,3 +233,37 @@ async def test_webhooks_make_polling_the_safety_net(open_store, settings, world)
         silent.stop()
         await task
         await providers.aclose()
+
+
+def test_headless_poll_service(env, world, tmp_path: Path) -> None:
+    """`sendwatch poll`: polls, logs one line per notable event, stops cleanly on SIGTERM."""
+    from tests.test_poller import live
+    from tui.store.history import HistoryStore
+
+    live(world)
+    msgs = [world.add_message(Provider.SENTDM, [(0, "QUEUED"), (0.5, "FAILED")], error=("DELIVERY_003", "x"), created=-5),
+            world.add_message(Provider.SENDO, [(0, "CREATED"), (0.5, "DELIVERED")], created=-5)]
+    history = Path(env["SENDWATCH_DATA_DIR"]) / "history.sqlite3"
+    store = HistoryStore(history)
+    store.track([MessageRef(m.id, m.provider) for m in msgs])
+    store.close()
+    child = subprocess.Popen([sys.executable, "-m", "tui", "poll"], env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
+    try:
+        time.sleep(4.0)
+        child.send_signal(signal.SIGTERM)
+        _, err = child.communicate(timeout=15)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, err
+    assert "lease Sent.dm: polling here" in err and "stopped" in err and "Traceback" not in err
+    assert f"{msgs[0].id} failed" in err
+    store = HistoryStore(history)
+    try:
+        assert {store.row(m.id).status for m in msgs} == {"failed", "delivered"}
+    finally:
+        store.close()
+    unreachable = dict(env, SENDWATCH_DATABASE_URL="postgresql://sw:secret-pw@127.0.0.1:1/sw")
+    out = subprocess.run([sys.executable, "-m", "tui", "poll"], env=unreachable, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "secret-pw" not in out.stderr and "cannot use the shared history" in out.stderr

@@ -15,6 +15,7 @@ EPILOG = """commands:
   watch FILE|-  open the dashboard tracking the IDs in FILE (or stdin)
   send          send a message (or a template) and track it; --watch opens the dashboard on it
   listen        receive status by webhook into history (Sent.dm signed, Sendo token)
+  poll          the poller (and --listen receiver) without a screen, for a server; one poller per account
   export        write the tracked messages as CSV or JSON
   config        path | init | check
   simulate      run the provider simulator on 127.0.0.1
@@ -93,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     listen = sub.add_parser("listen", help="receive status by webhook into history", parents=common)
     listen.add_argument("address", nargs="?", default="127.0.0.1:8787", metavar="[HOST:]PORT",
                         help="where to listen (default 127.0.0.1:8787: put a reverse proxy or tunnel in front)")
+
+    poll = sub.add_parser("poll", help="run the poller without a screen (a server next to a shared history)", parents=common)
+    poll.add_argument("--listen", metavar="[HOST:]PORT", help="also receive webhooks there")
 
     export = sub.add_parser("export", help="write tracked messages as CSV or JSON", parents=common)
     export.add_argument("--campaign", help="only this campaign")
@@ -175,6 +179,14 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             return fail(str(exc), 2)
         return listen.run(settings, host, port)
+    if args.command == "poll":
+        from tui.commands import listen, poll
+
+        try:
+            address = listen.parse_listen(args.listen) if args.listen else None
+        except ValueError as exc:
+            return fail(str(exc), 2)
+        return poll.run(settings, address)
     if args.command == "export":
         from tui.commands import export
 

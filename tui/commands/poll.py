@@ -1,0 +1,115 @@
+"""`sendwatch poll [--listen [HOST:]PORT]`: the poller (and the webhook receiver) without a screen.
+
+For a server or a container next to a team's shared history: it takes part in the election like a
+dashboard (so it polls an account only while nobody else does), logs one line per notable event —
+a lease won or lost, a provider's health changing, a message failing, a loop restarting, webhooks
+falling silent — and stops cleanly on SIGTERM/SIGINT. It exits non-zero when the store cannot be
+reached (2) or the receiver cannot bind (5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable
+
+from tui.commands.output import fail
+from tui.config import Settings
+from tui.errors import SendwatchError
+from tui.model import Provider, Status
+from tui.polling.election import lease_for
+from tui.polling.poller import Poller, PollUpdate, describe
+from tui.polling.policy import PollPolicy
+from tui.providers.lookup import Providers
+from tui.store.history import HistoryStore
+from tui.store.open import describe as describe_store
+from tui.store.open import open_store
+from tui.textsafe import safe_text
+
+log = logging.getLogger("sendwatch.poll")
+WATCH_EVERY = 1.0  # seconds between checks of leases, health and webhook state (logged only when they change)
+
+
+def run(settings: Settings, listen: tuple[str, int] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    if not settings.configured_providers():
+        return fail("no provider is configured: set SENT_DM_API_KEY and/or SENDO_API_KEY", 2)
+    try:
+        store = open_store(settings)
+    except SendwatchError as exc:
+        return fail(str(exc), exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - e.g. an unreadable directory: one line, no traceback
+        return fail(f"cannot open the history ({describe_store(settings)}): {exc.__class__.__name__}", 2)
+    try:
+        return asyncio.run(_serve(settings, store, listen))
+    finally:
+        store.close()
+
+
+async def _serve(settings: Settings, store: HistoryStore, listen: tuple[str, int] | None) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    providers = Providers(settings)
+    policy = PollPolicy.from_settings(settings.polling)
+    leases = {owner: lease_for(settings, store, owner) for owner in (*providers.clients, None)}
+    poller = Poller(store, providers, policy, on_update=_log_update,
+                    on_error=lambda p, exc: log.warning("%s: %s", _label(p), safe_text(str(exc), single_line=True)),
+                    on_crash=lambda p, exc: log.error("%s poll loop failed (%s); restarting", _label(p), describe(exc)),
+                    leases=leases)
+    receiver = None
+    if listen is not None:
+        from tui.commands.listen import describe_endpoints
+        from tui.webhooks import WebhookCredentials, WebhookReceiver
+
+        credentials = WebhookCredentials.from_settings(settings)
+        receiver = WebhookReceiver(store, credentials, host=listen[0], port=listen[1], policy=policy)
+        try:
+            await receiver.start()
+        except OSError as exc:
+            await providers.aclose()
+            return fail(f"cannot listen on {listen[0]}:{listen[1]}: {exc.strerror or type(exc).__name__}", 5)
+        for line in describe_endpoints(receiver, credentials):
+            log.info("%s", line.strip())
+    log.info("polling %s with history %s", ", ".join(p.label for p in providers.clients),
+             safe_text(describe_store(settings), single_line=True))
+    task = asyncio.ensure_future(poller.run())
+    watcher = asyncio.ensure_future(_watch(poller, providers, stop.is_set))
+    await stop.wait()
+    log.info("stopping")
+    poller.stop()
+    await asyncio.gather(task, return_exceptions=True)
+    watcher.cancel()
+    if receiver is not None:
+        await receiver.stop()
+    await providers.aclose()
+    log.info("stopped")
+    return 0
+
+
+def _label(provider: Provider | None) -> str:
+    return provider.label if provider else "unknown-provider IDs"
+
+
+def _log_update(update: PollUpdate) -> None:
+    if update.changed and update.current is Status.FAILED:
+        log.info("%s %s failed", update.provider.label, update.message_id)
+    elif update.changed and update.previous is not None and update.previous is not update.current:
+        log.info("%s %s %s -> %s", update.provider.label, update.message_id, update.previous.value, update.current.value)
+
+
+async def _watch(poller: Poller, providers: Providers, stopping: Callable[[], bool]) -> None:
+    """Log each change of who polls, of provider health and of webhook state: one line each."""
+    seen: dict[str, str] = {}
+    while not stopping():
+        now = {f"lease {_label(o)}": s for o, s in poller.lease_state.items()}
+        now |= {f"health {p.label}": providers.health(p).state.value for p in providers.clients}
+        now |= {f"webhooks {p.label}": s for p, s in poller.push_state.items()}
+        for key, value in now.items():
+            if seen.get(key) != value:
+                log.info("%s: %s", key, value)
+                seen[key] = value
+        await asyncio.sleep(WATCH_EVERY)
