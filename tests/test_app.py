@@ -43,6 +43,13 @@ async def wait_for(pilot, condition, timeout: float = 8.0) -> None:
 
 
 
+def toasts(app: SendwatchApp) -> list[str]:
+    """The text of every toast drawn on the current screen (rendered as the user sees it)."""
+    from textual.widgets._toast import Toast
+
+    return [toast.render().plain for toast in app.screen.query(Toast)]
+
+
 def detail_text(app: SendwatchApp) -> str:
     return app.query_one(DetailPane).plain
 
@@ -164,12 +171,10 @@ async def test_auth_rejected_is_shown_with_the_fix(settings, world) -> None:
     bad = quick(settings).with_provider(Provider.SENDO, api_key=Secret("wrong-sendo-key-0000"))
     app = make_app(bad)
     app.store.track([MessageRef(m.id, Provider.SENDO)])
-    notes: list[str] = []
-    app.notify = lambda message, **kw: notes.append(message)  # type: ignore[method-assign]
-    async with app.run_test(size=(140, 30)) as pilot:
+    async with app.run_test(size=(140, 30), notifications=True) as pilot:
         await wait_for(pilot, lambda: "auth rejected" in str(app.query_one(StatusBar).render()))
-        await wait_for(pilot, lambda: any("SENDO_API_KEY" in n for n in notes))
-        assert all("wrong-sendo-key" not in n for n in notes)
+        await wait_for(pilot, lambda: any("SENDO_API_KEY" in n for n in toasts(app)))
+        assert all("wrong-sendo-key" not in n for n in toasts(app))
 
 
 async def test_provider_down_then_recovers(settings, world, sim) -> None:
@@ -290,9 +295,7 @@ async def test_import_copy_and_export_from_the_app(settings, world, tmp_path) ->
     ids = tmp_path / "launch.txt"
     ids.write_text("\n".join(f"sendo:{m.id}" for m in msgs) + "\nnot-an-id\n")
     app = make_app(settings)
-    notes: list[str] = []
-    app.notify = lambda message, **kw: notes.append(message)  # type: ignore[method-assign]
-    async with app.run_test(size=(120, 30)) as pilot:
+    async with app.run_test(size=(120, 30), notifications=True) as pilot:
         await pilot.press("i")
         assert type(app.screen).__name__ == "ImportScreen"
         app.screen.query_one("#import-path", Input).value = str(ids)
@@ -300,7 +303,7 @@ async def test_import_copy_and_export_from_the_app(settings, world, tmp_path) ->
         await pilot.press("enter")
         listed = app.query_one(MessageList)
         await wait_for(pilot, lambda: app.model.filter.campaign == "launch" and listed.model.count() == 3)
-        assert any("line 4" in n and "3 IDs read" in n for n in notes)
+        await wait_for(pilot, lambda: any("line 4" in n and "3 IDs read" in n for n in toasts(app)))
         await wait_for(pilot, lambda: app.store.status_counts(app.model.filter) == {"delivered": 3})
         await pilot.press("c")
         assert app.clipboard == listed.selected_id
@@ -308,7 +311,7 @@ async def test_import_copy_and_export_from_the_app(settings, world, tmp_path) ->
         await pilot.press("C")
         assert json.loads(app.clipboard)["id"] == listed.selected_id
         app.action_export("json")
-        await wait_for(pilot, lambda: any(n.startswith("Exported 3 messages") for n in notes))
+        await wait_for(pilot, lambda: any(n.startswith("Exported 3 messages") for n in toasts(app)))
         exported = next(settings.history_path().parent.glob("exports/*.json"))
         assert {item["id"] for item in json.loads(exported.read_text())} == {m.id for m in msgs}
 

@@ -11,7 +11,7 @@ from textual import work
 
 from tui.app.widgets.message_list import MessageList
 from tui.store.history import ListFilter
-from tui.textsafe import safe_text
+from tui.app.toasts import part, toast_text
 
 if TYPE_CHECKING:
     from tui.app.app import SendwatchApp
@@ -61,6 +61,14 @@ class CampaignActions:
         self._apply_filter(flt)
         self.query_one(MessageList).focus()
 
+    def show_campaign(self: "SendwatchApp", name: str | None) -> None:
+        """Only this campaign's messages (None: every message), with its summary."""
+        if name is not None:
+            self.campaign = name
+        self._apply_filter(ListFilter(campaign=name))
+        if name is not None:
+            self.summary_panel(show=True)
+
     def action_import_ids(self) -> None:
         from tui.app.screens.import_ids import ImportScreen
 
@@ -77,14 +85,16 @@ class CampaignActions:
         try:
             text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig", errors="replace")
         except OSError as exc:
-            self.notify(f"Cannot read {safe_text(str(path))}: {exc.strerror}", severity="error")
+            self.notify(toast_text("Cannot read {}: {}", path, exc.strerror), severity="error")
             return
         result = await asyncio.to_thread(read_ids, text)
         added = await asyncio.to_thread(self.store.track, result.refs, campaign=name) if result.refs else 0
-        problems = "; ".join(f"{p.where}: {p.reason}" for p in result.problems[:3])
+        problems = "; ".join(f"{part(p.where, 40)}: {part(p.reason, 120)}" for p in result.problems[:3])
         more = f" (+{len(result.problems) - 3} more)" if len(result.problems) > 3 else ""
-        self.notify(f"{result.summary()}; {added} new in {safe_text(name)}" + (f". Skipped {safe_text(problems)}{more}" if problems else ""),
-                    severity="warning" if result.problems else "information", timeout=12)
+        text = toast_text("{}; {} new in {}", result.summary(), added, name)
+        if problems:
+            text += toast_text(". Skipped {}{}", problems, more, limit=600)
+        self.notify(text, severity="warning" if result.problems else "information", timeout=12)
         if result.refs:
             self.campaign = name
             self._apply_filter(ListFilter(campaign=name))
@@ -107,6 +117,6 @@ class CampaignActions:
             with target.open("w", encoding="utf-8", newline="") as out:
                 count = write_export(self.store, flt, fmt, out)
         except OSError as exc:
-            self.notify(f"Export failed: {exc.strerror}", severity="error")
+            self.notify(toast_text("Export failed: {}", exc.strerror), severity="error")
             return
-        self.notify(f"Exported {count} messages to {target}", timeout=12)
+        self.notify(toast_text("Exported {} messages to {}", count, target), timeout=12)

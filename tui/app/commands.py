@@ -1,4 +1,9 @@
-"""The app's own commands in the command palette (ctrl+p): every action, plus filters and export."""
+"""The app's own commands in the command palette (ctrl+p): every action, plus filters and export.
+
+Textual parses palette titles and help texts as markup: everything here is our own wording. A
+command that ever names something from outside (a campaign name from a file, a provider string)
+must pass it through `tui.app.toasts.markup_literal`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
 
+from tui.app.toasts import markup_literal
 from tui.model import Provider, Status
 
 if TYPE_CHECKING:
@@ -35,3 +41,8 @@ def palette_commands(app: "SendwatchApp") -> Iterable[SystemCommand]:
     for provider in Provider:
         yield SystemCommand(f"Filter: {provider.label}", f"Show only {provider.label} messages",
                             lambda p=provider.value: app.filter_provider(p), discover=False)
+    yield SystemCommand("Campaign: all messages", "Show every message, in any campaign or none",
+                        lambda: app.show_campaign(None), discover=False)
+    for name, count in app.store.campaigns()[:200]:  # names come from files and the command line
+        yield SystemCommand(f"Campaign: {markup_literal(name, 60)}", f"Show only this campaign ({count} messages)",
+                            lambda n=name: app.show_campaign(n), discover=False)

@@ -4,22 +4,41 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from tui.model import Status
+from tui.model import Status, status_word
+from tui.polling.policy import no_receipt
 
 GLYPH = {
     "created": "·", "scheduled": "◷", "queued": "…", "sent": "→", "delivered": "✓",
-    "read": "◉", "failed": "✗", "unknown": "?", "waiting": "◌",
+    "read": "◉", "failed": "✗", "cancelled": "⊘", "received": "↙", "unknown": "?", "waiting": "◌",
 }
 # Colours are a second channel only: the glyph and the word already say it (NO_COLOR stays readable).
 STATUS_STYLE = {
     "created": "dim", "scheduled": "bright_cyan", "queued": "yellow", "sent": "bright_blue", "delivered": "green",
-    "read": "bold green", "failed": "bold red", "unknown": "magenta", "waiting": "dim",
+    "read": "bold green", "failed": "bold red", "cancelled": "dim", "received": "cyan", "unknown": "magenta",
+    "waiting": "dim",
 }
 STATUS_ORDER = ["waiting", *(s.value for s in Status)]
+NO_RECEIPT = "sent, no receipt"
 
 
-def status_label(status: str) -> str:
-    return f"{GLYPH.get(status, '?')} {status}"
+def status_label(status: str, provider_status: str | None = None) -> str:
+    """Glyph + word, e.g. `✗ blocked`: the glyph follows the normalized status, the word says more."""
+    return f"{GLYPH.get(status, '?')} {status_word(status, provider_status)}"
+
+
+def is_no_receipt(provider: str | None, status: str, last_changed: float | None, now: float) -> bool:
+    """A Sendo message stuck in `sent` long enough that a receipt is not coming (the policy's rule)."""
+    return last_changed is not None and no_receipt(provider, status, now - last_changed)
+
+
+def reason(code: str | None, message: str | None) -> str:
+    """A failure reason as one compact line: `30007 Message filtered by carrier`."""
+    return " ".join(part.strip() for part in (code, message) if part and part.strip())
+
+
+def thousands(n: int, capped: bool = False) -> str:
+    """`12,345`, or `10,000+` when the count stopped at a cap."""
+    return f"{n:,}+" if capped else f"{n:,}"
 
 
 def age(seconds: float | None) -> str:
@@ -34,6 +53,15 @@ def age(seconds: float | None) -> str:
     if seconds < 86400:
         return f"{seconds // 3600:.0f}h"
     return f"{seconds // 86400:.0f}d"
+
+
+def list_age(seconds: float | None) -> str:
+    """`age` for the list's columns: under a minute in 5 s steps (`now`, `5s` ... `55s`), so a row
+    polled every few seconds does not repaint every second (over SSH each repaint is latency)."""
+    if seconds is None or seconds >= 60:
+        return age(seconds)
+    seconds = max(0.0, seconds)
+    return "now" if seconds < 5 else f"{int(seconds) // 5 * 5}s"
 
 
 def gap(seconds: float) -> str:

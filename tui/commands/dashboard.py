@@ -32,11 +32,20 @@ def run(settings: Settings, initial_filter: ListFilter | None = None, *, demo: b
     store = _open_store(settings)
     if store is None:
         return 2
+    app = SendwatchApp(settings, store, demo=demo, initial_filter=initial_filter, campaign=campaign, startup_notes=notes)
     try:
-        SendwatchApp(settings, store, demo=demo, initial_filter=initial_filter, campaign=campaign, startup_notes=notes).run()
+        app.run()
+    except Exception as exc:  # noqa: BLE001 - outside the app's own handler (driver start/stop): same report
+        from tui.app.crash import write_report
+
+        path = write_report(exc, "starting or stopping the dashboard", settings)
+        where = f"report written to {path}" if path else "the report could not be written"
+        print(f"sendwatch stopped after an unexpected error ({type(exc).__name__}); {where}", file=sys.stderr)
+        return 1
     finally:
-        store.close()
-    return 0
+        store.close()  # also after a crash or a hang-up: the history is checkpointed and closed
+    # non-zero after a crash (the app printed one line naming the crash log) or a hang-up (128+signal)
+    return app.return_code or 0
 
 
 def run_demo() -> int:

@@ -12,7 +12,7 @@ from tui.errors import SendwatchError
 from tui.export import write_export
 from tui.model import STATUS_WORDS, Status
 from tui.store.open import open_store
-from tui.store.history import HistoryStore, ListFilter
+from tui.store.history import ListFilter
 from tui.textsafe import safe_text
 
 

@@ -19,7 +19,6 @@ from tui.model import Provider
 from tui.polling.policy import PollPolicy
 from tui.errors import SendwatchError
 from tui.store.open import open_store
-from tui.store.history import HistoryStore
 from tui.webhooks.credentials import PATHS, WebhookCredentials
 from tui.webhooks.server import WebhookReceiver
 

@@ -3,6 +3,11 @@
 Rows come from `ListModel` a page at a time, so 100,000 messages cost what 30 do. Every cell is a
 plain `Segment`: provider text is never parsed as markup, and `safe_text` has already removed
 control characters.
+
+Over SSH every byte drawn is latency, so nothing is redrawn that did not change: the once-a-second
+tick and live updates compare each visible row's cells with what was last drawn and repaint a
+line only when a cell reads differently, and only up to that cell. Pages the view is about to need,
+and the count of a new view, are read in a thread after the rows are on screen.
 """
 
 from __future__ import annotations
@@ -12,25 +17,33 @@ from collections.abc import Callable
 
 from rich.segment import Segment
 from rich.style import Style
-from textual import events
+from textual import events, work
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.app.format import GLYPH, age, short_id
-from tui.app.list_model import ListModel
-from tui.store.history import Row
+from tui.app.format import GLYPH, NO_RECEIPT, age, is_no_receipt, list_age, reason, short_id, status_label
+from tui.app.list_model import COUNT_CAP, PAGE_SIZE, ListModel
+from tui.store.history import ListFilter, Row
 from tui.textsafe import safe_text
 
 STATUS_CLASSES = [f"messagelist--{s}" for s in GLYPH]
+PROVIDER_LABEL = {"sentdm": "Sent.dm", "sendo": "Sendo"}
+#: seconds a primed view waits before counting: a keystroke within it makes the count moot
+COUNT_DELAY = 0.15
 
 
 class MessageList(ScrollView, can_focus=True):
     """Keyboard: up/down, page up/down, home/end; Enter opens the detail; the mouse clicks rows."""
 
+    DEFAULT_CSS = """
+    MessageList > .messagelist--cancelled { color: $text-muted; }
+    MessageList > .messagelist--received { color: $accent; }
+    MessageList > .messagelist--noreceipt { color: $warning; }
+    """
     BINDINGS = [
         Binding("up,k", "cursor(-1)", "Up", show=False),
         Binding("down,j", "cursor(1)", "Down", show=False),
@@ -40,9 +53,10 @@ class MessageList(ScrollView, can_focus=True):
         Binding("end,G", "jump(-1)", "Last", show=False),
         Binding("enter", "open", "Detail", show=False),
     ]
-    COMPONENT_CLASSES = {"messagelist--cursor", "messagelist--header", "messagelist--dim", *STATUS_CLASSES}
+    COMPONENT_CLASSES = {"messagelist--cursor", "messagelist--header", "messagelist--dim", "messagelist--noreceipt",
+                         *STATUS_CLASSES}
 
-    cursor: reactive[int] = reactive(0, always_update=True)
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)  # _move_to repaints two lines
 
     class Highlighted(Message):
         """The cursor moved to another message (or the list became empty)."""
@@ -61,7 +75,12 @@ class MessageList(ScrollView, can_focus=True):
         self.model = model
         self.clock = clock
         self.selected_id: str | None = None
-        self._age_signature: list[tuple[str, str]] = []
+        #: screen line -> (row id, its cells) as last drawn: what `tick` and `rows_changed`
+        #: compare with before repainting anything
+        self._drawn: dict[int, tuple[str, tuple[tuple[str, str], ...]]] = {}
+        self._laid_out: tuple[Size, Size, Size] | None = None
+        self._loading: set[int] = set()  # page numbers being read in a thread
+        self.lines_rendered = 0  # render_line calls (tests and benchmarks look at this)
 
     # -- data -------------------------------------------------------------------------------
     def reload(self, keep_selection: bool = True, *, position: int | None = None, primed: bool = False) -> None:
@@ -72,6 +91,10 @@ class MessageList(ScrollView, can_focus=True):
         """
         if not primed:
             self.model.invalidate()
+        self._loading.clear()
+        if self.model.counting:  # rows first; the count once typing pauses (it may scan 10,000 matches)
+            flt, generation = self.model.filter, self.model.generation
+            self.set_timer(COUNT_DELAY, lambda: self._count_view(flt, generation) if generation == self.model.generation else None)
         count = self.model.count()
         self.virtual_size = Size(self.size.width, count + 1)
         if keep_selection and self.selected_id is not None:
@@ -89,9 +112,11 @@ class MessageList(ScrollView, can_focus=True):
         if not self.model.order_is_stable():
             return False
         top = int(self.scroll_offset.y)
+        now = self.clock()
         for index in self.model.update_rows(rows):
-            if top <= index < top + self.size.height:
-                self.refresh_line(index - top + 1)
+            y = index - top + 1
+            if 0 < y < self.size.height:  # a poll that only moved "last polled" within its 5 s step: nothing
+                self._repaint_if_changed(y, self.model.cached_row(index), now)
         return True
 
     def select_id(self, message_id: str, index: int | None = None) -> bool:
@@ -104,41 +129,136 @@ class MessageList(ScrollView, can_focus=True):
         return True
 
     def tick(self) -> None:
-        """Once a second: redraw only if a visible relative age ("5s", "3m") would read differently."""
+        """Once a second: repaint a visible row only if a relative age ("5s", "3m") or a
+        time-dependent word ("sent, no receipt") now reads differently from what is on screen.
+        Nothing changed: nothing is written."""
         now = self.clock()
-        signature = [(age(now - row.last_polled) if row.last_polled else "", age(now - row.last_changed) if row.last_changed else "")
-                     for row in self._visible_rows()]
-        if signature != self._age_signature:
-            self._age_signature = signature
-            self.refresh()
+        top = int(self.scroll_offset.y)
+        for y, (row_id, _) in list(self._drawn.items()):
+            row = self.model.cached_row(top + y - 1)
+            if row is not None and row.id == row_id:
+                self._repaint_if_changed(y, row, now)
 
     def visible_ids(self) -> list[str]:
-        return [row.id for row in self._visible_rows()]
-
-    def _visible_rows(self) -> list[Row]:
         top = int(self.scroll_offset.y)
-        rows = []
-        for index in range(top, top + max(0, self.size.height - 1)):  # line 0 is the header
-            row = self.model.row(index)
-            if row is None:
-                break
-            rows.append(row)
-        return rows
+        rows = (self.model.cached_row(i) for i in range(top, top + max(0, self.size.height - 1)))
+        return [row.id for row in rows if row is not None]
+
+    # -- redraw helpers ---------------------------------------------------------------------
+    def _refresh_screen_line(self, y: int) -> None:
+        """Repaint one line given in screen coordinates (0 is the header)."""
+        self.refresh(Region(0, y, self.size.width, 1))
+
+    def _repaint_if_changed(self, y: int, row: Row | None, now: float) -> None:
+        """Repaint line `y` from its start to the end of the last cell that differs from what was
+        drawn (Textual writes a partial line from the widget's left edge, so that is the cost)."""
+        drawn = self._drawn.get(y)
+        if row is None or drawn is None or drawn[0] != row.id:
+            self._refresh_screen_line(y)
+            return
+        cells = self._cells(row, now)
+        if cells == drawn[1]:
+            return
+        end, x = 0, 2
+        for new, old, (_, w) in zip(cells, drawn[1], self._columns(self.size.width)):
+            x += w
+            if new != old:
+                end = x
+        self.refresh(Region(0, y, end, 1))
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        """Skip Textual's scrollbar repaint when nothing about our size changed.
+
+        ScrollView compares the compositor's virtual size with ours, which never match for a line-
+        API widget, so every layout anywhere on screen (a Static updated elsewhere) repainted the
+        whole scrollbar column: ~1 KB per layout over SSH. (Textual 8.2.8, pinned.)"""
+        key = (size, self.virtual_size, container_size)
+        if key == self._laid_out:
+            return False
+        self._laid_out = key
+        return super()._size_updated(size, virtual_size, container_size, layout)
+
+    # -- paging off the UI thread -------------------------------------------------------------
+    def _prefetch(self) -> None:
+        """Read (in a thread) the pages just above and below the screen that are not cached."""
+        if not self.is_mounted:
+            return
+        top = int(self.scroll_offset.y)
+        margin = PAGE_SIZE // 2
+        wanted = [n for n in self.model.missing_pages(top - margin, top + self.size.height + margin) if n not in self._loading]
+        if self.model.capped and -1 not in self._loading and top + self.size.height + margin >= self.model.count():
+            wanted.append(-1)  # -1: count further
+        if wanted:
+            self._loading.update(wanted)
+            self._read_pages(wanted, self.model.generation)
+
+    @work(thread=True, group="list-pages", exit_on_error=False)
+    def _read_pages(self, numbers: list[int], generation: int) -> None:
+        try:
+            for number in numbers:
+                if generation != self.model.generation:
+                    return
+                if number == -1:
+                    cap = self.model.cap * 10
+                    counted = self.model.store.count_upto(self.model.filter, cap + 1)
+                    self.app.call_from_thread(self._counted_further, counted, cap, generation)
+                    continue
+                page = self.model.read_page(number)
+                self.app.call_from_thread(self._install, number, page, generation)
+        finally:
+            self._loading.difference_update(numbers)
+
+    @work(thread=True, group="list-count", exclusive=True, exit_on_error=False)
+    def _count_view(self, flt: ListFilter, generation: int) -> None:
+        counted = self.model.store.count_upto(flt, COUNT_CAP + 1)
+        self.app.call_from_thread(self._view_counted, counted, generation)
+
+    def _view_counted(self, counted: int, generation: int) -> None:
+        if self.model.counted(counted, generation):
+            self.virtual_size = Size(self.size.width, self.model.count() + 1)
+            self._refresh_screen_line(0)  # the header shows the count
+            self._prefetch()
+
+    def _install(self, number: int, page: list[Row], generation: int) -> None:
+        if not self.model.install(number, page, generation):
+            return
+        top = int(self.scroll_offset.y)
+        first, last = number * PAGE_SIZE, number * PAGE_SIZE + len(page)
+        if first < top + self.size.height and last > top:  # part of it is on screen: draw those lines
+            self.refresh()
+
+    def _counted_further(self, counted: int, cap: int, generation: int) -> None:
+        if not self.model.counted_further(counted, cap, generation):
+            return
+        self.virtual_size = Size(self.size.width, self.model.count() + 1)
+        self._refresh_screen_line(0)  # the header shows the count
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if int(old) != int(new):
+            self._prefetch()
 
     # -- cursor -----------------------------------------------------------------------------
     def _move_to(self, index: int, *, announce: bool) -> None:
         count = self.model.count()
         index = max(0, min(index, count - 1)) if count else 0
+        previous = self.cursor
         self.cursor = index
         row = self.model.row(index)
         new_id = row.id if row else None
         changed = new_id != self.selected_id
         self.selected_id = new_id
-        self._scroll_cursor_into_view()
+        if not self._scroll_cursor_into_view():
+            top = int(self.scroll_offset.y)
+            for line in {previous, index}:
+                if top <= line < top + self.size.height - 1:
+                    self._refresh_screen_line(line - top + 1)
+        self._prefetch()
         if announce or changed:
             self.post_message(self.Highlighted(new_id))
 
-    def _scroll_cursor_into_view(self) -> None:
+    def _scroll_cursor_into_view(self) -> bool:
+        """True when it scrolled (so the whole view is redrawn anyway)."""
         visible = max(1, self.size.height - 1)  # line 0 is the header
         top = int(self.scroll_offset.y)
         target = None
@@ -147,22 +267,24 @@ class MessageList(ScrollView, can_focus=True):
         elif self.cursor >= top + visible:
             target = self.cursor - visible + 1
         if target is None:
-            return
+            return False
         # force: right after the row count grew, layout has not yet shown the scrollbar, and
         # without it Textual ignores the scroll
         self.scroll_to(y=target, animate=False, immediate=True, force=True)
+        return True
 
     def action_cursor(self, delta: int) -> None:
         self._move_to(self.cursor + delta, announce=False)
-        self.refresh()
 
     def action_page(self, direction: int) -> None:
         self._move_to(self.cursor + direction * max(1, self.size.height - 2), announce=False)
-        self.refresh()
 
     def action_jump(self, where: int) -> None:
+        if where != 0 and self.model.capped:
+            self.model.count_further(exact=True)  # the last row needs the real count
+            self.virtual_size = Size(self.size.width, self.model.count() + 1)
+            self._refresh_screen_line(0)
         self._move_to(0 if where == 0 else self.model.count() - 1, announce=False)
-        self.refresh()
 
     def action_open(self) -> None:
         if self.selected_id:
@@ -173,7 +295,6 @@ class MessageList(ScrollView, can_focus=True):
             return
         self.focus()
         self._move_to(int(self.scroll_offset.y) + event.y - 1, announce=False)
-        self.refresh()
 
     def on_resize(self, event: events.Resize) -> None:
         self.virtual_size = Size(event.size.width, self.model.count() + 1)
@@ -189,15 +310,18 @@ class MessageList(ScrollView, can_focus=True):
         return cols
 
     def render_line(self, y: int) -> Strip:
+        self.lines_rendered += 1
         width = self.size.width
         base = self.rich_style
         if y == 0:
-            header = self.get_component_rich_style("messagelist--header")
-            text = "  " + "".join(name[: max(0, w - 1)].ljust(w) for name, w in self._columns(width))
-            return Strip([Segment(text, base + header)]).crop_extend(0, width, base + header)
+            return self._header(width, base)
         index = int(self.scroll_offset.y) + y - 1
-        row = self.model.row(index)
+        row = self.model.cached_row(index)
+        self._drawn.pop(y, None)
         if row is None:
+            if index < self.model.count():  # its page is being read in a thread
+                self._prefetch()
+                return Strip([Segment("  …", base + self.get_component_rich_style("messagelist--dim", partial=True))]).crop_extend(0, width, base)
             if index == 0 and self.model.count() == 0:
                 f = self.model.filter
                 if f.text or f.statuses or f.provider or f.error_code:
@@ -208,31 +332,56 @@ class MessageList(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         selected = index == self.cursor
         style = base + self.get_component_rich_style("messagelist--cursor") if selected else base
-        return Strip(self._row_segments(row, width, style, selected)).crop_extend(0, width, style)
-
-    def _row_segments(self, row: Row, width: int, style: Style, selected: bool) -> list[Segment]:
         now = self.clock()
-        # partial: only the colour, so the cursor's background survives on every cell
-        status_style = style + self.get_component_rich_style(f"messagelist--{row.status}", partial=True) if row.status in GLYPH else style
-        dim = style + self.get_component_rich_style("messagelist--dim", partial=True)
-        provider = {"sentdm": "Sent.dm", "sendo": "Sendo"}.get(row.provider or "", "?")
-        if row.status == "failed":
-            tail = safe_text(f"{row.error_code or ''} {row.error_message or ''}".strip(), single_line=True, limit=200)
+        cells = self._cells(row, now)
+        self._drawn[y] = (row.id, cells)
+        # simplify: neighbouring cells of one style become one run, fewer escape codes per repaint
+        return Strip(self._row_segments(cells, width, style, selected)).crop_extend(0, width, style).simplify()
+
+    def _header(self, width: int, base: Style) -> Strip:
+        header = base + self.get_component_rich_style("messagelist--header")
+        text = "  " + "".join(name[: max(0, w - 1)].ljust(w) for name, w in self._columns(width))
+        shown = f"{self.model.count_label()} " if self.model.count() else ""
+        if len(text.rstrip()) + len(shown) + 1 <= width:  # the count, right-aligned, when it fits whole
+            text = text[: width - len(shown)].ljust(width - len(shown)) + shown
+        return Strip([Segment(text, header)]).crop_extend(0, width, header)
+
+    def _cells(self, row: Row, now: float) -> tuple[tuple[str, str], ...]:
+        """Each column's text and colour (a component class; "" for none), in `_columns` order.
+
+        Also what is remembered per drawn line, so a tick or a live update repaints a line only
+        when a cell would read or look different, and then only up to the last changed cell."""
+        stuck = is_no_receipt(row.provider, row.status, row.last_changed, now)
+        status_class = row.status if row.status in GLYPH else ""
+        why = reason(row.error_code, row.error_message)
+        if stuck:
+            tail = (f"{NO_RECEIPT} for {age(now - row.last_changed)}" if row.last_changed else NO_RECEIPT, "noreceipt")
+        elif why and row.status not in ("delivered", "read"):  # failed, blocked, cancelled...: say why
+            tail = (safe_text(why, single_line=True, limit=200), status_class)
         elif row.last_error and row.last_polled is None:
-            tail = "⚠ " + safe_text(row.last_error, single_line=True, limit=200)
+            tail = ("⚠ " + safe_text(row.last_error, single_line=True, limit=200), "dim")
         else:
-            tail = safe_text(row.body or "", single_line=True, limit=200)
+            tail = (safe_text(row.body or "", single_line=True, limit=200), "dim")
+        if row.last_polled:
+            label = safe_text(status_label(row.status, row.provider_status), single_line=True, limit=24)
+            status = (label, "noreceipt" if stuck else status_class)
+        else:
+            status = ("◌ waiting", "dim")
         values = {
-            "STATUS": (f"{GLYPH.get(row.status, '?')} {row.status}" if row.last_polled else "◌ waiting", status_style if row.last_polled else dim),
-            "PROVIDER": (provider, style),
-            "TO": (safe_text(row.to or "-", single_line=True, limit=20), style),
-            "ID": (short_id(row.id), dim),
-            "CHANGED": (age(now - row.last_changed) if row.last_changed else "-", style),
-            "POLLED": (age(now - row.last_polled) if row.last_polled else "never", dim),
-            "DETAIL": (tail, dim if row.status != "failed" else status_style),
+            "STATUS": status,
+            "PROVIDER": (PROVIDER_LABEL.get(row.provider or "", "?"), ""),
+            "TO": (safe_text(row.to or "-", single_line=True, limit=20), ""),
+            "ID": (safe_text(short_id(row.id), single_line=True), "dim"),
+            "CHANGED": (list_age(now - row.last_changed) if row.last_changed else "-", ""),
+            "POLLED": (list_age(now - row.last_polled) if row.last_polled else "never", "dim"),
+            "DETAIL": tail,
         }
+        return tuple(values[name] for name, _ in self._columns(self.size.width))
+
+    def _row_segments(self, cells: tuple[tuple[str, str], ...], width: int, style: Style, selected: bool) -> list[Segment]:
         segments = [Segment("▶ " if selected else "  ", style)]
-        for name, w in self._columns(width):
-            text, cell_style = values[name]
+        for (text, colour), (_, w) in zip(cells, self._columns(width)):
+            # partial: only the colour, so the cursor's background survives on every cell
+            cell_style = style + self.get_component_rich_style(f"messagelist--{colour}", partial=True) if colour else style
             segments.append(Segment((text[: w - 1] + " ").ljust(w) if w else "", cell_style))
         return segments

@@ -1,0 +1,129 @@
+"""The crash log: every unexpected exception leaves a report a user can send, without secrets.
+
+Reports (time, version, where, traceback) are appended to `<data dir>/sendwatch.log` (mode 0600),
+which is rotated once it passes `MAX_BYTES` (one previous file kept), so it never grows without
+bound. Secrets are scrubbed from the text before it is written: every `Secret` in the settings and
+the values of the environment variables that hold keys or webhook secrets. Tracebacks are written
+without local variables, so the settings object itself never ends up in the log.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+import traceback
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from tui import __version__, paths
+
+LOG_NAME = "sendwatch.log"
+MAX_BYTES = 512 * 1024
+#: environment variables whose values are secrets wherever they appear
+SECRET_ENV = ("SENT_DM_API_KEY", "SENT_API_KEY", "SENDO_API_KEY")
+REDACTED = "[redacted]"
+# credentials that may sit in a header or URL quoted inside an error text
+_HEADER = re.compile(r"(?i)(x-api-key|authorization|api[_-]?key|token|secret)(['\"]?\s*[:=]\s*['\"]?)(bearer\s+)?[^\s'\",;]+")
+
+
+def log_file() -> Path:
+    """Where crash reports go: next to the history, in the data directory."""
+    return paths.data_dir() / LOG_NAME
+
+
+def secret_values(settings: object | None = None, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Every secret value we know of: keys and webhook secrets from the settings and the environment."""
+    environ = os.environ if environ is None else environ
+    values = [v for k, v in environ.items() if k in SECRET_ENV or "_WEBHOOK_" in k.upper()]
+    if settings is not None:
+        values += list(_settings_secrets(settings))
+    # longest first, so a key that contains another is removed whole
+    return sorted({v for v in values if v and len(v) >= 4}, key=len, reverse=True)
+
+
+def _settings_secrets(settings: object) -> Iterable[str]:
+    from tui.config import Secret
+    from tui.model import Provider
+
+    provider = getattr(settings, "provider", None)
+    if provider is None:
+        return
+    for p in Provider:
+        try:
+            cfg = provider(p)
+        except Exception:  # noqa: BLE001 - a half-built settings object must not stop a crash report
+            continue
+        for name in ("api_key", "webhook_secret", "webhook_token"):
+            value = getattr(cfg, name, None)
+            if isinstance(value, Secret) and value:
+                yield value.reveal()
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every known secret value and header-looking credential replaced."""
+    for value in secrets:
+        text = text.replace(value, REDACTED)
+    return _HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+
+
+def format_report(error: BaseException, where: str, now: float | None = None) -> str:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(time.time() if now is None else now))
+    trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return (f"=== {stamp} sendwatch {__version__} (Python {sys.version.split()[0]}) — {where}\n"
+            f"{trace.rstrip()}\n\n")
+
+
+def _rotate(path: Path) -> None:
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            os.replace(path, path.with_name(path.name + ".1"))
+    except OSError:
+        pass
+
+
+def write_report(error: BaseException, where: str, settings: object | None = None, path: Path | None = None) -> Path | None:
+    """Append a scrubbed report of `error`; returns the log's path, or None when it cannot be written
+    (a crash report must never cause a second failure)."""
+    path = log_file() if path is None else path
+    try:
+        text = scrub(format_report(error, where), secret_values(settings))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _rotate(path)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8", errors="replace") as out:
+            out.write(text)
+    except Exception:  # noqa: BLE001 - see the docstring
+        return None
+    return path
+
+
+class CrashReports:
+    """Mixed into the App: an exception Textual would end the app with is logged first, and the
+    terminal gets one line naming the log instead of a traceback with local variables."""
+
+    settings: object
+
+    def _handle_exception(self, error: Exception) -> None:  # Textual's hook for unhandled errors
+        where = "the app (unhandled exception)"
+        path = write_report(error, where, getattr(self, "settings", None))
+        super()._handle_exception(error)  # type: ignore[misc]  # sets return code 1 and closes the app
+
+        from tui.textsafe import safe_text
+
+        secrets = secret_values(getattr(self, "settings", None))
+        summary = safe_text(scrub(f"{type(error).__name__}: {error}", secrets), single_line=True, limit=160)
+        line = (f"sendwatch stopped after an unexpected error ({summary}); report written to {path}" if path
+                else f"sendwatch stopped after an unexpected error ({summary}); the report could not be written")
+        self._crash_line = line
+        self._exit_renderables.clear()  # type: ignore[attr-defined]  # no traceback with local variables
+
+    def _print_error_renderables(self) -> None:  # Textual prints exit messages here, after the screen is restored
+        line = getattr(self, "_crash_line", None)
+        if line is None:
+            super()._print_error_renderables()  # type: ignore[misc]
+            return
+        self._exit_renderables.clear()  # type: ignore[attr-defined]
+        # plain print: one line, never cut or re-wrapped by a console width, so the path can be copied whole
+        print(line, file=sys.stderr, flush=True)  # type: ignore[attr-defined]

@@ -1,0 +1,89 @@
+"""Leave cleanly when the terminal goes away (SSH dropped, window closed, `kill`).
+
+SIGHUP's default action kills the process on the spot: the store is not closed and the screen is
+never restored. Here SIGHUP and SIGTERM ask the app to exit, so `dashboard.run` closes the history
+(SQLite WAL checkpoint) as usual. Some terminals vanish without a signal reaching us, so stdin and
+the output are also checked every few seconds (as dolphie does). If the exit itself hangs on a dead
+terminal, a watchdog ends the process after `WATCHDOG` seconds: every store write is one committed
+transaction, so nothing recorded is lost even then.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tui.app.app import SendwatchApp
+
+CHECK_EVERY = 2.0
+WATCHDOG = 8.0
+EXIT_HANGUP = 128 + signal.SIGHUP
+EXIT_TERM = 128 + signal.SIGTERM
+
+
+def _isatty(fd: int) -> bool:
+    try:
+        return os.isatty(fd)
+    except OSError:
+        return False
+
+
+def _fds() -> list[int]:
+    """stdin (keys), stdout, and stderr (where Textual draws); only those that start as a terminal count."""
+    fds = []
+    for stream in (sys.__stdin__, sys.__stdout__, sys.__stderr__):
+        try:
+            fds.append(stream.fileno())  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            pass
+    return fds
+
+
+class TerminalWatch:
+    """Mixed into `SendwatchApp`; does nothing in headless runs (tests, screenshots)."""
+
+    _watched_fds: list[int]
+    _leaving: bool = False
+
+    def watch_terminal(self: "SendwatchApp") -> None:
+        if self.is_headless:
+            return
+        loop = asyncio.get_running_loop()
+        for sig, code in ((signal.SIGHUP, EXIT_HANGUP), (signal.SIGTERM, EXIT_TERM)):
+            try:
+                loop.add_signal_handler(sig, self.terminal_gone, code)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread, or no such signal on this platform
+        self._watched_fds = [fd for fd in _fds() if _isatty(fd)]
+        if self._watched_fds:
+            self.set_interval(CHECK_EVERY, self._check_terminal)
+
+    def unwatch_terminal(self: "SendwatchApp") -> None:
+        if self.is_headless:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGHUP, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+
+    def _check_terminal(self: "SendwatchApp") -> None:
+        if not all(_isatty(fd) for fd in self._watched_fds):
+            self.terminal_gone(EXIT_HANGUP)
+
+    def terminal_gone(self: "SendwatchApp", code: int = EXIT_HANGUP) -> None:
+        if self._leaving:
+            return
+        self._leaving = True
+        if self.poller:
+            self.poller.stop()
+        watchdog = threading.Timer(WATCHDOG, os._exit, args=(code,))
+        watchdog.daemon = True
+        watchdog.start()
+        self.exit(return_code=code)

@@ -1,0 +1,145 @@
+"""What the store's callers see: list rows, the list's filter, answers' outcomes, change sets.
+
+Plain values only, shared by every backend (tui/store/history.py for the SQLite file,
+tui/store/postgres.py for a team's server) and by the SQL helpers the query mixins use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from tui.model import Message, Provider, Status
+from tui.store.schema import SEARCHABLE
+
+ROW_COLUMNS = (
+    "seq, id, provider, status, provider_status, to_addr, channel, error_code, error_message, updated_at, "
+    "last_polled, last_changed, next_poll, first_seen, poll_errors, last_error, substr(body, 1, 200)"
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """What one line of the message list needs; cheap to read a page of."""
+
+    seq: int
+    id: str
+    provider: str | None
+    status: str
+    provider_status: str
+    to: str | None
+    channel: str | None
+    error_code: str | None
+    error_message: str | None
+    updated_at: float | None
+    last_polled: float | None
+    last_changed: float | None
+    next_poll: float | None
+    first_seen: float
+    poll_errors: int
+    last_error: str | None
+    body: str | None
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """The list's current view: free text plus optional status/provider/campaign/error filters."""
+
+    text: str = ""
+    statuses: frozenset[str] = frozenset()
+    provider: str | None = None
+    campaign: str | None = None
+    error_code: str | None = None
+
+    def where(self, fts: bool = False) -> tuple[str, list[Any]]:
+        """SQL for this view. With `fts`, text of 3+ characters goes through the trigram index."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        text = self.text.strip()
+        if text and fts and len(text) >= 3:
+            clauses.append("seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)")
+            params.append('"' + text.replace('"', '""') + '"')  # one quoted phrase: a plain substring
+        elif text:
+            # LIKE is case-insensitive for ASCII in SQLite: no lower() calls per row.
+            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            columns = [c.strip() for c in SEARCHABLE.split(",")]
+            clauses.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")")
+            params += [like] * len(columns)
+        if self.statuses:
+            # A normalized status (`failed`) or the provider's own word (`blocked`, `expired`).
+            normalized = sorted(s for s in self.statuses if s in Status._value2member_map_ or s == "waiting")
+            words = sorted(s.lower() for s in self.statuses if s not in normalized)
+            either = []
+            if normalized:
+                either.append(f"status IN ({','.join('?' * len(normalized))})")
+                params += normalized
+            if words:
+                either.append(f"lower(provider_status) IN ({','.join('?' * len(words))})")
+                params += words
+            clauses.append("(" + " OR ".join(either) + ")")
+        if self.provider:
+            clauses.append("provider = ?")
+            params.append(self.provider)
+        if self.campaign:
+            clauses.append("id IN (SELECT message_id FROM campaign_messages WHERE campaign = ?)")
+            params.append(self.campaign)
+        if self.error_code:
+            clauses.append("error_code = ?")
+            params.append(self.error_code)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+NextPoll = Callable[[float, float], "float | None"]
+
+SORTS = {
+    "newest": ("seq DESC", "seq > ?"),
+    "changed": ("coalesce(last_changed, first_seen) DESC, seq DESC", None),
+}
+
+
+@dataclass
+class FetchOutcome:
+    """What `record_fetch` found: whether anything shown changed, and the status transition."""
+
+    changed: bool
+    previous: Status | None
+    current: Status
+    next_poll: float | None = None
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What `changes_since` found: re-read these rows (or everything, when the generation moved)."""
+
+    rev: int
+    ids: list[str]
+    generation: int
+    truncated: bool = False
+
+
+@dataclass
+class Stored:
+    message: Message
+    fetched_at: datetime | None
+    first_seen: float
+    last_polled: float | None
+    next_poll: float | None
+    poll_errors: int
+    last_error: str | None
+    campaigns: list[str] = field(default_factory=list)
+
+
+def _and(where: str, condition: str) -> str:
+    """Add a condition to a `where` from `ListFilter.where` (which may be empty)."""
+    return f"{where} AND {condition}" if where else f" WHERE {condition}"
+
+
+def _owner_condition(provider: Provider | None, unresolved: bool) -> tuple[str, list[Any]]:
+    """SQL selecting one provider's messages, or those whose provider is not known yet."""
+    if unresolved:
+        return "provider IS NULL", []
+    if provider is not None:
+        return "provider = ?", [provider.value]
+    return "1", []
