@@ -60,7 +60,7 @@ class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, Look
     TITLE = "sendwatch"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     BINDINGS = [  # ids are what `[keys]` in the config remaps
-        Binding("slash", "find", "Find/lookup", id="find"),
+        Binding("slash", "find", "Find", id="find"),
         Binding("r", "refresh", "Refresh", id="refresh"),
         Binding("R", "refresh_all", "Refresh all", show=False, id="refresh_all"),
         Binding("v", "toggle_raw", "Raw", id="raw"),
@@ -119,8 +119,7 @@ class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, Look
     # -- layout -----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status-bar")
-        yield Input(placeholder="/ filter (text, status:failed, provider:sendo, error:CODE) — or paste an ID + Enter",
-                    id="find")
+        yield Input(placeholder="/ filter: text, status:failed, provider:sendo, error:CODE, or an ID + Enter", id="find")
         with Horizontal(id="main"):
             with Vertical(id="list-region"):
                 yield MessageList(self.model, clock=self.clock, id="messages")

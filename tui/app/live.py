@@ -117,7 +117,12 @@ class LiveUpdates:
 
     # -- status line ------------------------------------------------------------------------
     @work(group="counts", exclusive=True, exit_on_error=False)
-    async def count_statuses(self: "SendwatchApp") -> None:
+    async def count_statuses(self: "SendwatchApp", delay: float = 0.0) -> None:
+        """Recount at most once a second, after `delay`: a newer call (keystroke, poll flush) replaces this one."""
+        wait = max(delay, getattr(self, "_counted_at", 0.0) + 1.0 - time.monotonic())
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._counted_at = time.monotonic()
         now = self.clock()
         self._counts = await asyncio.to_thread(self.store.status_counts, self.model.filter)
         self._behind = await asyncio.to_thread(self.store.backlog, now)

@@ -108,21 +108,20 @@ class LookupActions:
         self._pending_filter = None  # otherwise live updates would wait for a re-read that never comes
 
     async def _load_view(self: "SendwatchApp", flt: ListFilter) -> None:
-        """Count and read the first page of a view in threads: typing never waits for a scan.
+        """Read the first page of a view in a thread (its count follows): typing never waits for a scan.
         The only way the list is re-read after start-up (callers set `_pending_filter` first)."""
         listed = self.query_one(MessageList)
         selected, sort = listed.selected_id, self.model.sort
         # count and first page in parallel (separate reader connections); the selection stays
         # where it is if it is on the first page, otherwise the new view starts at its top
-        count, first = await asyncio.gather(asyncio.to_thread(self.store.count, flt),
-                                            asyncio.to_thread(self.store.page, flt, 0, PAGE_SIZE, sort))
+        first = await asyncio.to_thread(self.store.page, flt, 0, PAGE_SIZE, sort)  # rows first; counted later
         position = next((i for i, row in enumerate(first) if row.id == selected), None)
         if self._pending_filter != flt:
             return  # a newer filter was asked for meanwhile
-        self.model.prime(flt, count, first)
+        self.model.prime(flt, None, first)
         listed.reload(position=position, primed=True)
         self._pending_filter = None
-        self.count_statuses()
+        self.count_statuses(delay=0.3)
 
     # -- lookup -----------------------------------------------------------------------------
     @work(group="lookup", exclusive=True, exit_on_error=False)

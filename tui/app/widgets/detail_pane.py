@@ -169,9 +169,11 @@ class DetailPane(VerticalScroll, can_focus=True):
     def _put(self, part: str, lines: list[Text]) -> None:
         """Update one region only when its text changed: a tick that changes one age redraws one line."""
         plain = "\n".join(t.plain for t in lines)
-        if self._parts.get(part) != plain:
+        before = self._parts.get(part)
+        if before != plain:
             self._parts[part] = plain
-            self.query_one(f"#detail-{part}", Static).update(Group(*lines) if lines else "")
+            same_height = before is not None and before.count("\n") == plain.count("\n")  # no re-layout needed
+            self.query_one(f"#detail-{part}", Static).update(Group(*lines) if lines else "", layout=not same_height)
 
     def redraw(self) -> None:
         now = self.clock()

@@ -25,6 +25,7 @@ class CampaignSummary(Vertical):
             super().__init__()
 
     def compose(self) -> ComposeResult:
+        self._shown: dict[str, str] = {}  # region -> the text it shows (redraw only on change)
         yield Static(id="summary-head")
         yield Static(id="summary-rates")
         with Horizontal(id="summary-activity"):
@@ -33,19 +34,27 @@ class CampaignSummary(Vertical):
         yield Static(id="summary-polling")
         yield OptionList(id="summary-filters")
 
+    def _set(self, selector: str, text: Text) -> None:
+        """Update a one-line region only when its text changed, without a layout pass."""
+        if self._shown.get(selector) != text.plain:
+            self._shown[selector] = text.plain
+            self.query_one(selector, Static).update(text, layout=False)
+
     def show(self, summary: Summary, now: float, rate: float) -> None:
+        """Redraw what changed: every 2 s most of the panel reads the same, and over SSH each
+        repainted line is latency (the option list is rebuilt only when its text changes)."""
         head = Text()
         head.append(f"Campaign {safe_text(summary.name, limit=40)}" if summary.name else "All messages", style="bold")
         head.append(f" · {summary.total} messages")
         if summary.started:
             head.append(f" · started {age(now - summary.started)} ago", style="dim")
-        self.query_one("#summary-head", Static).update(head)
+        self._set("#summary-head", head)
         if summary.backlog:
             eta = f", ~{age(summary.backlog / rate)} to catch up" if rate else ""
             polling = Text(f"Polling: {summary.backlog} due now, most overdue by {age(summary.behind_seconds)}{eta}", style="yellow")
         else:
             polling = Text("Polling: up to date", style="green")
-        self.query_one("#summary-polling", Static).update(polling)
+        self._set("#summary-polling", polling)
         width = 24
         filled = round(summary.progress * width)
         rates = Text()
@@ -55,12 +64,12 @@ class CampaignSummary(Vertical):
         rates.append(f"delivered {summary.rate('delivered', 'read'):.1%}", style=STATUS_STYLE["delivered"])
         rates.append(" · ")
         rates.append(f"failed {summary.rate('failed'):.1%}", style=STATUS_STYLE["failed"])
-        self.query_one("#summary-rates", Static).update(rates)
-        self.query_one("#summary-spark", Sparkline).data = summary.changes_per_minute or [0]
-        options = self.query_one("#summary-filters", OptionList)
-        highlighted = options.highlighted
-        options.clear_options()
-        options.add_option(Option(Text("all statuses", style="dim"), id="all"))
+        self._set("#summary-rates", rates)
+        spark = summary.changes_per_minute or [0]
+        if self._shown.get("#summary-spark") != repr(spark):
+            self._shown["#summary-spark"] = repr(spark)
+            self.query_one("#summary-spark", Sparkline).data = spark
+        lines: list[tuple[Text, str]] = [(Text("all statuses", style="dim"), "all")]
         for status in STATUS_ORDER:
             n = summary.counts.get(status, 0)
             if n:
@@ -69,11 +78,19 @@ class CampaignSummary(Vertical):
                 if len(kinds) > 1 or (kinds and "failed" not in kinds):
                     line.append("  " + ", ".join(f"{safe_text(k, single_line=True, limit=16)} {v}" for k, v in kinds.items()),
                                 style="dim")
-                options.add_option(Option(line, id=f"status:{status}"))
+                lines.append((line, f"status:{status}"))
         for code, example, n in summary.errors:
             line = Text(f"  ✗ {safe_text(code, single_line=True, limit=24)} ×{n}  ", style=STATUS_STYLE["failed"])
             line.append(safe_text(example, single_line=True, limit=60), style="dim")
-            options.add_option(Option(line, id=f"error:{code}"))
+            lines.append((line, f"error:{code}"))
+        key = "\n".join(f"{option_id}\t{line.plain}" for line, option_id in lines)
+        if self._shown.get("#summary-filters") == key:
+            return
+        self._shown["#summary-filters"] = key
+        options = self.query_one("#summary-filters", OptionList)
+        highlighted = options.highlighted
+        options.clear_options()
+        options.add_options([Option(line, id=option_id) for line, option_id in lines])
         if highlighted is not None and highlighted < options.option_count:
             options.highlighted = highlighted
 
