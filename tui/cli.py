@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[_global_options(in_subcommand=False)],
     )
+    parser.add_argument("--listen", metavar="[HOST:]PORT",
+                        help="run the webhook receiver inside the dashboard (with --demo: push mode end to end)")
     common = [_global_options(in_subcommand=True)]
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -70,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="give up (exit 5) when no answer came within this time (default 15)")
 
     watch = sub.add_parser("watch", help="track the IDs in FILE (or - for stdin) in the dashboard", parents=common)
-    watch.add_argument("file", help="text (one ID per line), CSV with an id column, or a Sent.dm send response (JSON)")
+    watch.add_argument("file", nargs="?", help="text (one ID per line), CSV with an id column, or a Sent.dm send response (JSON)")
+    watch.add_argument("--sendo-campaign", metavar="ID", help="track a whole Sendo campaign by its ID (new messages join as they come)")
+    watch.add_argument("--listen", metavar="[HOST:]PORT", default=argparse.SUPPRESS, help="also receive webhooks in the dashboard")
     watch.add_argument("--campaign", help="name this set of messages (default: the file's name)")
     watch.add_argument("--provider", choices=["sentdm", "sendo"], help="provider for IDs without a prefix")
     watch.add_argument("--no-ui", action="store_true", help="only import the IDs into history, do not open the dashboard")
@@ -154,10 +158,18 @@ def main(argv: list[str] | None = None) -> int:
     from tui.config import load
     from tui.errors import ConfigError
 
+    listen_at = None
+    if getattr(args, "listen", None) and args.command in (None, "watch"):
+        from tui.commands.listen import parse_listen
+
+        try:
+            listen_at = parse_listen(args.listen)
+        except ValueError as exc:
+            return fail(str(exc), 2)
     if args.demo:
         from tui.commands import dashboard
 
-        return dashboard.run_demo()
+        return dashboard.run_demo(listen_at)
     try:
         settings = load(config_path)
     except ConfigError as exc:
@@ -194,8 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     from tui.commands import dashboard
 
     if args.command == "watch":
-        return dashboard.run_watch(settings, args.file, args.campaign, args.provider, no_ui=args.no_ui)
-    return dashboard.run(settings)
+        return dashboard.run_watch(settings, args.file, args.campaign, args.provider, no_ui=args.no_ui,
+                                   sendo_campaign=args.sendo_campaign, listen=listen_at)
+    return dashboard.run(settings, listen=listen_at)
 
 
 if __name__ == "__main__":

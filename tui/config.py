@@ -150,7 +150,7 @@ class UiSettings:
 
 
 #: Dashboard actions whose keys `[keys]` may remap (binding IDs in the app).
-KEY_ACTIONS = ("find", "refresh", "refresh_all", "raw", "copy_id", "copy_json", "summary", "import", "sort",
+KEY_ACTIONS = ("find", "refresh", "refresh_all", "raw", "copy_id", "copy_json", "summary", "import", "send", "sort",
                "forget", "theme", "help", "quit")
 
 

@@ -32,6 +32,8 @@ from tui.app.crash import CrashReports
 from tui.app.list_model import ListModel
 from tui.app.live import LiveUpdates
 from tui.app.lookup_actions import LookupActions
+from tui.app.send_actions import SendActions
+from tui.app.team import TeamLive
 from tui.app.terminal import TerminalWatch
 from tui.app.toasts import SafeNotify, toast_text
 from tui.app.widgets.detail_pane import DetailPane
@@ -52,7 +54,7 @@ if TYPE_CHECKING:  # imported after the first frame: not needed to draw it
 
 
 class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, LookupActions, LiveUpdates,
-                   CampaignActions, App[None]):
+                   CampaignActions, SendActions, TeamLive, App[None]):
     """The dashboard. Its behaviour lives in the mixins (one module each); this class holds the
     layout, the state they share and the small actions."""
 
@@ -68,6 +70,7 @@ class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, Look
         Binding("C", "copy_json", "Copy JSON", show=False, id="copy_json"),
         Binding("s", "toggle_summary", "Summary", id="summary"),
         Binding("i", "import_ids", "Import", show=False, id="import"),
+        Binding("m", "send_message", "Send", show=False, id="send"),
         Binding("o", "toggle_sort", "Sort", show=False, id="sort"),
         Binding("x", "forget", "Forget", show=False, id="forget"),
         Binding("t", "change_theme", "Theme", show=False, id="theme"),
@@ -87,6 +90,9 @@ class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, Look
         startup_notes: list[str] | None = None,
         clock: Callable[[], float] = time.time,
         start_poller: bool = True,
+        listen: tuple[str, int] | None = None,
+        elect: bool = True,
+        discover: str | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -100,6 +106,9 @@ class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, Look
         self.providers: Providers | None = None
         self.poller: Poller | None = None
         self.start_poller = start_poller
+        self.listen = listen  # (host, port) of a webhook receiver to run inside the app
+        self.elect = elect  # share polling with other instances on the same history (one poller per account)
+        self.discover = discover  # a Sendo campaign ID whose new messages are picked up while the app runs
         self._pending: set[str] = set()
         self._failures: list[str] = []
         self._last_error: dict[Provider | None, str] = {}
@@ -157,9 +166,13 @@ class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, Look
             self.summary_panel(show=True)  # small terminals: `s` shows it
         self._tick()  # tell the poller what is on screen before it starts
         self.prune_history()
+        self.start_team_live()
+        if self.discover:
+            self.discover_campaign(self.discover)
 
     async def on_unmount(self) -> None:
         self.unwatch_terminal()
+        await self.stop_team_live()
         if self.poller:
             self.poller.stop()
         if self.providers:

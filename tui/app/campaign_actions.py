@@ -19,6 +19,19 @@ if TYPE_CHECKING:
 
 
 class CampaignActions:
+    @work(group="discover", exclusive=True, exit_on_error=False)
+    async def discover_campaign(self: "SendwatchApp", campaign_id: str) -> None:
+        """Keep listing a Sendo campaign (every minute) so messages sent later join the view."""
+        from tui.model import Provider
+        from tui.polling.discovery import CampaignDiscovery
+
+        if self.providers is None or Provider.SENDO not in self.providers.clients:
+            return
+        discovery = CampaignDiscovery(self.providers.client(Provider.SENDO), self.store, self.policy, campaign_id,
+                                      self.campaign or "", clock=self.clock)
+        await discovery.run(every=60.0, on_error=lambda exc: self.notify(
+            toast_text("Listing Sendo campaign {} failed: {}", campaign_id, part(exc, 300)), severity="warning"))
+
     """Mixed into `SendwatchApp`; the summary widget and importers load on first use."""
 
     def summary_panel(self: "SendwatchApp", show: bool | None = None) -> "CampaignSummary":

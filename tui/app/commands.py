@@ -30,13 +30,15 @@ def palette_commands(app: "SendwatchApp") -> Iterable[SystemCommand]:
     yield SystemCommand("Forget message", "Remove the selected message from history (x)", app.action_forget)
     yield SystemCommand("Campaign summary", "Show/hide the campaign summary (s)", app.action_toggle_summary)
     yield SystemCommand("Import IDs", "Track the IDs in a file as a campaign (i)", app.action_import_ids)
+    yield SystemCommand("Send a test message", "Send with a provider (sandbox by default) and watch it arrive (m)",
+                        app.action_send_message)
     yield SystemCommand("Export CSV", "Write the messages in the current view to a CSV file", lambda: app.action_export("csv"))
     yield SystemCommand("Export JSON", "Write the messages in the current view to a JSON file", lambda: app.action_export("json"))
     yield SystemCommand("Clear history", "Delete every cached message (asks first)", app.action_clear_history)
     yield SystemCommand("Filter: all statuses", "Show every status", lambda: app.filter_status(None))
-    for status in Status:
-        yield SystemCommand(f"Filter: {status.value}", f"Show only {status.value} messages",
-                            lambda s=status.value: app.filter_status(s), discover=False)
+    for status in [*(s.value for s in Status), "blocked", "filtered", "expired"]:
+        yield SystemCommand(f"Filter: {status}", f"Show only {status} messages",
+                            lambda s=status: app.filter_status(s), discover=False)
     yield SystemCommand("Filter: all providers", "Show both providers", lambda: app.filter_provider(None), discover=False)
     for provider in Provider:
         yield SystemCommand(f"Filter: {provider.label}", f"Show only {provider.label} messages",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from textual import work
 
+from tui.app.format import age
 from tui.app.toasts import part, toast_text
 from tui.app.widgets.message_list import MessageList
 from tui.app.widgets.status_bar import StatusBar, StatusSnapshot
@@ -36,8 +37,12 @@ class LiveUpdates:
 
         if self.poller is not None:
             self.poller.stop()  # a failed run may have left sibling loops running: they end now
+        from tui.polling.election import lease_for
+
+        leases = {owner: lease_for(self.settings, self.store, owner) for owner in (*self.providers.clients, None)} \
+            if self.elect else {}
         self.poller = Poller(self.store, self.providers, self.policy, on_update=self._on_poll_update,
-                             on_error=self._on_poll_error, on_crash=self._on_poll_crash)
+                             on_error=self._on_poll_error, on_crash=self._on_poll_crash, clock=self.clock, leases=leases)
         self._last_focus = (None, ())  # tell the new poller what is on screen at the next tick
         if self.start_poller and self.providers and self.providers.clients:
             self.run_worker(self.poller.run(), group="poller", exclusive=True, exit_on_error=False)
@@ -138,7 +143,31 @@ class LiveUpdates:
             self._last_health[provider] = h.state
         rate = self.providers.request_rate() if self.providers else 0.0
         eta = self._behind / rate if rate and self._behind else None
-        self.query_one(StatusBar).show(StatusSnapshot(health, self._counts, self._behind, eta, self.demo))
+        extras = {p: text for p in Provider if (text := self._status_extra(p))}
+        self.query_one(StatusBar).show(StatusSnapshot(health, self._counts, self._behind, eta, self.demo, extras))
+
+    def _status_extra(self: "SendwatchApp", provider: Provider) -> str:
+        """Who polls this account and how its webhooks do, in a few words (ages round to 10 s)."""
+        words = []
+        poller = self.poller
+        if poller is not None:
+            loop = poller.loop_health.get(provider)
+            lease = poller.lease_state.get(provider, "")
+            if loop is not None and loop.state == "restarting" and loop.retry_at:
+                words.append(f"poll loop restarting in {max(1, round(loop.retry_at - self.clock()))}s")
+            elif lease.startswith("polled by"):
+                words.append(lease)
+            if poller.push_state.get(provider) == "silent":
+                words.append("webhooks silent: polling")
+        receiver = getattr(self, "webhooks", None)
+        if receiver is not None and provider in receiver.credentials.served():
+            stats = receiver.stats[provider]
+            if stats.last_event_at is None:
+                words.append("webhooks: none yet")
+            else:
+                ago = max(0.0, time.time() - stats.last_event_at)
+                words.append(f"webhooks {stats.received}, last {'<10s' if ago < 10 else age(ago // 10 * 10)} ago")
+        return ", ".join(words)
 
     def _tick(self: "SendwatchApp") -> None:
         self._refresh_status()

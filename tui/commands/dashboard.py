@@ -18,21 +18,29 @@ from tui.store.history import HistoryStore, ListFilter
 
 
 def _open_store(settings: Settings) -> HistoryStore | None:
+    from tui.errors import SendwatchError
+    from tui.store.open import describe, open_store
+
     try:
-        return HistoryStore(settings.history_path())
+        return open_store(settings)
+    except SendwatchError as exc:
+        print(f"sendwatch: {safe_text(exc)}", file=sys.stderr)
+        return None
     except Exception as exc:  # noqa: BLE001 - e.g. a read-only disk: say so, do not trace back
-        print(f"sendwatch: cannot open the history at {settings.history_path()}: {exc}", file=sys.stderr)
+        print(f"sendwatch: cannot open the history ({safe_text(describe(settings))}): {exc.__class__.__name__}: "
+              f"{safe_text(exc)}", file=sys.stderr)
         return None
 
 
 def run(settings: Settings, initial_filter: ListFilter | None = None, *, demo: bool = False, campaign: str | None = None,
-        notes: list[str] | None = None) -> int:
+        notes: list[str] | None = None, listen: tuple[str, int] | None = None, discover: str | None = None) -> int:
     from tui.app.app import SendwatchApp
 
     store = _open_store(settings)
     if store is None:
         return 2
-    app = SendwatchApp(settings, store, demo=demo, initial_filter=initial_filter, campaign=campaign, startup_notes=notes)
+    app = SendwatchApp(settings, store, demo=demo, initial_filter=initial_filter, campaign=campaign, startup_notes=notes,
+                       listen=listen, discover=discover)
     try:
         app.run()
     except Exception as exc:  # noqa: BLE001 - outside the app's own handler (driver start/stop): same report
@@ -48,21 +56,36 @@ def run(settings: Settings, initial_filter: ListFilter | None = None, *, demo: b
     return app.return_code or 0
 
 
-def run_demo() -> int:
-    """The full app against the embedded simulator, with a fresh throwaway history."""
+def run_demo(listen: tuple[str, int] | None = None) -> int:
+    """The full app against the embedded simulator, with a fresh throwaway history.
+
+    With `listen`, push mode end to end: the simulator posts signed webhooks for every status
+    change to the receiver inside the dashboard, and polling becomes the safety net."""
+    from dataclasses import replace
+
+    from tui.config import Secret
     from tui.simulator.demo import demo_settings, start_demo
+    from tui.simulator.webhooks import SIM_WEBHOOK_SECRET, SIM_WEBHOOK_TOKEN, WebhookConfig, WebhookSender
 
     sim, tracked = start_demo()
+    sender = None
     try:
         with tempfile.TemporaryDirectory(prefix="sendwatch-demo-") as tmp:
             settings = demo_settings(sim, Path(tmp) / "history.sqlite3")
+            if listen is not None:
+                settings = replace(settings, sentdm=replace(settings.sentdm, webhook_secret=Secret(SIM_WEBHOOK_SECRET)),
+                                   sendo=replace(settings.sendo, webhook_token=Secret(SIM_WEBHOOK_TOKEN)))
+                url = f"http://{listen[0]}:{listen[1]}"
+                sender = WebhookSender(sim.world, WebhookConfig(url, retries=6), since=sim.world.now()).start()
             store = HistoryStore(settings.history_path())
             history = [m for m in tracked if m.campaign is None]
             store.track([MessageRef(m.id, m.provider) for m in history])
             store.track([MessageRef(m.id, m.provider) for m in tracked if m.campaign], campaign="spring-sale")
             store.close()
-            return run(settings, ListFilter(), demo=True, campaign="spring-sale")  # all messages; summary of the campaign
+            return run(settings, ListFilter(), demo=True, campaign="spring-sale", listen=listen)  # summary: the campaign
     finally:
+        if sender is not None:
+            sender.stop()
         sim.stop()
 
 
@@ -104,7 +127,12 @@ def report(result: ImportResult, added: int, campaign: str, limit: int = 20) -> 
     print(f"{result.summary()}; {added} new in campaign {campaign!r}", file=sys.stderr)
 
 
-def run_watch(settings: Settings, source: str, campaign: str | None, provider: str | None, *, no_ui: bool = False) -> int:
+def run_watch(settings: Settings, source: str | None, campaign: str | None, provider: str | None, *, no_ui: bool = False,
+              sendo_campaign: str | None = None, listen: tuple[str, int] | None = None) -> int:
+    if sendo_campaign is not None:
+        return _watch_sendo_campaign(settings, sendo_campaign, campaign, no_ui=no_ui, listen=listen)
+    if source is None:
+        return fail("watch needs a FILE (or - for stdin), or --sendo-campaign ID", 2)
     try:
         text, default_name = _read_source(source)
     except OSError as exc:
@@ -129,4 +157,48 @@ def run_watch(settings: Settings, source: str, campaign: str | None, provider: s
         first = "; ".join(f"{p.where}: {p.reason}" for p in result.problems[:3])
         more = f" (+{len(result.problems) - 3} more, listed on the terminal before the dashboard opened)" if len(result.problems) > 3 else ""
         notes.append(f"Import skipped {len(result.problems)} lines: {first}{more}")
-    return run(settings, ListFilter(campaign=name), campaign=name, notes=notes)
+    return run(settings, ListFilter(campaign=name), campaign=name, notes=notes, listen=listen)
+
+
+def _watch_sendo_campaign(settings: Settings, campaign_id: str, name: str | None, *, no_ui: bool,
+                          listen: tuple[str, int] | None) -> int:
+    """A whole Sendo campaign by its ID: a first listing pass now, then the dashboard keeps listing."""
+    import asyncio
+
+    from tui.errors import SendwatchError
+    from tui.polling.discovery import CampaignDiscovery
+    from tui.polling.policy import PollPolicy
+    from tui.providers.lookup import Providers
+    from tui.providers.sending import SENDO_CAMPAIGN
+
+    if not SENDO_CAMPAIGN.match(campaign_id):
+        return fail(f"not a Sendo campaign ID: {campaign_id!r} (8 letters or digits)", 2)
+    if Provider.SENDO not in settings.configured_providers():
+        return fail("Sendo is not configured: set SENDO_API_KEY or providers.sendo.api_key", 2)
+    store = _open_store(settings)
+    if store is None:
+        return 2
+    name = name or f"sendo:{campaign_id}"
+
+    async def first_pass() -> int:
+        providers = Providers(settings)
+        try:
+            discovery = CampaignDiscovery(providers.client(Provider.SENDO), store, PollPolicy.from_settings(settings.polling),
+                                          campaign_id, name)
+            found = await discovery.run_once()
+            return found.seen
+        finally:
+            await providers.aclose()
+
+    try:
+        seen = asyncio.run(first_pass())
+    except SendwatchError as exc:
+        return fail(str(exc), exc.exit_code)
+    finally:
+        store.close()
+    print(f"Sendo campaign {campaign_id}: {seen} messages found, tracked as {name!r}", file=sys.stderr)
+    if no_ui:
+        return 0
+    if not _reattach_terminal():
+        return fail("no terminal to show the dashboard on (the campaign was imported; use --no-ui in scripts)", 2)
+    return run(settings, ListFilter(campaign=name), campaign=name, listen=listen, discover=campaign_id)

@@ -9,7 +9,7 @@ an `ok` glyph, the total, the backlog, the counts) — never half a word.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.cells import cell_len
 from rich.text import Text
@@ -54,7 +54,7 @@ LEVELS = [
 ]
 
 
-def health_text(provider: Provider, health: Health, now: float, detail: Detail = Detail()) -> Text:
+def health_text(provider: Provider, health: Health, now: float, detail: Detail = Detail(), extra: str = "") -> Text:
     glyph, style = HEALTH_LOOK[health.state]
     text = Text()
     text.append(f"{provider.label} ", style="bold")
@@ -70,6 +70,8 @@ def health_text(provider: Provider, health: Health, now: float, detail: Detail =
         text.append(f" since {clock_time(health.since)[11:19]}", style=style)
         if health.until and health.until > now:
             text.append(f", retry in {age(health.until - now)}", style="dim")
+    if extra:  # who polls, a restarting loop, webhooks: plain words we wrote
+        text.append(f" · {extra}", style="dim")
     return text
 
 
@@ -80,6 +82,8 @@ class StatusSnapshot:
     behind: int = 0
     eta_seconds: float | None = None
     demo: bool = False
+    #: per provider, what else to say: "polled by host:pid", "restarting in 4s", "webhooks 3s ago"
+    extras: dict[Provider, str] = field(default_factory=dict)
 
 
 def status_line(snap: StatusSnapshot, now: float, detail: Detail = Detail()) -> Text:
@@ -88,7 +92,8 @@ def status_line(snap: StatusSnapshot, now: float, detail: Detail = Detail()) -> 
     if snap.demo:
         line.append(" DEMO ", style="reverse bold")
         line.append(" ")
-    parts = [health_text(provider, snap.health[provider], now, detail) for provider in Provider]
+    parts = [health_text(provider, snap.health[provider], now, detail, snap.extras.get(provider, ""))
+             for provider in Provider]
     total = sum(snap.counts.values())
     if detail.counts and total:
         counts = Text()

@@ -1,0 +1,165 @@
+"""The dashboard with webhooks, other instances and sending: over real HTTP, real processes, real files.
+
+* a separate `sendwatch listen` process writes a webhook into the same history: the dashboard
+  shows it within a second or two, with no poll (the poller is off);
+* `--listen` runs the receiver inside the dashboard;
+* `m` sends a test message (sandbox by default), after a confirmation, and selects it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.test_app import make_app, wait_for
+from tui.app.widgets.message_list import MessageList
+from tui.ids import MessageRef
+from tui.model import Provider
+
+SECRET = "whsec_" + base64.b64encode(b"test-webhook-signing-key-123456").decode()
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def signed(message_id: str, status: str, event_id: str) -> tuple[bytes, dict[str, str]]:
+    """A Sent.dm webhook as the provider sends it (signature computed here, independently)."""
+    body = json.dumps({"field": "message", "event": f"message.{status.lower()}", "timestamp": "2026-01-01T00:00:00Z",
+                       "payload": {"message_id": message_id, "message_status": status, "channel": "sms"}}).encode()
+    stamp = str(int(time.time()))
+    key = base64.b64decode(SECRET.removeprefix("whsec_"))
+    signature = base64.b64encode(hmac.new(key, f"wh_1.{stamp}.".encode() + body, hashlib.sha256).digest()).decode()
+    return body, {"X-Webhook-ID": "wh_1", "X-Webhook-Timestamp": stamp, "X-Webhook-Signature": f"v1,{signature}",
+                  "X-Webhook-Event-ID": event_id, "content-type": "application/json"}
+
+
+def _status_on_screen(app, message_id: str) -> str:
+    listed = app.query_one(MessageList)
+    rows = [listed.model.row(i) for i in range(min(listed.model.count() or 0, 50))]
+    return next((r.status for r in rows if r is not None and r.id == message_id), "")
+
+
+async def test_a_separate_listen_process_shows_up_on_the_dashboard(settings, world, env) -> None:
+    m = world.add_message(Provider.SENTDM, [(0, "QUEUED"), (1, "SENT")], created=-5)
+    from dataclasses import replace
+
+    history = Path(env["SENDWATCH_DATA_DIR"]) / "history.sqlite3"
+    history.parent.mkdir(parents=True, exist_ok=True)
+    shared = replace(settings, history=replace(settings.history, path=str(history)))
+    app = make_app(shared, start_poller=False)  # nothing here polls: only the other process can change it
+    app.store.track([MessageRef(m.id, Provider.SENTDM)])
+    port = _free_port()
+    listener = subprocess.Popen([sys.executable, "-m", "tui", "listen", f"127.0.0.1:{port}"], cwd=ROOT,
+                                env=dict(env, SENT_DM_WEBHOOK_SECRET=SECRET), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+    try:
+        assert "Receiving webhooks" in listener.stdout.readline()
+        async with app.run_test(size=(120, 30)) as pilot:
+            await wait_for(pilot, lambda: _status_on_screen(app, m.id) != "")
+            body, headers = signed(m.id, "DELIVERED", "evt-1")
+            async with httpx.AsyncClient() as http:
+                answer = await http.post(f"http://127.0.0.1:{port}/webhooks/sentdm", content=body, headers=headers)
+            assert answer.status_code == 200
+            pushed_at = time.monotonic()
+            await wait_for(pilot, lambda: _status_on_screen(app, m.id) == "delivered", timeout=5)
+            assert time.monotonic() - pushed_at < 3.0
+    finally:
+        listener.terminate()
+        listener.wait(timeout=10)
+
+
+async def test_listen_inside_the_dashboard(settings, world) -> None:
+    from dataclasses import replace
+
+    from tui.config import Secret
+
+    m = world.add_message(Provider.SENTDM, [(0, "QUEUED")], created=-5)
+    port = _free_port()
+    pushed = replace(settings, sentdm=replace(settings.sentdm, webhook_secret=Secret(SECRET)))
+    app = make_app(pushed, start_poller=False, listen=("127.0.0.1", port))
+    app.store.track([MessageRef(m.id, Provider.SENTDM)])
+    async with app.run_test(size=(160, 30)) as pilot:
+        await wait_for(pilot, lambda: getattr(app, "webhooks", None) is not None)
+        for event in ("evt-a", "evt-a"):  # a duplicate too: acknowledged, applied once
+            body, headers = signed(m.id, "FAILED", event)
+            async with httpx.AsyncClient() as http:
+                assert (await http.post(f"http://127.0.0.1:{port}/webhooks/sentdm", content=body, headers=headers)).status_code == 200
+        await wait_for(pilot, lambda: _status_on_screen(app, m.id) == "failed", timeout=5)
+        assert app.webhooks.stats[Provider.SENTDM].applied == 1 and app.webhooks.stats[Provider.SENTDM].duplicates == 1
+        assert "webhooks 2" in app._status_extra(Provider.SENTDM)
+        events = [e.source.value for e in app.store.get(m.id).message.events]
+        assert "webhook" in events
+
+
+async def test_send_a_test_message_from_the_dashboard(settings, world) -> None:
+    app = make_app(settings, start_poller=False)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await wait_for(pilot, lambda: app.providers is not None)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "SendScreen")
+        screen = app.screen
+        screen.query_one("#send-to").value = "+14155550101, +14155550102"
+        screen.query_one("#send-template").value = "Order Shipped"
+        screen.query_one("#send-params").value = "name=Ada"
+        screen.query_one("#send-channel").value = "sms,whatsapp"
+        screen.query_one("#send-to").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        question = app.screen.question
+        assert "2 recipients x 2 channels = 4 messages" in question and "sandbox" in question
+        await pilot.press("y")
+        await wait_for(pilot, lambda: len(app.store.sends()) == 1, timeout=8)
+        key, provider, _, _, ids = app.store.sends()[0]
+        assert provider == "sentdm" and len(ids) == 4 and key
+        await wait_for(pilot, lambda: app.query_one(MessageList).selected_id in ids)
+
+
+async def test_send_form_refuses_bad_input_and_stays_open(settings) -> None:
+    app = make_app(settings, start_poller=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: app.providers is not None)
+        await pilot.press("m")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "SendScreen")
+        app.screen.query_one("#send-to").value = "[/]not-a-number"
+        app.screen.query_one("#send-text").value = "hi"
+        app.screen.query_one("#send-to").focus()
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert app.screen.__class__.__name__ == "SendScreen"  # still open, says what to fix
+        problem = str(app.screen.query_one("#send-problem").render())
+        assert "E.164" in problem and "[/]" in problem
+        await pilot.press("escape")
+        assert app.is_running
+
+
+def test_watch_a_sendo_campaign_by_id(env, world) -> None:
+    from tests.test_cli import run
+    from tui.store.history import HistoryStore, ListFilter
+
+    ids = [world.add_message(Provider.SENDO, [(0, "CREATED"), (1, "DELIVERED")], campaign="LAUNCH01", created=-5).id
+           for _ in range(3)]
+    out = run(["watch", "--sendo-campaign", "LAUNCH01", "--no-ui"], env)
+    assert out.returncode == 0, out.stderr
+    assert "3 messages found" in out.stderr
+    store = HistoryStore(Path(env["SENDWATCH_DATA_DIR"]) / "history.sqlite3")
+    try:
+        assert {r.id for r in store.page(ListFilter(campaign="sendo:LAUNCH01"), 0, 10)} == set(ids)
+    finally:
+        store.close()
+    bad = run(["watch", "--sendo-campaign", "x;drop", "--no-ui"], env)
+    assert bad.returncode == 2 and "not a Sendo campaign ID" in bad.stderr
+    assert os.path.exists(Path(env["SENDWATCH_DATA_DIR"]) / "history.sqlite3")
