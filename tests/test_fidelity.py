@@ -285,3 +285,11 @@ async def test_sendo_at_its_real_limit_is_not_throttled(settings, world, sim) ->
     assert len(answers) == 70
     assert sim.counts[(Provider.SENDO, 429)] <= 1
     assert elapsed < 6.0  # ~3.5 s of 20/s windows: paced by the headers, not a per-minute guess
+
+
+def test_find_bar_status_takes_provider_words() -> None:
+    from tui.app.query import parse_query
+
+    query = parse_query("status:blocked,Expired,failed provider:sendo")
+    assert query.problem is None and query.filter.statuses == {"blocked", "expired", "failed"}
+    assert "unknown status" in parse_query("status:bogus").problem

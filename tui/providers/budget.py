@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from tui.errors import CircuitOpenError
 
 MAX_PAUSE = 300.0  # never trust a header that asks us to stop for longer than this
+OFFLINE_AFTER = 2  # failures in a row before the status line says a provider is offline
 SHORT_WINDOW = 5.0  # rate-limit windows up to this long are waited out at Remaining: 0
 
 
@@ -198,6 +199,8 @@ class RequestBudget:
         now_wall = time.time()
         since = self.health.since if self.health.state is HealthState.OFFLINE else now_wall
         until = None
+        if self._consecutive_failures < min(OFFLINE_AFTER, self.breaker_threshold) and self.health.state is not HealthState.OFFLINE:
+            return  # one random 5xx or timeout among answers is not "offline" (the retry usually succeeds)
         if self._consecutive_failures >= self.breaker_threshold:
             cooldown = min(MAX_PAUSE, self.breaker_cooldown * (2 ** self._opens))
             self._opens += 1

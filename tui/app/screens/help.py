@@ -20,6 +20,7 @@ KEYS = [
     ("c / C", "copy the ID / the message JSON (OSC 52)"),
     ("s", "campaign summary on/off"),
     ("i", "import IDs from a file"),
+    ("m", "send a test message (sandbox by default) and watch it"),
     ("o", "sort: newest first / last changed"),
     ("x", "forget the selected message"),
     ("t", "switch theme"),
@@ -28,12 +29,22 @@ KEYS = [
     ("q", "quit"),
 ]
 FIND = [
-    ("text", "matches ID, recipient, status, body, error code"),
-    ("status:failed,sent", "only these statuses"),
+    ("text", "matches ID, recipient, status, body, error code and reason"),
+    ("status:failed,sent", "only these statuses (failed covers blocked, filtered, expired)"),
+    ("status:blocked", "a provider's own word: blocked, filtered, expired, routed, …"),
     ("provider:sendo", "only one provider"),
-    ("error:30007", "only this error code"),
+    ("error:DELIVERY_003", "only this failure code (Sendo: 1009, …)"),
     ("campaign:NAME", "only one campaign"),
     ("sentdm:ID / sendo:ID", "look up at one provider only"),
+]
+STATUSES = [
+    ("· created  … queued", "accepted / queued, processed, routed (the provider's word is shown)"),
+    ("◷ scheduled → sent", "held until its time / handed to the carrier"),
+    ("✓ delivered  ◉ read", "delivered; read receipts only on WhatsApp, RCS, Sendo MMS"),
+    ("✗ failed", "failed, blocked, filtered, expired: the reason and what to do are in the detail"),
+    ("⊘ cancelled  ↙ received", "a scheduled send called off / an inbound message"),
+    ("sent, no receipt", "a Sendo message in SENT for over an hour (MMS often never report)"),
+    ("● ▲ ◇ in the timeline", "said by the provider / pushed by webhook / seen by sendwatch"),
 ]
 TIPS = (
     "Copy works over SSH through the terminal (OSC 52). Inside tmux add `set -g set-clipboard on` "
@@ -60,5 +71,6 @@ class HelpScreen(ModalScreen[None]):
             yield Static(Text("sendwatch — keys", style="bold"))
             yield Static(_table("Keys", KEYS))
             yield Static(_table("Find bar", FIND))
+            yield Static(_table("Statuses", STATUSES))
             yield Static(Text(TIPS))
             yield Static(Text("Esc closes this help.", style="dim"))
