@@ -157,6 +157,7 @@ class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, Look
         from tui.providers.lookup import Providers
 
         self.providers = Providers(self.settings)
+        self._refresh_status()  # "not configured" becomes "ready" at once
         self.start_polling()
         self.set_interval(1.0, self._tick)
         self.set_interval(0.25, self._flush_updates)

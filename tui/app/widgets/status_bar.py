@@ -128,10 +128,14 @@ class StatusBar(Static):
     _later: object | None = None
 
     def show(self, snap: StatusSnapshot) -> None:
-        """Fit the snapshot to the width; repaint only if the result reads or looks different."""
-        self._snap = snap
+        """Fit the snapshot to the width; repaint only if the result reads or looks different.
+
+        Counts wait for the next second; a provider's health changing (offline, auth rejected,
+        answering again) is shown at once."""
+        before, self._snap = self._snap, snap
+        urgent = before is None or {p: h.state for p, h in before.health.items()} != {p: h.state for p, h in snap.health.items()}
         wait = self._painted_at + self.MIN_GAP - time.monotonic()
-        if wait > 0 and self._shown is not None:
+        if wait > 0 and self._shown is not None and not urgent:
             if self._later is None:
                 self._later = self.set_timer(wait, self._paint)
             return
