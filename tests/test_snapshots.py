@@ -13,6 +13,17 @@ from tui.app.showcase import build_showcase, failed_message
 from tui.app.widgets.message_list import MessageList
 
 
+async def settle(pilot) -> None:
+    """Let every worker land and the status line's once-a-second repaint happen: same picture each run."""
+    app = pilot.app
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    await pilot.pause(1.2)
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 @pytest.fixture
 def showcase(tmp_path: Path):
     app, sim, tracked = build_showcase(tmp_path)
@@ -24,7 +35,7 @@ def showcase(tmp_path: Path):
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 def test_main_screen(snap_compare, showcase, size) -> None:
     app, _ = showcase
-    assert snap_compare(app, terminal_size=size)
+    assert snap_compare(app, terminal_size=size, run_before=settle)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
@@ -35,16 +46,19 @@ def test_failed_message_detail(snap_compare, showcase, size) -> None:
     async def select(pilot) -> None:
         await pilot.pause()
         app.query_one(MessageList).select_id(failed.id)
-        await pilot.pause()
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=select)
 
 
 def test_help_screen(snap_compare, showcase) -> None:
     app, _ = showcase
-    assert snap_compare(app, terminal_size=(80, 24), press=["question_mark"])
+    async def open_help(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_help)
 
 
 def test_status_filter(snap_compare, showcase) -> None:
@@ -54,8 +68,6 @@ def test_status_filter(snap_compare, showcase) -> None:
         await pilot.press("slash")
         app.query_one("#find").value = "status:failed"
         await pilot.press("enter")
-        for _ in range(3):  # the filter worker starts the counting worker when it lands
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+        await settle(pilot)  # the filter worker starts the counting worker when it lands
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=filter_failed)

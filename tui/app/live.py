@@ -176,6 +176,6 @@ class LiveUpdates:
         if self.detail.stored:
             self.detail.redraw()
         focus = (listed.selected_id, tuple(listed.visible_ids()))
-        if focus != self._last_focus and self.poller:
+        if focus != self._last_focus and self.poller and self.start_poller:  # no poller running: nothing to tell
             self._last_focus = focus
             self.run_worker(self.poller.set_focus(focus[0], focus[1]), group="focus", exclusive=True, exit_on_error=False)

@@ -83,6 +83,8 @@ class CampaignSummary(Vertical):
             line = Text(f"  ✗ {safe_text(code, single_line=True, limit=24)} ×{n}  ", style=STATUS_STYLE["failed"])
             line.append(safe_text(example, single_line=True, limit=60), style="dim")
             lines.append((line, f"error:{code}"))
+        for line, _ in lines:  # one row each: an option that wraps would shift the list's scroll between redraws
+            line.no_wrap, line.overflow = True, "ellipsis"
         key = "\n".join(f"{option_id}\t{line.plain}" for line, option_id in lines)
         if self._shown.get("#summary-filters") == key:
             return
