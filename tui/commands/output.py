@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 
 from tui.model import EventSource, Message, Status, fold_status, status_word
 from tui.reasons import explain
+from tui.timeline import merge_events
 from tui.textsafe import safe_text
 
 GLYPHS = {
@@ -88,9 +89,14 @@ def describe(msg: Message) -> str:
     if msg.events:
         lines.append("Events")
         previous = None
-        for e in msg.events:
+        for e in merge_events(msg.events):  # one row per status reached; a confirmation is "seen N s later"
             gap = f"  (+{(e.timestamp - previous).total_seconds():.1f}s)" if previous else ""
-            seen = "  [observed by sendwatch]" if e.source is EventSource.OBSERVED else ""
+            if e.source is EventSource.OBSERVED:
+                seen = "  [observed by sendwatch]"
+            elif e.source is EventSource.WEBHOOK:
+                seen = "  [pushed by webhook]"
+            else:
+                seen = f"  [seen {e.seen_after:.1f}s later]" if e.seen_after is not None else ""
             reason = ""
             if e.reason_code or e.reason:
                 said = _reason(e.reason_code, e.reason)
