@@ -110,3 +110,25 @@ def test_key_remapping_reaches_the_app(tmp_path: Path) -> None:
     assert settings.keys == {"refresh": "f5,r"}
     app = SendwatchApp(settings, HistoryStore(settings.history_path()), start_poller=False)
     assert app._keymap == {"refresh": "f5,r"}
+
+
+def test_the_example_config_is_valid_and_documents_every_setting(tmp_path: Path) -> None:
+    """config.toml.example loads strictly (every key known, every type right) and names every setting."""
+    import dataclasses
+    import tomllib
+
+    from tui.config import HistorySettings, NetworkSettings, PollingSettings, ProviderSettings, UiSettings
+
+    example = Path(__file__).resolve().parent.parent / "config.toml.example"
+    settings = load(example, env={})
+    assert settings.sendo.rate_limit_window == 1.0 and settings.sentdm.rate_limit_window == 60.0
+    data = tomllib.loads(example.read_text())
+    documented = {f"providers.{p}.{k}" for p in ("sentdm", "sendo") for k in data["providers"][p]}
+    documented |= {f"{section}.{k}" for section in ("polling", "network", "history", "ui") for k in data[section]}
+    for section, cls in (("polling", PollingSettings), ("network", NetworkSettings), ("history", HistorySettings),
+                         ("ui", UiSettings)):
+        for f in dataclasses.fields(cls):
+            assert f"{section}.{f.name}" in documented, f"{section}.{f.name} is not in config.toml.example"
+    shared = {f.name for f in dataclasses.fields(ProviderSettings)} - {"key_source", "webhook_secret", "webhook_token", "profile_id"}
+    for name in shared:
+        assert f"providers.sentdm.{name}" in documented and f"providers.sendo.{name}" in documented, name

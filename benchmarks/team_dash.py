@@ -1,0 +1,111 @@
+"""One dashboard of bench_team.py: the real app, headless, in a process of its own.
+
+`python -m benchmarks.team_dash NAME SECONDS` with SENDWATCH_CONFIG pointing at the run's config
+(the shared store: a SQLite file or a PostgreSQL URL; Sent.dm at the simulator). It runs
+`SendwatchApp` (elect=True, the default: it polls only while holding the account's lease, and a
+ChangeWatcher shows what other instances wrote) for SECONDS, then prints one line
+`RESULT {json}`: every (message, status) its list model held and when it first held it, how the
+lease went, and how many requests its own poller made.
+
+What "the list model showed it" means: the moment a row with that content entered the model's page
+cache, through the app's own paths (`update_rows` for live updates, `prime`/`install` for views it
+read). To see every message, not just the first page, the child reads the remaining pages of the
+list into the model's cache once at start (and again if the app drops them); rows that entered
+through that probe read are tagged `probe` and are not counted as shown by the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+from tui.app.app import SendwatchApp
+from tui.app.list_model import PAGE_SIZE, ListModel
+from tui.config import load
+from tui.store.history import ListFilter, Row
+from tui.store.open import open_store
+
+
+class ProbeModel(ListModel):
+    """The app's list model, noting when each row version (id, status, last change) first entered it."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.obs: list[tuple[float, str, str, float | None, str]] = []
+        self._seen: set[tuple[str, str, float | None]] = set()
+        self.source = "app"
+        self.views = 0  # whole-view re-reads by the app (reloads)
+
+    def _note(self, rows, source: str) -> None:
+        now = time.time()
+        for r in rows:
+            key = (r.id, r.status, r.last_changed, r.last_polled is None)
+            if key not in self._seen:
+                self._seen.add(key)
+                self.obs.append((now, r.id, r.status if r.last_polled is not None else "waiting", r.last_changed, source))
+
+    def update_rows(self, rows: dict[str, Row]) -> set[int]:
+        touched = super().update_rows(rows)
+        self._note([r for i in touched if (r := self.cached_row(i)) is not None], "live")
+        return touched
+
+    def prime(self, flt, count, first_page) -> None:
+        super().prime(flt, count, first_page)
+        self.views += 1
+        self._note(first_page, "view")
+
+    def install(self, number: int, page: list[Row], generation: int) -> bool:
+        ok = super().install(number, page, generation)
+        if ok:
+            self._note(page, self.source)
+        return ok
+
+    def fill(self) -> int:
+        """Read every page the cache lacks (the probe's own reads); returns how many."""
+        missing = [n for n in range(0, (self.count() + PAGE_SIZE - 1) // PAGE_SIZE) if n not in self._pages]
+        self.source = "probe"
+        try:
+            for n in missing:
+                self.install(n, self.store.page(self.filter, n * PAGE_SIZE, PAGE_SIZE, self.sort), self.generation)
+        finally:
+            self.source = "app"
+        return len(missing)
+
+
+async def run(name: str, seconds: float) -> dict:
+    settings = load(None)
+    store = open_store(settings)
+    app = SendwatchApp(settings, store, campaign="team")  # what `sendwatch watch ids --campaign team` opens
+    app.model = ProbeModel(store, app.model.filter)
+    leases: list[tuple[float, str]] = []
+    refills = 0
+    started = time.time()
+    async with app.run_test(size=(120, 40), notifications=False):
+        while time.time() - started < seconds:
+            refills += app.model.fill() > 0
+            poller = app.poller
+            state = poller.lease_state.get(next(iter(settings.configured_providers())), "") if poller else ""
+            if not leases or leases[-1][1] != state:
+                leases.append((time.time(), state))
+            await asyncio.sleep(0.1)
+        requests = sum(s.requests for s in app.poller.stats.values()) if app.poller else 0
+        watcher = getattr(app, "changes", None)
+        out = {"name": name, "obs": app.model.obs, "leases": leases, "requests": requests, "started": started,
+               "ended": time.time(), "views": app.model.views, "refills": refills,
+               "watcher_errors": watcher.errors if watcher else None, "rows": app.model.count()}
+    store.close()
+    return out
+
+
+def main() -> None:
+    name, seconds = sys.argv[1], float(sys.argv[2])
+    result = asyncio.run(run(name, seconds))
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    main()
