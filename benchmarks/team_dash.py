@@ -76,6 +76,9 @@ class ProbeModel(ListModel):
 
 
 async def run(name: str, seconds: float) -> dict:
+    from benchmarks.team_fixes import apply
+
+    apply()  # PostgreSQL workarounds, only while tui/ still has those bugs
     settings = load(None)
     store = open_store(settings)
     app = SendwatchApp(settings, store, campaign="team")  # what `sendwatch watch ids --campaign team` opens

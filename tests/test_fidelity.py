@@ -293,3 +293,12 @@ def test_find_bar_status_takes_provider_words() -> None:
     query = parse_query("status:blocked,Expired,failed provider:sendo")
     assert query.problem is None and query.filter.statuses == {"blocked", "expired", "failed"}
     assert "unknown status" in parse_query("status:bogus").problem
+
+
+async def test_a_final_word_without_a_code_still_says_what_it_means(settings, world) -> None:
+    from tui.commands.output import describe
+
+    m = world.add_message(Provider.SENDO, [(0, "CREATED"), (1, "SENT"), (9, "EXPIRED")], created=-20)
+    msg = await _fetch(settings, Provider.SENDO, m.id)
+    assert msg.error is None and status_word(msg.status, msg.provider_status) == "expired"
+    assert "too many attempts" in describe(msg)

@@ -36,6 +36,20 @@ SENTDM_FAMILIES: dict[str, str] = {
 }
 
 
+# What a final word means when the provider gave no code with it.
+STATUS_MEANINGS: dict[str, str] = {
+    "expired": "Sendo gave up after too many attempts. Check the number; resend later if it still matters.",
+    "blocked": "Refused before sending (balance, template approval, sender status). Fix the account side, then resend.",
+    "filtered": "Filtered out: it will not be delivered, and a resend of the same content will not be either.",
+    "cancelled": "A scheduled send that was called off before it went out.",
+}
+
+
+def explain_status(provider_status: str | None) -> str | None:
+    """The meaning of a final provider word (for a failure that came without a code)."""
+    return STATUS_MEANINGS.get((provider_status or "").strip().lower())
+
+
 def explain(provider: Provider | str | None, code: str | int | None) -> str | None:
     """A one-line explanation with what to do, or None when the code is not documented."""
     if code is None:

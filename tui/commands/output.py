@@ -12,7 +12,7 @@ import sys
 from datetime import datetime, timezone
 
 from tui.model import EventSource, Message, Status, fold_status, status_word
-from tui.reasons import explain
+from tui.reasons import explain, explain_status
 from tui.timeline import merge_events
 from tui.textsafe import safe_text
 
@@ -65,6 +65,8 @@ def describe(msg: Message) -> str:
         advice = explain(msg.provider, msg.error.code)
         if advice:
             lines.append(f"What to do {advice}")
+    elif (meaning := explain_status(msg.provider_status)) is not None:
+        lines.append(f"Meaning    {meaning}")
     lines += [
         f"To         {s(msg.to)}",
         f"From       {s(msg.from_)}",

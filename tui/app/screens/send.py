@@ -31,17 +31,23 @@ class SendScreen(ModalScreen[tuple[Provider, SendRequest] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="send-box"):
             yield Static(Text("Send a test message", style="bold"))
+            # compact widgets (one row each): the whole form fits an 80x24 terminal
             yield Select([(p.label, p.value) for p in self.providers], value=self.providers[0].value,
-                         allow_blank=False, id="send-provider")
-            yield Input(placeholder="to: +14155550100, +14155550101", id="send-to")
-            yield Input(placeholder="template name or ID (Sent.dm) — or leave empty and write text below", id="send-template")
-            yield Input(placeholder="parameters: name=Ada, code=1234", id="send-params")
-            yield Input(placeholder="text (instead of a template)", id="send-text")
-            yield Input(placeholder="channel: sms (or sms,whatsapp)", id="send-channel")
-            yield Input(placeholder="Sendo campaign ID (8 characters, Sendo only)", id="send-campaign")
-            yield Checkbox("sandbox (simulated by the provider: no side effects, no cost)", value=True, id="send-sandbox")
+                         allow_blank=False, id="send-provider", compact=True)
+            yield Input(placeholder="to: +14155550100, +14155550101", id="send-to", compact=True)
+            yield Input(placeholder="template name or ID (Sent.dm) — or leave empty and write text below",
+                        id="send-template", compact=True)
+            yield Input(placeholder="parameters: name=Ada, code=1234", id="send-params", compact=True)
+            yield Input(placeholder="text (instead of a template)", id="send-text", compact=True)
+            yield Input(placeholder="channel: sms (or sms,whatsapp)", id="send-channel", compact=True)
+            yield Input(placeholder="Sendo campaign ID (8 characters, Sendo only)", id="send-campaign", compact=True)
+            yield Checkbox("sandbox (simulated by the provider: no side effects, no cost)", value=True,
+                           id="send-sandbox", compact=True)
             yield Static("", id="send-problem")
             yield Static(Text("Enter: review and send    Esc: cancel", style="dim"))
+
+    def on_mount(self) -> None:
+        self.query_one("#send-to", Input).focus()  # the recipients first; the provider is one Tab back
 
     def _value(self, name: str) -> str:
         return self.query_one(f"#send-{name}", Input).value.strip()

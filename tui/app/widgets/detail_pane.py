@@ -21,7 +21,7 @@ from textual.widgets import Static
 
 from tui.app.format import NO_RECEIPT, STATUS_STYLE, age, clock_time, gap, is_no_receipt, status_label
 from tui.model import EventSource, Message, fold_status, status_word
-from tui.reasons import explain
+from tui.reasons import explain, explain_status
 from tui.timeline import TimelineEntry, merge_events
 from tui.store.history import Stored
 from tui.textsafe import safe_text
@@ -76,6 +76,8 @@ def describe_answer(stored: Stored) -> list[Text]:
         advice = explain(msg.provider, msg.error.code)
         if advice:
             lines.append(Text.assemble(("→ ", "bold"), advice))
+    elif (meaning := explain_status(msg.provider_status)) is not None:
+        lines.append(Text.assemble(("→ ", "bold"), meaning))
     if stored.poll_errors:
         lines.append(_one_line(Text(f"{stored.poll_errors} failed polls: "
                                     f"{safe_text(stored.last_error or '', single_line=True, limit=200)}", style="yellow")))

@@ -1,0 +1,50 @@
+"""Workarounds for two PostgreSQL bugs in tui/store that bench_team.py found (reported, not fixed here).
+
+Both store methods use SQL that SQLite accepts and PostgreSQL 15 refuses:
+  * `Queries.count_upto`: `SELECT count(*) FROM (SELECT 1 ... LIMIT ?)` — a subquery in FROM needs an
+    alias before PostgreSQL 16, so the dashboard dies at mount on a PostgreSQL 15 history;
+  * `Scheduling.pull_forward`: the two-argument scalar `max(a, b)` does not exist in PostgreSQL
+    (it is `greatest`), so a dashboard's rows on screen are never pulled forward there.
+`apply()` replaces each method by the same SQL in a spelling both databases accept, but only while
+the installed code still has the bug (checked on its source), so it does nothing once tui/ is fixed.
+Every benchmark process calls it and bench_team.py prints what was applied.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable
+
+from tui.store.queries import Queries
+from tui.store.rows import ListFilter
+from tui.store.scheduling import Scheduling
+
+
+def count_upto(self, flt: ListFilter, cap: int) -> int:
+    where, params = flt.where(self.fts)
+    return self._read(f"SELECT count(*) FROM (SELECT 1 FROM messages{where} LIMIT ?) AS capped", [*params, cap])[0][0]
+
+
+def pull_forward(self, ids: Iterable[str], interval: float, now: float, *, changed_since: float | None = None) -> None:
+    ids = list(ids)[:500]
+    if not ids:
+        return
+    fresh, extra = ("", []) if changed_since is None else (" AND coalesce(last_changed, first_seen) >= ?", [changed_since])
+    target = "CASE WHEN coalesce(last_polled, 0) + ? > ? THEN coalesce(last_polled, 0) + ? ELSE ? END"
+    with self._tx() as db:
+        db.execute(
+            f"UPDATE messages SET next_poll = {target} WHERE next_poll IS NOT NULL "
+            f"AND next_poll > {target} AND id IN ({','.join('?' * len(ids))}){fresh}",
+            [interval, now, interval, now, interval, now, interval, now, *ids, *extra],
+        )
+
+
+def apply() -> list[str]:
+    applied = []
+    if "LIMIT ?)\"" in inspect.getsource(Queries.count_upto):
+        Queries.count_upto = count_upto
+        applied.append("count_upto: alias the capped subquery")
+    if "max(?, coalesce" in inspect.getsource(Scheduling.pull_forward):
+        Scheduling.pull_forward = pull_forward
+        applied.append("pull_forward: CASE instead of the two-argument max()")
+    return applied
