@@ -43,7 +43,8 @@ def pct(values: list[float], q: float) -> float:
 
 
 def child_env(config: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SENDWATCH_", "SENT_DM_", "SENT_API", "SENDO_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("SENDWATCH_", "SENT_DM_", "SENT_API", "SENDO_")) or k == "SENDWATCH_BENCH_FIX_REV"}
     env["SENDWATCH_CONFIG"] = str(config)
     env["PYTHONPATH"] = str(ROOT)
     return env
@@ -192,6 +193,8 @@ def lags(scenario: Scenario, dash: dict) -> dict[str, float]:
         shown = [(at, source) for at, changed, source in by_id.get(mid, ()) if changed is not None and changed >= ts - 0.002]
         if not shown:
             missing += 1
+            if os.environ.get("BENCH_TEAM_DEBUG"):
+                print("   unseen", dash["name"], mid[:8], status, f"{ts:.3f}", [(f"{a:.3f}", c, s) for a, c, s in by_id.get(mid, ())])
             continue
         at, source = min(shown)
         if source == "probe":
@@ -347,11 +350,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--only", choices=["team", "list"], default=None)
+    parser.add_argument("--fix-rev", action="store_true",
+                        help="apply the proposed fix of the PostgreSQL revision race (team_fixes.py) in every process")
+    parser.add_argument("--backends", default="SQLite,PostgreSQL", help="team scenarios on these stores")
     parser.add_argument("--seconds", type=float, default=None, help="override each team scenario's length")
     args = parser.parse_args()
     from benchmarks.team_fixes import apply
     from tests import pgserver
 
+    if args.fix_rev:
+        os.environ["SENDWATCH_BENCH_FIX_REV"] = "1"
     workarounds = apply()
     count, per_minute, burst = 300, 600.0, 50
     seconds = args.seconds or (25.0 if args.quick else 60.0)
@@ -362,7 +370,7 @@ def main() -> None:
             print("Workarounds for tui/ bugs applied in every process (see benchmarks/team_fixes.py): " + "; ".join(workarounds) + "\n")
         if args.only != "list":
             rows = []
-            for backend in ("SQLite", "PostgreSQL"):
+            for backend in args.backends.split(","):
                 for team in (False, True):
                     rows.append(team_run(backend, team, count, per_minute, burst, seconds, pg))
             print(f"1. Requests: {count} Sent.dm messages sent at t = 0, budget {per_minute:g}/min (burst {burst}), "

@@ -163,3 +163,33 @@ def test_watch_a_sendo_campaign_by_id(env, world) -> None:
     bad = run(["watch", "--sendo-campaign", "x;drop", "--no-ui"], env)
     assert bad.returncode == 2 and "not a Sendo campaign ID" in bad.stderr
     assert os.path.exists(Path(env["SENDWATCH_DATA_DIR"]) / "history.sqlite3")
+
+
+async def test_the_dashboard_on_a_shared_postgresql(settings, world, pg_server) -> None:
+    """The whole app on the PostgreSQL backend: start, look an ID up, watch it progress by polling."""
+    from dataclasses import replace
+
+    from tests.test_app import quick, type_text
+    from tests.test_poller import live
+    from tui.app.app import SendwatchApp
+    from tui.config import Secret
+    from tui.store.open import open_store
+
+    live(world)
+    m = world.add_message(Provider.SENDO, [(0, "CREATED"), (0.5, "SENT"), (2.5, "DELIVERED")], created=-0.2)
+    shared = quick(replace(settings, history=replace(settings.history, url=Secret(pg_server.create_database()))))
+    store = open_store(shared)
+    assert store.backend == "postgresql"
+    app = SendwatchApp(shared, store)
+    try:
+        async with app.run_test(size=(120, 30)) as pilot:
+            await wait_for(pilot, lambda: app.providers is not None)
+            await pilot.press("slash")
+            await type_text(pilot, m.id)
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: app.query_one(MessageList).selected_id == m.id)
+            world.advance(3)  # the simulated message is delivered now: polling must bring it to the screen
+            await wait_for(pilot, lambda: _status_on_screen(app, m.id) == "delivered", timeout=10)
+            await wait_for(pilot, lambda: app.poller is not None and app.poller.lease_state.get(Provider.SENDO) == "polling here")
+    finally:
+        store.close()

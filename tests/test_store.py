@@ -173,3 +173,48 @@ def test_version_1_history_gains_the_index(tmp_path: Path) -> None:
     store = HistoryStore(path)
     assert store.fts and not store.warnings
     assert store.count(ListFilter(text="legacy")) == 1
+
+
+def test_every_query_runs_on_both_backends(open_store) -> None:
+    """Each public method of the store, with each of its variants, on SQLite and on PostgreSQL."""
+    store = open_store()
+    refs = [MessageRef(message(i).id, Provider.SENTDM) for i in range(6)] + [MessageRef("00000000-0000-4000-8000-00000000aaaa")]
+    assert store.track(refs, campaign="c1", now=1.0) == 7
+    for i in range(6):
+        status = [(Status.QUEUED, "queued"), (Status.FAILED, "BLOCKED"), (Status.DELIVERED, "delivered")][i % 3]
+        store.record_fetch(replace(message(i, *status), error=None if i % 3 != 1 else None), next_poll=50.0 + i, fetched_at=2.0)
+    store.record_failure(message(0).id, "boom", next_poll=60.0)
+    store.add_events(message(0).id, [Event(Status.SENT, "sent", T0 + timedelta(seconds=9), "sent", reason_code="X", reason="y")])
+    store.record_send(Provider.SENTDM, "key-1", [MessageRef(message(7).id, Provider.SENTDM)], "c2", now=3.0)
+    store.cover_by_push(message(0).id, 900.0)
+    assert store.last_push(Provider.SENTDM) == 900.0 and store.release_push(Provider.SENTDM, 10.0) == 1
+    store.pull_forward([message(0).id, message(3).id], 4.0, 5.0)
+    store.pull_forward([message(0).id], 4.0, 5.0, changed_since=0.0)
+    assert store.make_all_due(6.0) >= 1
+    for flt in (ListFilter(), ListFilter(text="hello"), ListFilter(text="he"), ListFilter(statuses=frozenset({"failed"})),
+                ListFilter(statuses=frozenset({"blocked", "queued"})), ListFilter(provider="sentdm", campaign="c1", error_code="x")):
+        count = store.count(flt)
+        assert store.count_upto(flt, 3) == min(count, 3)
+        for sort in ("newest", "changed"):
+            page = store.page(flt, 0, 3, sort)
+            if page:
+                store.page_after(flt, page[-1], 3, sort)
+                assert store.position(page[0].id, flt, sort) == 0
+        store.status_counts(flt), store.error_counts(flt), store.failure_kinds(flt)
+        store.backlog(100.0, flt), store.oldest_due(100.0, flt)
+        store.transitions_since(0.0, flt)
+        list(store.iter_snapshots(flt, batch=2))
+    assert store.row(message(1).id).status == "failed" and store.provider_of(message(1).id) is Provider.SENTDM
+    assert store.get(message(0).id) is not None and store.get("nope") is None
+    assert store.first_seen() == 1.0 and dict(store.campaigns())["c1"] == 7 and store.campaign_started("c1") == 1.0
+    assert store.sends()[0][0] == "key-1"
+    changes = store.changes_since(0)
+    assert changes.ids and changes.rev == store.current_rev()
+    for kw in ({"provider": Provider.SENTDM}, {"unresolved": True}, {"provider": Provider.SENTDM, "among": [message(0).id]},
+               {"provider": Provider.SENTDM, "never_asked": True}, {"provider": Provider.SENTDM, "never_asked": False}):
+        store.due(1000.0, 10, **kw)
+    store.next_due(Provider.SENTDM), store.next_due(unresolved=True), store.pending_count()
+    store.forget(message(5).id)
+    assert store.prune(retention_days=0.0001, max_messages=2, now=1e9) >= 1
+    store.clear()
+    assert store.count() == 0

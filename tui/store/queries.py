@@ -27,7 +27,7 @@ class Queries:
         """The view's size, counting no further than `cap`: a keystroke never waits for a full
         scan (the list shows "10,000+" and counts further only when scrolled there)."""
         where, params = flt.where(self.fts)
-        return self._read(f"SELECT count(*) FROM (SELECT 1 FROM messages{where} LIMIT ?)", [*params, cap])[0][0]
+        return self._read(f"SELECT count(*) FROM (SELECT 1 FROM messages{where} LIMIT ?) AS capped", [*params, cap])[0][0]
 
     def page(self, flt: ListFilter, offset: int, limit: int, sort: str = "newest") -> list[Row]:
         where, params = flt.where(self.fts)
@@ -83,8 +83,9 @@ class Queries:
     def failure_kinds(self, flt: ListFilter = ListFilter()) -> dict[str, int]:
         """Failed messages by the provider's own word (blocked, filtered, expired, failed)."""
         where, params = flt.where(self.fts)
+        cond = _and(where, "status = 'failed'")
         return dict(self._read(
-            f"SELECT lower(provider_status), count(*) FROM messages{_and(where, 'status = ' + repr('failed'))} "
+            f"SELECT lower(provider_status), count(*) FROM messages{cond} "
             "GROUP BY lower(provider_status) ORDER BY count(*) DESC", params))
 
     def provider_of(self, message_id: str) -> Provider | None:

@@ -142,4 +142,4 @@ def _owner_condition(provider: Provider | None, unresolved: bool) -> tuple[str, 
         return "provider IS NULL", []
     if provider is not None:
         return "provider = ?", [provider.value]
-    return "1", []
+    return "1 = 1", []

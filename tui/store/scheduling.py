@@ -65,11 +65,14 @@ class Scheduling:
         if not ids:
             return
         fresh, extra = ("", []) if changed_since is None else (" AND coalesce(last_changed, first_seen) >= ?", [changed_since])
+        # the later of `now` and `last_polled + interval`, spelled so SQLite and PostgreSQL agree
+        target = "CASE WHEN coalesce(last_polled, 0) + ? > ? THEN coalesce(last_polled, 0) + ? ELSE ? END"
+        bound = [interval, now, interval, now]
         with self._tx() as db:
             db.execute(
-                f"UPDATE messages SET next_poll = max(?, coalesce(last_polled, 0) + ?) WHERE next_poll IS NOT NULL "
-                f"AND next_poll > max(?, coalesce(last_polled, 0) + ?) AND id IN ({','.join('?' * len(ids))}){fresh}",
-                [now, interval, now, interval, *ids, *extra],
+                f"UPDATE messages SET next_poll = {target} WHERE next_poll IS NOT NULL "
+                f"AND next_poll > {target} AND id IN ({','.join('?' * len(ids))}){fresh}",
+                [*bound, *bound, *ids, *extra],
             )
 
     def make_all_due(self, now: float) -> int:
