@@ -85,10 +85,14 @@ async def run(name: str, seconds: float) -> dict:
     app.model = ProbeModel(store, app.model.filter)
     leases: list[tuple[float, str]] = []
     refills = 0
+    live_at = None
     started = time.time()
     async with app.run_test(size=(120, 40), notifications=False):
         while time.time() - started < seconds:
-            refills += app.model.fill() > 0
+            if live_at is None and getattr(app, "changes", None) is not None:
+                live_at = time.time()  # the ChangeWatcher runs: from now on every write is announced
+            if live_at is not None:  # the probe reads pages only after that, so it never hides a change
+                refills += app.model.fill() > 0
             poller = app.poller
             state = poller.lease_state.get(next(iter(settings.configured_providers())), "") if poller else ""
             if not leases or leases[-1][1] != state:
@@ -96,7 +100,7 @@ async def run(name: str, seconds: float) -> dict:
             await asyncio.sleep(0.1)
         requests = sum(s.requests for s in app.poller.stats.values()) if app.poller else 0
         watcher = getattr(app, "changes", None)
-        out = {"name": name, "obs": app.model.obs, "leases": leases, "requests": requests, "started": started,
+        out = {"name": name, "obs": app.model.obs, "leases": leases, "requests": requests, "started": started, "live_at": live_at,
                "ended": time.time(), "views": app.model.views, "refills": refills,
                "watcher_errors": watcher.errors if watcher else None, "rows": app.model.count()}
     store.close()

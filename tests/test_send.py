@@ -89,6 +89,7 @@ async def test_sendo_timeout_after_sending_is_outcome_unknown(settings, sim, wor
     (Provider.SENTDM, SendRequest(to=("+14155550101",), text="x", idempotency_key="bad key!"), "idempotency-key"),
     (Provider.SENDO, SendRequest(to=("+14155550101",), text="x"), "--sendo-campaign"),
     (Provider.SENDO, SendRequest(to=("+14155550101",), template="t", sendo_campaign="SPRNG001"), "no templates"),
+    (Provider.SENDO, SendRequest(to=("+14155550101",), text="x", sendo_campaign="SPRNG001", sandbox=True), "no sandbox"),
 ])
 def test_usage_errors_before_any_request(provider, req, needle) -> None:
     with pytest.raises(SendUsageError) as info:

@@ -218,3 +218,36 @@ def test_every_query_runs_on_both_backends(open_store) -> None:
     assert store.prune(retention_days=0.0001, max_messages=2, now=1e9) >= 1
     store.clear()
     assert store.count() == 0
+
+
+def test_two_instances_migrating_an_old_file_at_once(tmp_path: Path) -> None:
+    """Opening a v2 history from several threads at once migrates it once; nothing is moved aside."""
+    from tui.store.schema import _v1, _v2
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    _v1(db)
+    _v2(db)
+    db.execute("PRAGMA user_version = 2")
+    db.execute("INSERT INTO messages(id, status, body, first_seen) VALUES ('00000000-0000-4000-8000-000000000001', 'sent', 'kept', 1)")
+    db.commit()
+    db.close()
+    stores: list[HistoryStore] = []
+    errors: list[BaseException] = []
+
+    def open_one() -> None:
+        try:
+            stores.append(HistoryStore(path))
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(stores) == 4
+    assert not any(s.warnings for s in stores) and not list(tmp_path.glob("old.sqlite3.corrupt-*"))
+    assert stores[0].count(ListFilter(text="kept")) == 1 and stores[0].schema_version == 3
+    for s in stores:
+        s.close()

@@ -29,6 +29,7 @@ class SafeCsv:
 
 
 def run(settings: Settings, campaign: str | None, status: str | None, fmt: str, output: Path | None) -> int:
+    status = status.strip().lower() if status else status
     if status and status not in Status._value2member_map_ and status.lower() not in STATUS_WORDS:
         return fail(f"unknown status {status!r} (one of: {', '.join(s.value for s in Status)}, "
                     f"or a provider's word such as blocked, filtered, expired)", 2)

@@ -24,6 +24,7 @@ from typing import Any
 
 from tui.config import Settings
 from tui.model import Provider
+from tui.textsafe import safe_text
 
 RETRY = 3.0  # seconds between attempts by instances that do not hold a lease
 LOCK_SPACE = 0x5E4D  # first key of PostgreSQL's two-key advisory locks: sendwatch's pollers
@@ -110,7 +111,7 @@ class FileLease(Lease):
             text = self.path.read_text(encoding="utf-8", errors="replace").strip()
         except OSError:
             return None
-        return text[:100] or None
+        return safe_text(text, single_line=True, limit=60) or None  # another process wrote it: data, not trusted
 
 
 class PgLease(Lease):
@@ -168,14 +169,17 @@ class PgLease(Lease):
         if self.held:
             return me()
         try:
-            with self._connect() as conn:
-                row = conn.execute(
+            with self._lock:
+                if self._conn is None or self._conn.closed:
+                    self._conn = self._connect()  # kept: a waiting instance asks every few seconds
+                row = self._conn.execute(
                     "SELECT h.holder FROM poller_holders h WHERE h.account = %s AND EXISTS (SELECT 1 FROM pg_locks l "
                     "WHERE l.locktype = 'advisory' AND l.classid = %s AND l.objid::bigint = (%s::bigint & 4294967295) "
                     "AND l.objsubid = 2 AND l.granted)", (self.account, LOCK_SPACE, self.key)).fetchone()
         except psycopg.Error:
+            self._drop()
             return None
-        return row[0][:100] if row else None
+        return safe_text(row[0], single_line=True, limit=60) if row else None
 
 
 def lease_for(settings: Settings, store: Any, provider: Provider | None) -> Lease:

@@ -64,6 +64,8 @@ class SendRequest:
         if provider is Provider.SENDO:
             if self.template is not None:
                 raise SendUsageError("Sendo has no templates: use --text")
+            if self.sandbox:
+                raise SendUsageError("Sendo has no sandbox: a Sendo send is real (and billed); drop --sandbox to send it")
             if not self.sendo_campaign or not SENDO_CAMPAIGN.match(self.sendo_campaign):
                 raise SendUsageError("Sendo sends belong to a campaign: give --sendo-campaign ID (8 letters/digits)")
             if any(c not in ("sms", "mms") for c in self.channels):

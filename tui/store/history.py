@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tui.store.schema import fts_ready, migrate
+from tui.store.schema import NewerSchema, fts_ready, migrate
 from tui.store.queries import Queries
 from tui.store.rows import (  # noqa: F401 - the store's public types, imported from here by callers
     ROW_COLUMNS, Changes, FetchOutcome, ListFilter, NextPoll, Row, Stored,
@@ -50,22 +50,35 @@ class HistoryStore(Writes, Queries, Scheduling):
     def _open(self) -> sqlite3.Connection:
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        writer: sqlite3.Connection | None = None
         try:
             writer = self._connect()
             writer.execute("SELECT count(*) FROM sqlite_master").fetchone()
-            migrate(writer)
+        except sqlite3.DatabaseError as exc:
+            return self._start_anew(writer, exc)
+        try:
+            migrate(writer)  # a failure here (e.g. a locked file) is an error to report, not corruption
+        except NewerSchema as exc:
+            return self._start_anew(writer, exc)
+        try:
             writer.execute("SELECT seq, id, status FROM messages LIMIT 1").fetchall()
         except sqlite3.DatabaseError as exc:
-            try:
+            return self._start_anew(writer, exc)
+        return writer
+
+    def _start_anew(self, writer: sqlite3.Connection | None, exc: Exception) -> sqlite3.Connection:
+        """An unreadable (or newer) file is moved aside, never deleted, and a fresh one started."""
+        try:
+            if writer is not None:
                 writer.close()
-            except Exception:  # noqa: BLE001 - closing a broken handle may fail too
-                pass
-            aside = self._move_aside()
-            self.warnings.append(
-                f"The history file {self.path} could not be read ({exc}); it was moved to {aside} and a new one started."
-            )
-            writer = self._connect()
-            migrate(writer)
+        except Exception:  # noqa: BLE001 - closing a broken handle may fail too
+            pass
+        aside = self._move_aside()
+        self.warnings.append(
+            f"The history file {self.path} could not be read ({exc}); it was moved to {aside} and a new one started."
+        )
+        writer = self._connect()
+        migrate(writer)
         return writer
 
     def _move_aside(self) -> Path:

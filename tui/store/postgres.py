@@ -122,7 +122,8 @@ class PostgresStore(HistoryStore):
 
     def _next_rev(self, db: Any) -> int:
         rev = db.execute("SELECT nextval('history_rev')").fetchone()[0]
-        db.execute("SELECT pg_notify('sendwatch_history', ?)", (str(rev),))
+        # a constant payload: PostgreSQL folds repeats within a transaction into one notification
+        db.execute("SELECT pg_notify('sendwatch_history', 'changed')")
         return rev
 
     def _bump_generation(self, db: Any) -> None:

@@ -9,7 +9,7 @@ SCHEMA_VERSION = 3
 
 
 def _v1(db: sqlite3.Connection) -> None:
-    db.executescript(
+    _script(db, 
         """
         CREATE TABLE IF NOT EXISTS messages (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -75,7 +75,7 @@ def _fts(db: sqlite3.Connection, columns: str) -> None:
     old = ", ".join(f"old.{c}" for c in names)
     new = ", ".join(f"new.{c}" for c in names)
     changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in names)
-    db.executescript(
+    _script(db, 
         f"""
         CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
             {columns}, content='messages', content_rowid='seq', tokenize='trigram');
@@ -116,7 +116,7 @@ def _v3(db: sqlite3.Connection) -> None:
     # Every send made from sendwatch, with its Idempotency-Key, so a retry can reuse the key.
     db.execute("CREATE TABLE IF NOT EXISTS sends (idempotency_key TEXT, provider TEXT NOT NULL, created_at REAL NOT NULL, "
                "campaign TEXT, message_ids TEXT NOT NULL)")
-    db.executescript(
+    _script(db, 
         """
         DROP TRIGGER IF EXISTS messages_fts_insert;
         DROP TRIGGER IF EXISTS messages_fts_delete;
@@ -143,12 +143,34 @@ def fts_ready(db: sqlite3.Connection) -> bool:
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2, 3: _v3}
 
 
+class NewerSchema(sqlite3.DatabaseError):
+    """The file was written by a newer sendwatch: set aside, never rewritten."""
+
+
 def migrate(db: sqlite3.Connection) -> None:
-    """Bring the schema to SCHEMA_VERSION, one version per transaction."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
-    if version > SCHEMA_VERSION:
-        raise sqlite3.DatabaseError(f"history was written by a newer sendwatch (schema {version} > {SCHEMA_VERSION})")
-    for target in range(version + 1, SCHEMA_VERSION + 1):
-        with db:
+    """Bring the schema to SCHEMA_VERSION in one IMMEDIATE transaction (DDL is transactional in
+    SQLite): two instances opening an old file at once migrate it once, and a kill half-way leaves
+    the old version whole. The version is read inside the lock, after any other migrator finished."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise NewerSchema(f"history was written by a newer sendwatch (schema {version} > {SCHEMA_VERSION})")
+        for target in range(version + 1, SCHEMA_VERSION + 1):
             MIGRATIONS[target](db)
             db.execute(f"PRAGMA user_version = {target}")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _script(db: sqlite3.Connection, sql: str) -> None:
+    """Run several statements inside the current transaction (`executescript` would commit it)."""
+    pending = ""
+    for piece in sql.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                db.execute(pending)
+            pending = ""

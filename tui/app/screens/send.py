@@ -48,6 +48,18 @@ class SendScreen(ModalScreen[tuple[Provider, SendRequest] | None]):
 
     def on_mount(self) -> None:
         self.query_one("#send-to", Input).focus()  # the recipients first; the provider is one Tab back
+        self._sandbox_fits(self.providers[0])
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        if event.value in (p.value for p in Provider):
+            self._sandbox_fits(Provider(str(event.value)))
+
+    def _sandbox_fits(self, provider: Provider) -> None:
+        """Sendo has no sandbox: its sends are real, and the form must not suggest otherwise."""
+        box = self.query_one("#send-sandbox", Checkbox)
+        box.disabled = provider is Provider.SENDO
+        if provider is Provider.SENDO:
+            box.value = False
 
     def _value(self, name: str) -> str:
         return self.query_one(f"#send-{name}", Input).value.strip()
