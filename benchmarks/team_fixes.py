@@ -55,6 +55,17 @@ def committed_rev(self) -> int:
     return self._read("SELECT coalesce(max(rev), 0) FROM messages")[0][0]
 
 
+def changes_since(self, rev: int, limit: int = 5000):
+    """Advance only to the newest revision actually read: a separate read of the newest revision may
+    see a write that committed after the rows were read, and that write would never be announced."""
+    from tui.store.rows import Changes
+
+    rows = self._read("SELECT id, rev FROM messages WHERE rev > ? ORDER BY rev LIMIT ?", (rev, limit))
+    generation = self._read("SELECT value FROM history_meta WHERE key = 'generation'")[0][0]
+    newest = rows[-1][1] if rows else rev
+    return Changes(newest, [r[0] for r in rows], generation, truncated=len(rows) >= limit)
+
+
 def apply() -> list[str]:
     """The workarounds needed to run at all; with SENDWATCH_BENCH_FIX_REV=1 also the proposed fix of the
     PostgreSQL change-notification race (to measure it; the benchmark's tables run without it)."""
@@ -66,6 +77,7 @@ def apply() -> list[str]:
 
         PostgresStore._next_rev = next_rev_in_commit_order
         PostgresStore.current_rev = committed_rev
+        Queries.changes_since = changes_since
         applied.append("PostgreSQL revisions in commit order (proposed fix, --fix-rev)")
     if "LIMIT ?)\"" in inspect.getsource(Queries.count_upto):
         Queries.count_upto = count_upto

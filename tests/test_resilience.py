@@ -251,3 +251,15 @@ async def test_an_id_typed_while_offline_is_kept_and_resolved_later(settings, wo
         await wait_for(pilot, lambda: app.store.get(m.id) is not None, timeout=15)
         assert app.store.provider_of(m.id) is Provider.SENTDM
         await wait_for(pilot, lambda: "30007" in detail_text(app))
+
+
+def test_crash_report_hides_a_database_password(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SENDWATCH_DATA_DIR", str(tmp_path))
+    url = "postgresql://team:pg-Pa55word-xyz@db.internal:5432/sendwatch"
+    monkeypatch.setenv("SENDWATCH_DATABASE_URL", url)
+    try:
+        raise RuntimeError(f"could not connect with password pg-Pa55word-xyz to {url}")
+    except RuntimeError as exc:
+        path = write_report(exc, "test", None)
+    text = Path(path).read_text()
+    assert "pg-Pa55word-xyz" not in text and "could not connect" in text

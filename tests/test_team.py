@@ -113,7 +113,7 @@ def test_every_instance_sees_every_change(backend, open_store) -> None:
         assert arrived.wait(3.0)
         assert seen[-1].truncated  # a delete asks for a full reload
     finally:
-        watcher.stop()
+        watcher.stop(wait=5)
 
 
 def test_no_change_means_no_callback(backend, open_store) -> None:
@@ -121,7 +121,7 @@ def test_no_change_means_no_callback(backend, open_store) -> None:
     calls: list = []
     watcher = ChangeWatcher(store, calls.append, interval=0.05).start()
     time.sleep(0.5)
-    watcher.stop()
+    watcher.stop(wait=5)
     assert calls == []
 
 

@@ -69,3 +69,9 @@ class OutcomeUnknownError(UnavailableError):
     def __init__(self, message: str, *, provider: str | None = None, recipients: tuple[str, ...] = ()) -> None:
         super().__init__(message, provider=provider)
         self.recipients = recipients
+
+
+class StoreError(SendwatchError):
+    """The history's database failed a read or write (a shared server went away, a full disk)."""
+
+    exit_code = 5

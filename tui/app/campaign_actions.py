@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 
 class CampaignActions:
+    """Mixed into `SendwatchApp`; the summary widget and importers load on first use."""
+
     @work(group="discover", exclusive=True, exit_on_error=False)
     async def discover_campaign(self: "SendwatchApp", campaign_id: str) -> None:
         """Keep listing a Sendo campaign (every minute) so messages sent later join the view."""
@@ -31,8 +33,6 @@ class CampaignActions:
                                       self.campaign or "", clock=self.clock)
         await discovery.run(every=60.0, on_error=lambda exc: self.notify(
             toast_text("Listing Sendo campaign {} failed: {}", campaign_id, part(exc, 300)), severity="warning"))
-
-    """Mixed into `SendwatchApp`; the summary widget and importers load on first use."""
 
     def summary_panel(self: "SendwatchApp", show: bool | None = None) -> "CampaignSummary":
         """The summary panel, mounted the first time it is wanted (keeps start-up light)."""

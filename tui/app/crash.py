@@ -16,13 +16,15 @@ import time
 import traceback
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tui import __version__, paths
+from tui.config import DATABASE_URL_ENV, ENV_KEYS
 
 LOG_NAME = "sendwatch.log"
 MAX_BYTES = 512 * 1024
 #: environment variables whose values are secrets wherever they appear
-SECRET_ENV = ("SENT_DM_API_KEY", "SENT_API_KEY", "SENDO_API_KEY")
+SECRET_ENV = (*(var for names in ENV_KEYS.values() for var in names), DATABASE_URL_ENV)
 REDACTED = "[redacted]"
 # credentials that may sit in a header or URL quoted inside an error text
 _HEADER = re.compile(r"(?i)(x-api-key|authorization|api[_-]?key|token|secret)(['\"]?\s*[:=]\s*['\"]?)(bearer\s+)?[^\s'\",;]+")
@@ -39,14 +41,27 @@ def secret_values(settings: object | None = None, environ: Mapping[str, str] | N
     values = [v for k, v in environ.items() if k in SECRET_ENV or "_WEBHOOK_" in k.upper()]
     if settings is not None:
         values += list(_settings_secrets(settings))
+    values += [p for url in list(values) if (p := _url_password(url))]  # a database URL's password alone too
     # longest first, so a key that contains another is removed whole
     return sorted({v for v in values if v and len(v) >= 4}, key=len, reverse=True)
+
+
+def _url_password(value: str) -> str | None:
+    if "://" not in value:
+        return None
+    try:
+        return urlsplit(value).password
+    except ValueError:
+        return None
 
 
 def _settings_secrets(settings: object) -> Iterable[str]:
     from tui.config import Secret
     from tui.model import Provider
 
+    url = getattr(getattr(settings, "history", None), "url", None)
+    if isinstance(url, Secret) and url:
+        yield url.reveal()
     provider = getattr(settings, "provider", None)
     if provider is None:
         return

@@ -62,12 +62,15 @@ class LiveUpdates:
 
     def _on_poll_update(self: "SendwatchApp", update: "PollUpdate") -> None:
         # every answer moves "last polled", so its row is re-read even when the status did not change
-        self._pending.add(update.message_id)
-        if update.current is Status.FAILED and update.previous not in (None, Status.FAILED):
-            self._failures.append(update.message_id)
-        elif (update.current is Status.DELIVERED and update.previous not in (None, Status.DELIVERED)
-              and self.settings.polling.notify_delivered):
-            self.notify(toast_text("{} delivered", update.message_id[:8]))
+        self._note_transition(update.message_id, update.previous, update.current)
+
+    def _note_transition(self: "SendwatchApp", message_id: str, previous: Status | None, current: Status) -> None:
+        """A stored answer (poll or webhook): redraw its row; toast a new failure (or delivery, if asked)."""
+        self._pending.add(message_id)
+        if current is Status.FAILED and previous not in (None, Status.FAILED):
+            self._failures.append(message_id)
+        elif current is Status.DELIVERED and previous not in (None, Status.DELIVERED) and self.settings.polling.notify_delivered:
+            self.notify(toast_text("{} delivered", message_id[:8]))
 
     def _on_poll_error(self: "SendwatchApp", provider: Provider | None, exc: SendwatchError) -> None:
         """Background trouble: a toast only when it needs the user (auth, a provider really down,

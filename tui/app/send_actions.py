@@ -62,6 +62,8 @@ class SendActions:
         except SendwatchError as exc:
             self.notify(toast_text("Send failed: {}", part(exc, 400)), severity="error", timeout=12)
             return
+        for note in result.notes:
+            self.notify(toast_text("{}", part(note, 300)), severity="warning", timeout=15)
         for to, why in [*result.unknown, *result.refused]:
             self.notify(toast_text("{}: {}", part(to, 20), part(why, 300)), severity="error", timeout=15)
         if not result.messages:

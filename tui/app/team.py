@@ -8,6 +8,7 @@ dashboard, `sendwatch listen` or `sendwatch poll`) wrote to the same history —
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from tui.app.toasts import toast_text
@@ -22,15 +23,26 @@ class TeamLive:
     """Mixed into `SendwatchApp`."""
 
     def start_team_live(self: "SendwatchApp") -> None:
-        from tui.store.changes import ChangeWatcher
-
-        try:
-            self.changes = ChangeWatcher(self.store, lambda c: self.call_from_thread(self._on_store_changes, c)).start()
-        except Exception as exc:  # noqa: BLE001 - live updates from others are a bonus, never fatal
-            self.report_failure("Watching the history for other instances' changes", exc, "change watcher",
-                                "this dashboard still shows its own updates")
+        loop = asyncio.get_running_loop()  # the app's loop, where changes are applied
+        self.run_worker(lambda: self._start_watcher(loop), group="team", thread=True, exit_on_error=False)
         if self.listen is not None:
             self.run_worker(self._start_receiver(), group="webhooks", exit_on_error=False)
+
+    def _start_watcher(self: "SendwatchApp", loop: asyncio.AbstractEventLoop) -> None:
+        """In a thread (it reads the store): hand changes to the app's loop without waiting on it."""
+        from tui.store.changes import ChangeWatcher
+
+        def deliver(changes: "Changes") -> None:
+            try:
+                loop.call_soon_threadsafe(self._on_store_changes, changes)
+            except RuntimeError:
+                pass  # the app has closed its loop: nothing left to show it on
+
+        try:
+            self.changes = ChangeWatcher(self.store, deliver).start()
+        except Exception as exc:  # noqa: BLE001 - live updates from others are a bonus, never fatal
+            self.call_from_thread(self.report_failure, "Watching the history for other instances' changes", exc,
+                                  "change watcher", "this dashboard still shows its own updates")
 
     async def _start_receiver(self: "SendwatchApp") -> None:
         from tui.webhooks import WebhookCredentials, WebhookReceiver
@@ -54,9 +66,8 @@ class TeamLive:
 
     def _on_webhook_applied(self: "SendwatchApp", applied: "Applied") -> None:
         """A pushed status was stored: show it like a poll answer (within the next flush)."""
-        self._pending.add(applied.message_id)
-        if applied.status.value == "failed" and not applied.stale:
-            self._failures.append(applied.message_id)
+        previous = applied.outcome.previous if applied.outcome is not None else applied.status
+        self._note_transition(applied.message_id, previous, applied.status)
 
     def _on_store_changes(self: "SendwatchApp", changes: "Changes") -> None:
         """Another instance wrote: re-read those rows, or everything after deletes."""

@@ -108,5 +108,7 @@ def _report(result: SendResult, req: SendRequest, as_json: bool, campaign: str |
         print(f"  outcome unknown for {safe_text(to, single_line=True)}: {safe_text(why, single_line=True)}")
     for to, why in result.refused:
         print(f"  refused for {safe_text(to, single_line=True)}: {safe_text(why, single_line=True)}")
+    for note in result.notes:
+        print(f"  note: {safe_text(note, single_line=True)}")
     if campaign and result.messages:
         print(f"Tracked as campaign {safe_text(campaign)!r}: in `sendwatch`, type campaign:{safe_text(campaign)} in the find bar.")

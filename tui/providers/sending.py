@@ -99,6 +99,8 @@ class SendResult:
     unknown: list[tuple[str, str]] = field(default_factory=list)
     #: recipients the provider refused (nothing sent), with why
     refused: list[tuple[str, str]] = field(default_factory=list)
+    #: what else the user must know (e.g. sent, but history could not record it)
+    notes: list[str] = field(default_factory=list)
 
 
 def sentdm_body(req: SendRequest) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from tui.errors import SendwatchError, UnavailableError
+from tui.errors import SendwatchError, StoreError, UnavailableError
 from tui.ids import MessageRef
 from tui.model import Event, Message, Provider
 from tui.polling.policy import PollPolicy, Priority
@@ -171,7 +171,7 @@ class LookupService:
             return ref
         try:
             known = await asyncio.to_thread(self.store.provider_of, ref.id)
-        except sqlite3.Error:
+        except (sqlite3.Error, StoreError):
             return ref
         return MessageRef(ref.id, known) if known is not None and known in self.providers else ref
 
@@ -234,6 +234,6 @@ class LookupService:
             if extra:
                 self.store.add_events(msg.id, extra)
             stored = self.store.get(msg.id)
-        except (sqlite3.Error, OSError) as exc:
+        except (sqlite3.Error, StoreError, OSError) as exc:
             return None, [], f"the answer could not be saved in history ({exc.__class__.__name__})"
         return outcome, list(stored.message.events) if stored else [], None

@@ -9,10 +9,11 @@ retry of the same send can reuse it.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from dataclasses import dataclass
 
 from tui.config import Settings
-from tui.errors import ConfigError
+from tui.errors import ConfigError, StoreError
 from tui.ids import MessageRef
 from tui.model import Provider
 from tui.providers.lookup import Providers
@@ -62,7 +63,12 @@ async def send(providers: Providers, provider: Provider, req: SendRequest, store
     result = await providers.client(provider).send(req)  # type: ignore[attr-defined]
     if store is not None and result.messages:
         refs = [MessageRef(m.id, provider) for m in result.messages]
-        await asyncio.to_thread(store.record_send, provider, result.idempotency_key, refs, campaign)
+        try:
+            await asyncio.to_thread(store.record_send, provider, result.idempotency_key, refs, campaign)
+        except (sqlite3.Error, StoreError, OSError) as exc:
+            # the send happened: say so, or the user might send (and pay) again
+            result.notes.append(f"sent, but history could not record it ({exc.__class__.__name__}); "
+                                f"track the IDs with `sendwatch watch` — they are printed above")
     return result
 
 

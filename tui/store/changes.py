@@ -41,10 +41,11 @@ class ChangeWatcher:
         self._thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 0.0) -> None:
+        """Ask the thread to end (it is a daemon: a caller on an event loop need not wait for it)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        if self._thread is not None and wait:
+            self._thread.join(timeout=wait)
 
     def check(self) -> Changes | None:
         """Read what changed since the last check; deliver it when anything did."""
@@ -67,7 +68,7 @@ class ChangeWatcher:
                     if now != seen:
                         seen = now
                         self.check()
-                except sqlite3.Error:
+                except Exception:  # noqa: BLE001 - a store or callback hiccup never ends the watching
                     self.errors += 1
         finally:
             db.close()
@@ -75,7 +76,7 @@ class ChangeWatcher:
     def _listen_pg(self) -> None:
         import psycopg
 
-        url: Any = getattr(self.store, "url")
+        url: Any = self.store.url  # type: ignore[attr-defined]
         while not self._stop.is_set():
             try:
                 with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
@@ -87,6 +88,6 @@ class ChangeWatcher:
                             woke = True
                         if woke:
                             self.check()
-            except psycopg.Error:
+            except Exception:  # noqa: BLE001 - the server went away (or a callback failed): try again
                 self.errors += 1
-                self._stop.wait(2.0)  # the server went away: try again, the app keeps running
+                self._stop.wait(2.0)

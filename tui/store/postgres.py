@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from tui.errors import ConfigError
+from psycopg_pool import PoolTimeout
+
+from tui.errors import ConfigError, StoreError
 from tui.store import pg_schema
 from tui.store.history import HistoryStore
 
@@ -101,18 +103,24 @@ class PostgresStore(HistoryStore):
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:
-        with self._pool.connection() as conn, conn.transaction():
-            yield _Cursorish(conn)
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                yield _Cursorish(conn)
+        except (self._psycopg.Error, PoolTimeout) as exc:
+            raise StoreError(f"the shared history at {redact_url(self.url)} failed a write: {_reason(exc)}") from None
 
     def _read(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._pool.connection() as conn:
-            return conn.execute(translate(sql), tuple(params)).fetchall()
+        try:
+            with self._pool.connection() as conn:
+                return conn.execute(translate(sql), tuple(params)).fetchall()
+        except (self._psycopg.Error, PoolTimeout) as exc:
+            raise StoreError(f"the shared history at {redact_url(self.url)} failed a read: {_reason(exc)}") from None
 
     def ping(self) -> int:
         """The schema version, after a round trip (for `config check`); raises ConfigError."""
         try:
             self._read("SELECT 1")
-        except self._psycopg.Error as exc:
+        except StoreError as exc:
             raise ConfigError(f"cannot reach the shared history at {redact_url(self.url)}: {_reason(exc)}") from None
         return self.schema_version
 

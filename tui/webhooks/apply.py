@@ -13,10 +13,9 @@ Synchronous (SQLite): the server calls `apply_push` in a worker thread, never on
 from __future__ import annotations
 
 import sqlite3
-
-import psycopg
 from dataclasses import dataclass, fields, replace
 
+from tui.errors import StoreError
 from tui.model import Message, Provider, Status
 from tui.polling.policy import PollPolicy
 from tui.polling.record import record_lookup
@@ -73,6 +72,6 @@ def apply_push(store: HistoryStore, policy: PollPolicy, push: Message, now: floa
         if outcome.next_poll is not None:  # not final: its webhooks will tell; poll only as a safety net
             store.cover_by_push(push.id, now + policy.webhook_recheck)
         return Applied(push.id, push.provider, False, False, outcome.current, outcome)
-    except (sqlite3.Error, psycopg.Error, OSError) as exc:
+    except (sqlite3.Error, StoreError, OSError) as exc:
         # The SQLite message names no values (parameters are bound), but keep only the class name.
         raise StoreUnavailable(type(exc).__name__) from None

@@ -174,8 +174,9 @@ class DetailPane(VerticalScroll, can_focus=True):
         before = self._parts.get(part)
         if before != plain:
             self._parts[part] = plain
-            same_height = before is not None and before.count("\n") == plain.count("\n")  # no re-layout needed
-            self.query_one(f"#detail-{part}", Static).update(Group(*lines) if lines else "", layout=not same_height)
+            # the head is one unwrapped line: a new age there needs no layout pass; other regions wrap
+            self.query_one(f"#detail-{part}", Static).update(Group(*lines) if lines else "",
+                                                              layout=part != "head" or before is None)
 
     def redraw(self) -> None:
         now = self.clock()
