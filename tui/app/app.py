@@ -120,6 +120,7 @@ class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, Look
         self._last_focus: tuple[str | None, tuple[str, ...]] = (None, ())
         self._poller_restarts = 0
         self._worker_failures: dict[tuple[str, str], float] = {}
+        self.known_campaigns: list[tuple[str, int]] = []  # for the palette, refreshed in a thread
         if settings.ui.theme in self.available_themes:
             self.theme = settings.ui.theme
         if settings.keys:
@@ -162,6 +163,8 @@ class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, Look
         self.set_interval(1.0, self._tick)
         self.set_interval(0.25, self._flush_updates)
         self.set_interval(2.0, self.update_summary)
+        self.set_interval(10.0, self.refresh_campaigns)
+        self.refresh_campaigns()
         self.count_statuses()
         if self.campaign is not None and self.size.width >= 110:
             self.summary_panel(show=True)  # small terminals: `s` shows it
@@ -246,6 +249,11 @@ class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, Look
 
     def filter_provider(self, provider: str | None) -> None:
         self._apply_filter(ListFilter(provider=provider, campaign=self.model.filter.campaign))
+
+    @work(group="campaigns", exclusive=True, exit_on_error=False, thread=True)
+    def refresh_campaigns(self) -> None:
+        """The palette lists campaigns; Textual asks for commands on every keystroke, so no query there."""
+        self.known_campaigns = self.store.campaigns()
 
     @work(group="prune", exit_on_error=False, thread=True)
     def prune_history(self) -> None:

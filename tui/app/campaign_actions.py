@@ -102,6 +102,7 @@ class CampaignActions:
             return
         result = await asyncio.to_thread(read_ids, text)
         added = await asyncio.to_thread(self.store.track, result.refs, campaign=name) if result.refs else 0
+        self.known_campaigns = await asyncio.to_thread(self.store.campaigns)  # the palette offers it at once
         problems = "; ".join(f"{part(p.where, 40)}: {part(p.reason, 120)}" for p in result.problems[:3])
         more = f" (+{len(result.problems) - 3} more)" if len(result.problems) > 3 else ""
         text = toast_text("{}; {} new in {}", result.summary(), added, name)

@@ -45,6 +45,6 @@ def palette_commands(app: "SendwatchApp") -> Iterable[SystemCommand]:
                             lambda p=provider.value: app.filter_provider(p), discover=False)
     yield SystemCommand("Campaign: all messages", "Show every message, in any campaign or none",
                         lambda: app.show_campaign(None), discover=False)
-    for name, count in app.store.campaigns()[:200]:  # names come from files and the command line
+    for name, count in app.known_campaigns[:200]:  # names come from files and the command line (cached: no I/O here)
         yield SystemCommand(f"Campaign: {markup_literal(name, 60)}", f"Show only this campaign ({count} messages)",
                             lambda n=name: app.show_campaign(n), discover=False)

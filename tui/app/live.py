@@ -48,6 +48,9 @@ class LiveUpdates:
             self.run_worker(self.poller.run(), group="poller", exclusive=True, exit_on_error=False)
 
     def _recover_poller(self: "SendwatchApp", error: BaseException) -> str:
+        if time.monotonic() - getattr(self, "_poller_failed_at", 0.0) > 600:
+            self._poller_restarts = 0  # ten quiet minutes: an old failure no longer counts against it
+        self._poller_failed_at = time.monotonic()
         self._poller_restarts += 1
         if self._poller_restarts > POLLER_RESTARTS:
             return "polling stopped; restart sendwatch"
@@ -177,7 +180,7 @@ class LiveUpdates:
         listed = self.query_one(MessageList)
         listed.tick()
         if self.detail.stored:
-            self.detail.redraw()
+            self.detail.tick()
         focus = (listed.selected_id, tuple(listed.visible_ids()))
         if focus != self._last_focus and self.poller and self.start_poller:  # no poller running: nothing to tell
             self._last_focus = focus

@@ -178,6 +178,14 @@ class DetailPane(VerticalScroll, can_focus=True):
             self.query_one(f"#detail-{part}", Static).update(Group(*lines) if lines else "",
                                                               layout=part != "head" or before is None)
 
+    def tick(self) -> None:
+        """Once a second: only the head line reads the clock (polled … ago, next in …)."""
+        if self.stored is not None and not self.show_raw and "head" in self._parts:
+            head = [describe_head(self.stored, self.clock())]
+            if self.notice:
+                head.insert(0, Text(self.notice, style="yellow"))
+            self._put("head", head)
+
     def redraw(self) -> None:
         now = self.clock()
         if self.stored is None:

@@ -24,6 +24,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.worker import Worker, WorkerState
 
 from tui.app.format import GLYPH, NO_RECEIPT, age, is_no_receipt, list_age, reason, short_id, status_label
 from tui.app.list_model import COUNT_CAP, PAGE_SIZE, ListModel
@@ -212,6 +213,18 @@ class MessageList(ScrollView, can_focus=True):
     def _count_view(self, flt: ListFilter, generation: int) -> None:
         counted = self.model.store.count_upto(flt, COUNT_CAP + 1)
         self.app.call_from_thread(self._view_counted, counted, generation)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """This widget's own workers (their events do not bubble to the app): a failed count or
+        page read is told like any worker failure, and a count never stays "provisional" for ever."""
+        if event.state is not WorkerState.ERROR or event.worker.error is None:
+            return
+        if event.worker.group == "list-count":
+            self.model.counting = False
+            self.refresh()
+        report = getattr(self.app, "report_failure", None)
+        if report is not None:
+            report("Reading the list", event.worker.error, event.worker.group, "the list shows what it has")
 
     def _view_counted(self, counted: int, generation: int) -> None:
         if self.model.counted(counted, generation):
