@@ -187,7 +187,11 @@ def lags(scenario: Scenario, dash: dict) -> dict[str, float]:
     by_id: dict[str, list[tuple[float, float | None, str]]] = {}
     for at, mid, status, last_changed, source in dash["obs"]:
         by_id.setdefault(mid, []).append((at, last_changed, source))
-    values, probe, missing, gap = [], 0, 0, 0
+    values, probe, missing, gap, notified = [], 0, 0, 0, []
+    told: dict[str, list[float]] = {}
+    for at, ids in dash.get("announced", ()):
+        for mid in ids:
+            told.setdefault(mid, []).append(at)
     live = dash["live_at"] or dash["ended"]
     horizon = dash["ended"] - 2.0  # a change stored in the last 2 s may legitimately not be on screen yet
     for mid, status, ts in scenario.changes:
@@ -205,13 +209,17 @@ def lags(scenario: Scenario, dash: dict) -> dict[str, float]:
                 print("   unseen", dash["name"], mid[:8], status, f"{ts:.3f}", [(f"{a:.3f}", c, s) for a, c, s in obs])
             continue
         at, source = min(shown)
+        after = [t for t in told.get(mid, ()) if t >= ts]
+        if after:
+            notified.append(min(after) - ts)
         if source == "probe":
             probe += 1
             continue
         values.append(max(0.0, at - ts))
     return {"n": len(values), "p50": pct(values, 0.5), "p95": pct(values, 0.95), "max": max(values, default=float("nan")),
             "within 1 s": sum(1 for v in values if v <= 1.0) / len(values) if values else float("nan"),
-            "probe": probe, "missing": missing, "gap": gap}
+            "probe": probe, "missing": missing, "gap": gap,
+            "notified p95": pct(notified, 0.95) if notified else float("nan")}
 
 
 def print_requests(rows: list[Scenario]) -> None:
@@ -229,13 +237,13 @@ def print_requests(rows: list[Scenario]) -> None:
 
 
 def print_lags(rows: list[Scenario]) -> None:
-    print(f"{'store':<11}{'watchers':<21}{'dashboard':<17}{'changes':>8}{'p50 s':>7}{'p95 s':>7}{'max s':>7}{'<= 1 s':>8}{'unseen':>7}{'start gap':>10}")
+    print(f"{'store':<11}{'watchers':<21}{'dashboard':<17}{'changes':>8}{'p50 s':>7}{'p95 s':>7}{'max s':>7}{'<= 1 s':>8}{'unseen':>7}{'start gap':>10}{'told p95':>9}")
     for s in rows:
         for d in sorted(s.dashboards, key=lambda d: d["name"]):
             role = "polls" if s.holders.get(d["name"], 0) > 0.5 * s.seconds else "watches"
             lag = lags(s, d)
             print(f"{s.backend:<11}{s.label:<21}{d['name'] + ' (' + role + ')':<17}{lag['n']:>8}{lag['p50']:>7.2f}{lag['p95']:>7.2f}"
-                  f"{lag['max']:>7.2f}{lag['within 1 s']:>8.0%}{lag['missing']:>7}{lag['gap']:>10}")
+                  f"{lag['max']:>7.2f}{lag['within 1 s']:>8.0%}{lag['missing']:>7}{lag['gap']:>10}{lag['notified p95']:>9.2f}")
 
 
 # -- 3: list and filter latency at 100k ------------------------------------------------------------
@@ -388,15 +396,16 @@ def main() -> None:
             print("\n2. Change-to-screen lag: each status change the poller stored (its answer's time) until that")
             print("   dashboard's list model held it (changes stored while its ChangeWatcher ran); 'unseen': stored")
             print("   >= 2 s before the end, never shown; 'start gap': stored after the app read the row at start-up but")
-            print("   before its watcher started, and never shown\n")
+            print("   before its watcher started, and never shown; 'told p95': stored until the ChangeWatcher handed the")
+            print("   row's id to the app (watching dashboards only)\n")
             print_lags(rows)
             for s in rows:
                 for p in s.problems:
                     print(f"   problem ({s.backend}, {s.label}): {p}")
-                odd = [d for d in s.dashboards if d["views"] > 1 or d["watcher_errors"]]
+                odd = [d for d in s.dashboards if d["views"] > 1 or d["watcher_errors"] or d.get("exit_error")]
                 for d in odd:
                     print(f"   note ({s.backend}, {s.label}): {d['name']} re-read its whole view {d['views']} times, "
-                          f"watcher errors {d['watcher_errors']}, probe refills {d['refills']}")
+                          f"watcher errors {d['watcher_errors']}, probe refills {d['refills']}, exit: {d.get('exit_error') or 'clean'}")
             print()
         if args.only != "team":
             print("3. List and filter latency at 100,000 messages (the same rows in both stores; "

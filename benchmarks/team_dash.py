@@ -83,10 +83,29 @@ async def run(name: str, seconds: float) -> dict:
     store = open_store(settings)
     app = SendwatchApp(settings, store, campaign="team")  # what `sendwatch watch ids --campaign team` opens
     app.model = ProbeModel(store, app.model.filter)
+    announced: list[tuple[float, list[str]]] = []  # what the ChangeWatcher handed to the app, and when
+    on_changes = app._on_store_changes
+
+    def noted(changes) -> None:
+        announced.append((time.time(), list(changes.ids) if not changes.truncated else ["*"]))
+        on_changes(changes)
+
+    app._on_store_changes = noted
+    started = time.time()
+    out: dict = {}
+    try:
+        await _drive(app, name, settings, seconds, started, out)
+    except Exception as exc:  # noqa: BLE001 - e.g. the app failing while it shuts down: report, keep the data
+        out["exit_error"] = f"{type(exc).__name__}: {exc}"[:300]
+    store.close()
+    out["announced"] = announced
+    return out
+
+
+async def _drive(app: SendwatchApp, name: str, settings, seconds: float, started: float, out: dict) -> None:
     leases: list[tuple[float, str]] = []
     refills = 0
     live_at = None
-    started = time.time()
     async with app.run_test(size=(120, 40), notifications=False):
         while time.time() - started < seconds:
             if live_at is None and getattr(app, "changes", None) is not None:
@@ -100,11 +119,9 @@ async def run(name: str, seconds: float) -> dict:
             await asyncio.sleep(0.1)
         requests = sum(s.requests for s in app.poller.stats.values()) if app.poller else 0
         watcher = getattr(app, "changes", None)
-        out = {"name": name, "obs": app.model.obs, "leases": leases, "requests": requests, "started": started, "live_at": live_at,
+        out.update({"name": name, "obs": app.model.obs, "leases": leases, "requests": requests, "started": started, "live_at": live_at,
                "ended": time.time(), "views": app.model.views, "refills": refills,
-               "watcher_errors": watcher.errors if watcher else None, "rows": app.model.count()}
-    store.close()
-    return out
+               "watcher_errors": watcher.errors if watcher else None, "rows": app.model.count()})
 
 
 def main() -> None:

@@ -72,3 +72,17 @@ def test_large_import_keeps_every_valid_line() -> None:
     lines = ids[:10000] + ["oops"] + ids[10000:]
     result = read_ids("\n".join(lines))
     assert len(result.refs) == 20000 and [p.where for p in result.problems] == ["line 10001"]
+
+
+def test_sentdm_send_response_current_and_older_shapes() -> None:
+    """Today's 202 answer: one ID per (recipient, channel) in data.recipients; the older example too."""
+    current = {"success": True, "error": None, "meta": {"request_id": "req_1"},
+               "data": {"status": "QUEUED", "template_id": None, "template_name": "Order Shipped",
+                        "recipients": [{"message_id": A, "to": "+14155550100", "channel": "sms", "body": "hi"},
+                                       {"message_id": B, "to": "+14155550100", "channel": "whatsapp", "body": "hi"},
+                                       {"message_id": C, "to": "+14155550101", "channel": "sms", "body": "hi"}]}}
+    result = read_ids(json.dumps(current))
+    assert result.format == "json" and [r.id for r in result.refs] == [A, B, C]
+    assert all(r.provider is Provider.SENTDM for r in result.refs) and not result.problems
+    older = {"data": {"status": "accepted", "body": "hi", "recipients": [{"message_id": A, "to": "+14155550100"}]}}
+    assert [r.id for r in read_ids(json.dumps(older)).refs] == [A]

@@ -258,6 +258,7 @@ def test_headless_poll_service(env, world, tmp_path: Path) -> None:
             child.kill()
     assert child.returncode == 0, err
     assert "lease Sent.dm: polling here" in err and "stopped" in err and "Traceback" not in err
+    assert "HTTP Request" not in err  # one line per notable event, not one per request
     assert f"{msgs[0].id} failed" in err
     store = HistoryStore(history)
     try:

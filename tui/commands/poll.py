@@ -33,7 +33,8 @@ WATCH_EVERY = 1.0  # seconds between checks of leases, health and webhook state 
 
 
 def run(settings: Settings, listen: tuple[str, int] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+    logging.getLogger("sendwatch").setLevel(logging.INFO)  # our lines; not every HTTP request of httpx
     if not settings.configured_providers():
         return fail("no provider is configured: set SENT_DM_API_KEY and/or SENDO_API_KEY", 2)
     try:

@@ -150,7 +150,13 @@ class NewerSchema(sqlite3.DatabaseError):
 def migrate(db: sqlite3.Connection) -> None:
     """Bring the schema to SCHEMA_VERSION in one IMMEDIATE transaction (DDL is transactional in
     SQLite): two instances opening an old file at once migrate it once, and a kill half-way leaves
-    the old version whole. The version is read inside the lock, after any other migrator finished."""
+    the old version whole. The version is read inside the lock, after any other migrator finished;
+    a file already at the current version is not locked at all (other instances keep writing)."""
+    current = db.execute("PRAGMA user_version").fetchone()[0]
+    if current == SCHEMA_VERSION:
+        return
+    if current > SCHEMA_VERSION:
+        raise NewerSchema(f"history was written by a newer sendwatch (schema {current} > {SCHEMA_VERSION})")
     db.execute("BEGIN IMMEDIATE")
     try:
         version = db.execute("PRAGMA user_version").fetchone()[0]
