@@ -193,3 +193,20 @@ async def test_the_dashboard_on_a_shared_postgresql(settings, world, pg_server) 
             await wait_for(pilot, lambda: app.poller is not None and app.poller.lease_state.get(Provider.SENDO) == "polling here")
     finally:
         store.close()
+
+
+async def test_import_a_sendo_campaign_by_id_in_the_app(settings, world) -> None:
+    ids = {world.add_message(Provider.SENDO, [(0, "CREATED"), (1, "DELIVERED")], campaign="LAUNCH02", created=-5).id
+           for _ in range(4)}
+    app = make_app(settings, start_poller=False)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await wait_for(pilot, lambda: app.providers is not None)
+        await pilot.press("i")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ImportScreen")
+        app.screen.query_one("#import-sendo").value = "LAUNCH02"
+        app.screen.query_one("#import-sendo").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.model.filter.campaign == "sendo:LAUNCH02" and (app.model.count() or 0) == 4)
+        listed = app.query_one(MessageList)
+        assert {listed.model.row(i).id for i in range(4)} == ids
+        assert ("sendo:LAUNCH02", 4) in app.known_campaigns

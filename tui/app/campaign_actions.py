@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from textual import work
 
 from tui.app.widgets.message_list import MessageList
+from tui.errors import SendwatchError
 from tui.store.history import ListFilter
 from tui.app.toasts import part, toast_text
 
@@ -85,8 +86,10 @@ class CampaignActions:
     def action_import_ids(self) -> None:
         from tui.app.screens.import_ids import ImportScreen
 
-        def chosen(answer: tuple[Path, str] | None) -> None:
-            if answer:
+        def chosen(answer: tuple[Path | str, str] | None) -> None:
+            if answer and isinstance(answer[0], str):
+                self.import_sendo_campaign(*answer)
+            elif answer:
                 self.import_file(*answer)
 
         self.push_screen(ImportScreen(), chosen)
@@ -115,6 +118,33 @@ class CampaignActions:
             self.summary_panel(show=True)
             if self.poller:
                 self.poller.wake()
+
+    @work(group="import", exit_on_error=False)
+    async def import_sendo_campaign(self, campaign_id: str, name: str) -> None:
+        """A whole Sendo campaign: list it now, show it, and keep listing it while the app runs."""
+        from tui.model import Provider
+        from tui.polling.discovery import CampaignDiscovery
+        from tui.providers.sending import SENDO_CAMPAIGN
+
+        if not SENDO_CAMPAIGN.match(campaign_id):
+            self.notify(toast_text("Not a Sendo campaign ID: {} (8 letters or digits)", campaign_id), severity="error")
+            return
+        if self.providers is None or Provider.SENDO not in self.providers.clients:
+            self.notify("Sendo is not configured: set SENDO_API_KEY first", severity="error")
+            return
+        discovery = CampaignDiscovery(self.providers.client(Provider.SENDO), self.store, self.policy, campaign_id, name,
+                                      clock=self.clock)
+        try:
+            found = await discovery.run_once()
+        except SendwatchError as exc:
+            self.notify(toast_text("Listing Sendo campaign {} failed: {}", campaign_id, part(exc, 300)), severity="error")
+            return
+        self.known_campaigns = await asyncio.to_thread(self.store.campaigns)
+        self.notify(toast_text("Sendo campaign {}: {} messages, tracked as {}", campaign_id, found.seen, name), timeout=10)
+        self.campaign = name
+        self._apply_filter(ListFilter(campaign=name))
+        self.summary_panel(show=True)
+        self.discover_campaign(campaign_id)
 
     def action_export(self, fmt: str = "csv") -> None:
         self.export_view(fmt)
