@@ -15,10 +15,10 @@ from textual import work
 from tui.app.toasts import part, toast_text
 from tui.errors import SendwatchError
 from tui.model import Provider
-from tui.providers.sending import SendRequest
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # httpx (behind the providers) loads after the first frame, not at start-up
     from tui.app.app import SendwatchApp
+    from tui.providers.sending import SendRequest
 
 
 class SendActions:
@@ -32,13 +32,13 @@ class SendActions:
             self.notify("No provider is configured: add a key first (see `sendwatch config path`)", severity="warning")
             return
 
-        def chosen(result: tuple[Provider, SendRequest] | None) -> None:
+        def chosen(result: "tuple[Provider, SendRequest] | None") -> None:
             if result is not None:
                 self._confirm_send(*result)
 
         self.push_screen(SendScreen(configured), chosen)
 
-    def _confirm_send(self: "SendwatchApp", provider: Provider, req: SendRequest) -> None:
+    def _confirm_send(self: "SendwatchApp", provider: Provider, req: "SendRequest") -> None:
         from tui.app.screens.confirm import ConfirmScreen
         from tui.services.send import cost
 
@@ -53,7 +53,7 @@ class SendActions:
         self.push_screen(ConfirmScreen(question), answered)
 
     @work(group="send", exclusive=True, exit_on_error=False)
-    async def send_message(self: "SendwatchApp", provider: Provider, req: SendRequest) -> None:
+    async def send_message(self: "SendwatchApp", provider: Provider, req: "SendRequest") -> None:
         from tui.services.send import send
 
         assert self.providers is not None
