@@ -48,8 +48,10 @@ def main() -> None:
 
     class Measured(SendwatchApp):
         def on_mount(self) -> None:
-            super().on_mount()
+            # registered before the app's own after-first-frame work (providers, poller, watchers),
+            # which Textual runs in order after the same refresh: the frame is on screen by then
             first_frame(self)
+            super().on_mount()
 
     store = HistoryStore(sys.argv[2])
     app = Measured(settings, store, start_poller=False, demo=True)  # demo: no welcome screen over the list
