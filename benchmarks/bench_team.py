@@ -30,8 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 11
-#: `sendwatch poll`, with the PostgreSQL workarounds of team_fixes.py (no-ops once tui/ is fixed)
-POLL_MAIN = "import sys; from benchmarks.team_fixes import apply; apply(); from tui.cli import main; sys.exit(main(['poll']))"
+#: `sendwatch poll`, in a process of its own
+POLL_MAIN = "import sys; from tui.cli import main; sys.exit(main(['poll']))"
 
 
 # -- helpers ---------------------------------------------------------------------------------------
@@ -44,7 +44,7 @@ def pct(values: list[float], q: float) -> float:
 
 def child_env(config: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SENDWATCH_", "SENT_DM_", "SENT_API", "SENDO_")) or k == "SENDWATCH_BENCH_FIX_REV"}
+           if not k.startswith(("SENDWATCH_", "SENT_DM_", "SENT_API", "SENDO_"))}
     env["SENDWATCH_CONFIG"] = str(config)
     env["PYTHONPATH"] = str(ROOT)
     return env
@@ -216,6 +216,10 @@ def lags(scenario: Scenario, dash: dict) -> dict[str, float]:
             probe += 1
             continue
         values.append(max(0.0, at - ts))
+        if os.environ.get("BENCH_TEAM_DEBUG") and at - ts > 5:
+            print("   slow", dash["name"], mid[:8], status, f"stored {ts:.3f} shown +{at - ts:.2f} via {source}; told at",
+                  [f"+{t - ts:.2f}" for t in told.get(mid, ()) if t >= ts - 1][:4],
+                  "rows of that id seen:", [(f"+{a - ts:.2f}", f"{c - ts:+.2f}" if c else None, s) for a, c, s in obs if a >= ts - 1][:4])
     return {"n": len(values), "p50": pct(values, 0.5), "p95": pct(values, 0.95), "max": max(values, default=float("nan")),
             "within 1 s": sum(1 for v in values if v <= 1.0) / len(values) if values else float("nan"),
             "probe": probe, "missing": missing, "gap": gap,
@@ -242,8 +246,9 @@ def print_lags(rows: list[Scenario]) -> None:
         for d in sorted(s.dashboards, key=lambda d: d["name"]):
             role = "polls" if s.holders.get(d["name"], 0) > 0.5 * s.seconds else "watches"
             lag = lags(s, d)
+            told = f"{lag['notified p95']:.2f}" if role == "watches" else "-"
             print(f"{s.backend:<11}{s.label:<21}{d['name'] + ' (' + role + ')':<17}{lag['n']:>8}{lag['p50']:>7.2f}{lag['p95']:>7.2f}"
-                  f"{lag['max']:>7.2f}{lag['within 1 s']:>8.0%}{lag['missing']:>7}{lag['gap']:>10}{lag['notified p95']:>9.2f}")
+                  f"{lag['max']:>7.2f}{lag['within 1 s']:>8.0%}{lag['missing']:>7}{lag['gap']:>10}{told:>9}")
 
 
 # -- 3: list and filter latency at 100k ------------------------------------------------------------
@@ -322,14 +327,14 @@ def list_latency(pg, count: int, repeats: int) -> None:
                 t = time.perf_counter()
                 query(store)
                 times.setdefault((name, backend), []).append(time.perf_counter() - t)
-    print(f"{'query (the app`s own, 100,000 messages)':<34}{'SQLite p50':>11}{'p95':>8}{'PostgreSQL p50':>16}{'p95':>8}{'PG/SQLite':>10}  same answer")
+    print(f"{'query (the app`s own, 100,000 messages)':<40}{'SQLite p50':>11}{'p95':>10}{'PostgreSQL p50':>16}{'p95':>10}{'PG/SQLite p50':>14}  same answer")
     for name in queries:
         sq, pgt = times[(name, "SQLite")], times[(name, "PostgreSQL")]
         a, b = answers[(name, "SQLite")], answers[(name, "PostgreSQL")]
         same = _same(a, b)
-        print(f"{name:<34}{statistics.median(sq) * 1000:>9.2f}ms{pct(sq, 0.95) * 1000:>6.2f}ms"
-              f"{statistics.median(pgt) * 1000:>14.2f}ms{pct(pgt, 0.95) * 1000:>6.2f}ms"
-              f"{statistics.median(pgt) / statistics.median(sq):>10.1f}  {same}")
+        print(f"{name:<40}{statistics.median(sq) * 1000:>9.2f}ms{pct(sq, 0.95) * 1000:>8.2f}ms"
+              f"{statistics.median(pgt) * 1000:>14.2f}ms{pct(pgt, 0.95) * 1000:>8.2f}ms"
+              f"{statistics.median(pgt) / statistics.median(sq):>14.1f}  {same}")
     for store in stores.values():
         store.close()
 
@@ -366,24 +371,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="a short smoke run")
     parser.add_argument("--only", choices=["team", "list"], default=None)
-    parser.add_argument("--fix-rev", action="store_true",
-                        help="apply the proposed fix of the PostgreSQL revision race (team_fixes.py) in every process")
     parser.add_argument("--backends", default="SQLite,PostgreSQL", help="team scenarios on these stores")
     parser.add_argument("--seconds", type=float, default=None, help="override each team scenario's length")
     args = parser.parse_args()
-    from benchmarks.team_fixes import apply
     from tests import pgserver
 
-    if args.fix_rev:
-        os.environ["SENDWATCH_BENCH_FIX_REV"] = "1"
-    workarounds = apply()
     count, per_minute, burst = 300, 600.0, 50
     seconds = args.seconds or (25.0 if args.quick else 60.0)
     pg = pgserver.start()
     try:
         machine_facts(pg.admin_url)
-        if workarounds:
-            print("Workarounds for tui/ bugs applied in every process (see benchmarks/team_fixes.py): " + "; ".join(workarounds) + "\n")
         if args.only != "list":
             rows = []
             for backend in args.backends.split(","):

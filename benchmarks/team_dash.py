@@ -25,7 +25,7 @@ from pathlib import Path
 from tui.app.app import SendwatchApp
 from tui.app.list_model import PAGE_SIZE, ListModel
 from tui.config import load
-from tui.store.history import ListFilter, Row
+from tui.store.history import Row
 from tui.store.open import open_store
 
 
@@ -76,9 +76,6 @@ class ProbeModel(ListModel):
 
 
 async def run(name: str, seconds: float) -> dict:
-    from benchmarks.team_fixes import apply
-
-    apply()  # PostgreSQL workarounds, only while tui/ still has those bugs
     settings = load(None)
     store = open_store(settings)
     app = SendwatchApp(settings, store, campaign="team")  # what `sendwatch watch ids --campaign team` opens

@@ -210,3 +210,22 @@ async def test_import_a_sendo_campaign_by_id_in_the_app(settings, world) -> None
         listed = app.query_one(MessageList)
         assert {listed.model.row(i).id for i in range(4)} == ids
         assert ("sendo:LAUNCH02", 4) in app.known_campaigns
+
+
+async def test_messages_another_instance_adds_appear_in_the_list(settings, world) -> None:
+    from tui.store.history import HistoryStore
+
+    first = world.add_message(Provider.SENDO, [(0, "CREATED")], created=-5)
+    app = make_app(settings, start_poller=False)
+    app.store.track([MessageRef(first.id, Provider.SENDO)])
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: app.model.count() == 1)
+        other = HistoryStore(settings.history_path())  # a second instance on the same history
+        try:
+            new = [world.add_message(Provider.SENDO, [(0, "CREATED")], created=-5).id for _ in range(3)]
+            other.track([MessageRef(i, Provider.SENDO) for i in new], campaign="teammate")
+        finally:
+            other.close()
+        await wait_for(pilot, lambda: app.model.count() == 4, timeout=5)
+        listed = app.query_one(MessageList)
+        assert {listed.model.row(i).id for i in range(3)} == set(new)  # newest first, at the top

@@ -141,6 +141,7 @@ class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, Look
         return self.query_one(DetailPane)
 
     def on_mount(self) -> None:
+        self.start_rev = self.store.current_rev()  # before the first read: later writes reach the change watcher
         for warning in [*self.store.warnings, *self.startup_notes]:
             self.notify(warning, severity="warning", timeout=15)  # plain text: see SafeNotify
         self.query_one(MessageList).reload(keep_selection=False)

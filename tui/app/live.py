@@ -11,6 +11,7 @@ import time
 from typing import TYPE_CHECKING
 
 from textual import work
+from textual.css.query import NoMatches
 
 from tui.app.format import age
 from tui.app.toasts import part, toast_text
@@ -150,7 +151,11 @@ class LiveUpdates:
         rate = self.providers.request_rate() if self.providers else 0.0
         eta = self._behind / rate if rate and self._behind else None
         extras = {p: text for p in Provider if (text := self._status_extra(p))}
-        self.query_one(StatusBar).show(StatusSnapshot(health, self._counts, self._behind, eta, self.demo, extras))
+        try:
+            bar = self.query_one(StatusBar)
+        except NoMatches:
+            return  # the app is closing: its widgets are gone before its timers
+        bar.show(StatusSnapshot(health, self._counts, self._behind, eta, self.demo, extras))
 
     def _status_extra(self: "SendwatchApp", provider: Provider) -> str:
         """Who polls this account and how its webhooks do, in a few words (ages round to 10 s)."""
@@ -177,7 +182,10 @@ class LiveUpdates:
 
     def _tick(self: "SendwatchApp") -> None:
         self._refresh_status()
-        listed = self.query_one(MessageList)
+        try:
+            listed = self.query_one(MessageList)
+        except NoMatches:
+            return  # closing
         listed.tick()
         if self.detail.stored:
             self.detail.tick()

@@ -39,7 +39,7 @@ class TeamLive:
                 pass  # the app has closed its loop: nothing left to show it on
 
         try:
-            self.changes = ChangeWatcher(self.store, deliver).start()
+            self.changes = ChangeWatcher(self.store, deliver, since=self.start_rev).start()
         except Exception as exc:  # noqa: BLE001 - live updates from others are a bonus, never fatal
             self.call_from_thread(self.report_failure, "Watching the history for other instances' changes", exc,
                                   "change watcher", "this dashboard still shows its own updates")
@@ -71,6 +71,8 @@ class TeamLive:
 
     def _on_store_changes(self: "SendwatchApp", changes: "Changes") -> None:
         """Another instance wrote: re-read those rows, or everything after deletes."""
+        if self.poller is not None:
+            self.poller.wake()  # another instance may have added work (an import, a webhook's new message)
         if changes.truncated:
             self.reload_view()
             selected = self.detail.stored

@@ -23,6 +23,7 @@ from tui.polling.election import lease_for
 from tui.polling.poller import Poller, PollUpdate, describe
 from tui.polling.policy import PollPolicy
 from tui.providers.lookup import Providers
+from tui.store.changes import ChangeWatcher
 from tui.store.history import HistoryStore
 from tui.store.open import describe as describe_store
 from tui.store.open import open_store
@@ -79,11 +80,14 @@ async def _serve(settings: Settings, store: HistoryStore, listen: tuple[str, int
              safe_text(describe_store(settings), single_line=True))
     task = asyncio.ensure_future(poller.run())
     watcher = asyncio.ensure_future(_watch(poller, providers, stop.is_set))
+    # work added by other instances (an import, a webhook's unknown message) wakes the poller at once
+    changes = ChangeWatcher(store, lambda _: loop.call_soon_threadsafe(poller.wake)).start()
     await stop.wait()
     log.info("stopping")
     poller.stop()
     await asyncio.gather(task, return_exceptions=True)
     watcher.cancel()
+    changes.stop()
     if receiver is not None:
         await receiver.stop()
     await providers.aclose()

@@ -25,11 +25,12 @@ class ChangeWatcher:
     """Calls `on_change(Changes)` after other instances wrote; start() once, stop() at the end."""
 
     def __init__(self, store: HistoryStore, on_change: Callable[[Changes], None], *,
-                 interval: float = POLL_SECONDS) -> None:
+                 interval: float = POLL_SECONDS, since: int | None = None) -> None:
+        """`since`: the revision the caller's view was read at (writes after it are delivered)."""
         self.store = store
         self.on_change = on_change
         self.interval = interval
-        self.rev = store.current_rev()
+        self.rev = store.current_rev() if since is None else since
         self.generation = store.changes_since(self.rev, limit=1).generation
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -62,6 +63,7 @@ class ChangeWatcher:
         db = sqlite3.connect(self.store.path, timeout=30, check_same_thread=False)
         try:
             seen = db.execute("PRAGMA data_version").fetchone()[0]
+            self.check()  # writes between the view's revision and this first look
             while not self._stop.wait(self.interval):
                 try:
                     now = db.execute("PRAGMA data_version").fetchone()[0]

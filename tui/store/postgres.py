@@ -27,6 +27,8 @@ from tui.errors import ConfigError, StoreError
 from tui.store import pg_schema
 from tui.store.history import HistoryStore
 
+REV_LOCK = 0x5E4D_0002  # pg_advisory_xact_lock key: revisions are handed out in commit order
+ANALYZE_AFTER = 100  # rows added at once before the statistics are refreshed
 _INSERT_OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.IGNORECASE)
 _LIKE = re.compile(r"\bLIKE\b")
 
@@ -92,6 +94,8 @@ class PostgresStore(HistoryStore):
             raise ConfigError(f"cannot use the shared history at {redact_url(url)}: {_reason(exc)}") from None
         self._pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=True, timeout=30,
                                     kwargs={"autocommit": True, "connect_timeout": 10}, name="sendwatch")
+        if self._read("SELECT reltuples FROM pg_class WHERE relname = 'messages'")[0][0] < 0:
+            self._analyze()  # never analyzed (a new team history): give the planner statistics now
 
     def __repr__(self) -> str:
         return f"PostgresStore({redact_url(self.url)!r})"
@@ -129,6 +133,9 @@ class PostgresStore(HistoryStore):
         db.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (message_id,))
 
     def _next_rev(self, db: Any) -> int:
+        # Writers take revisions one transaction at a time, so they commit in revision order and a
+        # reader that has seen revision N has seen every commit below it (none can land behind it).
+        db.execute("SELECT pg_advisory_xact_lock(?)", (REV_LOCK,))
         rev = db.execute("SELECT nextval('history_rev')").fetchone()[0]
         # a constant payload: PostgreSQL folds repeats within a transaction into one notification
         db.execute("SELECT pg_notify('sendwatch_history', 'changed')")
@@ -139,8 +146,21 @@ class PostgresStore(HistoryStore):
         db.execute("SELECT pg_notify('sendwatch_history', 'reload')")
 
     def current_rev(self) -> int:
-        row = self._read("SELECT last_value, is_called FROM history_rev")[0]
-        return row[0] if row[1] else 0
+        """The newest committed revision (the sequence also counts transactions still open)."""
+        return self._read("SELECT coalesce(max(rev), 0) FROM messages")[0][0]
+
+    def track(self, refs: Any, *, campaign: str | None = None, now: float | None = None) -> int:
+        """As the file's; after a large import the planner gets fresh statistics (a fresh table's
+        plans otherwise look IDs up through the trigram index, 10-17 ms each instead of 0.1)."""
+        added = super().track(refs, campaign=campaign, now=now)
+        if added >= ANALYZE_AFTER:
+            self._analyze()
+        return added
+
+    def _analyze(self) -> None:
+        with self._tx() as db:
+            db.execute("ANALYZE messages")
+            db.execute("ANALYZE campaign_messages")
 
 
 def _reason(exc: Exception) -> str:

@@ -186,10 +186,11 @@ class Queries:
             (limit,))]
 
     def changes_since(self, rev: int, limit: int = 5000) -> "Changes":
-        """IDs written after revision `rev` (at most `limit`), the newest revision and the generation."""
+        """IDs written after revision `rev` (at most `limit`), the newest revision seen and the generation.
+
+        The revision only moves to what the rows themselves carry: jumping to a "current" revision
+        read separately could step over a write that committed in between, never to be shown."""
         rows = self._read("SELECT id, rev FROM messages WHERE rev > ? ORDER BY rev LIMIT ?", (rev, limit))
         generation = self._read("SELECT value FROM history_meta WHERE key = 'generation'")[0][0]
         newest = rows[-1][1] if rows else rev
-        if len(rows) < limit:
-            newest = max(newest, self.current_rev())
         return Changes(newest, [r[0] for r in rows], generation, truncated=len(rows) >= limit)

@@ -112,6 +112,9 @@ class MessageList(ScrollView, can_focus=True):
         or change the count (a filter or sort on what changed): the caller re-reads the view."""
         if not self.model.order_is_stable():
             return False
+        newest = self.model.cached_row(0)
+        if newest is not None and any(r.seq > newest.seq for r in rows.values()):
+            return False  # messages added since the view was read (an import, another instance): re-read
         top = int(self.scroll_offset.y)
         now = self.clock()
         for index in self.model.update_rows(rows):
