@@ -49,13 +49,15 @@ async def test_lookup_asks_both_reads_activities_then_refresh_asks_only_the_owne
         failed = [e for e in result.message.events if e.status is Status.FAILED and e.source is EventSource.PROVIDER]
         assert failed and failed[-1].reason_code == "BUSINESS_003"  # reasons survive the trip through history
         assert any(e.source is EventSource.OBSERVED for e in result.message.events)  # the stored timeline is merged in
-        assert _asked(sim, m.id, Provider.SENDO) == 1  # a bare ID is asked of both at once
+        # a bare ID is asked of both at once (Sendo's ask may be cancelled before it leaves once Sent.dm won)
+        sendo_before = _asked(sim, m.id, Provider.SENDO)
+        assert sendo_before <= 1
         sentdm_before = _asked(sim, m.id, Provider.SENTDM)
         assert sentdm_before >= 2  # the message and its activity log
 
         again = await service.refresh(m.id)
         assert again.message.id == m.id and again.activities_read
-        assert _asked(sim, m.id, Provider.SENDO) == 1  # the known owner only
+        assert _asked(sim, m.id, Provider.SENDO) == sendo_before  # the known owner only
         assert _asked(sim, m.id, Provider.SENTDM) >= sentdm_before + 2
         stored = store.get(m.id)
         assert stored is not None and stored.message.status is Status.FAILED

@@ -365,4 +365,4 @@ def test_stats_summary_for_the_status_line() -> None:
     stats[Provider.SENTDM].received = 10
     stats[Provider.SENDO].received = 2
     stats[Provider.SENDO].last_event_at = 97.0
-    assert stats.summary(now=100.0) == "webhooks: 12 events, last 3 s ago"
+    assert stats.summary(now=100.0) == "webhooks: 12 events, last 3s ago"

@@ -198,7 +198,8 @@ def check_database_url(url: str, where: str) -> None:
         raise ConfigError(f"{where}: history url must start with postgresql:// (leave it empty for the local file)")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """localhost or a loopback address (where plain http:// and a webhook receiver are fine)."""
     if host == "localhost":
         return True
     try:
@@ -212,7 +213,7 @@ def check_base_url(url: str, where: str) -> None:
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
         return
-    if parts.scheme == "http" and parts.hostname and _is_loopback(parts.hostname):
+    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
         return
     raise ConfigError(f"{where} must be an https:// URL (plain http only for 127.0.0.1), got {url!r:.80}")
 

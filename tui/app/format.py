@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from tui.model import Status, status_word
+from tui.timeparse import age  # noqa: F401 - re-exported: the widgets format ages from here
 from tui.polling.policy import no_receipt
 
 GLYPH = {
@@ -39,20 +40,6 @@ def reason(code: str | None, message: str | None) -> str:
 def thousands(n: int, capped: bool = False) -> str:
     """`12,345`, or `10,000+` when the count stopped at a cap."""
     return f"{n:,}+" if capped else f"{n:,}"
-
-
-def age(seconds: float | None) -> str:
-    """Compact relative age: 4s, 3m, 2h, 5d; '-' when unknown."""
-    if seconds is None:
-        return "-"
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{seconds:.0f}s"
-    if seconds < 3600:
-        return f"{seconds // 60:.0f}m"
-    if seconds < 86400:
-        return f"{seconds // 3600:.0f}h"
-    return f"{seconds // 86400:.0f}d"
 
 
 def list_age(seconds: float | None) -> str:

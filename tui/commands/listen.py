@@ -8,13 +8,12 @@ which are not (and why), never a secret.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import signal
 import sys
 
 from tui.commands.output import fail
-from tui.config import Settings
+from tui.config import Settings, is_loopback
 from tui.model import Provider
 from tui.polling.policy import PollPolicy
 from tui.errors import SendwatchError
@@ -44,15 +43,6 @@ def parse_listen(text: str, default_host: str = DEFAULT_HOST) -> tuple[str, int]
     if not host:
         raise ValueError(f"empty host in {raw[:60]!r}")
     return host, int(port_text)
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def describe_endpoints(receiver: WebhookReceiver, credentials: WebhookCredentials) -> list[str]:

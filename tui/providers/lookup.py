@@ -7,6 +7,7 @@ not an error. Which provider owned it is returned so later refreshes ask only th
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 from tui.config import Settings
 from tui.errors import (
@@ -66,22 +67,28 @@ class Providers:
                 f"no provider is configured: set SENT_DM_API_KEY or SENDO_API_KEY, or add keys to {self.settings.path} "
                 "(try `sendwatch --demo` to see the app without keys)"
             )
-        tasks = {asyncio.ensure_future(c.fetch(ref.id, retries=retries)): p for p, c in self.clients.items()}
-        errors: dict[Provider, SendwatchError] = {}
-        try:
-            for finished in asyncio.as_completed(tasks):
-                try:
-                    return await finished
-                except SendwatchError as exc:
-                    errors[Provider(exc.provider) if exc.provider else Provider.SENTDM] = exc
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        return combine_errors(ref, errors)
+        return await first_answer(ref, [c.fetch(ref.id, retries=retries) for c in self.clients.values()])
 
     async def aclose(self) -> None:
         await asyncio.gather(*(c.aclose() for c in self.clients.values()), return_exceptions=True)
+
+
+async def first_answer(ref: MessageRef, asks: list[Awaitable[Message]]) -> Message:
+    """Ask every provider at once: the first that has the message wins, the others are cancelled;
+    when none has it, the errors are combined into the one that tells the most."""
+    tasks = [asyncio.ensure_future(ask) for ask in asks]
+    errors: dict[Provider, SendwatchError] = {}
+    try:
+        for finished in asyncio.as_completed(tasks):
+            try:
+                return await finished
+            except SendwatchError as exc:
+                errors[Provider(exc.provider) if exc.provider else Provider.SENTDM] = exc
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return combine_errors(ref, errors)
 
 
 def combine_errors(ref: MessageRef, errors: dict[Provider, SendwatchError]) -> Message:

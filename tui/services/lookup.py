@@ -19,7 +19,7 @@ from tui.ids import MessageRef
 from tui.model import Event, Message, Provider
 from tui.polling.policy import PollPolicy, Priority
 from tui.polling.record import record_lookup
-from tui.providers.lookup import Providers, combine_errors
+from tui.providers.lookup import Providers, first_answer
 from tui.providers.waiting import WaitHook, WaitInfo, waiting_reported_to
 from tui.store.history import FetchOutcome, HistoryStore
 
@@ -197,19 +197,7 @@ class LookupService:
         self.pending = set(asked)
         if len(asked) == 1:
             return await one(asked[0])
-        tasks = [asyncio.ensure_future(one(p)) for p in asked]
-        errors: dict[Provider, SendwatchError] = {}
-        try:
-            for finished in asyncio.as_completed(tasks):
-                try:
-                    return await finished
-                except SendwatchError as exc:
-                    errors[Provider(exc.provider) if exc.provider else Provider.SENTDM] = exc
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        return combine_errors(ref, errors)
+        return await first_answer(ref, [one(p) for p in asked])
 
     def _timeout_error(self, elapsed: float) -> LookupTimeout:
         waiting = tuple(p for p in Provider if p in self.pending) or tuple(self.providers.clients)

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from tui.model import Provider
+from tui.timeparse import age
 
 
 @dataclass
@@ -47,18 +48,8 @@ class WebhookStats:
         text = f"webhooks: {count} event{'s' if count != 1 else ''}"
         last = self.last_event_at
         if last is not None:
-            text += f", last {_ago(max(0.0, now - last))} ago"
+            text += f", last {age(now - last)} ago"
         failed = sum(p.failed for p in self.providers.values())
         if failed:
             text += f", {failed} not stored"
         return text
-
-
-def _ago(seconds: float) -> str:
-    if seconds < 60:
-        return f"{int(seconds)} s"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)} h"
-    return f"{int(seconds // 86400)} d"
