@@ -302,3 +302,17 @@ async def test_a_final_word_without_a_code_still_says_what_it_means(settings, wo
     msg = await _fetch(settings, Provider.SENDO, m.id)
     assert msg.error is None and status_word(msg.status, msg.provider_status) == "expired"
     assert "too many attempts" in describe(msg)
+
+
+def test_a_429_without_retry_after_waits_for_the_window_not_a_minute() -> None:
+    """Sendo documents no Retry-After: its 429 is waited out until X-RateLimit-Reset (< 1 s), not 60 s."""
+    import httpx
+
+    from tui.providers.base import retry_after_seconds
+
+    now = time.time()
+    assert retry_after_seconds(httpx.Headers({"x-ratelimit-reset": str(int(now) + 1)}), default=1.0) <= 1.0
+    assert retry_after_seconds(httpx.Headers({"x-ratelimit-reset": str(int((now + 0.4) * 1000))})) <= 0.5
+    assert retry_after_seconds(httpx.Headers({"retry-after": "7"})) == 7.0
+    assert retry_after_seconds(httpx.Headers({"retry-after": "soon"}), default=1.0) == 1.0  # never a crash
+    assert retry_after_seconds(httpx.Headers({})) == 60.0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from abc import ABC, abstractmethod
 from typing import Any
 from urllib.parse import quote
@@ -25,17 +26,23 @@ from tui.errors import (
     UnavailableError,
 )
 from tui.model import Message, Provider
-from tui.providers.budget import RequestBudget
+from tui.providers.budget import RequestBudget, reset_in
 from tui.providers.waiting import WaitInfo, notify_wait
 
 MAX_BODY_BYTES = 2_000_000  # a status response is a few KB; anything huge is not one
 
 
 def retry_after_seconds(headers: httpx.Headers, default: float = 60.0) -> float:
+    """How long a 429 asks us to wait: Retry-After, else the rate-limit window's Reset (Sendo sends
+    no Retry-After: its 20/s window resets within a second), else `default`."""
     value = headers.get("retry-after")
     try:
-        seconds = float(value) if value is not None else default
+        seconds = float(value) if value is not None else None
     except ValueError:
+        seconds = None
+    if seconds is None:
+        seconds = reset_in(headers.get("x-ratelimit-reset"), time.time())
+    if seconds is None:
         seconds = default
     return min(300.0, max(0.0, seconds))
 
@@ -157,7 +164,7 @@ class ProviderClient(ABC):
                 continue
             self.budget.observe_headers(response.headers)
             if response.status_code == 429:
-                wait = retry_after_seconds(response.headers)
+                wait = retry_after_seconds(response.headers, default=self.budget.limit_window)
                 self.budget.on_throttled(wait)
                 last = RateLimitedError(
                     f"{self.label} is rate limiting requests; retry in {wait:.0f} s",

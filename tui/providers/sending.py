@@ -26,6 +26,7 @@ from tui.errors import (
     UnavailableError,
 )
 from tui.model import Provider
+from tui.providers.base import retry_after_seconds
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -151,7 +152,7 @@ async def post_idempotent(client: Any, path: str, body: dict[str, Any], key: str
             continue
         client.budget.observe_headers(response.headers)
         if response.status_code == 429:
-            wait = min(network.max_retry_after, float(response.headers.get("retry-after") or 1))
+            wait = min(network.max_retry_after, retry_after_seconds(response.headers, default=1.0))
             client.budget.on_throttled(wait)
             last = RateLimitedError(f"{client.label} is rate limiting sends", provider=client.provider.value, retry_after=wait)
             continue
@@ -184,7 +185,7 @@ async def post_once(client: Any, path: str, body: dict[str, Any], recipient: str
                 recipients=(recipient,)) from None
         client.budget.observe_headers(response.headers)
         if response.status_code == 429:
-            client.budget.on_throttled(min(network.max_retry_after, float(response.headers.get("retry-after") or 1)))
+            client.budget.on_throttled(min(network.max_retry_after, retry_after_seconds(response.headers, default=1.0)))
             continue
         if response.status_code >= 500:
             raise OutcomeUnknownError(
