@@ -46,6 +46,17 @@ class Run:
     ended: float = 0.0  # wall time the run stopped: ground truth after it does not count
 
 
+async def poll_for(poller: Poller, providers: Providers, seconds: float) -> tuple[float, float]:
+    """Run the real poller for `seconds`; (how long it ran, wall time it stopped)."""
+    started = time.monotonic()
+    task = asyncio.ensure_future(poller.run())
+    await asyncio.sleep(seconds)
+    poller.stop()
+    await task
+    await providers.aclose()
+    return time.monotonic() - started, time.time()
+
+
 def campaign(seed: int, count: int) -> tuple[SimWorld, list[str]]:
     world = SimWorld(seed)
     msgs = [world.add_message(Provider.SENTDM, created=0.0) for _ in range(count)]
@@ -68,13 +79,8 @@ async def run_policy(seed: int, count: int, rate: float, seconds: float) -> tupl
     store.track([MessageRef(i, Provider.SENTDM) for i in ids])
     providers = Providers(settings)
     poller = Poller(store, providers, PollPolicy.from_settings(settings.polling))
-    started = time.monotonic()
-    task = asyncio.ensure_future(poller.run())
-    await asyncio.sleep(seconds)
-    poller.stop()
-    await task
-    await providers.aclose()
-    run = Run("policy", duration=time.monotonic() - started, ended=time.time())
+    duration, ended = await poll_for(poller, providers, seconds)
+    run = Run("policy", duration=duration, ended=ended)
     for mid, status, ts in store._read("SELECT message_id, status, ts FROM events WHERE source = 'observed'"):
         run.seen.setdefault((mid, status), ts)
     run.requests = [(r.at, r.message_id, r.status) for r in sim.records]
@@ -220,13 +226,7 @@ async def real_policy(seed: int, sizes: tuple[int, int], seconds: float) -> tupl
     selected, visible = screen_of(world)
     await poller.set_focus(selected, visible)
     run = Run("policy")
-    started = time.monotonic()
-    task = asyncio.ensure_future(poller.run())
-    await asyncio.sleep(seconds)
-    poller.stop()
-    await task
-    await providers.aclose()
-    run.duration, run.ended = time.monotonic() - started, time.time()
+    run.duration, run.ended = await poll_for(poller, providers, seconds)
     run.requests = [(r.at, r.message_id, r.status) for r in sim.records]
     sim.stop()
     return run, world, sim, poller

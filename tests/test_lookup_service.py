@@ -15,7 +15,7 @@ from tui.model import Event, EventSource, Provider, Status
 from tui.polling.policy import PollPolicy
 from tui.providers.lookup import Providers
 from tui.providers.waiting import WaitInfo
-from tui.services.lookup import LookupService, LookupTimeout, describe_wait, merge_events
+from tui.services.lookup import LookupService, LookupTimeout, describe_wait, dedupe_events
 from tui.simulator import Simulator, SimWorld
 from tui.store.history import HistoryStore
 
@@ -157,12 +157,12 @@ async def test_hook_is_scoped_to_the_lookup(settings: Settings, sim: Simulator, 
     assert seen == []
 
 
-def test_merge_events_keeps_one_copy_with_its_reason() -> None:
+def test_dedupe_events_keeps_one_copy_with_its_reason() -> None:
     when = datetime(2026, 1, 1, tzinfo=timezone.utc)
     stored = Event(Status.FAILED, "failed", when, "Message delivery failed")
     fresh = Event(Status.FAILED, "FAILED", when, "Message delivery failed", reason_code="DELIVERY_003", reason="Carrier")
     observed = Event(Status.FAILED, "FAILED", when, "first seen as FAILED", EventSource.OBSERVED)
     earlier = Event(Status.QUEUED, "QUEUED", datetime(2025, 12, 31, tzinfo=timezone.utc))
-    merged = merge_events([stored, observed], (fresh, earlier))
+    merged = dedupe_events([stored, observed], (fresh, earlier))
     assert merged[0] is earlier and len(merged) == 3
     assert fresh in merged and stored not in merged and observed in merged

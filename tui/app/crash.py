@@ -83,6 +83,11 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     return _HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
 
 
+def error_line(error: BaseException, settings: object | None = None) -> str:
+    """`Type: message` of an error, with every known secret scrubbed (toasts, the terminal's one line)."""
+    return scrub(f"{type(error).__name__}: {error}", secret_values(settings))
+
+
 def format_report(error: BaseException, where: str, now: float | None = None) -> str:
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(time.time() if now is None else now))
     trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
@@ -127,8 +132,7 @@ class CrashReports:
 
         from tui.textsafe import safe_text
 
-        secrets = secret_values(getattr(self, "settings", None))
-        summary = safe_text(scrub(f"{type(error).__name__}: {error}", secrets), single_line=True, limit=160)
+        summary = safe_text(error_line(error, getattr(self, "settings", None)), single_line=True, limit=160)
         line = (f"sendwatch stopped after an unexpected error ({summary}); report written to {path}" if path
                 else f"sendwatch stopped after an unexpected error ({summary}); the report could not be written")
         self._crash_line = line

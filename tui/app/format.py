@@ -37,11 +37,6 @@ def reason(code: str | None, message: str | None) -> str:
     return " ".join(part.strip() for part in (code, message) if part and part.strip())
 
 
-def thousands(n: int, capped: bool = False) -> str:
-    """`12,345`, or `10,000+` when the count stopped at a cap."""
-    return f"{n:,}+" if capped else f"{n:,}"
-
-
 def list_age(seconds: float | None) -> str:
     """`age` for the list's columns: under a minute in 5 s steps (`now`, `5s` ... `55s`), so a row
     polled every few seconds does not repaint every second (over SSH each repaint is latency)."""

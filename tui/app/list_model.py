@@ -70,11 +70,6 @@ class ListModel:
         self._set_count(counted)
         return True
 
-    def read_view(self, flt: ListFilter, sort: str | None = None) -> tuple[int, list[Row]]:
-        """Capped count and first page of a view, for a worker thread to pass to `prime`."""
-        sort = self.sort if sort is None else sort
-        return self.store.count_upto(flt, COUNT_CAP + 1), self.store.page(flt, 0, PAGE_SIZE, sort)
-
     def invalidate(self) -> None:
         self._count = None
         self.capped = self.counting = False

@@ -112,8 +112,7 @@ class LookupActions:
         The only way the list is re-read after start-up (callers set `_pending_filter` first)."""
         listed = self.query_one(MessageList)
         selected, sort = listed.selected_id, self.model.sort
-        # count and first page in parallel (separate reader connections); the selection stays
-        # where it is if it is on the first page, otherwise the new view starts at its top
+        # the selection stays where it is if it is on the first page, otherwise the view starts at its top
         first = await asyncio.to_thread(self.store.page, flt, 0, PAGE_SIZE, sort)  # rows first; counted later
         position = next((i for i, row in enumerate(first) if row.id == selected), None)
         if self._pending_filter != flt:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from textual.worker import Worker, WorkerState
 
-from tui.app.crash import scrub, secret_values, write_report
+from tui.app.crash import error_line, write_report
 from tui.app.toasts import toast_text
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class WorkerFailures:
                        extra: str | None = None) -> None:
         """Log `error` to the crash log and tell the user "<label> failed: <error>" in a toast;
         the same failure again within `QUIET_REPEAT` seconds is neither logged nor toasted again."""
-        detail = scrub(f"{type(error).__name__}: {error}", secret_values(self.settings))
+        detail = error_line(error, self.settings)
         key = (label, detail[:300])
         now = time.monotonic()
         if now - self._worker_failures.get(key, float("-inf")) < QUIET_REPEAT:

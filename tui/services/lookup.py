@@ -48,7 +48,7 @@ class LookupResult:
     activities_read: bool = False
 
 
-def merge_events(*groups: tuple[Event, ...] | list[Event]) -> tuple[Event, ...]:
+def dedupe_events(*groups: tuple[Event, ...] | list[Event]) -> tuple[Event, ...]:
     """One timeline, oldest first: events with the same key are one event, and the copy that
     carries a failure reason wins (history does not keep reasons, the fresh answer does)."""
     merged: dict[tuple[str, str, float], Event] = {}
@@ -161,7 +161,7 @@ class LookupService:
         outcome, stored_events, note = await asyncio.to_thread(self._record, msg, extra, now, priority)
         if note:
             notes.append(note)
-        merged = merge_events(stored_events, msg.events, extra)
+        merged = dedupe_events(stored_events, msg.events, extra)
         return LookupResult(replace(msg, events=merged), outcome, now, tuple(notes), read_activities)
 
     # -- steps ------------------------------------------------------------------------------

@@ -28,11 +28,12 @@ from textual.worker import Worker, WorkerState
 
 from tui.app.format import GLYPH, NO_RECEIPT, age, is_no_receipt, list_age, reason, short_id, status_label
 from tui.app.list_model import COUNT_CAP, PAGE_SIZE, ListModel
+from tui.model import Provider
 from tui.store.history import ListFilter, Row
 from tui.textsafe import safe_text
 
 STATUS_CLASSES = [f"messagelist--{s}" for s in GLYPH]
-PROVIDER_LABEL = {"sentdm": "Sent.dm", "sendo": "Sendo"}
+PROVIDERS = frozenset(p.value for p in Provider)
 #: seconds a primed view waits before counting: a keystroke within it makes the count moot
 COUNT_DELAY = 0.15
 
@@ -385,7 +386,7 @@ class MessageList(ScrollView, can_focus=True):
             status = ("◌ waiting", "dim")
         values = {
             "STATUS": status,
-            "PROVIDER": (PROVIDER_LABEL.get(row.provider or "", "?"), ""),
+            "PROVIDER": (Provider(row.provider).label if row.provider in PROVIDERS else "?", ""),
             "TO": (safe_text(row.to or "-", single_line=True, limit=20), ""),
             "ID": (safe_text(short_id(row.id), single_line=True), "dim"),
             "CHANGED": (list_age(now - row.last_changed) if row.last_changed else "-", ""),
