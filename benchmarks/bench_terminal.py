@@ -67,7 +67,13 @@ def measure_pty(argv: list[str], env: dict[str, str], settle: float, window: flo
     """Run `argv` on a fresh pty; count bytes written in [settle, settle + window) seconds."""
     master, slave = os.openpty()
     _set_size(slave)
-    full_env = {**os.environ, **env, "TERM": "xterm-256color", "COLUMNS": str(COLS), "LINES": str(ROWS)}
+    full_env = {
+        **os.environ,
+        **env,
+        "TERM": "xterm-256color",
+        "COLUMNS": str(COLS),
+        "LINES": str(ROWS),
+    }
     for name in ("TEXTUAL", "NO_COLOR", "TEXTUAL_DRIVER"):
         full_env.pop(name, None)
 
@@ -75,8 +81,16 @@ def measure_pty(argv: list[str], env: dict[str, str], settle: float, window: flo
         os.setsid()
         fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=full_env, cwd=ROOT,
-                            preexec_fn=make_controlling, close_fds=True)
+    proc = subprocess.Popen(
+        argv,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=full_env,
+        cwd=ROOT,
+        preexec_fn=make_controlling,
+        close_fds=True,
+    )
     os.close(slave)
     started = time.monotonic()
     startup = counted = 0
@@ -89,7 +103,9 @@ def measure_pty(argv: list[str], env: dict[str, str], settle: float, window: flo
             ready, _, _ = select.select([master], [], [], min(0.1, settle + window - now))
             if not ready:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"{argv} exited early with {proc.returncode}: {tail[-1500:]!r}")
+                    raise RuntimeError(
+                        f"{argv} exited early with {proc.returncode}: {tail[-1500:]!r}"
+                    )
                 continue
             try:
                 data = os.read(master, 65536)
@@ -136,39 +152,60 @@ def settled_env(tmp: Path, port: int) -> dict[str, str]:
     data.mkdir()
     seed(data / "history.sqlite3", 1_000, pending_share=0.0, polled_ago=(60.0, 3600.0))
     url = f"http://127.0.0.1:{port}"
-    return {"SENDWATCH_DATA_DIR": str(data), "SENDWATCH_CONFIG": str(tmp / "none.toml"),
-            "SENT_DM_API_KEY": SENTDM_KEY, "SENDO_API_KEY": SENDO_KEY,
-            "SENDWATCH_SENTDM_URL": url, "SENDWATCH_SENDO_URL": url}
+    return {
+        "SENDWATCH_DATA_DIR": str(data),
+        "SENDWATCH_CONFIG": str(tmp / "none.toml"),
+        "SENT_DM_API_KEY": SENTDM_KEY,
+        "SENDO_API_KEY": SENDO_KEY,
+        "SENDWATCH_SENTDM_URL": url,
+        "SENDWATCH_SENDO_URL": url,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="shorter windows and fewer start-up runs")
+    parser.add_argument(
+        "--quick", action="store_true", help="shorter windows and fewer start-up runs"
+    )
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up comparison")
     args = parser.parse_args()
     settle, window = (3.0, 5.0) if args.quick else (3.0, 10.0)
     tmp = Path(tempfile.mkdtemp(prefix="sendwatch-term-"))
     port = free_port()
-    sim = subprocess.Popen([sys.executable, "-m", "tui", "simulate", "--port", str(port)], cwd=ROOT,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "tui", "simulate", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         env = settled_env(tmp, port)
         time.sleep(0.5)
         sendwatch = [sys.executable, "-m", "tui"]
         rates = {
-            "bare Textual app (DataTable, 100 rows)": measure_pty([sys.executable, "-c", BARE_APP], {}, settle, window),
+            "bare Textual app (DataTable, 100 rows)": measure_pty(
+                [sys.executable, "-c", BARE_APP], {}, settle, window
+            ),
             "sendwatch idle, 1,000 settled messages": measure_pty(sendwatch, env, settle, window),
             "sendwatch --demo (live campaign)": measure_pty(
-                [*sendwatch, "--demo"], {"SENDWATCH_CONFIG": str(tmp / "none.toml")}, settle, window),
+                [*sendwatch, "--demo"], {"SENDWATCH_CONFIG": str(tmp / "none.toml")}, settle, window
+            ),
         }
     finally:
         sim.terminate()
         sim.wait()
-    targets = {"sendwatch idle, 1,000 settled messages": "<= 300", "sendwatch --demo (live campaign)": "<= 6000"}
-    print(f"Bytes written to a {COLS}x{ROWS} pty (xterm-256color): first {settle:.0f} s skipped, then {window:.0f} s measured")
+    targets = {
+        "sendwatch idle, 1,000 settled messages": "<= 300",
+        "sendwatch --demo (live campaign)": "<= 6000",
+    }
+    print(
+        f"Bytes written to a {COLS}x{ROWS} pty (xterm-256color): first {settle:.0f} s skipped, then {window:.0f} s measured"
+    )
     print(f"{'program':<42}{'start-up B':>11}{'B/s':>10}{'target':>10}")
     for name, rate in rates.items():
-        print(f"{name:<42}{rate.startup_bytes:>11}{rate.per_second:>10.0f}{targets.get(name, ''):>10}")
+        print(
+            f"{name:<42}{rate.startup_bytes:>11}{rate.per_second:>10.0f}{targets.get(name, ''):>10}"
+        )
     if args.no_startup:
         return
     from benchmarks.bench_ui import startup_medians
@@ -180,7 +217,9 @@ def main() -> None:
     print(f"\nStart-up: process start to first frame (median of {runs} interleaved runs, headless)")
     print(f"{'app':<42}{'seconds':>9}{'ratio':>8}{'target':>9}")
     print(f"{'bare Textual app, DataTable of 100 rows':<42}{medians['base']:>9.3f}{1:>8.2f}{'':>9}")
-    print(f"{'sendwatch, 1,000 cached messages':<42}{medians['1k']:>9.3f}{medians['1k'] / medians['base']:>8.2f}{'<= 1.3':>9}")
+    print(
+        f"{'sendwatch, 1,000 cached messages':<42}{medians['1k']:>9.3f}{medians['1k'] / medians['base']:>8.2f}{'<= 1.3':>9}"
+    )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 def startup_once(args: list[str]) -> float:
     """Wall time from spawning the process to its first frame."""
     started = time.time()
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "startup_child.py"), *args],
-                         capture_output=True, text=True, timeout=120, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "startup_child.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     line = next((x for x in out.stdout.splitlines() if x.startswith("FIRST_FRAME")), None)
     if line is None:
         raise RuntimeError(f"no first frame: {out.stderr[-2000:]}")
@@ -102,9 +107,26 @@ async def interaction(db: Path, pending_ids: int, rate: float, presses: int) -> 
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     ids_file = db.with_suffix(".ids")
-    server = subprocess.Popen([sys.executable, "-m", "tui", "simulate", "--port", str(port), "--campaign", str(pending_ids),
-                               "--rate", str(rate * 60), "--ids-file", str(ids_file)],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "simulate",
+            "--port",
+            str(port),
+            "--campaign",
+            str(pending_ids),
+            "--rate",
+            str(rate * 60),
+            "--ids-file",
+            str(ids_file),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+    )
     while "IDs were written" not in (server.stdout.readline() or "IDs were written"):
         pass
     refs = [parse_ref(line) for line in ids_file.read_text().split()]
@@ -112,15 +134,35 @@ async def interaction(db: Path, pending_ids: int, rate: float, presses: int) -> 
     url = f"http://127.0.0.1:{port}"
     settings = replace(
         base,
-        sentdm=replace(base.sentdm, api_key=Secret(SENTDM_KEY), base_url=url, requests_per_minute=rate * 30, burst=int(rate / 2), concurrency=8),
-        sendo=replace(base.sendo, api_key=Secret(SENDO_KEY), base_url=url, requests_per_minute=rate * 30, burst=int(rate / 2), concurrency=8),
+        sentdm=replace(
+            base.sentdm,
+            api_key=Secret(SENTDM_KEY),
+            base_url=url,
+            requests_per_minute=rate * 30,
+            burst=int(rate / 2),
+            concurrency=8,
+        ),
+        sendo=replace(
+            base.sendo,
+            api_key=Secret(SENDO_KEY),
+            base_url=url,
+            requests_per_minute=rate * 30,
+            burst=int(rate / 2),
+            concurrency=8,
+        ),
         polling=replace(base.polling, min_interval=1.0, max_interval=2.0),
         history=replace(base.history, path=str(db)),
     )
     store = HistoryStore(db)
     store.track(refs)
     app = SendwatchApp(settings, store)
-    timings: dict[str, list[float]] = {"move": [], "page": [], "jump": [], "filter echo": [], "filter result": []}
+    timings: dict[str, list[float]] = {
+        "move": [],
+        "page": [],
+        "jump": [],
+        "filter echo": [],
+        "filter result": [],
+    }
     async with app.run_test(size=(120, 40), notifications=False):
         frames = FrameClock(app)
         await asyncio.sleep(2.0)  # let the poller reach its steady budget
@@ -135,17 +177,27 @@ async def interaction(db: Path, pending_ids: int, rate: float, presses: int) -> 
             return await frames.wait(shown) - t0
 
         keys = ["down"] * 6 + ["pagedown"] * 2 + ["up"] * 4 + ["pageup"] + ["end", "home"]
-        kinds = {"down": "move", "up": "move", "pagedown": "page", "pageup": "page", "end": "jump", "home": "jump"}
+        kinds = {
+            "down": "move",
+            "up": "move",
+            "pagedown": "page",
+            "pageup": "page",
+            "end": "jump",
+            "home": "jump",
+        }
         for i in range(presses):
             key = keys[i % len(keys)]
             before = listed.cursor
-            if (key in ("up", "pageup", "home") and before == 0) or (key == "end" and before == listed.model.count() - 1):
+            if (key in ("up", "pageup", "home") and before == 0) or (
+                key == "end" and before == listed.model.count() - 1
+            ):
                 continue
             timings[kinds[key]].append(await measure(key, lambda b=before: listed.cursor != b))
             await asyncio.sleep(0.02)
         find = app.query_one("#find")
         find.focus()
         await asyncio.sleep(0.1)
+
         def filtered(text: str) -> bool:
             return app.model.filter == parse_query(text, app.model.filter.__class__()).filter
 
@@ -165,7 +217,9 @@ async def interaction(db: Path, pending_ids: int, rate: float, presses: int) -> 
                 await type_key(char, find.value + char)
             while find.value:
                 await type_key("backspace", find.value[:-1])
-        await asyncio.sleep(0.5)  # a new view is counted (in a thread) just after its rows are shown
+        await asyncio.sleep(
+            0.5
+        )  # a new view is counted (in a thread) just after its rows are shown
         requests = sum(s.requests for s in app.poller.stats.values())
         answered = sum(s.answers for s in app.poller.stats.values())
         elapsed = time.perf_counter() - started
@@ -175,10 +229,20 @@ async def interaction(db: Path, pending_ids: int, rate: float, presses: int) -> 
     everything = [t for k, v in timings.items() if k != "filter result" for t in v]
     out = {f"{k} p95 ms": p95(v) * 1000 for k, v in timings.items() if v}
     out["filter result p50 ms"] = statistics.median(timings["filter result"]) * 1000
-    out.update({"keys p95 ms (echo)": p95(everything) * 1000, "keys p50 ms (echo)": statistics.median(everything) * 1000,
-                "rss MB": rss_mb, "poll requests": requests, "poll answers": answered,
-                "poll answers/s": answered / elapsed, "rows": count})
-    out["slowest filters"] = ", ".join(f"{text!r} {t * 1000:.0f}" for t, text in sorted(slowest, reverse=True)[:4])  # type: ignore[assignment]
+    out.update(
+        {
+            "keys p95 ms (echo)": p95(everything) * 1000,
+            "keys p50 ms (echo)": statistics.median(everything) * 1000,
+            "rss MB": rss_mb,
+            "poll requests": requests,
+            "poll answers": answered,
+            "poll answers/s": answered / elapsed,
+            "rows": count,
+        }
+    )
+    out["slowest filters"] = ", ".join(
+        f"{text!r} {t * 1000:.0f}" for t, text in sorted(slowest, reverse=True)[:4]
+    )  # type: ignore[assignment]
     return out
 
 
@@ -277,40 +341,68 @@ def main() -> None:
     if args.idle_only:
         db = Path(tempfile.mkdtemp(prefix="sendwatch-bench-")) / "final.sqlite3"
         seed(db, 100_000, pending_share=0.0, polled_ago=(3600.0, 7200.0))
-        print(f"Idle CPU with 100,000 final messages: {asyncio.run(idle_cpu(db, 15)):.1%} of one core; "
-              f"minimal Textual app: {asyncio.run(idle_cpu_baseline(15)):.1%}")
+        print(
+            f"Idle CPU with 100,000 final messages: {asyncio.run(idle_cpu(db, 15)):.1%} of one core; "
+            f"minimal Textual app: {asyncio.run(idle_cpu_baseline(15)):.1%}"
+        )
         return
     runs = 3 if args.quick else 9
     tmp = Path(tempfile.mkdtemp(prefix="sendwatch-bench-"))
-    small, large, final_db, live_db = tmp / "1k.sqlite3", tmp / "100k.sqlite3", tmp / "final.sqlite3", tmp / "live.sqlite3"
+    small, large, final_db, live_db = (
+        tmp / "1k.sqlite3",
+        tmp / "100k.sqlite3",
+        tmp / "final.sqlite3",
+        tmp / "live.sqlite3",
+    )
     t0 = time.perf_counter()
     seed(small, 1_000)
     seed(large, 100_000)
     seed(final_db, 100_000, pending_share=0.0, polled_ago=(3600.0, 7200.0))  # settled an hour ago
     seed(live_db, 100_000, pending_share=0.0)
-    print(f"seeded 1k and 3 x 100k histories in {time.perf_counter() - t0:.1f} s ({os.cpu_count()} cores)\n")
+    print(
+        f"seeded 1k and 3 x 100k histories in {time.perf_counter() - t0:.1f} s ({os.cpu_count()} cores)\n"
+    )
 
-    medians = startup_medians({"base": ["datatable"], "1k": ["sendwatch", str(small)], "100k": ["sendwatch", str(large)]}, runs)
+    medians = startup_medians(
+        {"base": ["datatable"], "1k": ["sendwatch", str(small)], "100k": ["sendwatch", str(large)]},
+        runs,
+    )
     base, one_k, hundred_k = medians["base"], medians["1k"], medians["100k"]
     print(f"Start-up: process start to first frame (median of {runs} interleaved runs, headless)")
     print(f"{'app':<42}{'seconds':>9}{'ratio':>8}{'target':>9}")
     print(f"{'minimal Textual app, DataTable of 100 rows':<42}{base:>9.3f}{1:>8.2f}{'':>9}")
     print(f"{'sendwatch, 1,000 cached messages':<42}{one_k:>9.3f}{one_k / base:>8.2f}{'<= 1.5':>9}")
-    print(f"{'sendwatch, 100,000 cached messages':<42}{hundred_k:>9.3f}{hundred_k / base:>8.2f}{'<= 2.5':>9}")
+    print(
+        f"{'sendwatch, 100,000 cached messages':<42}{hundred_k:>9.3f}{hundred_k / base:>8.2f}{'<= 2.5':>9}"
+    )
 
-    result = asyncio.run(interaction(live_db, pending_ids=2000, rate=50.0, presses=60 if args.quick else 200))
-    print("\nKey press to updated frame, 100,000 messages, poller at 50 req/s to a simulator process (headless)")
+    result = asyncio.run(
+        interaction(live_db, pending_ids=2000, rate=50.0, presses=60 if args.quick else 200)
+    )
+    print(
+        "\nKey press to updated frame, 100,000 messages, poller at 50 req/s to a simulator process (headless)"
+    )
     print(f"{'measure':<28}{'value':>10}{'target':>10}")
     for key, value in result.items():
-        target = {"keys p95 ms (echo)": "<= 50", "filter result p95 ms": "<= 50", "rss MB": "<= 250"}.get(key, "")
-        print(f"{key:<28}{value:>10.1f}{target:>10}" if isinstance(value, float | int) else f"{key:<28}  {value}")
+        target = {
+            "keys p95 ms (echo)": "<= 50",
+            "filter result p95 ms": "<= 50",
+            "rss MB": "<= 250",
+        }.get(key, "")
+        print(
+            f"{key:<28}{value:>10.1f}{target:>10}"
+            if isinstance(value, float | int)
+            else f"{key:<28}  {value}"
+        )
     cpu = asyncio.run(idle_cpu(final_db, 5 if args.quick else 15))
     floor = asyncio.run(idle_cpu_baseline(5 if args.quick else 15))
     bare = asyncio.run(bare_key_latency(3 if args.quick else 8))
     print(f"{'bare app filter p95 ms':<28}{bare['p95 ms']:>10.1f}{'(floor)':>10}")
     print(f"{'bare app filter p50 ms':<28}{bare['p50 ms']:>10.1f}")
-    print(f"\nIdle CPU with 100,000 final messages: {cpu:.1%} of one core (target ~0); "
-          f"a minimal Textual app under the same harness: {floor:.1%}")
+    print(
+        f"\nIdle CPU with 100,000 final messages: {cpu:.1%} of one core (target ~0); "
+        f"a minimal Textual app under the same harness: {floor:.1%}"
+    )
 
 
 if __name__ == "__main__":

@@ -75,8 +75,15 @@ def status_at(msg: SimMessage, t: float) -> tuple[int, str]:
     return index, word
 
 
-def simulate(msgs: list[SimMessage], *, per_minute: float, horizon: float, pushes: bool, loss: float,
-             seed: int) -> Outcome:
+def simulate(
+    msgs: list[SimMessage],
+    *,
+    per_minute: float,
+    horizon: float,
+    pushes: bool,
+    loss: float,
+    seed: int,
+) -> Outcome:
     """One run; `pushes` delivers each step by webhook (some lost) and keeps polling as a safety net."""
     policy = PollPolicy()
     rng = random.Random(seed)
@@ -133,8 +140,15 @@ def simulate(msgs: list[SimMessage], *, per_minute: float, horizon: float, pushe
         if mid in final_known:
             continue
         status = normalize_status(word)
-        when = policy.next_poll(status, now=now, last_changed=changed[mid], first_seen=msg.created,
-                                provider=Provider.SENTDM, channel=msg.channel, created=msg.created)
+        when = policy.next_poll(
+            status,
+            now=now,
+            last_changed=changed[mid],
+            first_seen=msg.created,
+            provider=Provider.SENTDM,
+            channel=msg.channel,
+            created=msg.created,
+        )
         if when is not None:  # pushed: the policy's interval, but no sooner than the safety net's
             heapq.heappush(due, (now + max(SAFETY_NET, when - now) if pushes else when, mid))
     out.missed = sum(len(m.steps) - 1 - known[m.id] for m in msgs)
@@ -149,8 +163,12 @@ def _settled(msg: SimMessage, index: int) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--rate", type=float, default=200.0, help="requests per minute (Sent.dm: 200)")
-    parser.add_argument("--loss", type=float, default=0.01, help="share of webhook events lost for good")
+    parser.add_argument(
+        "--rate", type=float, default=200.0, help="requests per minute (Sent.dm: 200)"
+    )
+    parser.add_argument(
+        "--loss", type=float, default=0.01, help="share of webhook events lost for good"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="1,000 messages")
     args = parser.parse_args()
@@ -160,20 +178,37 @@ def main() -> None:
     results = []
     for pushes in (False, True):
         started = time.perf_counter()
-        result = simulate(msgs, per_minute=args.rate, horizon=horizon, pushes=pushes, loss=args.loss, seed=args.seed)
+        result = simulate(
+            msgs,
+            per_minute=args.rate,
+            horizon=horizon,
+            pushes=pushes,
+            loss=args.loss,
+            seed=args.seed,
+        )
         results.append((result, time.perf_counter() - started))
     steps = sum(len(m.steps) - 1 for m in msgs)
-    print(f"{count:,} Sent.dm messages sent within 60 s, {steps:,} status changes; budget {args.rate:.0f} requests/min; "
-          f"webhook loss {args.loss:.0%}; simulated clock, horizon 6 h")
-    print(f"{'mode':<24}{'requests':>10}{'lag p50':>10}{'lag p95':>10}{'lag max':>10}{'all final known':>17}{'missed':>8}")
+    print(
+        f"{count:,} Sent.dm messages sent within 60 s, {steps:,} status changes; budget {args.rate:.0f} requests/min; "
+        f"webhook loss {args.loss:.0%}; simulated clock, horizon 6 h"
+    )
+    print(
+        f"{'mode':<24}{'requests':>10}{'lag p50':>10}{'lag p95':>10}{'lag max':>10}{'all final known':>17}{'missed':>8}"
+    )
     for r, _ in results:
-        print(f"{r.name:<24}{r.requests:>10,}{_t(r.pct(50)):>10}{_t(r.pct(95)):>10}{_t(max(r.lags, default=0)):>10}"
-              f"{_t(r.settled_at):>17}{r.missed:>8}")
+        print(
+            f"{r.name:<24}{r.requests:>10,}{_t(r.pct(50)):>10}{_t(r.pct(95)):>10}{_t(max(r.lags, default=0)):>10}"
+            f"{_t(r.settled_at):>17}{r.missed:>8}"
+        )
     polling, pushed = results[0][0], results[1][0]
     if pushed.requests:
-        print(f"webhooks spend {polling.requests / pushed.requests:.1f}x fewer requests; "
-              f"p95 lag {polling.pct(95) / max(pushed.pct(95), 1e-9):.0f}x shorter")
-    print(f"(median of lags: polling {statistics.median(polling.lags):.1f} s, webhooks {statistics.median(pushed.lags):.2f} s)")
+        print(
+            f"webhooks spend {polling.requests / pushed.requests:.1f}x fewer requests; "
+            f"p95 lag {polling.pct(95) / max(pushed.pct(95), 1e-9):.0f}x shorter"
+        )
+    print(
+        f"(median of lags: polling {statistics.median(polling.lags):.1f} s, webhooks {statistics.median(pushed.lags):.2f} s)"
+    )
 
 
 def _t(seconds: float) -> str:

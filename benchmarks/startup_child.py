@@ -31,7 +31,12 @@ def main() -> None:
             def on_mount(self) -> None:
                 table = self.query_one(DataTable)
                 table.add_columns("status", "provider", "to", "id", "polled")
-                table.add_rows([("delivered", "Sent.dm", f"+1415555{i:04d}", f"{i:08x}", "5s") for i in range(100)])
+                table.add_rows(
+                    [
+                        ("delivered", "Sent.dm", f"+1415555{i:04d}", f"{i:08x}", "5s")
+                        for i in range(100)
+                    ]
+                )
                 first_frame(self)
 
         Minimal().run(headless=True, size=(120, 40))
@@ -54,7 +59,9 @@ def main() -> None:
             super().on_mount()
 
     store = HistoryStore(sys.argv[2])
-    app = Measured(settings, store, start_poller=False, demo=True)  # demo: no welcome screen over the list
+    app = Measured(
+        settings, store, start_poller=False, demo=True
+    )  # demo: no welcome screen over the list
     app.run(headless=True, size=(120, 40))
 
 

@@ -45,7 +45,15 @@ class ProbeModel(ListModel):
             key = (r.id, r.status, r.last_changed, r.last_polled is None)
             if key not in self._seen:
                 self._seen.add(key)
-                self.obs.append((now, r.id, r.status if r.last_polled is not None else "waiting", r.last_changed, source))
+                self.obs.append(
+                    (
+                        now,
+                        r.id,
+                        r.status if r.last_polled is not None else "waiting",
+                        r.last_changed,
+                        source,
+                    )
+                )
 
     def update_rows(self, rows: dict[str, Row]) -> set[int]:
         touched = super().update_rows(rows)
@@ -65,11 +73,17 @@ class ProbeModel(ListModel):
 
     def fill(self) -> int:
         """Read every page the cache lacks (the probe's own reads); returns how many."""
-        missing = [n for n in range(0, (self.count() + PAGE_SIZE - 1) // PAGE_SIZE) if n not in self._pages]
+        missing = [
+            n for n in range(0, (self.count() + PAGE_SIZE - 1) // PAGE_SIZE) if n not in self._pages
+        ]
         self.source = "probe"
         try:
             for n in missing:
-                self.install(n, self.store.page(self.filter, n * PAGE_SIZE, PAGE_SIZE, self.sort), self.generation)
+                self.install(
+                    n,
+                    self.store.page(self.filter, n * PAGE_SIZE, PAGE_SIZE, self.sort),
+                    self.generation,
+                )
         finally:
             self.source = "app"
         return len(missing)
@@ -78,9 +92,13 @@ class ProbeModel(ListModel):
 async def run(name: str, seconds: float) -> dict:
     settings = load(None)
     store = open_store(settings)
-    app = SendwatchApp(settings, store, campaign="team")  # what `sendwatch watch ids --campaign team` opens
+    app = SendwatchApp(
+        settings, store, campaign="team"
+    )  # what `sendwatch watch ids --campaign team` opens
     app.model = ProbeModel(store, app.model.filter)
-    announced: list[tuple[float, list[str]]] = []  # what the ChangeWatcher handed to the app, and when
+    announced: list[
+        tuple[float, list[str]]
+    ] = []  # what the ChangeWatcher handed to the app, and when
     on_changes = app._on_store_changes
 
     def noted(changes) -> None:
@@ -99,26 +117,48 @@ async def run(name: str, seconds: float) -> dict:
     return out
 
 
-async def _drive(app: SendwatchApp, name: str, settings, seconds: float, started: float, out: dict) -> None:
+async def _drive(
+    app: SendwatchApp, name: str, settings, seconds: float, started: float, out: dict
+) -> None:
     leases: list[tuple[float, str]] = []
     refills = 0
     live_at = None
     async with app.run_test(size=(120, 40), notifications=False):
         while time.time() - started < seconds:
             if live_at is None and getattr(app, "changes", None) is not None:
-                live_at = time.time()  # the ChangeWatcher runs: from now on every write is announced
-            if live_at is not None:  # the probe reads pages only after that, so it never hides a change
+                live_at = (
+                    time.time()
+                )  # the ChangeWatcher runs: from now on every write is announced
+            if (
+                live_at is not None
+            ):  # the probe reads pages only after that, so it never hides a change
                 refills += app.model.fill() > 0
             poller = app.poller
-            state = poller.lease_state.get(next(iter(settings.configured_providers())), "") if poller else ""
+            state = (
+                poller.lease_state.get(next(iter(settings.configured_providers())), "")
+                if poller
+                else ""
+            )
             if not leases or leases[-1][1] != state:
                 leases.append((time.time(), state))
             await asyncio.sleep(0.1)
         requests = sum(s.requests for s in app.poller.stats.values()) if app.poller else 0
         watcher = getattr(app, "changes", None)
-        out.update({"name": name, "obs": app.model.obs, "leases": leases, "requests": requests, "started": started, "live_at": live_at,
-               "ended": time.time(), "views": app.model.views, "refills": refills,
-               "watcher_errors": watcher.errors if watcher else None, "rows": app.model.count()})
+        out.update(
+            {
+                "name": name,
+                "obs": app.model.obs,
+                "leases": leases,
+                "requests": requests,
+                "started": started,
+                "live_at": live_at,
+                "ended": time.time(),
+                "views": app.model.views,
+                "refills": refills,
+                "watcher_errors": watcher.errors if watcher else None,
+                "rows": app.model.count(),
+            }
+        )
 
 
 def main() -> None:

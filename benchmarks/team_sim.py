@@ -19,7 +19,13 @@ from tui.simulator import SimConfig, Simulator, SimWorld
 
 
 def main() -> None:
-    seed, count, per_minute, burst, ids_file = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+    seed, count, per_minute, burst, ids_file = (
+        int(sys.argv[1]),
+        int(sys.argv[2]),
+        float(sys.argv[3]),
+        int(sys.argv[4]),
+        sys.argv[5],
+    )
     world = SimWorld(seed)
     msgs = [world.add_message(Provider.SENTDM, created=0.0) for _ in range(count)]
     world.epoch = time.time() - world.now()  # world t = 0 is "now": the campaign was just sent
@@ -32,10 +38,21 @@ def main() -> None:
         with sim._lock:
             records = list(sim.records)
         if command == "stats":
-            print(json.dumps({"n": len(records), "first": records[0].at if records else None}), flush=True)
+            print(
+                json.dumps({"n": len(records), "first": records[0].at if records else None}),
+                flush=True,
+            )
         elif command == "stop":
-            truth = [(mid, world.wall(t), st) for mid, t, st in world.status_changes_between(-1.0, world.now())]
-            print(json.dumps({"records": [(r.at, r.status, r.message_id) for r in records], "truth": truth}), flush=True)
+            truth = [
+                (mid, world.wall(t), st)
+                for mid, t, st in world.status_changes_between(-1.0, world.now())
+            ]
+            print(
+                json.dumps(
+                    {"records": [(r.at, r.status, r.message_id) for r in records], "truth": truth}
+                ),
+                flush=True,
+            )
             break
     sim.stop()
 

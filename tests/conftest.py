@@ -18,8 +18,15 @@ EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z: fixed so payloads are reproduci
 @pytest.fixture(autouse=True)
 def _isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test reads the developer's real config, keys or history."""
-    for var in ("SENT_DM_API_KEY", "SENT_API_KEY", "SENDO_API_KEY", "SENDWATCH_SENTDM_URL", "SENDWATCH_SENDO_URL",
-                "SENT_DM_WEBHOOK_SECRET", "SENDO_WEBHOOK_TOKEN"):
+    for var in (
+        "SENT_DM_API_KEY",
+        "SENT_API_KEY",
+        "SENDO_API_KEY",
+        "SENDWATCH_SENTDM_URL",
+        "SENDWATCH_SENDO_URL",
+        "SENT_DM_WEBHOOK_SECRET",
+        "SENDO_WEBHOOK_TOKEN",
+    ):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("SENDWATCH_CONFIG", str(tmp_path / "config" / "config.toml"))
     monkeypatch.setenv("SENDWATCH_DATA_DIR", str(tmp_path / "data"))
@@ -42,8 +49,16 @@ def sim(world: SimWorld):
 
 def fast(settings: Settings) -> Settings:
     """Short backoffs and timeouts so failure tests take milliseconds, not minutes."""
-    network = replace(settings.network, backoff_base=0.01, backoff_max=0.05, max_retry_after=5.0,
-                      read_timeout=1.0, connect_timeout=1.0, max_retries=2, breaker_threshold=100)
+    network = replace(
+        settings.network,
+        backoff_base=0.01,
+        backoff_max=0.05,
+        max_retry_after=5.0,
+        read_timeout=1.0,
+        connect_timeout=1.0,
+        max_retries=2,
+        breaker_threshold=100,
+    )
     return replace(settings, network=network)
 
 
@@ -57,8 +72,12 @@ def sim_env(sim: Simulator) -> dict[str, str]:
     from tui.simulator import SENDO_KEY, SENTDM_KEY
 
     env = dict(os.environ)
-    env.update(SENT_DM_API_KEY=SENTDM_KEY, SENDO_API_KEY=SENDO_KEY,
-               SENDWATCH_SENTDM_URL=sim.base_url, SENDWATCH_SENDO_URL=sim.base_url)
+    env.update(
+        SENT_DM_API_KEY=SENTDM_KEY,
+        SENDO_API_KEY=SENDO_KEY,
+        SENDWATCH_SENTDM_URL=sim.base_url,
+        SENDWATCH_SENDO_URL=sim.base_url,
+    )
     return env
 
 
@@ -93,7 +112,9 @@ def open_store(backend: str, tmp_path: Path, request):
     from tui.store.history import HistoryStore
 
     opened = []
-    url = request.getfixturevalue("pg_server").create_database() if backend == "postgresql" else None
+    url = (
+        request.getfixturevalue("pg_server").create_database() if backend == "postgresql" else None
+    )
 
     def factory():
         if url is not None:

@@ -61,7 +61,9 @@ def _free_port() -> int:
 def _bin() -> Path:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
     if not found:
-        raise RuntimeError("PostgreSQL server binaries not found: apt-get install -y postgresql (or set SENDWATCH_TEST_DATABASE_URL)")
+        raise RuntimeError(
+            "PostgreSQL server binaries not found: apt-get install -y postgresql (or set SENDWATCH_TEST_DATABASE_URL)"
+        )
     return Path(found[-1]).parent
 
 
@@ -74,30 +76,94 @@ def start() -> PgServer:
 
         with psycopg.connect(given, autocommit=True) as admin:
             exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = 'sendwatch'").fetchone()
-            admin.execute(f"{'ALTER' if exists else 'CREATE'} ROLE sendwatch LOGIN CREATEDB PASSWORD '{password}'")
+            admin.execute(
+                f"{'ALTER' if exists else 'CREATE'} ROLE sendwatch LOGIN CREATEDB PASSWORD '{password}'"
+            )
             info = admin.info
-        return PgServer(info.host if info.host.startswith("/") is False else "127.0.0.1", info.port, password, admin_url=given)
+        return PgServer(
+            info.host if info.host.startswith("/") is False else "127.0.0.1",
+            info.port,
+            password,
+            admin_url=given,
+        )
     bin_dir = _bin()
     data = Path(tempfile.mkdtemp(prefix="sendwatch-pg-"))
     run_as: list[str] = []
     if os.geteuid() == 0:
         shutil.chown(data, "postgres")
         run_as = ["runuser", "-u", "postgres", "--"]
-    subprocess.run([*run_as, str(bin_dir / "initdb"), "-D", str(data / "data"), "-U", "postgres", "-E", "UTF8",
-                    "--locale=C.UTF-8", "--no-sync", "--auth-local=trust", "--auth-host=scram-sha-256"],
-                   check=True, cwd="/", capture_output=True)
+    subprocess.run(
+        [
+            *run_as,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data / "data"),
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+        ],
+        check=True,
+        cwd="/",
+        capture_output=True,
+    )
     port = _free_port()
     process = subprocess.Popen(
-        [*run_as, str(bin_dir / "postgres"), "-D", str(data / "data"), "-p", str(port), "-k", str(data),
-         "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-         "-c", "full_page_writes=off", "-c", "shared_buffers=32MB", "-c", "max_connections=200"],
-        cwd="/", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            *run_as,
+            str(bin_dir / "postgres"),
+            "-D",
+            str(data / "data"),
+            "-p",
+            str(port),
+            "-k",
+            str(data),
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+            "-c",
+            "shared_buffers=32MB",
+            "-c",
+            "max_connections=200",
+        ],
+        cwd="/",
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
-    while subprocess.run([str(bin_dir / "pg_isready"), "-h", str(data), "-p", str(port), "-q"]).returncode != 0:
+    while (
+        subprocess.run(
+            [str(bin_dir / "pg_isready"), "-h", str(data), "-p", str(port), "-q"]
+        ).returncode
+        != 0
+    ):
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError("the test PostgreSQL server did not start")
         time.sleep(0.1)
-    subprocess.run([str(bin_dir / "psql"), "-q", "-h", str(data), "-p", str(port), "-U", "postgres",
-                    "-c", f"CREATE ROLE sendwatch LOGIN CREATEDB PASSWORD '{password}'"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            str(bin_dir / "psql"),
+            "-q",
+            "-h",
+            str(data),
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "-c",
+            f"CREATE ROLE sendwatch LOGIN CREATEDB PASSWORD '{password}'",
+        ],
+        check=True,
+        capture_output=True,
+    )
     admin = f"postgresql://postgres@/postgres?host={data}&port={port}"
     return PgServer("127.0.0.1", port, password, process, data, admin)

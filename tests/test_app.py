@@ -22,7 +22,13 @@ from tui.store.history import HistoryStore
 
 def quick(settings: Settings) -> Settings:
     """Polling intervals short enough that live updates show within a test's patience."""
-    polling = replace(settings.polling, min_interval=0.2, selected_interval=0.2, visible_interval=0.2, max_interval=1.0)
+    polling = replace(
+        settings.polling,
+        min_interval=0.2,
+        selected_interval=0.2,
+        visible_interval=0.2,
+        max_interval=1.0,
+    )
     network = replace(settings.network, breaker_threshold=3, breaker_cooldown=0.3)
     return replace(settings, polling=polling, network=network)
 
@@ -39,8 +45,6 @@ async def wait_for(pilot, condition, timeout: float = 8.0) -> None:
         if condition():
             return
     raise AssertionError("condition not met in time")
-
-
 
 
 def toasts(app: SendwatchApp) -> list[str]:
@@ -62,18 +66,22 @@ async def type_text(pilot, text: str) -> None:
 
 
 async def test_startup_shows_cached_history_without_network(settings, world, tmp_path) -> None:
-    m = world.add_message(Provider.SENDO, [(0, "created"), (1, "sent"), (2, "delivered")], created=-10)
+    m = world.add_message(
+        Provider.SENDO, [(0, "created"), (1, "sent"), (2, "delivered")], created=-10
+    )
     store = HistoryStore(settings.history_path())
-    from tui.providers.lookup import Providers
-    from tui.polling.poller import record_lookup
     from tui.polling.policy import PollPolicy
+    from tui.polling.poller import record_lookup
+    from tui.providers.lookup import Providers
 
     providers = Providers(settings)
     msg = await providers.fetch(MessageRef(m.id))
     await providers.aclose()
     record_lookup(store, PollPolicy(), msg, time.time())
     store.close()
-    offline = settings.with_provider(Provider.SENDO, base_url="http://127.0.0.1:9").with_provider(Provider.SENTDM, base_url="http://127.0.0.1:9")
+    offline = settings.with_provider(Provider.SENDO, base_url="http://127.0.0.1:9").with_provider(
+        Provider.SENTDM, base_url="http://127.0.0.1:9"
+    )
     app = make_app(offline)
     async with app.run_test(size=(120, 30)) as pilot:
         await pilot.pause()
@@ -92,7 +100,9 @@ async def test_lookup_by_id_hits_each_provider(settings, world, provider) -> Non
         await type_text(pilot, m.id.upper())
         await pilot.press("enter")
         await wait_for(pilot, lambda: app.query_one(MessageList).selected_id == m.id)
-        await wait_for(pilot, lambda: provider.label in detail_text(app) and m.to in detail_text(app))
+        await wait_for(
+            pilot, lambda: provider.label in detail_text(app) and m.to in detail_text(app)
+        )
         assert app.store.provider_of(m.id) is provider
 
 
@@ -110,9 +120,15 @@ async def test_lookup_not_found_and_invalid(settings) -> None:
 
 
 async def test_find_filters_the_list(settings, world) -> None:
-    msgs = [world.add_message(Provider.SENTDM, [(0, "queued"), (1, "failed")], error=("30003", "x"), created=-5),
-            world.add_message(Provider.SENDO, [(0, "created"), (1, "delivered")], created=-5),
-            world.add_message(Provider.SENDO, [(0, "created"), (1, "delivered")], created=-5, body="special offer")]
+    msgs = [
+        world.add_message(
+            Provider.SENTDM, [(0, "queued"), (1, "failed")], error=("30003", "x"), created=-5
+        ),
+        world.add_message(Provider.SENDO, [(0, "created"), (1, "delivered")], created=-5),
+        world.add_message(
+            Provider.SENDO, [(0, "created"), (1, "delivered")], created=-5, body="special offer"
+        ),
+    ]
     app = make_app(settings)
     app.store.track([MessageRef(m.id, m.provider) for m in msgs])
     async with app.run_test(size=(120, 30)) as pilot:
@@ -150,19 +166,27 @@ def live(world) -> None:
 
 async def test_message_progresses_on_screen_without_a_keypress(settings, world) -> None:
     live(world)
-    m = world.add_message(Provider.SENDO, [(0, "created"), (1, "queued"), (3, "sent"), (6, "delivered")])
+    m = world.add_message(
+        Provider.SENDO, [(0, "created"), (1, "queued"), (3, "sent"), (6, "delivered")]
+    )
     world.advance(1.5)
     app = make_app(quick(settings))
     app.store.track([MessageRef(m.id, Provider.SENDO)])
     async with app.run_test(size=(120, 30)) as pilot:
         listed = app.query_one(MessageList)
-        await wait_for(pilot, lambda: (r := listed.model.row(0)) is not None and r.status == "queued")
+        await wait_for(
+            pilot, lambda: (r := listed.model.row(0)) is not None and r.status == "queued"
+        )
         world.advance(2)
         await wait_for(pilot, lambda: listed.model.row(0).status == "sent")
         world.advance(3)
         await wait_for(pilot, lambda: listed.model.row(0).status == "delivered")
         await wait_for(pilot, lambda: "✓ delivered" in detail_text(app))
-        events = [e.provider_status.lower() for e in app.store.get(m.id).message.events if e.source.value == "observed"]
+        events = [
+            e.provider_status.lower()
+            for e in app.store.get(m.id).message.events
+            if e.source.value == "observed"
+        ]
         assert events == ["queued", "sent", "delivered"]
 
 
@@ -193,8 +217,13 @@ async def test_provider_down_then_recovers(settings, world, sim) -> None:
 
 
 async def test_markup_and_escapes_in_a_body_are_shown_literally(settings, world) -> None:
-    m = world.add_message(Provider.SENDO, [(0, "created"), (1, "failed")], body=HOSTILE_BODY,
-                          error=("[red]E1[/red]", "bad \x1b]0;pwned\x07 title"), created=-5)
+    m = world.add_message(
+        Provider.SENDO,
+        [(0, "created"), (1, "failed")],
+        body=HOSTILE_BODY,
+        error=("[red]E1[/red]", "bad \x1b]0;pwned\x07 title"),
+        created=-5,
+    )
     app = make_app(settings)
     app.store.track([MessageRef(m.id, Provider.SENDO)])
     async with app.run_test(size=(160, 40)) as pilot:
@@ -210,7 +239,9 @@ async def test_markup_and_escapes_in_a_body_are_shown_literally(settings, world)
 
 
 async def test_layouts_80x24_and_no_color(settings, world, monkeypatch) -> None:
-    m = world.add_message(Provider.SENTDM, [(0, "queued"), (1, "failed")], error=("30003", "x"), created=-5)
+    m = world.add_message(
+        Provider.SENTDM, [(0, "queued"), (1, "failed")], error=("30003", "x"), created=-5
+    )
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app(settings)
     app.store.track([MessageRef(m.id, Provider.SENTDM)])
@@ -235,7 +266,14 @@ async def test_help_palette_and_quit(settings) -> None:
         assert type(app.screen).__name__ == "HelpScreen"
         await pilot.press("escape")
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for wanted in ("Look up a message ID", "Refresh selected", "Copy ID", "Clear history", "Filter: failed", "Theme"):
+        for wanted in (
+            "Look up a message ID",
+            "Refresh selected",
+            "Copy ID",
+            "Clear history",
+            "Filter: failed",
+            "Theme",
+        ):
             assert wanted in titles
         await pilot.press("q")
         await pilot.pause()
@@ -247,7 +285,9 @@ async def test_welcome_when_nothing_is_configured(tmp_path) -> None:
     from tui.config import load
 
     settings = load(tmp_path / "none.toml", env={})
-    settings = replace(settings, history=replace(settings.history, path=str(tmp_path / "h.sqlite3")))
+    settings = replace(
+        settings, history=replace(settings.history, path=str(tmp_path / "h.sqlite3"))
+    )
     app = make_app(settings)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause()
@@ -258,7 +298,9 @@ async def test_welcome_when_nothing_is_configured(tmp_path) -> None:
 
 async def test_enter_on_an_id_hidden_by_the_filter_shows_it(settings, world, sim) -> None:
     inside = world.add_message(Provider.SENDO, [(0, "created"), (1, "delivered")], created=-5)
-    outside = world.add_message(Provider.SENTDM, [(0, "queued"), (1, "failed")], error=("30007", "x"), created=-5)
+    outside = world.add_message(
+        Provider.SENTDM, [(0, "queued"), (1, "failed")], error=("30007", "x"), created=-5
+    )
     app = make_app(settings, start_poller=False, campaign="launch")
     app.store.track([MessageRef(inside.id, Provider.SENDO)], campaign="launch")
     app.store.track([MessageRef(outside.id, Provider.SENTDM)])
@@ -272,7 +314,9 @@ async def test_enter_on_an_id_hidden_by_the_filter_shows_it(settings, world, sim
         assert listed.model.count() == 2  # the filter that hid it was cleared
         top = int(listed.scroll_offset.y)
         assert top <= listed.cursor < top + listed.size.height - 1  # and its row is on screen
-        await wait_for(pilot, lambda: "30007" in detail_text(app))  # and it was refreshed from the provider
+        await wait_for(
+            pilot, lambda: "30007" in detail_text(app)
+        )  # and it was refreshed from the provider
         assert len(sim.requests_for(outside.id)) >= 1
 
 
@@ -284,14 +328,19 @@ async def test_freshness_is_honest_when_nothing_changes(settings, world) -> None
     app.store.track([MessageRef(m.id, Provider.SENTDM)])
     async with app.run_test(size=(120, 30)) as pilot:
         listed = app.query_one(MessageList)
-        await wait_for(pilot, lambda: (r := listed.model.row(0)) is not None and r.last_polled is not None)
+        await wait_for(
+            pilot, lambda: (r := listed.model.row(0)) is not None and r.last_polled is not None
+        )
         first = listed.model.row(0).last_polled
         await wait_for(pilot, lambda: listed.model.row(0).last_polled > first + 0.5)
         await wait_for(pilot, lambda: app.query_one(DetailPane).stored.last_polled > first + 0.5)
 
 
 async def test_import_copy_and_export_from_the_app(settings, world, tmp_path) -> None:
-    msgs = [world.add_message(Provider.SENDO, [(0, "created"), (1, "delivered")], created=-5) for _ in range(3)]
+    msgs = [
+        world.add_message(Provider.SENDO, [(0, "created"), (1, "delivered")], created=-5)
+        for _ in range(3)
+    ]
     ids = tmp_path / "launch.txt"
     ids.write_text("\n".join(f"sendo:{m.id}" for m in msgs) + "\nnot-an-id\n")
     app = make_app(settings)
@@ -302,7 +351,9 @@ async def test_import_copy_and_export_from_the_app(settings, world, tmp_path) ->
         app.screen.query_one("#import-name", Input).value = "launch"
         await pilot.press("enter")
         listed = app.query_one(MessageList)
-        await wait_for(pilot, lambda: app.model.filter.campaign == "launch" and listed.model.count() == 3)
+        await wait_for(
+            pilot, lambda: app.model.filter.campaign == "launch" and listed.model.count() == 3
+        )
         await wait_for(pilot, lambda: any("line 4" in n and "3 IDs read" in n for n in toasts(app)))
         await wait_for(pilot, lambda: app.store.status_counts(app.model.filter) == {"delivered": 3})
         await pilot.press("c")
@@ -317,10 +368,15 @@ async def test_import_copy_and_export_from_the_app(settings, world, tmp_path) ->
 
 
 async def test_summary_counts_and_filter_from_it(settings, world) -> None:
-    failed = world.add_message(Provider.SENTDM, [(0, "queued"), (1, "failed")], error=("30007", "filtered"), created=-5)
+    failed = world.add_message(
+        Provider.SENTDM, [(0, "queued"), (1, "failed")], error=("30007", "filtered"), created=-5
+    )
     ok = world.add_message(Provider.SENDO, [(0, "created"), (1, "delivered")], created=-5)
     app = make_app(settings, campaign="launch")
-    app.store.track([MessageRef(failed.id, Provider.SENTDM), MessageRef(ok.id, Provider.SENDO)], campaign="launch")
+    app.store.track(
+        [MessageRef(failed.id, Provider.SENTDM), MessageRef(ok.id, Provider.SENDO)],
+        campaign="launch",
+    )
     async with app.run_test(size=(140, 40)) as pilot:
         from textual.widgets import OptionList
 
@@ -331,8 +387,12 @@ async def test_summary_counts_and_filter_from_it(settings, world) -> None:
         summary_text = str(app.query_one("#summary-rates").render())
         assert "settled (2/2)" in summary_text and "failed 50.0%" in summary_text
         options.focus()
-        options.highlighted = next(i for i, o in enumerate(options.options) if o.id == "error:30007")
+        options.highlighted = next(
+            i for i, o in enumerate(options.options) if o.id == "error:30007"
+        )
         await pilot.press("enter")
         listed = app.query_one(MessageList)
-        await wait_for(pilot, lambda: app.model.filter.error_code == "30007" and listed.model.count() == 1)
+        await wait_for(
+            pilot, lambda: app.model.filter.error_code == "30007" and listed.model.count() == 1
+        )
         assert listed.model.row(0).id == failed.id and app.model.filter.campaign == "launch"

@@ -38,13 +38,26 @@ def _free_port() -> int:
 
 def signed(message_id: str, status: str, event_id: str) -> tuple[bytes, dict[str, str]]:
     """A Sent.dm webhook as the provider sends it (signature computed here, independently)."""
-    body = json.dumps({"field": "message", "event": f"message.{status.lower()}", "timestamp": "2026-01-01T00:00:00Z",
-                       "payload": {"message_id": message_id, "message_status": status, "channel": "sms"}}).encode()
+    body = json.dumps(
+        {
+            "field": "message",
+            "event": f"message.{status.lower()}",
+            "timestamp": "2026-01-01T00:00:00Z",
+            "payload": {"message_id": message_id, "message_status": status, "channel": "sms"},
+        }
+    ).encode()
     stamp = str(int(time.time()))
     key = base64.b64decode(SECRET.removeprefix("whsec_"))
-    signature = base64.b64encode(hmac.new(key, f"wh_1.{stamp}.".encode() + body, hashlib.sha256).digest()).decode()
-    return body, {"X-Webhook-ID": "wh_1", "X-Webhook-Timestamp": stamp, "X-Webhook-Signature": f"v1,{signature}",
-                  "X-Webhook-Event-ID": event_id, "content-type": "application/json"}
+    signature = base64.b64encode(
+        hmac.new(key, f"wh_1.{stamp}.".encode() + body, hashlib.sha256).digest()
+    ).decode()
+    return body, {
+        "X-Webhook-ID": "wh_1",
+        "X-Webhook-Timestamp": stamp,
+        "X-Webhook-Signature": f"v1,{signature}",
+        "X-Webhook-Event-ID": event_id,
+        "content-type": "application/json",
+    }
 
 
 def _status_on_screen(app, message_id: str) -> str:
@@ -60,19 +73,28 @@ async def test_a_separate_listen_process_shows_up_on_the_dashboard(settings, wor
     history = Path(env["SENDWATCH_DATA_DIR"]) / "history.sqlite3"
     history.parent.mkdir(parents=True, exist_ok=True)
     shared = replace(settings, history=replace(settings.history, path=str(history)))
-    app = make_app(shared, start_poller=False)  # nothing here polls: only the other process can change it
+    app = make_app(
+        shared, start_poller=False
+    )  # nothing here polls: only the other process can change it
     app.store.track([MessageRef(m.id, Provider.SENTDM)])
     port = _free_port()
-    listener = subprocess.Popen([sys.executable, "-m", "tui", "listen", f"127.0.0.1:{port}"], cwd=ROOT,
-                                env=dict(env, SENT_DM_WEBHOOK_SECRET=SECRET), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+    listener = subprocess.Popen(
+        [sys.executable, "-m", "tui", "listen", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=dict(env, SENT_DM_WEBHOOK_SECRET=SECRET),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         assert "Receiving webhooks" in listener.stdout.readline()
         async with app.run_test(size=(120, 30)) as pilot:
             await wait_for(pilot, lambda: _status_on_screen(app, m.id) != "")
             body, headers = signed(m.id, "DELIVERED", "evt-1")
             async with httpx.AsyncClient() as http:
-                answer = await http.post(f"http://127.0.0.1:{port}/webhooks/sentdm", content=body, headers=headers)
+                answer = await http.post(
+                    f"http://127.0.0.1:{port}/webhooks/sentdm", content=body, headers=headers
+                )
             assert answer.status_code == 200
             pushed_at = time.monotonic()
             await wait_for(pilot, lambda: _status_on_screen(app, m.id) == "delivered", timeout=5)
@@ -97,9 +119,16 @@ async def test_listen_inside_the_dashboard(settings, world) -> None:
         for event in ("evt-a", "evt-a"):  # a duplicate too: acknowledged, applied once
             body, headers = signed(m.id, "FAILED", event)
             async with httpx.AsyncClient() as http:
-                assert (await http.post(f"http://127.0.0.1:{port}/webhooks/sentdm", content=body, headers=headers)).status_code == 200
+                assert (
+                    await http.post(
+                        f"http://127.0.0.1:{port}/webhooks/sentdm", content=body, headers=headers
+                    )
+                ).status_code == 200
         await wait_for(pilot, lambda: _status_on_screen(app, m.id) == "failed", timeout=5)
-        assert app.webhooks.stats[Provider.SENTDM].applied == 1 and app.webhooks.stats[Provider.SENTDM].duplicates == 1
+        assert (
+            app.webhooks.stats[Provider.SENTDM].applied == 1
+            and app.webhooks.stats[Provider.SENTDM].duplicates == 1
+        )
         assert "webhooks 2" in app._status_extra(Provider.SENTDM)
         events = [e.source.value for e in app.store.get(m.id).message.events]
         assert "webhook" in events
@@ -150,8 +179,12 @@ def test_watch_a_sendo_campaign_by_id(env, world) -> None:
     from tests.test_cli import run
     from tui.store.history import HistoryStore, ListFilter
 
-    ids = [world.add_message(Provider.SENDO, [(0, "CREATED"), (1, "DELIVERED")], campaign="LAUNCH01", created=-5).id
-           for _ in range(3)]
+    ids = [
+        world.add_message(
+            Provider.SENDO, [(0, "CREATED"), (1, "DELIVERED")], campaign="LAUNCH01", created=-5
+        ).id
+        for _ in range(3)
+    ]
     out = run(["watch", "--sendo-campaign", "LAUNCH01", "--no-ui"], env)
     assert out.returncode == 0, out.stderr
     assert "3 messages found" in out.stderr
@@ -176,8 +209,14 @@ async def test_the_dashboard_on_a_shared_postgresql(settings, world, pg_server) 
     from tui.store.open import open_store
 
     live(world)
-    m = world.add_message(Provider.SENDO, [(0, "CREATED"), (0.5, "SENT"), (2.5, "DELIVERED")], created=-0.2)
-    shared = quick(replace(settings, history=replace(settings.history, url=Secret(pg_server.create_database()))))
+    m = world.add_message(
+        Provider.SENDO, [(0, "CREATED"), (0.5, "SENT"), (2.5, "DELIVERED")], created=-0.2
+    )
+    shared = quick(
+        replace(
+            settings, history=replace(settings.history, url=Secret(pg_server.create_database()))
+        )
+    )
     store = open_store(shared)
     assert store.backend == "postgresql"
     app = SendwatchApp(shared, store)
@@ -188,16 +227,28 @@ async def test_the_dashboard_on_a_shared_postgresql(settings, world, pg_server) 
             await type_text(pilot, m.id)
             await pilot.press("enter")
             await wait_for(pilot, lambda: app.query_one(MessageList).selected_id == m.id)
-            world.advance(3)  # the simulated message is delivered now: polling must bring it to the screen
+            world.advance(
+                3
+            )  # the simulated message is delivered now: polling must bring it to the screen
             await wait_for(pilot, lambda: _status_on_screen(app, m.id) == "delivered", timeout=10)
-            await wait_for(pilot, lambda: app.poller is not None and app.poller.lease_state.get(Provider.SENDO) == "polling here")
+            await wait_for(
+                pilot,
+                lambda: (
+                    app.poller is not None
+                    and app.poller.lease_state.get(Provider.SENDO) == "polling here"
+                ),
+            )
     finally:
         store.close()
 
 
 async def test_import_a_sendo_campaign_by_id_in_the_app(settings, world) -> None:
-    ids = {world.add_message(Provider.SENDO, [(0, "CREATED"), (1, "DELIVERED")], campaign="LAUNCH02", created=-5).id
-           for _ in range(4)}
+    ids = {
+        world.add_message(
+            Provider.SENDO, [(0, "CREATED"), (1, "DELIVERED")], campaign="LAUNCH02", created=-5
+        ).id
+        for _ in range(4)
+    }
     app = make_app(settings, start_poller=False)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await wait_for(pilot, lambda: app.providers is not None)
@@ -206,7 +257,10 @@ async def test_import_a_sendo_campaign_by_id_in_the_app(settings, world) -> None
         app.screen.query_one("#import-sendo").value = "LAUNCH02"
         app.screen.query_one("#import-sendo").focus()
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.model.filter.campaign == "sendo:LAUNCH02" and (app.model.count() or 0) == 4)
+        await wait_for(
+            pilot,
+            lambda: app.model.filter.campaign == "sendo:LAUNCH02" and (app.model.count() or 0) == 4,
+        )
         listed = app.query_one(MessageList)
         assert {listed.model.row(i).id for i in range(4)} == ids
         assert ("sendo:LAUNCH02", 4) in app.known_campaigns
@@ -222,7 +276,9 @@ async def test_messages_another_instance_adds_appear_in_the_list(settings, world
         await wait_for(pilot, lambda: app.model.count() == 1)
         other = HistoryStore(settings.history_path())  # a second instance on the same history
         try:
-            new = [world.add_message(Provider.SENDO, [(0, "CREATED")], created=-5).id for _ in range(3)]
+            new = [
+                world.add_message(Provider.SENDO, [(0, "CREATED")], created=-5).id for _ in range(3)
+            ]
             other.track([MessageRef(i, Provider.SENDO) for i in new], campaign="teammate")
         finally:
             other.close()

@@ -21,7 +21,10 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_missing_file_gives_defaults(tmp_path: Path) -> None:
     settings = load(tmp_path / "none.toml", env={})
-    assert settings.sentdm.base_url == "https://api.sent.dm" and settings.sendo.base_url == "https://api.sendo.dev"
+    assert (
+        settings.sentdm.base_url == "https://api.sent.dm"
+        and settings.sendo.base_url == "https://api.sendo.dev"
+    )
     assert settings.configured_providers() == [] and not settings.file_exists
 
 
@@ -33,11 +36,18 @@ def test_bad_toml_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_wrong_type_names_file_line_and_key(tmp_path: Path) -> None:
-    path = write(tmp_path, '[providers.sentdm]\napi_key = "k"\n\n[polling]\nmin_interval = "fast"\n')
+    path = write(
+        tmp_path, '[providers.sentdm]\napi_key = "k"\n\n[polling]\nmin_interval = "fast"\n'
+    )
     with pytest.raises(ConfigError) as info:
         load(path, env={})
     text = str(info.value)
-    assert str(path) in text and "line 5" in text and "polling.min_interval" in text and "a number" in text
+    assert (
+        str(path) in text
+        and "line 5" in text
+        and "polling.min_interval" in text
+        and "a number" in text
+    )
 
 
 @pytest.mark.parametrize(
@@ -45,13 +55,13 @@ def test_wrong_type_names_file_line_and_key(tmp_path: Path) -> None:
     [
         ('[providers.sentdm]\napi_kee = "x"\n', "providers.sentdm.api_kee"),
         ('[providers.twilio]\napi_key = "x"\n', "providers.twilio"),
-        ('[pollin]\nx = 1\n', "[pollin]"),
+        ("[pollin]\nx = 1\n", "[pollin]"),
         ('[providers.sendo]\nbase_url = "http://api.sendo.dev"\n', "https://"),
-        ('[providers.sendo]\nconcurrency = 0\n', "at least 1"),
-        ('[network]\nmax_retries = true\n', "network.max_retries"),
-        ('providers = 3\n', "[providers]"),
+        ("[providers.sendo]\nconcurrency = 0\n", "at least 1"),
+        ("[network]\nmax_retries = true\n", "network.max_retries"),
+        ("providers = 3\n", "[providers]"),
         ('[keys]\nexplode = "e"\n', "keys.explode"),
-        ('[keys]\nrefresh = 5\n', "keys.refresh"),
+        ("[keys]\nrefresh = 5\n", "keys.refresh"),
     ],
 )
 def test_invalid_settings_are_refused(tmp_path: Path, text: str, needle: str) -> None:
@@ -61,9 +71,15 @@ def test_invalid_settings_are_refused(tmp_path: Path, text: str, needle: str) ->
 
 
 def test_env_overrides_file(tmp_path: Path) -> None:
-    path = write(tmp_path, '[providers.sentdm]\napi_key = "from-file"\n[providers.sendo]\napi_key = "sendo-file"\n')
+    path = write(
+        tmp_path,
+        '[providers.sentdm]\napi_key = "from-file"\n[providers.sendo]\napi_key = "sendo-file"\n',
+    )
     settings = load(path, env={"SENT_DM_API_KEY": "from-env"})
-    assert settings.sentdm.api_key.reveal() == "from-env" and settings.sentdm.key_source == "env:SENT_DM_API_KEY"
+    assert (
+        settings.sentdm.api_key.reveal() == "from-env"
+        and settings.sentdm.key_source == "env:SENT_DM_API_KEY"
+    )
     assert settings.sendo.api_key.reveal() == "sendo-file" and settings.sendo.key_source == "file"
     legacy = load(tmp_path / "none.toml", env={"SENT_API_KEY": "old-alias"})
     assert legacy.configured_providers() == [Provider.SENTDM]
@@ -94,7 +110,9 @@ def test_config_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str], mon
     capsys.readouterr()
     assert main(["--config", str(path), "config", "check"]) == 0
     out = capsys.readouterr().out
-    assert "sendo-secret-value-123456789" not in out and "…6789" in out and "env:SENDO_API_KEY" in out
+    assert (
+        "sendo-secret-value-123456789" not in out and "…6789" in out and "env:SENDO_API_KEY" in out
+    )
     assert "Sent.dm" in out and "not configured" in out
     path.write_text("[ui]\ntheme = 3\n")
     assert main(["--config", str(path), "config", "check"]) == 2
@@ -105,7 +123,9 @@ def test_key_remapping_reaches_the_app(tmp_path: Path) -> None:
     from tui.app.app import SendwatchApp
     from tui.store.history import HistoryStore
 
-    path = write(tmp_path, '[keys]\nrefresh = "f5,r"\n[history]\npath = "%s"\n' % (tmp_path / "h.sqlite3"))
+    path = write(
+        tmp_path, '[keys]\nrefresh = "f5,r"\n[history]\npath = "%s"\n' % (tmp_path / "h.sqlite3")
+    )
     settings = load(path, env={})
     assert settings.keys == {"refresh": "f5,r"}
     app = SendwatchApp(settings, HistoryStore(settings.history_path()), start_poller=False)
@@ -117,18 +137,41 @@ def test_the_example_config_is_valid_and_documents_every_setting(tmp_path: Path)
     import dataclasses
     import tomllib
 
-    from tui.config import HistorySettings, NetworkSettings, PollingSettings, ProviderSettings, UiSettings
+    from tui.config import (
+        HistorySettings,
+        NetworkSettings,
+        PollingSettings,
+        ProviderSettings,
+        UiSettings,
+    )
 
     example = Path(__file__).resolve().parent.parent / "config.toml.example"
     settings = load(example, env={})
     assert settings.sendo.rate_limit_window == 1.0 and settings.sentdm.rate_limit_window == 60.0
     data = tomllib.loads(example.read_text())
     documented = {f"providers.{p}.{k}" for p in ("sentdm", "sendo") for k in data["providers"][p]}
-    documented |= {f"{section}.{k}" for section in ("polling", "network", "history", "ui") for k in data[section]}
-    for section, cls in (("polling", PollingSettings), ("network", NetworkSettings), ("history", HistorySettings),
-                         ("ui", UiSettings)):
+    documented |= {
+        f"{section}.{k}"
+        for section in ("polling", "network", "history", "ui")
+        for k in data[section]
+    }
+    for section, cls in (
+        ("polling", PollingSettings),
+        ("network", NetworkSettings),
+        ("history", HistorySettings),
+        ("ui", UiSettings),
+    ):
         for f in dataclasses.fields(cls):
-            assert f"{section}.{f.name}" in documented, f"{section}.{f.name} is not in config.toml.example"
-    shared = {f.name for f in dataclasses.fields(ProviderSettings)} - {"key_source", "webhook_secret", "webhook_token", "profile_id"}
+            assert f"{section}.{f.name}" in documented, (
+                f"{section}.{f.name} is not in config.toml.example"
+            )
+    shared = {f.name for f in dataclasses.fields(ProviderSettings)} - {
+        "key_source",
+        "webhook_secret",
+        "webhook_token",
+        "profile_id",
+    }
     for name in shared:
-        assert f"providers.sentdm.{name}" in documented and f"providers.sendo.{name}" in documented, name
+        assert (
+            f"providers.sentdm.{name}" in documented and f"providers.sendo.{name}" in documented
+        ), name

@@ -12,13 +12,17 @@ from tui.model import Provider
 
 
 def test_watch_imports_and_reports_bad_lines(env, world, tmp_path: Path) -> None:
-    a = world.add_message(Provider.SENTDM, [(0, "queued"), (1, "failed")], error=("30007", "filtered"), created=-5)
+    a = world.add_message(
+        Provider.SENTDM, [(0, "queued"), (1, "failed")], error=("30007", "filtered"), created=-5
+    )
     b = world.add_message(Provider.SENDO, [(0, "created"), (1, "delivered")], created=-5)
     ids = tmp_path / "launch.txt"
     ids.write_text(f"# launch\n{a.id}\nsendo:{b.id}\nbogus\n")
     out = run(["watch", str(ids), "--no-ui"], env)
     assert out.returncode == 0, out.stderr
-    assert "skipped line 4" in out.stderr and "2 IDs read" in out.stderr and "'launch'" in out.stderr
+    assert (
+        "skipped line 4" in out.stderr and "2 IDs read" in out.stderr and "'launch'" in out.stderr
+    )
     piped = run(["watch", "-", "--no-ui", "--campaign", "piped"], env, stdin=f"{a.id}\n")
     assert piped.returncode == 0 and "'piped'" in piped.stderr
     nothing = run(["watch", "-", "--no-ui"], env, stdin="garbage\n")
@@ -33,14 +37,32 @@ def test_watch_imports_and_reports_bad_lines(env, world, tmp_path: Path) -> None
     items = json.loads(exported.stdout)
     assert {i["id"] for i in items} == {a.id, b.id}
     failed = next(i for i in items if i["id"] == a.id)
-    assert failed["status"] == "failed" and failed["error"]["code"] == "30007" and failed["campaigns"] == ["launch", "piped"]
+    assert (
+        failed["status"] == "failed"
+        and failed["error"]["code"] == "30007"
+        and failed["campaigns"] == ["launch", "piped"]
+    )
     single = json.loads(run(["get", a.id, "--json"], env).stdout)
-    for key in ("id", "provider", "status", "provider_status", "to", "body", "error", "created_at", "events"):
+    for key in (
+        "id",
+        "provider",
+        "status",
+        "provider_status",
+        "to",
+        "body",
+        "error",
+        "created_at",
+        "events",
+    ):
         assert failed[key] == single[key]
 
     as_csv = run(["export", "--format", "csv", "--status", "failed"], env)
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
-    assert [r["id"] for r in rows] == [a.id] and rows[0]["error_code"] == "30007" and rows[0]["status"] == "failed"
+    assert (
+        [r["id"] for r in rows] == [a.id]
+        and rows[0]["error_code"] == "30007"
+        and rows[0]["status"] == "failed"
+    )
     assert rows[0]["created_at"].endswith("Z")
 
     target = tmp_path / "out.csv"

@@ -31,7 +31,11 @@ def test_csv_with_id_and_provider_columns() -> None:
     text = f"name,id,provider\nann,{A},sentdm\nbob,{B},Sendo\ncid,{C},twilio\ndan,garbage,sendo\neve\n,,\nfay,{C},\n"
     result = read_ids(text)
     assert result.format == "csv"
-    assert [(r.id, r.provider) for r in result.refs] == [(A, Provider.SENTDM), (B, Provider.SENDO), (C, None)]
+    assert [(r.id, r.provider) for r in result.refs] == [
+        (A, Provider.SENTDM),
+        (B, Provider.SENDO),
+        (C, None),
+    ]
     assert [p.where for p in result.problems] == ["line 4", "line 5", "line 6"]
     assert "twilio" in result.problems[0].reason
 
@@ -39,19 +43,29 @@ def test_csv_with_id_and_provider_columns() -> None:
 def test_sentdm_send_response_json() -> None:
     response = {
         "success": True,
-        "data": {"messages": [
-            {"message_id": A, "recipient": "+14155551234", "channel": "sms", "status": "QUEUED"},
-            {"message_id": C, "recipient": "+14155551234", "channel": "whatsapp"},
-            {"message_id": 42},
-            {"message_id": "nope"},
-        ]},
+        "data": {
+            "messages": [
+                {
+                    "message_id": A,
+                    "recipient": "+14155551234",
+                    "channel": "sms",
+                    "status": "QUEUED",
+                },
+                {"message_id": C, "recipient": "+14155551234", "channel": "whatsapp"},
+                {"message_id": 42},
+                {"message_id": "nope"},
+            ]
+        },
         "error": None,
         "meta": {"request_id": "req_1"},
     }
     result = read_ids(json.dumps(response, indent=2))
     assert result.format == "json"
     assert [(r.id, r.provider) for r in result.refs] == [(A, Provider.SENTDM), (C, Provider.SENTDM)]
-    assert [p.where for p in result.problems] == ["$.data.messages[2].message_id", "$.data.messages[3].message_id"]
+    assert [p.where for p in result.problems] == [
+        "$.data.messages[2].message_id",
+        "$.data.messages[3].message_id",
+    ]
 
 
 def test_json_array_of_ids_and_broken_json() -> None:
@@ -76,13 +90,29 @@ def test_large_import_keeps_every_valid_line() -> None:
 
 def test_sentdm_send_response_current_and_older_shapes() -> None:
     """Today's 202 answer: one ID per (recipient, channel) in data.recipients; the older example too."""
-    current = {"success": True, "error": None, "meta": {"request_id": "req_1"},
-               "data": {"status": "QUEUED", "template_id": None, "template_name": "Order Shipped",
-                        "recipients": [{"message_id": A, "to": "+14155550100", "channel": "sms", "body": "hi"},
-                                       {"message_id": B, "to": "+14155550100", "channel": "whatsapp", "body": "hi"},
-                                       {"message_id": C, "to": "+14155550101", "channel": "sms", "body": "hi"}]}}
+    current = {
+        "success": True,
+        "error": None,
+        "meta": {"request_id": "req_1"},
+        "data": {
+            "status": "QUEUED",
+            "template_id": None,
+            "template_name": "Order Shipped",
+            "recipients": [
+                {"message_id": A, "to": "+14155550100", "channel": "sms", "body": "hi"},
+                {"message_id": B, "to": "+14155550100", "channel": "whatsapp", "body": "hi"},
+                {"message_id": C, "to": "+14155550101", "channel": "sms", "body": "hi"},
+            ],
+        },
+    }
     result = read_ids(json.dumps(current))
     assert result.format == "json" and [r.id for r in result.refs] == [A, B, C]
     assert all(r.provider is Provider.SENTDM for r in result.refs) and not result.problems
-    older = {"data": {"status": "accepted", "body": "hi", "recipients": [{"message_id": A, "to": "+14155550100"}]}}
+    older = {
+        "data": {
+            "status": "accepted",
+            "body": "hi",
+            "recipients": [{"message_id": A, "to": "+14155550100"}],
+        }
+    }
     assert [r.id for r in read_ids(json.dumps(older)).refs] == [A]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from tui.model import Event, EventSource, Provider, Status
 from tui.polling.policy import PollPolicy
 from tui.providers.lookup import Providers
 from tui.providers.waiting import WaitInfo
-from tui.services.lookup import LookupService, LookupTimeout, describe_wait, dedupe_events
+from tui.services.lookup import LookupService, LookupTimeout, dedupe_events, describe_wait
 from tui.simulator import Simulator, SimWorld
 from tui.store.history import HistoryStore
 
@@ -36,9 +36,14 @@ def _asked(sim: Simulator, message_id: str, provider: Provider) -> int:
 
 
 async def test_lookup_asks_both_reads_activities_then_refresh_asks_only_the_owner(
-        settings: Settings, sim: Simulator, world: SimWorld, store: HistoryStore) -> None:
-    m = world.add_message(Provider.SENTDM, [(0, "queued"), (1, "sent"), (3, "failed")],
-                          error=("BUSINESS_003", "Insufficient balance"), created=-10)
+    settings: Settings, sim: Simulator, world: SimWorld, store: HistoryStore
+) -> None:
+    m = world.add_message(
+        Provider.SENTDM,
+        [(0, "queued"), (1, "sent"), (3, "failed")],
+        error=("BUSINESS_003", "Insufficient balance"),
+        created=-10,
+    )
     service = await _service(settings, store)
     try:
         result = await service.lookup(MessageRef(m.id))
@@ -46,9 +51,17 @@ async def test_lookup_asks_both_reads_activities_then_refresh_asks_only_the_owne
         assert result.activities_read and result.notes == ()
         assert result.outcome is not None and result.outcome.current is Status.FAILED
         assert result.message.error is not None and result.message.error.code == "BUSINESS_003"
-        failed = [e for e in result.message.events if e.status is Status.FAILED and e.source is EventSource.PROVIDER]
-        assert failed and failed[-1].reason_code == "BUSINESS_003"  # reasons survive the trip through history
-        assert any(e.source is EventSource.OBSERVED for e in result.message.events)  # the stored timeline is merged in
+        failed = [
+            e
+            for e in result.message.events
+            if e.status is Status.FAILED and e.source is EventSource.PROVIDER
+        ]
+        assert (
+            failed and failed[-1].reason_code == "BUSINESS_003"
+        )  # reasons survive the trip through history
+        assert any(
+            e.source is EventSource.OBSERVED for e in result.message.events
+        )  # the stored timeline is merged in
         # a bare ID is asked of both at once (Sendo's ask may be cancelled before it leaves once Sent.dm won)
         sendo_before = _asked(sim, m.id, Provider.SENDO)
         assert sendo_before <= 1
@@ -66,20 +79,29 @@ async def test_lookup_asks_both_reads_activities_then_refresh_asks_only_the_owne
 
 
 async def test_sendo_message_has_no_activity_log_and_prefix_asks_one(
-        settings: Settings, sim: Simulator, world: SimWorld) -> None:
-    m = world.add_message(Provider.SENDO, [(0, "created"), (1, "sent"), (2, "failed")], error=(1002, "Bad number"), created=-5)
+    settings: Settings, sim: Simulator, world: SimWorld
+) -> None:
+    m = world.add_message(
+        Provider.SENDO,
+        [(0, "created"), (1, "sent"), (2, "failed")],
+        error=(1002, "Bad number"),
+        created=-5,
+    )
     service = await _service(settings, None)
     try:
         result = await service.lookup(MessageRef(m.id, Provider.SENDO))
     finally:
         await service.providers.aclose()
-    assert result.outcome is None and not result.activities_read  # no store: nothing recorded, still answered
+    assert (
+        result.outcome is None and not result.activities_read
+    )  # no store: nothing recorded, still answered
     assert result.message.error is not None and result.message.error.code == "1002"
     assert _asked(sim, m.id, Provider.SENTDM) == 0
 
 
 async def test_activity_log_failure_does_not_fail_the_lookup(
-        settings: Settings, sim: Simulator, world: SimWorld, store: HistoryStore) -> None:
+    settings: Settings, sim: Simulator, world: SimWorld, store: HistoryStore
+) -> None:
     """Sent.dm allows one request now and the next in 10 s: the message is answered, the log is not."""
     m = world.add_message(Provider.SENTDM, [(0, "queued"), (1, "delivered")], created=-5)
     sim.set_rate_limit(Provider.SENTDM, 6, 1)
@@ -96,7 +118,8 @@ async def test_activity_log_failure_does_not_fail_the_lookup(
 
 
 async def test_deadline_names_the_provider_that_never_answers(
-        settings: Settings, sim: Simulator) -> None:
+    settings: Settings, sim: Simulator
+) -> None:
     sim.config.hang_seconds = 3.0
     sim.set_fault(Provider.SENTDM, "hang")
     service = await _service(settings, None)
@@ -107,11 +130,19 @@ async def test_deadline_names_the_provider_that_never_answers(
     finally:
         await service.providers.aclose()
     assert time.monotonic() - started < 1.2
-    assert caught.value.waiting_for == (Provider.SENTDM,)  # Sendo's quick 404 is not what we waited for
-    assert caught.value.exit_code == 5 and "Sent.dm" in str(caught.value) and "Sendo" not in str(caught.value)
+    assert caught.value.waiting_for == (
+        Provider.SENTDM,
+    )  # Sendo's quick 404 is not what we waited for
+    assert (
+        caught.value.exit_code == 5
+        and "Sent.dm" in str(caught.value)
+        and "Sendo" not in str(caught.value)
+    )
 
 
-async def test_retries_and_retry_after_are_reported(settings: Settings, sim: Simulator, world: SimWorld) -> None:
+async def test_retries_and_retry_after_are_reported(
+    settings: Settings, sim: Simulator, world: SimWorld
+) -> None:
     m = world.add_message(Provider.SENDO, [(0, "created"), (1, "delivered")], created=-5)
     seen: list[WaitInfo] = []
     service = await _service(settings, None)
@@ -119,7 +150,9 @@ async def test_retries_and_retry_after_are_reported(settings: Settings, sim: Sim
         sim.config.fail_next[Provider.SENDO] = 2
         await service.lookup(MessageRef(m.id, Provider.SENDO), on_wait=seen.append)
         assert [(w.kind, w.retry, w.retries, w.reason) for w in seen] == [
-            ("backoff", 1, 2, "HTTP 500"), ("backoff", 2, 2, "HTTP 500")]
+            ("backoff", 1, 2, "HTTP 500"),
+            ("backoff", 2, 2, "HTTP 500"),
+        ]
         assert describe_wait(seen[0]).startswith("waiting for Sendo… retry 1 of 2 in ")
     finally:
         await service.providers.aclose()
@@ -131,17 +164,24 @@ async def test_retries_and_retry_after_are_reported(settings: Settings, sim: Sim
     fresh = await _service(settings, None)
     try:
         await first.lookup(MessageRef(d.id, Provider.SENTDM), activities=False)
-        result = await fresh.lookup(MessageRef(d.id, Provider.SENTDM), on_wait=seen.append, activities=False)
+        result = await fresh.lookup(
+            MessageRef(d.id, Provider.SENTDM), on_wait=seen.append, activities=False
+        )
     finally:
         await first.providers.aclose()
         await fresh.providers.aclose()
     assert result.message.status is Status.DELIVERED
     waits = [w for w in seen if w.kind == "retry_after"]
     assert waits and waits[0].provider is Provider.SENTDM and waits[0].seconds >= 1
-    assert describe_wait(waits[0]) == f"Sent.dm asked us to wait {waits[0].seconds:.0f} s (Retry-After)"
+    assert (
+        describe_wait(waits[0])
+        == f"Sent.dm asked us to wait {waits[0].seconds:.0f} s (Retry-After)"
+    )
 
 
-async def test_hook_is_scoped_to_the_lookup(settings: Settings, sim: Simulator, world: SimWorld) -> None:
+async def test_hook_is_scoped_to_the_lookup(
+    settings: Settings, sim: Simulator, world: SimWorld
+) -> None:
     """Another caller of the same clients (the app's poller) never reports into a lookup's hook."""
     polled = world.add_message(Provider.SENDO, [(0, "created")], created=-5)
     looked_up = world.add_message(Provider.SENTDM, [(0, "queued")], created=-5)
@@ -150,19 +190,31 @@ async def test_hook_is_scoped_to_the_lookup(settings: Settings, sim: Simulator, 
     try:
         sim.config.fail_next[Provider.SENDO] = 1
         poller = asyncio.ensure_future(service.providers.client(Provider.SENDO).fetch(polled.id))
-        await asyncio.gather(poller, service.lookup(MessageRef(looked_up.id, Provider.SENTDM), on_wait=seen.append))
+        await asyncio.gather(
+            poller, service.lookup(MessageRef(looked_up.id, Provider.SENTDM), on_wait=seen.append)
+        )
     finally:
         await service.providers.aclose()
-    assert [r.status for r in sim.requests_for(polled.id)] == [500, 200]  # the poller did wait and retry
+    assert [r.status for r in sim.requests_for(polled.id)] == [
+        500,
+        200,
+    ]  # the poller did wait and retry
     assert seen == []
 
 
 def test_dedupe_events_keeps_one_copy_with_its_reason() -> None:
-    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    when = datetime(2026, 1, 1, tzinfo=UTC)
     stored = Event(Status.FAILED, "failed", when, "Message delivery failed")
-    fresh = Event(Status.FAILED, "FAILED", when, "Message delivery failed", reason_code="DELIVERY_003", reason="Carrier")
+    fresh = Event(
+        Status.FAILED,
+        "FAILED",
+        when,
+        "Message delivery failed",
+        reason_code="DELIVERY_003",
+        reason="Carrier",
+    )
     observed = Event(Status.FAILED, "FAILED", when, "first seen as FAILED", EventSource.OBSERVED)
-    earlier = Event(Status.QUEUED, "QUEUED", datetime(2025, 12, 31, tzinfo=timezone.utc))
+    earlier = Event(Status.QUEUED, "QUEUED", datetime(2025, 12, 31, tzinfo=UTC))
     merged = dedupe_events([stored, observed], (fresh, earlier))
     assert merged[0] is earlier and len(merged) == 3
     assert fresh in merged and stored not in merged and observed in merged

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from textual.widgets import Input, OptionList, Static
 
 from tests.test_app import detail_text, live, make_app, quick, toasts, wait_for
@@ -24,21 +26,67 @@ from tui.model import Provider
 from tui.textsafe import safe_text
 
 PIECES = [
-    "[", "]", "[/]", "[/", "[b]", "[/b]", "[bold red]", "[@click=app.quit]", "[@click=app.bell]x[/]",
-    "[link=https://evil.example]click[/link]", "[link='x']", "[$accent]", "[on red]", "[not bold]", "[#ff0000]",
-    "\\[", "\\", "{}", "{0}", "%s", "sentdm:", "sendo:", "status:", "provider:", "error:", "campaign:",
-    "\x1b[2J", "\x1b[31m", "\x1b]0;pwned\x07", "\x1b]52;c;ZXZpbA==\x07", "\x1b]8;;https://evil.example\x1b\\",
-    "\x9b31m", "\x07", "\x08", "\x00", "\r", "\n", "\t", "\x7f", "\u202e", "\u2066", "\u200f", "é", "数", "🙂",
+    "[",
+    "]",
+    "[/]",
+    "[/",
+    "[b]",
+    "[/b]",
+    "[bold red]",
+    "[@click=app.quit]",
+    "[@click=app.bell]x[/]",
+    "[link=https://evil.example]click[/link]",
+    "[link='x']",
+    "[$accent]",
+    "[on red]",
+    "[not bold]",
+    "[#ff0000]",
+    "\\[",
+    "\\",
+    "{}",
+    "{0}",
+    "%s",
+    "sentdm:",
+    "sendo:",
+    "status:",
+    "provider:",
+    "error:",
+    "campaign:",
+    "\x1b[2J",
+    "\x1b[31m",
+    "\x1b]0;pwned\x07",
+    "\x1b]52;c;ZXZpbA==\x07",
+    "\x1b]8;;https://evil.example\x1b\\",
+    "\x9b31m",
+    "\x07",
+    "\x08",
+    "\x00",
+    "\r",
+    "\n",
+    "\t",
+    "\x7f",
+    "\u202e",
+    "\u2066",
+    "\u200f",
+    "é",
+    "数",
+    "🙂",
 ]
 LONG = ["x" * 3000 + "[/]", "[" * 2000, "[b]" * 500 + "\x1b[2J"]
-piece = st.one_of(st.sampled_from(PIECES), st.text(alphabet=st.characters(codec="utf-8"), max_size=6))
+piece = st.one_of(
+    st.sampled_from(PIECES), st.text(alphabet=st.characters(codec="utf-8"), max_size=6)
+)
 hostile = st.one_of(
     st.lists(piece, min_size=1, max_size=12).map("".join),
     st.tuples(st.sampled_from(LONG), st.lists(piece, max_size=3).map("".join)).map("".join),
 )
 CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-FAST = hsettings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-SLOW = hsettings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FAST = hsettings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+SLOW = hsettings(
+    max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 
 def assert_alive_and_clean(app) -> None:
@@ -74,7 +122,10 @@ async def test_find_bar_toasts_and_confirm_dialog(settings, text) -> None:
         app.notify("ok", title=text)
         await pilot.pause()
         assert_alive_and_clean(app)
-        assert any(safe_text(text)[:500] in t for t in toasts(app)), (toasts(app), safe_text(text)[:500])
+        assert any(safe_text(text)[:500] in t for t in toasts(app)), (
+            toasts(app),
+            safe_text(text)[:500],
+        )
         # the confirm dialog quoting a name from a file
         app.push_screen(ConfirmScreen(f"Forget campaign {text}?"))
         await pilot.pause()
@@ -89,14 +140,24 @@ async def test_find_bar_toasts_and_confirm_dialog(settings, text) -> None:
 async def test_provider_text_in_a_failure(settings, world, body, code, reason) -> None:
     """A message that fails with a hostile error code and reason: the toast and the detail are literal."""
     live(world)
-    m = world.add_message(Provider.SENDO, [(0, "queued"), (1, "failed")], body=body, error=(code, reason),
-                          to="+1555[/]\x1b[2J")
+    m = world.add_message(
+        Provider.SENDO,
+        [(0, "queued"), (1, "failed")],
+        body=body,
+        error=(code, reason),
+        to="+1555[/]\x1b[2J",
+    )
     app = make_app(quick(settings))
     app.store.track([MessageRef(m.id, Provider.SENDO)])
     async with app.run_test(size=(160, 40), notifications=True) as pilot:
-        await wait_for(pilot, lambda: (s := app.store.get(m.id)) is not None and s.message.status.value == "queued")
+        await wait_for(
+            pilot,
+            lambda: (s := app.store.get(m.id)) is not None and s.message.status.value == "queued",
+        )
         world.advance(2)
-        await wait_for(pilot, lambda: any(f"{m.id[:8]} to " in t and " failed: " in t for t in toasts(app)))
+        await wait_for(
+            pilot, lambda: any(f"{m.id[:8]} to " in t and " failed: " in t for t in toasts(app))
+        )
         assert_alive_and_clean(app)
         toast = next(t for t in toasts(app) if f"{m.id[:8]} to " in t)
         assert part("+1555[/]\x1b[2J", 20) in toast
@@ -106,7 +167,9 @@ async def test_provider_text_in_a_failure(settings, world, body, code, reason) -
 
 @SLOW
 @given(name=hostile, lines=st.lists(hostile, min_size=1, max_size=4))
-async def test_import_with_hostile_lines_and_campaign_name(settings, world, tmp_path, name, lines) -> None:
+async def test_import_with_hostile_lines_and_campaign_name(
+    settings, world, tmp_path, name, lines
+) -> None:
     good = world.add_message(Provider.SENDO, [(0, "created"), (1, "delivered")], created=-5)
     source = tmp_path / "hostile.txt"
     source.write_text("\n".join([f"sendo:{good.id}", *lines]) + "\n", encoding="utf-8")
@@ -127,7 +190,13 @@ async def test_import_with_hostile_lines_and_campaign_name(settings, world, tmp_
         await pilot.press("ctrl+p")
         app.screen.query_one(Input).value = "Campaign"
         wanted = f"Campaign: {part(campaign, 60)}"
-        await wait_for(pilot, lambda: any(o.prompt.plain.startswith(wanted + "\n")
-                                          for o in app.screen.query_one(OptionList).options), timeout=3)
+        await wait_for(
+            pilot,
+            lambda: any(
+                o.prompt.plain.startswith(wanted + "\n")
+                for o in app.screen.query_one(OptionList).options
+            ),
+            timeout=3,
+        )
         await pilot.press("escape")
         assert_alive_and_clean(app)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -33,7 +33,7 @@ def test_sentdm_seed_example_normalizes() -> None:
     assert msg.channel == "sms" and msg.price == 0.0055 and msg.active_contact_price == 0.015
     assert [e.status for e in msg.events] == [Status.QUEUED, Status.SENT, Status.DELIVERED]
     # 7 fractional digits are parsed (truncated to microseconds), with the offset kept
-    assert msg.events[0].timestamp == datetime(2026, 3, 11, 19, 50, 50, 175507, tzinfo=timezone.utc)
+    assert msg.events[0].timestamp == datetime(2026, 3, 11, 19, 50, 50, 175507, tzinfo=UTC)
     assert msg.sent_at == msg.events[1].timestamp
     assert msg.created_at.tzinfo is not None
     assert msg.raw == envelope and msg.error is None
@@ -48,7 +48,7 @@ def test_sendo_seed_example_normalizes() -> None:
     assert (msg.to, msg.from_, msg.body) == ("+12061234567", "+14159436397", "Hello world")
     assert msg.channel == "sms" and msg.segments == 1 and msg.campaign == "U7fQ3123"
     assert msg.metadata == {"customId": "123456789"}
-    assert msg.updated_at == datetime(2023, 9, 19, 4, 55, 55, 884000, tzinfo=timezone.utc)
+    assert msg.updated_at == datetime(2023, 9, 19, 4, 55, 55, 884000, tzinfo=UTC)
     # no event list at Sendo: a timeline from its timestamps
     assert [e.status for e in msg.events] == [Status.CREATED, Status.SENT, Status.DELIVERED]
     assert all(e.source is EventSource.PROVIDER for e in msg.events)
@@ -57,11 +57,21 @@ def test_sendo_seed_example_normalizes() -> None:
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("delivered", Status.DELIVERED), ("DELIVERED", Status.DELIVERED), ("Queued", Status.QUEUED),
-        ("PROCESSED", Status.QUEUED), ("opened", Status.READ), ("read", Status.READ),
-        ("failed-after-too-many-attempts", Status.FAILED), ("FAILED_AFTER_TOO_MANY_ATTEMPTS", Status.FAILED),
-        ("scheduled", Status.SCHEDULED), ("created", Status.CREATED), ("sent", Status.SENT),
-        ("teleported", Status.UNKNOWN), ("", Status.UNKNOWN), (None, Status.UNKNOWN), (42, Status.UNKNOWN),
+        ("delivered", Status.DELIVERED),
+        ("DELIVERED", Status.DELIVERED),
+        ("Queued", Status.QUEUED),
+        ("PROCESSED", Status.QUEUED),
+        ("opened", Status.READ),
+        ("read", Status.READ),
+        ("failed-after-too-many-attempts", Status.FAILED),
+        ("FAILED_AFTER_TOO_MANY_ATTEMPTS", Status.FAILED),
+        ("scheduled", Status.SCHEDULED),
+        ("created", Status.CREATED),
+        ("sent", Status.SENT),
+        ("teleported", Status.UNKNOWN),
+        ("", Status.UNKNOWN),
+        (None, Status.UNKNOWN),
+        (42, Status.UNKNOWN),
     ],
 )
 def test_status_mapping(raw, expected) -> None:
@@ -77,14 +87,21 @@ def test_unknown_status_keeps_raw_value() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["2026-03-11T19:50:50.1755079+00:00", "2023-09-19T04:55:50.723Z", "2026-03-11T19:50:50+0000", "2026-03-11 19:50:50"],
+    [
+        "2026-03-11T19:50:50.1755079+00:00",
+        "2023-09-19T04:55:50.723Z",
+        "2026-03-11T19:50:50+0000",
+        "2026-03-11 19:50:50",
+    ],
 )
 def test_timestamps_parse_to_aware_utc(text: str) -> None:
     value = parse_time(text)
     assert value is not None and value.utcoffset().total_seconds() == 0
 
 
-@pytest.mark.parametrize("text", ["yesterday", "", "2026-13-45T99:99:99Z", None, [], "9" * 500, True])
+@pytest.mark.parametrize(
+    "text", ["yesterday", "", "2026-13-45T99:99:99Z", None, [], "9" * 500, True]
+)
 def test_bad_timestamps_become_none(text) -> None:
     assert parse_time(text) is None
 
@@ -92,8 +109,12 @@ def test_bad_timestamps_become_none(text) -> None:
 def test_hostile_shapes_never_crash() -> None:
     envelope = load("sentdm_message.json")
     data = envelope["data"]
-    data.update(price="free", events=[None, 3, {"status": "sent"}, {"status": "sent", "timestamp": "x"}],
-                message_body="not an object", phone=["+1"])
+    data.update(
+        price="free",
+        events=[None, 3, {"status": "sent"}, {"status": "sent", "timestamp": "x"}],
+        message_body="not an object",
+        phone=["+1"],
+    )
     msg = sentdm.parse_message(data)
     assert msg.price is None and msg.events == () and msg.body is None and msg.to is None
     for bad in ([], "x", {"id": "a"}, {"status": "sent"}):
@@ -107,10 +128,23 @@ def test_hostile_shapes_never_crash() -> None:
 def test_json_roundtrip_keeps_everything() -> None:
     envelope = load("sentdm_message.json")
     msg = sentdm.parse_message(envelope["data"], envelope)
-    fetched = datetime(2026, 3, 11, 22, 0, tzinfo=timezone.utc)
+    fetched = datetime(2026, 3, 11, 22, 0, tzinfo=UTC)
     data = message_to_dict(msg, fetched, raw=True)
-    for key in ("id", "provider", "status", "provider_status", "to", "from", "body", "channel", "created_at",
-                "updated_at", "events", "error", "fetched_at"):
+    for key in (
+        "id",
+        "provider",
+        "status",
+        "provider_status",
+        "to",
+        "from",
+        "body",
+        "channel",
+        "created_at",
+        "updated_at",
+        "events",
+        "error",
+        "fetched_at",
+    ):
         assert key in data
     assert message_from_dict(json.loads(json.dumps(data))) == msg
 
@@ -118,6 +152,11 @@ def test_json_roundtrip_keeps_everything() -> None:
 def test_safe_text_neutralizes_control_sequences() -> None:
     hostile = "a\x1b[2J\x1b]52;c;aGk=\x07b\x9b31m\u202eevil\r\nline"
     shown = safe_text(hostile)
-    assert "\x1b" not in shown and "\x07" not in shown and "\x9b" not in shown and "\u202e" not in shown
+    assert (
+        "\x1b" not in shown
+        and "\x07" not in shown
+        and "\x9b" not in shown
+        and "\u202e" not in shown
+    )
     assert "\\x1b[2J" in shown and shown.endswith("\nline")
     assert "⏎" in safe_text("a\nb", single_line=True)

@@ -11,20 +11,39 @@ P = PollPolicy()
 NOW = 1_000_000.0
 
 
-def nxt(status: Status, since_change: float, *, age: float = 60, provider=Provider.SENTDM, channel="sms",
-        priority=Priority.NORMAL, first_seen_ago: float | None = None):
-    return P.next_poll(status, now=NOW, last_changed=NOW - since_change,
-                       first_seen=NOW - (age if first_seen_ago is None else first_seen_ago), provider=provider,
-                       channel=channel, created=NOW - age, priority=priority)
+def nxt(
+    status: Status,
+    since_change: float,
+    *,
+    age: float = 60,
+    provider=Provider.SENTDM,
+    channel="sms",
+    priority=Priority.NORMAL,
+    first_seen_ago: float | None = None,
+):
+    return P.next_poll(
+        status,
+        now=NOW,
+        last_changed=NOW - since_change,
+        first_seen=NOW - (age if first_seen_ago is None else first_seen_ago),
+        provider=provider,
+        channel=channel,
+        created=NOW - age,
+        priority=priority,
+    )
 
 
-@pytest.mark.parametrize("word", ["FAILED", "BLOCKED", "FILTERED", "EXPIRED", "READ", "CANCELLED", "RECEIVED", "opened"])
+@pytest.mark.parametrize(
+    "word", ["FAILED", "BLOCKED", "FILTERED", "EXPIRED", "READ", "CANCELLED", "RECEIVED", "opened"]
+)
 @pytest.mark.parametrize("provider", [Provider.SENTDM, Provider.SENDO])
 def test_final_states_are_never_polled_again(word, provider) -> None:
     status = normalize_status(word)
     for channel in ("sms", "whatsapp", "mms", None):
         assert nxt(status, 1, provider=provider, channel=channel) is None
-        assert nxt(status, 1, provider=provider, channel=channel, priority=Priority.SELECTED) is None
+        assert (
+            nxt(status, 1, provider=provider, channel=channel, priority=Priority.SELECTED) is None
+        )
 
 
 def test_recently_changed_is_polled_often_and_intervals_grow() -> None:
@@ -38,7 +57,9 @@ def test_selected_and_visible_are_polled_first() -> None:
     normal = nxt(Status.QUEUED, 50)
     visible = nxt(Status.QUEUED, 50, priority=Priority.VISIBLE)
     selected = nxt(Status.QUEUED, 50, priority=Priority.SELECTED)
-    assert selected - NOW == P.selected_interval < visible - NOW == P.visible_interval < normal - NOW
+    assert (
+        selected - NOW == P.selected_interval < visible - NOW == P.visible_interval < normal - NOW
+    )
 
 
 def test_a_visible_rows_boost_fades_when_it_stops_changing() -> None:
@@ -66,8 +87,16 @@ def test_delivered_whatsapp_or_rcs_may_still_be_read_rarely_until_an_age_cap(cha
 def test_sendo_delivered_is_final_for_sms_and_rechecked_for_mms() -> None:
     assert nxt(Status.DELIVERED, 5, provider=Provider.SENDO, channel="sms") is None
     assert nxt(Status.DELIVERED, 5, provider=Provider.SENDO, channel=None) is None  # no `type`: SMS
-    assert nxt(Status.DELIVERED, 5, provider=Provider.SENDO, channel="mms") - NOW == P.delivered_recheck
-    assert nxt(Status.DELIVERED, 5, provider=Provider.SENDO, channel="mms", age=P.delivered_max_age + 1) is None
+    assert (
+        nxt(Status.DELIVERED, 5, provider=Provider.SENDO, channel="mms") - NOW
+        == P.delivered_recheck
+    )
+    assert (
+        nxt(
+            Status.DELIVERED, 5, provider=Provider.SENDO, channel="mms", age=P.delivered_max_age + 1
+        )
+        is None
+    )
 
 
 def test_stale_pending_messages_are_given_up() -> None:
@@ -86,8 +115,12 @@ def test_unknown_backs_off_from_first_seen_not_from_last_change() -> None:
 
 def test_sendo_sent_without_receipt_backs_off_ever_more_rarely() -> None:
     hours = [1.5, 2, 4, 8, 24]
-    waits = [nxt(Status.SENT, h * 3600, provider=Provider.SENDO, age=h * 3600 + 60) - NOW for h in hours]
-    assert waits == sorted(waits) and waits[0] > P.max_interval and waits[-1] == P.stuck_max_interval
+    waits = [
+        nxt(Status.SENT, h * 3600, provider=Provider.SENDO, age=h * 3600 + 60) - NOW for h in hours
+    ]
+    assert (
+        waits == sorted(waits) and waits[0] > P.max_interval and waits[-1] == P.stuck_max_interval
+    )
     assert len(set(waits)) >= 3  # it keeps growing, not a plateau at max_interval
     # Sent.dm's stuck `sent` keeps the ordinary cap; Sendo's pending cap still gives up in the end
     assert nxt(Status.SENT, 8 * 3600) - NOW == P.max_interval
@@ -115,7 +148,9 @@ def test_screen_gets_at_most_its_share_when_other_work_is_due() -> None:
     picks: list[str] = []
     for _ in range(40):  # 40 turns of 2 free tokens, the screen always asking for everything
         picks += share.pick(2, share=0.5, screen=screen, overdue=overdue)
-        screen = [v for v in screen if v not in picks] + [v for v in screen if v in picks]  # they come due again
+        screen = [v for v in screen if v not in picks] + [
+            v for v in screen if v in picks
+        ]  # they come due again
     on_screen = sum(p.startswith("v") for p in picks)
     assert len(picks) == 80 and on_screen <= 0.5 * 80 + 1 and on_screen >= 0.4 * 80
 
@@ -123,6 +158,10 @@ def test_screen_gets_at_most_its_share_when_other_work_is_due() -> None:
 def test_selected_first_then_never_asked_before_overdue_and_no_request_left_unused() -> None:
     share = ScreenShare()
     share.recent.extend([True] * 20)  # the screen has had everything lately
-    got = share.pick(5, share=0.5, selected=["sel"], screen=["v1", "v2"], first=["n1", "n2"], overdue=["o1"])
+    got = share.pick(
+        5, share=0.5, selected=["sel"], screen=["v1", "v2"], first=["n1", "n2"], overdue=["o1"]
+    )
     assert got == ["sel", "n1", "n2", "o1", "v1"]  # screen only once nothing else is due
-    assert ScreenShare().pick(3, share=0.5, selected=["sel"], screen=["v1"], first=["v1", "n1"]) == ["sel", "v1", "n1"]
+    assert ScreenShare().pick(
+        3, share=0.5, selected=["sel"], screen=["v1"], first=["v1", "n1"]
+    ) == ["sel", "v1", "n1"]

@@ -12,12 +12,18 @@ import pytest
 
 from tui.ids import MessageRef
 from tui.model import Provider
-from tui.polling.poller import Poller, PollUpdate
 from tui.polling.policy import PollPolicy
+from tui.polling.poller import Poller, PollUpdate
 from tui.providers.lookup import Providers
 from tui.store.history import HistoryStore
 
-FAST = PollPolicy(min_interval=0.2, max_interval=0.5, selected_interval=0.1, visible_interval=0.2, delivered_recheck=0.3)
+FAST = PollPolicy(
+    min_interval=0.2,
+    max_interval=0.5,
+    selected_interval=0.1,
+    visible_interval=0.2,
+    delivered_recheck=0.3,
+)
 
 
 def live(world) -> None:
@@ -37,22 +43,34 @@ async def run_poller(settings, store, seconds: float, policy: PollPolicy = FAST)
 
 async def test_final_messages_are_asked_once(settings, world, sim) -> None:
     live(world)
-    msgs = [world.add_message(Provider.SENTDM, [(0, "QUEUED"), (0.5, "FAILED")], error=("30003", "x"), created=-5)
-            for _ in range(5)]
-    msgs += [world.add_message(Provider.SENDO, [(0, "CREATED"), (1, "READ")], created=-5) for _ in range(5)]
+    msgs = [
+        world.add_message(
+            Provider.SENTDM, [(0, "QUEUED"), (0.5, "FAILED")], error=("30003", "x"), created=-5
+        )
+        for _ in range(5)
+    ]
+    msgs += [
+        world.add_message(Provider.SENDO, [(0, "CREATED"), (1, "READ")], created=-5)
+        for _ in range(5)
+    ]
     store = HistoryStore(settings.history_path())
     store.track([MessageRef(m.id, m.provider) for m in msgs])
     await run_poller(settings, store, 1.5)
     assert store.status_counts() == {"failed": 5, "read": 5}
-    asked = {m.id[:8]: [(r.status, round(r.at % 100, 3)) for r in sim.requests_for(m.id)] for m in msgs}
+    asked = {
+        m.id[:8]: [(r.status, round(r.at % 100, 3)) for r in sim.requests_for(m.id)] for m in msgs
+    }
     assert all(len(v) == 1 for v in asked.values()), asked
     assert store.pending_count() == 0
 
 
 async def test_pending_messages_settle_and_changes_are_observed(settings, world, sim) -> None:
     live(world)
-    m = world.add_message(Provider.SENTDM, [(0, "QUEUED"), (1, "PROCESSED"), (2, "SENT"), (3, "DELIVERED"), (4, "READ")],
-                          channel="whatsapp")
+    m = world.add_message(
+        Provider.SENTDM,
+        [(0, "QUEUED"), (1, "PROCESSED"), (2, "SENT"), (3, "DELIVERED"), (4, "READ")],
+        channel="whatsapp",
+    )
     store = HistoryStore(settings.history_path())
     store.track([MessageRef(m.id, Provider.SENTDM)])
     for _ in range(4):
@@ -62,13 +80,17 @@ async def test_pending_messages_settle_and_changes_are_observed(settings, world,
     await run_poller(settings, store, 0.5)
     stored = store.get(m.id)
     assert stored.message.status.value == "read" and stored.next_poll is None
-    observed = [e.provider_status.upper() for e in stored.message.events if e.source.value == "observed"]
+    observed = [
+        e.provider_status.upper() for e in stored.message.events if e.source.value == "observed"
+    ]
     assert observed[-1] == "READ" and len(observed) >= 3
 
 
 async def test_restart_resumes_and_never_refetches_final(settings, world, sim) -> None:
     live(world)
-    done = world.add_message(Provider.SENTDM, [(0, "QUEUED"), (0.1, "FAILED")], error=("30003", "x"), created=-5)
+    done = world.add_message(
+        Provider.SENTDM, [(0, "QUEUED"), (0.1, "FAILED")], error=("30003", "x"), created=-5
+    )
     pending = world.add_message(Provider.SENTDM, [(0, "QUEUED"), (1, "SENT")], created=-5)
     path = settings.history_path()
     store = HistoryStore(path)
@@ -87,8 +109,13 @@ async def test_budget_is_used_and_only_the_first_429_teaches(settings, world, si
     """Configured far above the server's limit: the headers (or one 429) teach it; then no more 429s."""
     live(world)
     sim.set_rate_limit(Provider.SENTDM, per_minute=600, burst=5)  # 10 requests/second
-    greedy = settings.with_provider(Provider.SENTDM, requests_per_minute=6000.0, burst=50, concurrency=8)
-    msgs = [world.add_message(Provider.SENTDM, [(0, "QUEUED"), (3600, "SENT")], created=-1) for _ in range(60)]
+    greedy = settings.with_provider(
+        Provider.SENTDM, requests_per_minute=6000.0, burst=50, concurrency=8
+    )
+    msgs = [
+        world.add_message(Provider.SENTDM, [(0, "QUEUED"), (3600, "SENT")], created=-1)
+        for _ in range(60)
+    ]
     store = HistoryStore(settings.history_path())
     store.track([MessageRef(m.id, Provider.SENTDM) for m in msgs])
     slow = replace(FAST, min_interval=60, max_interval=60)  # every message once: a backlog of 60
@@ -108,7 +135,9 @@ async def test_a_failing_provider_is_left_alone(settings, world, sim) -> None:
     msgs = [world.add_message(Provider.SENDO, created=-1) for _ in range(30)]
     store = HistoryStore(settings.history_path())
     store.track([MessageRef(m.id, Provider.SENDO) for m in msgs])
-    tight = replace(settings, network=replace(settings.network, breaker_threshold=3, breaker_cooldown=5.0))
+    tight = replace(
+        settings, network=replace(settings.network, breaker_threshold=3, breaker_cooldown=5.0)
+    )
     await run_poller(tight, store, 1.5)
     asked = sum(n for (p, _), n in sim.counts.items() if p is Provider.SENDO)
     # the threshold, plus what was already in flight when it opened (Sendo's concurrency)
@@ -128,16 +157,28 @@ async def test_ids_without_a_provider_are_resolved(settings, world, sim) -> None
     assert later and all(r.provider is Provider.SENDO for r in later)  # only its owner is asked now
 
 
-async def test_every_final_word_is_asked_once_and_delivered_follows_the_channel(settings, world, sim) -> None:
+async def test_every_final_word_is_asked_once_and_delivered_follows_the_channel(
+    settings, world, sim
+) -> None:
     """Finality follows the providers: failed in all four words, cancelled, received, read; delivered
     is final for SMS (both providers) and rechecked only where a read can still follow."""
     live(world)
-    once = [world.add_message(Provider.SENTDM, [(0, "QUEUED"), (0.1, word)], created=-5)
-            for word in ("FAILED", "BLOCKED", "FILTERED", "CANCELLED", "RECEIVED", "DELIVERED", "READ")]
-    once += [world.add_message(Provider.SENDO, [(0, "CREATED"), (0.1, word)], created=-5)
-             for word in ("FAILED", "EXPIRED", "DELIVERED", "READ")]
-    again = [world.add_message(Provider.SENTDM, [(0, "QUEUED"), (0.1, "DELIVERED")], channel="whatsapp", created=-5),
-             world.add_message(Provider.SENDO, [(0, "CREATED"), (0.1, "DELIVERED")], channel="mms", created=-5)]
+    once = [
+        world.add_message(Provider.SENTDM, [(0, "QUEUED"), (0.1, word)], created=-5)
+        for word in ("FAILED", "BLOCKED", "FILTERED", "CANCELLED", "RECEIVED", "DELIVERED", "READ")
+    ]
+    once += [
+        world.add_message(Provider.SENDO, [(0, "CREATED"), (0.1, word)], created=-5)
+        for word in ("FAILED", "EXPIRED", "DELIVERED", "READ")
+    ]
+    again = [
+        world.add_message(
+            Provider.SENTDM, [(0, "QUEUED"), (0.1, "DELIVERED")], channel="whatsapp", created=-5
+        ),
+        world.add_message(
+            Provider.SENDO, [(0, "CREATED"), (0.1, "DELIVERED")], channel="mms", created=-5
+        ),
+    ]
     store = HistoryStore(settings.history_path())
     store.track([MessageRef(m.id, m.provider) for m in once + again])
     answers = {m.id: 0 for m in once + again}
@@ -161,7 +202,9 @@ async def test_every_final_word_is_asked_once_and_delivered_follows_the_channel(
     assert all(n == 1 for n in asked.values()), asked
 
 
-async def test_every_message_gets_a_first_answer_while_the_screen_wants_more_than_the_budget(settings, world, sim) -> None:
+async def test_every_message_gets_a_first_answer_while_the_screen_wants_more_than_the_budget(
+    settings, world, sim
+) -> None:
     """Issue 8: 20 pending rows on screen every 0.2 s ask for 100 req/s against a 30 req/s budget.
     Before, the screen always won and the 40 other messages were never asked; now the screen gets a
     bounded share, never-asked messages come first among the rest, and all 60 get an answer within
@@ -170,7 +213,9 @@ async def test_every_message_gets_a_first_answer_while_the_screen_wants_more_tha
     live(world)
     rate = 30.0
     sim.set_sendo_window(int(rate), 1.0)
-    limited = settings.with_provider(Provider.SENDO, requests_per_minute=rate * 60, burst=5, concurrency=4)
+    limited = settings.with_provider(
+        Provider.SENDO, requests_per_minute=rate * 60, burst=5, concurrency=4
+    )
     msgs = [world.add_message(Provider.SENDO, [(0, "QUEUED")], created=-1) for _ in range(60)]
     visible = [m.id for m in msgs[:20]]
     store = HistoryStore(settings.history_path())
@@ -188,11 +233,13 @@ async def test_every_message_gets_a_first_answer_while_the_screen_wants_more_tha
     await poller.set_focus(visible[0], visible)
     started = time.monotonic()
     task = asyncio.ensure_future(poller.run())
-    bound = len(msgs) / (rate * 0.97 * (1 - FAST.first_pass_screen_share))  # the budget's learned rate
+    bound = len(msgs) / (
+        rate * 0.97 * (1 - FAST.first_pass_screen_share)
+    )  # the budget's learned rate
     try:
         await asyncio.wait_for(everyone.wait(), timeout=3 * bound + 2)
         await asyncio.sleep(0.5)  # a little of the steady state, for the share below
-    except asyncio.TimeoutError:
+    except TimeoutError:
         pass
     finally:
         poller.stop()
@@ -210,7 +257,10 @@ async def test_every_message_gets_a_first_answer_while_the_screen_wants_more_tha
 
 async def test_pull_forward_boosts_only_rows_that_changed_lately(settings) -> None:
     store = HistoryStore(settings.history_path())
-    old, new = MessageRef("a" * 8 + "-0000-4000-8000-000000000001", Provider.SENTDM), MessageRef("b" * 8 + "-0000-4000-8000-000000000002", Provider.SENTDM)
+    old, new = (
+        MessageRef("a" * 8 + "-0000-4000-8000-000000000001", Provider.SENTDM),
+        MessageRef("b" * 8 + "-0000-4000-8000-000000000002", Provider.SENTDM),
+    )
     store.track([old], now=1000.0)
     store.track([new], now=1100.0)
     with store._tx() as db:
@@ -235,10 +285,17 @@ async def _crashing_run(settings, world, store, fail: str, times: int):
     crashes: list[tuple[Provider | None, BaseException, float]] = []
     answered = asyncio.Event()
     providers = Providers(settings)
-    poller = Poller(store, providers, FAST, restart_backoff=0.05, restart_backoff_max=1.0,
-                    on_update=lambda u: answered.set() if left[0] == 0 else None)
+    poller = Poller(
+        store,
+        providers,
+        FAST,
+        restart_backoff=0.05,
+        restart_backoff_max=1.0,
+        on_update=lambda u: answered.set() if left[0] == 0 else None,
+    )
     poller.on_crash = lambda provider, exc: crashes.append(
-        (provider, exc, poller.loop_health[provider].retry_at - poller.clock()))
+        (provider, exc, poller.loop_health[provider].retry_at - poller.clock())
+    )
     task = asyncio.ensure_future(poller.run())
     try:
         await asyncio.wait_for(answered.wait(), timeout=5)
@@ -249,18 +306,24 @@ async def _crashing_run(settings, world, store, fail: str, times: int):
     return poller, crashes
 
 
-async def test_a_loop_that_raises_is_restarted_with_backoff_and_reported(settings, world, sim) -> None:
+async def test_a_loop_that_raises_is_restarted_with_backoff_and_reported(
+    settings, world, sim
+) -> None:
     live(world)
     m = world.add_message(Provider.SENTDM, [(0, "QUEUED")], created=-1)
     store = HistoryStore(settings.history_path())
     store.track([MessageRef(m.id, Provider.SENTDM)])
     poller, crashes = await _crashing_run(settings, world, store, "due", times=3)
-    assert [(p, type(e)) for p, e, _ in crashes] == [(Provider.SENTDM, sqlite3.OperationalError)] * 3
+    assert [(p, type(e)) for p, e, _ in crashes] == [
+        (Provider.SENTDM, sqlite3.OperationalError)
+    ] * 3
     waits = [w for _, _, w in crashes]
     assert waits == pytest.approx([0.05, 0.1, 0.2], abs=0.02)  # 1 s, 2 s, 4 s … scaled down
     health = poller.loop_health[Provider.SENTDM]
     assert health.restarts == 3 and "OperationalError: disk I/O error" in health.last_error
-    assert health.state == "stopped" and health.retry_at is None  # after stop(); "running" while it ran
+    assert (
+        health.state == "stopped" and health.retry_at is None
+    )  # after stop(); "running" while it ran
     assert poller.loop_health[Provider.SENDO].restarts == 0
     assert store.row(m.id).last_polled is not None  # it came back and did its work
 

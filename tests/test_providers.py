@@ -7,25 +7,39 @@ from dataclasses import replace
 
 import pytest
 
-from tui.errors import AuthError, BadResponseError, InvalidIdError, NotFoundError, RateLimitedError, UnavailableError
+from tui.config import Secret
+from tui.errors import (
+    AuthError,
+    BadResponseError,
+    InvalidIdError,
+    NotFoundError,
+    RateLimitedError,
+    UnavailableError,
+)
 from tui.ids import MessageRef, parse_ref
 from tui.model import Provider, Status
 from tui.providers.lookup import Providers
 from tui.providers.sendo import SendoClient
 from tui.providers.sentdm import SentDmClient
 from tui.simulator.server import ALLOWED_PROFILE, SENTDM_PROFILE_KEY
-from tui.config import Secret
 
 MISSING = "00000000-0000-4000-8000-000000000000"
 
 
 def sentdm_msg(world, **kw):
-    return world.add_message(Provider.SENTDM, [(0, "queued"), (2, "sent"), (5, "delivered")], created=-10, **kw)
+    return world.add_message(
+        Provider.SENTDM, [(0, "queued"), (2, "sent"), (5, "delivered")], created=-10, **kw
+    )
 
 
 def sendo_msg(world, **kw):
-    return world.add_message(Provider.SENDO, [(0, "created"), (1, "queued"), (2, "sent"), (8, "failed")],
-                             error=("CARRIER_REJECTED", "Rejected by the destination carrier"), created=-10, **kw)
+    return world.add_message(
+        Provider.SENDO,
+        [(0, "created"), (1, "queued"), (2, "sent"), (8, "failed")],
+        error=("CARRIER_REJECTED", "Rejected by the destination carrier"),
+        created=-10,
+        **kw,
+    )
 
 
 async def fetch(settings, ref: MessageRef):
@@ -63,7 +77,11 @@ async def test_status_progresses_with_the_world_clock(settings, world) -> None:
     second = await fetch(settings, MessageRef(m.id, Provider.SENTDM))
     world.advance(10)
     third = await fetch(settings, MessageRef(m.id, Provider.SENTDM))
-    assert [first.status, second.status, third.status] == [Status.QUEUED, Status.SENT, Status.DELIVERED]
+    assert [first.status, second.status, third.status] == [
+        Status.QUEUED,
+        Status.SENT,
+        Status.DELIVERED,
+    ]
 
 
 async def test_lookup_without_provider_asks_both(settings, world, sim) -> None:
@@ -96,7 +114,13 @@ async def test_invalid_id_rejected_by_provider(settings) -> None:
 
 
 def test_invalid_id_rejected_locally() -> None:
-    for text in ("", "abc", "sentdm:", "fax:8ba7b830-9dad-11d1-80b4-00c04fd430c8", "8ba7b830-9dad-11d1-80b4-00c04fd430c8x"):
+    for text in (
+        "",
+        "abc",
+        "sentdm:",
+        "fax:8ba7b830-9dad-11d1-80b4-00c04fd430c8",
+        "8ba7b830-9dad-11d1-80b4-00c04fd430c8x",
+    ):
         with pytest.raises(InvalidIdError):
             parse_ref(text)
     assert parse_ref(" SENDO:F7D258BD-F697-4840-B8A6-165707E12345 ").provider is Provider.SENDO
@@ -108,7 +132,9 @@ async def test_auth_rejected_names_the_env_var(settings, world, provider) -> Non
     m = sentdm_msg(world) if provider is Provider.SENTDM else sendo_msg(world)
     with pytest.raises(AuthError) as info:
         await fetch(bad, MessageRef(m.id, provider))
-    assert ("SENT_DM_API_KEY" if provider is Provider.SENTDM else "SENDO_API_KEY") in str(info.value)
+    assert ("SENT_DM_API_KEY" if provider is Provider.SENTDM else "SENDO_API_KEY") in str(
+        info.value
+    )
     assert info.value.exit_code == 4
 
 
@@ -116,7 +142,9 @@ async def test_profile_header_forbidden_for_profile_key(settings, world) -> None
     m = sentdm_msg(world)
     ok = settings.with_provider(Provider.SENTDM, profile_id=ALLOWED_PROFILE)
     assert (await fetch(ok, MessageRef(m.id, Provider.SENTDM))).id == m.id
-    scoped = settings.with_provider(Provider.SENTDM, api_key=Secret(SENTDM_PROFILE_KEY), profile_id=ALLOWED_PROFILE)
+    scoped = settings.with_provider(
+        Provider.SENTDM, api_key=Secret(SENTDM_PROFILE_KEY), profile_id=ALLOWED_PROFILE
+    )
     with pytest.raises(AuthError, match="403"):
         await fetch(scoped, MessageRef(m.id, Provider.SENTDM))
 

@@ -43,8 +43,13 @@ async def test_a_lookup_that_raises_is_told_and_cleared(settings, world, monkeyp
         await pilot.press("slash")
         app.query_one("#find", Input).value = m.id
         await pilot.press("enter")
-        await wait_for(pilot, lambda: any("Lookup failed: RuntimeError: simulated [bold]bug[/] in fetch" in t
-                                          for t in toasts(app)))
+        await wait_for(
+            pilot,
+            lambda: any(
+                "Lookup failed: RuntimeError: simulated [bold]bug[/] in fetch" in t
+                for t in toasts(app)
+            ),
+        )
         assert "Looking up" not in detail_text(app)
         assert "Lookup failed" in detail_text(app)
         assert app.is_running
@@ -68,8 +73,15 @@ async def test_a_poll_loop_that_raises_is_told_and_restarted(settings, world, mo
 
     monkeypatch.setattr(app.store, "due", due_failing_once)
     async with app.run_test(size=(140, 30), notifications=True) as pilot:
-        await wait_for(pilot, lambda: any(t.startswith("Polling (") and "failed: RuntimeError: disk hiccup" in t
-                                          and "restarts by itself" in t for t in toasts(app)))
+        await wait_for(
+            pilot,
+            lambda: any(
+                t.startswith("Polling (")
+                and "failed: RuntimeError: disk hiccup" in t
+                and "restarts by itself" in t
+                for t in toasts(app)
+            ),
+        )
         await wait_for(pilot, lambda: app.store.get(m.id) is not None, timeout=10)
         assert app.is_running
         assert any(w.group == "poller" and w.state is WorkerState.RUNNING for w in app.workers)
@@ -81,8 +93,10 @@ def test_crash_report_has_the_traceback_and_no_secret(tmp_path, monkeypatch) -> 
     monkeypatch.setenv("SENDO_API_KEY", "sendo-live-key-1234567890")
     monkeypatch.setenv("SENT_DM_WEBHOOK_SECRET", "whsec_abcdefghijklmnop")
     try:
-        raise ValueError("request failed with sendo-live-key-1234567890 and x-api-key: other-key-xyz "
-                         "whsec_abcdefghijklmnop")
+        raise ValueError(
+            "request failed with sendo-live-key-1234567890 and x-api-key: other-key-xyz "
+            "whsec_abcdefghijklmnop"
+        )
     except ValueError as exc:
         path = write_report(exc, "a test", path=tmp_path / "sendwatch.log")
     assert path is not None and oct(path.stat().st_mode & 0o777) == "0o600"
@@ -135,8 +149,16 @@ class Pty:
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 120, 0, 0))
-        self.proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT,
-                                     start_new_session=True, close_fds=True)
+        self.proc = subprocess.Popen(
+            args,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            cwd=ROOT,
+            start_new_session=True,
+            close_fds=True,
+        )
         os.close(slave)
         self.output = bytearray()
         self._reader = threading.Thread(target=self._drain, daemon=True)
@@ -180,8 +202,11 @@ def _env_with_history(env: dict[str, str], world) -> tuple[dict[str, str], Path,
     return env, history, m.id
 
 
-@pytest.mark.parametrize("hang_up_first,signal_it", [(False, True), (True, True), (True, False)],
-                         ids=["sighup", "pty-closed-then-sighup", "pty-closed-no-signal"])
+@pytest.mark.parametrize(
+    "hang_up_first,signal_it",
+    [(False, True), (True, True), (True, False)],
+    ids=["sighup", "pty-closed-then-sighup", "pty-closed-no-signal"],
+)
 def test_sighup_exits_quickly_with_history_intact(env, world, hang_up_first, signal_it) -> None:
     """SSH dropped: SIGHUP (or, without a signal, the periodic terminal check) ends the app in
     a few seconds with exit status 129, and the history is closed cleanly."""
@@ -199,7 +224,9 @@ def test_sighup_exits_quickly_with_history_intact(env, world, hang_up_first, sig
         assert code == 128 + signal.SIGHUP
     finally:
         child.close()
-    assert not Path(f"{history}-wal").exists() or Path(f"{history}-wal").stat().st_size == 0  # closed cleanly
+    assert (
+        not Path(f"{history}-wal").exists() or Path(f"{history}-wal").stat().st_size == 0
+    )  # closed cleanly
     store = HistoryStore(history)
     try:
         assert store.row(message_id) is not None
@@ -210,12 +237,14 @@ def test_sighup_exits_quickly_with_history_intact(env, world, hang_up_first, sig
 def test_a_crash_exits_non_zero_with_one_line_naming_the_log(env, world) -> None:
     """The whole app crashing: exit status 1, one line naming the log, no traceback, no key."""
     env, _, _ = _env_with_history(env, world)
-    script = ("import os, tui.app.app as a\n"
-              "def boom(self):\n"
-              "    raise RuntimeError('startup bug ' + os.environ['SENDO_API_KEY'])\n"
-              "a.SendwatchApp._go_live = boom\n"
-              "from tui.cli import main\n"
-              "raise SystemExit(main([]))\n")
+    script = (
+        "import os, tui.app.app as a\n"
+        "def boom(self):\n"
+        "    raise RuntimeError('startup bug ' + os.environ['SENDO_API_KEY'])\n"
+        "a.SendwatchApp._go_live = boom\n"
+        "from tui.cli import main\n"
+        "raise SystemExit(main([]))\n"
+    )
     child = Pty([sys.executable, "-c", script], env)
     try:
         code = child.proc.wait(timeout=20)
@@ -228,12 +257,18 @@ def test_a_crash_exits_non_zero_with_one_line_naming_the_log(env, world) -> None
     assert str(log) in out.replace("\r\n", "").replace("\n", "") and "Traceback" not in out
     assert env["SENDO_API_KEY"] not in out
     text = log.read_text()
-    assert "Traceback" in text and "startup bug [redacted]" in text and env["SENDO_API_KEY"] not in text
+    assert (
+        "Traceback" in text
+        and "startup bug [redacted]" in text
+        and env["SENDO_API_KEY"] not in text
+    )
 
 
 # -- nothing typed is lost -------------------------------------------------------------------
 async def test_an_id_typed_while_offline_is_kept_and_resolved_later(settings, world, sim) -> None:
-    m = world.add_message(Provider.SENTDM, [(0, "queued"), (1, "failed")], error=("30007", "filtered"), created=-5)
+    m = world.add_message(
+        Provider.SENTDM, [(0, "queued"), (1, "failed")], error=("30007", "filtered"), created=-5
+    )
     sim.set_fault(Provider.SENTDM, "down")
     sim.set_fault(Provider.SENDO, "down")
     app = make_app(quick(settings))
@@ -275,20 +310,30 @@ def test_kill_9_during_heavy_polling_loses_nothing_written(env, world) -> None:
     from tui.store.history import HistoryStore
 
     live(world)
-    msgs = [world.add_message(Provider.SENDO, [(0, "CREATED"), (0.5, "SENT")], created=-2) for _ in range(400)]
+    msgs = [
+        world.add_message(Provider.SENDO, [(0, "CREATED"), (0.5, "SENT")], created=-2)
+        for _ in range(400)
+    ]
     history = Path(env["SENDWATCH_DATA_DIR"]) / "history.sqlite3"
     store = HistoryStore(history)
     store.track([MessageRef(m.id, Provider.SENDO) for m in msgs])
     store.close()
-    child = subprocess.Popen([sys.executable, "-m", "tui", "poll"], env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, cwd=Path(__file__).resolve().parent.parent)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tui", "poll"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     answered_before = 0
     try:
         deadline = time.monotonic() + 30
         while answered_before < 60 and time.monotonic() < deadline:  # polling is well under way
             time.sleep(0.2)
             with sqlite3.connect(f"file:{history}?mode=ro", uri=True, timeout=30) as reader:
-                answered_before = reader.execute("SELECT count(*) FROM messages WHERE last_polled IS NOT NULL").fetchone()[0]
+                answered_before = reader.execute(
+                    "SELECT count(*) FROM messages WHERE last_polled IS NOT NULL"
+                ).fetchone()[0]
         assert answered_before >= 60
     finally:
         os.kill(child.pid, signal.SIGKILL)
@@ -296,7 +341,9 @@ def test_kill_9_during_heavy_polling_loses_nothing_written(env, world) -> None:
     after = HistoryStore(history)
     try:
         assert not after.warnings  # opened clean: nothing moved aside
-        answered_after = after._read("SELECT count(*) FROM messages WHERE last_polled IS NOT NULL")[0][0]
+        answered_after = after._read("SELECT count(*) FROM messages WHERE last_polled IS NOT NULL")[
+            0
+        ][0]
         assert answered_after >= answered_before and after.count() == 400
         assert after._read("PRAGMA integrity_check")[0][0] == "ok"
     finally:

@@ -27,8 +27,12 @@ def client(sim: Simulator):
 
 
 def failed(world):
-    return world.add_message(Provider.SENTDM, [(0, "QUEUED"), (1, "ROUTED"), (3, "SENT"), (9, "FAILED")],
-                             error=("DELIVERY_007", "The carrier reported the handset as unreachable"), created=-20)
+    return world.add_message(
+        Provider.SENTDM,
+        [(0, "QUEUED"), (1, "ROUTED"), (3, "SENT"), (9, "FAILED")],
+        error=("DELIVERY_007", "The carrier reported the handset as unreachable"),
+        created=-20,
+    )
 
 
 def test_retrieve_status_parses_the_message(client, world) -> None:
@@ -48,16 +52,28 @@ def test_retrieve_status_parses_the_message(client, world) -> None:
 
 
 def test_rich_body_parses(client, world) -> None:
-    m = world.add_message(Provider.SENTDM, [(0, "QUEUED"), (1, "SENT"), (2, "DELIVERED"), (3, "READ")], channel="whatsapp",
-                          header="Order update", footer="Reply STOP",
-                          buttons=[{"type": "QUICK_REPLY", "text": "Track", "value": None, "postbackData": "track"}],
-                          header_media={"type": "image", "url": "https://cdn.example.com/b.jpg"}, created=-10)
+    m = world.add_message(
+        Provider.SENTDM,
+        [(0, "QUEUED"), (1, "SENT"), (2, "DELIVERED"), (3, "READ")],
+        channel="whatsapp",
+        header="Order update",
+        footer="Reply STOP",
+        buttons=[{"type": "QUICK_REPLY", "text": "Track", "value": None, "postbackData": "track"}],
+        header_media={"type": "image", "url": "https://cdn.example.com/b.jpg"},
+        created=-10,
+    )
     body = client.messages.retrieve_status(m.id).data.message_body
     assert body.header == "Order update" and body.buttons[0].postback_data == "track"
     assert body.header_media.url == "https://cdn.example.com/b.jpg"
-    mms = world.add_message(Provider.SENTDM, [(0, "QUEUED"), (1, "SENT")], channel="mms", subject="Hi", created=-10)
+    mms = world.add_message(
+        Provider.SENTDM, [(0, "QUEUED"), (1, "SENT")], channel="mms", subject="Hi", created=-10
+    )
     got = client.messages.retrieve_status(mms.id).data.message_body
-    assert got.subject == "Hi" and got.media[0].mime_type == "image/jpeg" and got.media[0].size_bytes == 48213
+    assert (
+        got.subject == "Hi"
+        and got.media[0].mime_type == "image/jpeg"
+        and got.media[0].size_bytes == 48213
+    )
 
 
 def test_retrieve_activities(client, world) -> None:
@@ -66,14 +82,22 @@ def test_retrieve_activities(client, world) -> None:
     acts = res.data.activities
     assert res.data.message_id == m.id
     assert [a.status for a in acts] == ["FAILED", "SENT", "ROUTED", "QUEUED"]
-    assert acts[0].reason_code == "DELIVERY_007" and acts[0].from_ == m.from_ and acts[0].price == "0.0075"
+    assert (
+        acts[0].reason_code == "DELIVERY_007"
+        and acts[0].from_ == m.from_
+        and acts[0].price == "0.0075"
+    )
     assert res.data.pagination.total_count == 4 and res.data.pagination.has_more is False
     assert not acts[0].model_extra
 
 
 def test_scheduled_and_cancelled_activity(client, world) -> None:
-    m = world.add_message(Provider.SENTDM, [(0, "QUEUED"), (0.3, "SCHEDULED"), (50, "CANCELLED")], created=-60,
-                          scheduled_at=3600.0)
+    m = world.add_message(
+        Provider.SENTDM,
+        [(0, "QUEUED"), (0.3, "SCHEDULED"), (50, "CANCELLED")],
+        created=-60,
+        scheduled_at=3600.0,
+    )
     acts = client.messages.retrieve_activities(m.id).data.activities
     assert [a.status for a in acts] == ["CANCELLED", "SCHEDULED", "QUEUED"]
     assert acts[0].scheduled_at == acts[1].scheduled_at and acts[2].scheduled_at is None
@@ -95,11 +119,15 @@ def test_sdk_exceptions(client, world, sim) -> None:
     client.messages.retrieve_status(m.id)
     with pytest.raises(sent_dm.RateLimitError) as limited:
         client.messages.retrieve_status(m.id)
-    assert limited.value.response.headers["retry-after"] and "BUSINESS_002" in str(limited.value.body)
+    assert limited.value.response.headers["retry-after"] and "BUSINESS_002" in str(
+        limited.value.body
+    )
 
 
 def test_problem_json_429_is_a_rate_limit_error(world) -> None:
-    sim = Simulator(world, SimConfig(sentdm_per_minute=6, sentdm_burst=1, sentdm_429_style="problem")).start()
+    sim = Simulator(
+        world, SimConfig(sentdm_per_minute=6, sentdm_burst=1, sentdm_429_style="problem")
+    ).start()
     try:
         m = failed(world)
         with sent_dm.Sent(api_key=SENTDM_KEY, base_url=sim.base_url, max_retries=0) as c:
@@ -111,9 +139,12 @@ def test_problem_json_429_is_a_rate_limit_error(world) -> None:
 
 
 def test_send_through_the_sdk(client, world) -> None:
-    res = client.messages.send(to=["+14155550123", "+14155550000"], channel=["sms", "whatsapp"],
-                               template={"name": "Order Shipped", "parameters": {"name": "Ada", "n": "42"}},
-                               idempotency_key="sdk-oracle-1")
+    res = client.messages.send(
+        to=["+14155550123", "+14155550000"],
+        channel=["sms", "whatsapp"],
+        template={"name": "Order Shipped", "parameters": {"name": "Ada", "n": "42"}},
+        idempotency_key="sdk-oracle-1",
+    )
     data = res.data
     assert data.status == "QUEUED" and data.template_name == "Order Shipped"
     assert len(data.recipients) == 4 and {r.channel for r in data.recipients} == {"sms", "whatsapp"}
@@ -122,9 +153,12 @@ def test_send_through_the_sdk(client, world) -> None:
     world.advance(5)
     status = client.messages.retrieve_status(blocked.message_id).data
     assert status.status == "BLOCKED" and status.reason_code == "BUSINESS_003"
-    again = client.messages.send(to=["+14155550123", "+14155550000"], channel=["sms", "whatsapp"],
-                                 template={"name": "Order Shipped", "parameters": {"name": "Ada", "n": "42"}},
-                                 idempotency_key="sdk-oracle-1")
+    again = client.messages.send(
+        to=["+14155550123", "+14155550000"],
+        channel=["sms", "whatsapp"],
+        template={"name": "Order Shipped", "parameters": {"name": "Ada", "n": "42"}},
+        idempotency_key="sdk-oracle-1",
+    )
     assert [r.message_id for r in again.data.recipients] == [r.message_id for r in data.recipients]
     with pytest.raises(sent_dm.BadRequestError) as invalid:
         client.messages.send(to=["not-a-number"], text="hi")

@@ -53,6 +53,7 @@ def test_failed_message_detail(snap_compare, showcase, size) -> None:
 
 def test_help_screen(snap_compare, showcase) -> None:
     app, _ = showcase
+
     async def open_help(pilot) -> None:
         await settle(pilot)
         await pilot.press("question_mark")

@@ -6,22 +6,30 @@ from __future__ import annotations
 import sqlite3
 import threading
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tui.ids import MessageRef
 from tui.model import Event, EventSource, Message, Provider, Status
 from tui.store.history import HistoryStore, ListFilter
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def message(i: int = 0, status: Status = Status.QUEUED, raw: str = "queued", **kw) -> Message:
     events = [Event(Status.QUEUED, "queued", T0, "Message queued")]
     if status is not Status.QUEUED:
         events.append(Event(status, raw, T0 + timedelta(seconds=5), f"now {raw}"))
-    return Message(id=f"00000000-0000-4000-8000-{i:012d}", provider=Provider.SENTDM, status=status,
-                   provider_status=raw, to=f"+1555000{i:04d}", body=f"hello {i}", events=tuple(events), **kw)
+    return Message(
+        id=f"00000000-0000-4000-8000-{i:012d}",
+        provider=Provider.SENTDM,
+        status=status,
+        provider_status=raw,
+        to=f"+1555000{i:04d}",
+        body=f"hello {i}",
+        events=tuple(events),
+        **kw,
+    )
 
 
 def test_survives_restart(open_store) -> None:
@@ -40,7 +48,9 @@ def test_events_deduplicated_and_transitions_observed(open_store) -> None:
     first = store.record_fetch(message(), next_poll=1.0, fetched_at=10.0)
     again = store.record_fetch(message(), next_poll=1.0, fetched_at=20.0)
     assert first.changed and not again.changed  # same data: the row need not be redrawn
-    moved = store.record_fetch(message(status=Status.DELIVERED, raw="delivered"), next_poll=None, fetched_at=30.0)
+    moved = store.record_fetch(
+        message(status=Status.DELIVERED, raw="delivered"), next_poll=None, fetched_at=30.0
+    )
     assert moved.changed and moved.previous is Status.QUEUED and moved.current is Status.DELIVERED
     events = store.get(message().id).message.events
     provider_events = [e for e in events if e.source is EventSource.PROVIDER]
@@ -59,7 +69,9 @@ def test_concurrent_writers_do_not_interleave(open_store) -> None:
             for i in range(offset, offset + 50):
                 store.track([MessageRef(message(i).id, Provider.SENTDM)])
                 store.record_fetch(message(i), next_poll=float(i), fetched_at=1.0)
-                store.record_fetch(message(i, Status.SENT, "sent"), next_poll=float(i), fetched_at=2.0)
+                store.record_fetch(
+                    message(i, Status.SENT, "sent"), next_poll=float(i), fetched_at=2.0
+                )
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -125,11 +137,16 @@ def test_retention(open_store) -> None:
     store = open_store()
     store.track([MessageRef(message(i).id, Provider.SENTDM) for i in range(10)], now=0.0)
     for i in range(10):
-        store.record_fetch(message(i, Status.DELIVERED, "delivered"), next_poll=None if i < 5 else 9e9,
-                           fetched_at=0.0 if i < 5 else 90 * 86400.0)
+        store.record_fetch(
+            message(i, Status.DELIVERED, "delivered"),
+            next_poll=None if i < 5 else 9e9,
+            fetched_at=0.0 if i < 5 else 90 * 86400.0,
+        )
     removed = store.prune(retention_days=30, max_messages=4, now=100 * 86400.0)
     assert removed == 6 and store.count() == 4
-    assert store._read("SELECT count(*) FROM events WHERE message_id = ?", (message(0).id,))[0][0] == 0
+    assert (
+        store._read("SELECT count(*) FROM events WHERE message_id = ?", (message(0).id,))[0][0] == 0
+    )
 
 
 def test_due_and_next_due(open_store) -> None:
@@ -148,9 +165,26 @@ def test_indexed_search_matches_the_plain_scan(tmp_path: Path) -> None:
     store.track([MessageRef(message(i).id, Provider.SENTDM) for i in range(len(bodies))])
     for i, body in enumerate(bodies):
         store.record_fetch(replace(message(i), body=body), next_poll=None, fetched_at=1.0)
-    store.record_fetch(replace(message(4, Status.FAILED, "failed"), body="plain", error=None), next_poll=None, fetched_at=2.0)
+    store.record_fetch(
+        replace(message(4, Status.FAILED, "failed"), body="plain", error=None),
+        next_poll=None,
+        fetched_at=2.0,
+    )
     store.forget(message(3).id)
-    for text in ["ada", "ADA", '"Ada"', "50%", "off_t", "Köln", "30007", "fail", "queued", "+1555", "zzz", "a"]:
+    for text in [
+        "ada",
+        "ADA",
+        '"Ada"',
+        "50%",
+        "off_t",
+        "Köln",
+        "30007",
+        "fail",
+        "queued",
+        "+1555",
+        "zzz",
+        "a",
+    ]:
         flt = ListFilter(text=text)
         indexed = {r.id for r in store.page(flt, 0, 100)}
         store.fts = False
@@ -167,7 +201,9 @@ def test_version_1_history_gains_the_index(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     _v1(db)
     db.execute("PRAGMA user_version = 1")
-    db.execute("INSERT INTO messages(id, status, body, first_seen) VALUES ('00000000-0000-4000-8000-000000000001', 'sent', 'legacy body', 1)")
+    db.execute(
+        "INSERT INTO messages(id, status, body, first_seen) VALUES ('00000000-0000-4000-8000-000000000001', 'sent', 'legacy body', 1)"
+    )
     db.commit()
     db.close()
     store = HistoryStore(path)
@@ -178,21 +214,48 @@ def test_version_1_history_gains_the_index(tmp_path: Path) -> None:
 def test_every_query_runs_on_both_backends(open_store) -> None:
     """Each public method of the store, with each of its variants, on SQLite and on PostgreSQL."""
     store = open_store()
-    refs = [MessageRef(message(i).id, Provider.SENTDM) for i in range(6)] + [MessageRef("00000000-0000-4000-8000-00000000aaaa")]
+    refs = [MessageRef(message(i).id, Provider.SENTDM) for i in range(6)] + [
+        MessageRef("00000000-0000-4000-8000-00000000aaaa")
+    ]
     assert store.track(refs, campaign="c1", now=1.0) == 7
     for i in range(6):
-        status = [(Status.QUEUED, "queued"), (Status.FAILED, "BLOCKED"), (Status.DELIVERED, "delivered")][i % 3]
-        store.record_fetch(replace(message(i, *status), error=None if i % 3 != 1 else None), next_poll=50.0 + i, fetched_at=2.0)
+        status = [
+            (Status.QUEUED, "queued"),
+            (Status.FAILED, "BLOCKED"),
+            (Status.DELIVERED, "delivered"),
+        ][i % 3]
+        store.record_fetch(
+            replace(message(i, *status), error=None if i % 3 != 1 else None),
+            next_poll=50.0 + i,
+            fetched_at=2.0,
+        )
     store.record_failure(message(0).id, "boom", next_poll=60.0)
-    store.add_events(message(0).id, [Event(Status.SENT, "sent", T0 + timedelta(seconds=9), "sent", reason_code="X", reason="y")])
-    store.record_send(Provider.SENTDM, "key-1", [MessageRef(message(7).id, Provider.SENTDM)], "c2", now=3.0)
+    store.add_events(
+        message(0).id,
+        [
+            Event(
+                Status.SENT, "sent", T0 + timedelta(seconds=9), "sent", reason_code="X", reason="y"
+            )
+        ],
+    )
+    store.record_send(
+        Provider.SENTDM, "key-1", [MessageRef(message(7).id, Provider.SENTDM)], "c2", now=3.0
+    )
     store.cover_by_push(message(0).id, 900.0)
-    assert store.last_push(Provider.SENTDM) == 900.0 and store.release_push(Provider.SENTDM, 10.0) == 1
+    assert (
+        store.last_push(Provider.SENTDM) == 900.0 and store.release_push(Provider.SENTDM, 10.0) == 1
+    )
     store.pull_forward([message(0).id, message(3).id], 4.0, 5.0)
     store.pull_forward([message(0).id], 4.0, 5.0, changed_since=0.0)
     assert store.make_all_due(6.0) >= 1
-    for flt in (ListFilter(), ListFilter(text="hello"), ListFilter(text="he"), ListFilter(statuses=frozenset({"failed"})),
-                ListFilter(statuses=frozenset({"blocked", "queued"})), ListFilter(provider="sentdm", campaign="c1", error_code="x")):
+    for flt in (
+        ListFilter(),
+        ListFilter(text="hello"),
+        ListFilter(text="he"),
+        ListFilter(statuses=frozenset({"failed"})),
+        ListFilter(statuses=frozenset({"blocked", "queued"})),
+        ListFilter(provider="sentdm", campaign="c1", error_code="x"),
+    ):
         count = store.count(flt)
         assert store.count_upto(flt, 3) == min(count, 3)
         for sort in ("newest", "changed"):
@@ -204,14 +267,26 @@ def test_every_query_runs_on_both_backends(open_store) -> None:
         store.backlog(100.0, flt), store.oldest_due(100.0, flt)
         store.transitions_since(0.0, flt)
         list(store.iter_snapshots(flt, batch=2))
-    assert store.row(message(1).id).status == "failed" and store.provider_of(message(1).id) is Provider.SENTDM
+    assert (
+        store.row(message(1).id).status == "failed"
+        and store.provider_of(message(1).id) is Provider.SENTDM
+    )
     assert store.get(message(0).id) is not None and store.get("nope") is None
-    assert store.first_seen() == 1.0 and dict(store.campaigns())["c1"] == 7 and store.campaign_started("c1") == 1.0
+    assert (
+        store.first_seen() == 1.0
+        and dict(store.campaigns())["c1"] == 7
+        and store.campaign_started("c1") == 1.0
+    )
     assert store.sends()[0][0] == "key-1"
     changes = store.changes_since(0)
     assert changes.ids and changes.rev == store.current_rev()
-    for kw in ({"provider": Provider.SENTDM}, {"unresolved": True}, {"provider": Provider.SENTDM, "among": [message(0).id]},
-               {"provider": Provider.SENTDM, "never_asked": True}, {"provider": Provider.SENTDM, "never_asked": False}):
+    for kw in (
+        {"provider": Provider.SENTDM},
+        {"unresolved": True},
+        {"provider": Provider.SENTDM, "among": [message(0).id]},
+        {"provider": Provider.SENTDM, "never_asked": True},
+        {"provider": Provider.SENTDM, "never_asked": False},
+    ):
         store.due(1000.0, 10, **kw)
     store.next_due(Provider.SENTDM), store.next_due(unresolved=True), store.pending_count()
     store.forget(message(5).id)
@@ -229,7 +304,9 @@ def test_two_instances_migrating_an_old_file_at_once(tmp_path: Path) -> None:
     _v1(db)
     _v2(db)
     db.execute("PRAGMA user_version = 2")
-    db.execute("INSERT INTO messages(id, status, body, first_seen) VALUES ('00000000-0000-4000-8000-000000000001', 'sent', 'kept', 1)")
+    db.execute(
+        "INSERT INTO messages(id, status, body, first_seen) VALUES ('00000000-0000-4000-8000-000000000001', 'sent', 'kept', 1)"
+    )
     db.commit()
     db.close()
     stores: list[HistoryStore] = []

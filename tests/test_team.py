@@ -31,7 +31,11 @@ def _settings(tmp_path: Path, key: str = "k-1234567890abcdef"):
 
 def test_account_key_is_stable_and_secret_free(tmp_path: Path) -> None:
     a, b = _settings(tmp_path), _settings(tmp_path, "another-key-000000")
-    assert account_key(a, Provider.SENTDM) == account_key(a, Provider.SENTDM) != account_key(b, Provider.SENTDM)
+    assert (
+        account_key(a, Provider.SENTDM)
+        == account_key(a, Provider.SENTDM)
+        != account_key(b, Provider.SENTDM)
+    )
     assert "k-1234567890abcdef" not in account_key(a, Provider.SENTDM)
     assert account_key(a, None) == "unresolved"
 
@@ -39,7 +43,11 @@ def test_account_key_is_stable_and_secret_free(tmp_path: Path) -> None:
 def _leases(backend: str, open_store, tmp_path: Path):
     store = open_store()
     settings = _settings(tmp_path)
-    return store, lease_for(settings, store, Provider.SENTDM), lease_for(settings, store, Provider.SENTDM)
+    return (
+        store,
+        lease_for(settings, store, Provider.SENTDM),
+        lease_for(settings, store, Provider.SENTDM),
+    )
 
 
 def test_one_instance_wins_and_the_other_takes_over(backend, open_store, tmp_path: Path) -> None:
@@ -72,8 +80,12 @@ time.sleep(60)
 def test_a_killed_poller_is_replaced_within_seconds(backend, open_store, tmp_path: Path) -> None:
     store = open_store()
     url = getattr(store, "url", "")
-    child = subprocess.Popen([sys.executable, "-c", HOLD, str(store.path), url], stdout=subprocess.PIPE, text=True,
-                             cwd=Path(__file__).resolve().parent.parent)
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(store.path), url],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     try:
         assert child.stdout.readline().strip() == "held"
         mine = lease_for(_settings(tmp_path), store, Provider.SENTDM)
@@ -103,7 +115,9 @@ def test_every_instance_sees_every_change(backend, open_store) -> None:
     try:
         time.sleep(0.3)  # the PostgreSQL watcher is listening
         writer.track([MessageRef(message(1).id, Provider.SENTDM)])
-        writer.record_fetch(message(1, Status.DELIVERED, "delivered"), next_poll=None, fetched_at=5.0)
+        writer.record_fetch(
+            message(1, Status.DELIVERED, "delivered"), next_poll=None, fetched_at=5.0
+        )
         assert arrived.wait(3.0), "no change noticed within 3 s"
         time.sleep(0.3)
         ids = {i for c in seen for i in c.ids}
@@ -146,7 +160,9 @@ def test_the_database_password_never_shows(pg_server) -> None:
 
 
 # -- pollers sharing one store: exactly one polls each account ----------------------------------------
-async def test_two_pollers_on_one_store_spend_one_budget(backend, open_store, settings, world, sim) -> None:
+async def test_two_pollers_on_one_store_spend_one_budget(
+    backend, open_store, settings, world, sim
+) -> None:
     import asyncio
     from dataclasses import replace as dc_replace
 
@@ -155,7 +171,10 @@ async def test_two_pollers_on_one_store_spend_one_budget(backend, open_store, se
     from tui.providers.lookup import Providers
 
     live(world)
-    msgs = [world.add_message(Provider.SENDO, [(0, "QUEUED"), (3600, "SENT")], created=-1) for _ in range(5)]
+    msgs = [
+        world.add_message(Provider.SENDO, [(0, "QUEUED"), (3600, "SENT")], created=-1)
+        for _ in range(5)
+    ]
     first_store, second_store = open_store(), open_store()
     first_store.track([MessageRef(m.id, Provider.SENDO) for m in msgs])
     policy = dc_replace(FAST, min_interval=0.5, max_interval=0.5)
@@ -169,7 +188,11 @@ async def test_two_pollers_on_one_store_spend_one_budget(backend, open_store, se
         await asyncio.sleep(2.5)
         states = [p.lease_state.get(Provider.SENDO) for p, _, _ in instances]
         assert sorted(states) == sorted(["polling here", f"polled by {me()}"]), states
-        winner = next(i for i, (p, _, _) in enumerate(instances) if p.lease_state.get(Provider.SENDO) == "polling here")
+        winner = next(
+            i
+            for i, (p, _, _) in enumerate(instances)
+            if p.lease_state.get(Provider.SENDO) == "polling here"
+        )
         loser = instances[1 - winner][0]
         assert loser.stats.get(Provider.SENDO) is None or loser.stats[Provider.SENDO].requests == 0
         # the winner leaves: the other takes over within the retry interval
@@ -178,7 +201,9 @@ async def test_two_pollers_on_one_store_spend_one_budget(backend, open_store, se
         await task
         await providers.aclose()
         for _ in range(60):
-            if loser.lease_state.get(Provider.SENDO) == "polling here" and loser.stats.get(Provider.SENDO):
+            if loser.lease_state.get(Provider.SENDO) == "polling here" and loser.stats.get(
+                Provider.SENDO
+            ):
                 break
             await asyncio.sleep(0.2)
         assert loser.lease_state.get(Provider.SENDO) == "polling here"
@@ -203,7 +228,9 @@ async def test_webhooks_make_polling_the_safety_net(open_store, settings, world)
     from tui.webhooks.apply import apply_push
 
     live(world)
-    m = world.add_message(Provider.SENTDM, [(0, "QUEUED"), (1, "SENT"), (3600, "DELIVERED")], created=-5)
+    m = world.add_message(
+        Provider.SENTDM, [(0, "QUEUED"), (1, "SENT"), (3600, "DELIVERED")], created=-5
+    )
     store = open_store()
     store.track([MessageRef(m.id, Provider.SENTDM)])
     now = time.time()
@@ -241,14 +268,27 @@ def test_headless_poll_service(env, world, tmp_path: Path) -> None:
     from tui.store.history import HistoryStore
 
     live(world)
-    msgs = [world.add_message(Provider.SENTDM, [(0, "QUEUED"), (0.5, "FAILED")], error=("DELIVERY_003", "x"), created=-5),
-            world.add_message(Provider.SENDO, [(0, "CREATED"), (0.5, "DELIVERED")], created=-5)]
+    msgs = [
+        world.add_message(
+            Provider.SENTDM,
+            [(0, "QUEUED"), (0.5, "FAILED")],
+            error=("DELIVERY_003", "x"),
+            created=-5,
+        ),
+        world.add_message(Provider.SENDO, [(0, "CREATED"), (0.5, "DELIVERED")], created=-5),
+    ]
     history = Path(env["SENDWATCH_DATA_DIR"]) / "history.sqlite3"
     store = HistoryStore(history)
     store.track([MessageRef(m.id, m.provider) for m in msgs])
     store.close()
-    child = subprocess.Popen([sys.executable, "-m", "tui", "poll"], env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tui", "poll"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     try:
         time.sleep(4.0)
         child.send_signal(signal.SIGTERM)
@@ -266,5 +306,15 @@ def test_headless_poll_service(env, world, tmp_path: Path) -> None:
     finally:
         store.close()
     unreachable = dict(env, SENDWATCH_DATABASE_URL="postgresql://sw:secret-pw@127.0.0.1:1/sw")
-    out = subprocess.run([sys.executable, "-m", "tui", "poll"], env=unreachable, capture_output=True, text=True, timeout=60)
-    assert out.returncode == 2 and "secret-pw" not in out.stderr and "cannot use the shared history" in out.stderr
+    out = subprocess.run(
+        [sys.executable, "-m", "tui", "poll"],
+        env=unreachable,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (
+        out.returncode == 2
+        and "secret-pw" not in out.stderr
+        and "cannot use the shared history" in out.stderr
+    )

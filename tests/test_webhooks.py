@@ -40,49 +40,98 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def signed_headers(body: bytes, *, key: bytes = KEY, ts: float | None = None, event_id: str | None = None,
-                   extra_signatures: tuple[str, ...] = ()) -> dict[str, str]:
+def signed_headers(
+    body: bytes,
+    *,
+    key: bytes = KEY,
+    ts: float | None = None,
+    event_id: str | None = None,
+    extra_signatures: tuple[str, ...] = (),
+) -> dict[str, str]:
     """Svix-style headers computed independently of tui.webhooks.signature."""
     stamp = str(int(time.time() if ts is None else ts))
     mac = hmac.new(key, f"{ENDPOINT_ID}.{stamp}.".encode() + body, hashlib.sha256).digest()
     signature = " ".join([*extra_signatures, "v1," + base64.b64encode(mac).decode()])
-    headers = {"X-Webhook-ID": ENDPOINT_ID, "X-Webhook-Timestamp": stamp, "X-Webhook-Signature": signature,
-               "Content-Type": "application/json"}
+    headers = {
+        "X-Webhook-ID": ENDPOINT_ID,
+        "X-Webhook-Timestamp": stamp,
+        "X-Webhook-Signature": signature,
+        "Content-Type": "application/json",
+    }
     headers["X-Webhook-Event-ID"] = event_id or "evt_" + uuid.uuid4().hex
     return headers
 
 
-def sentdm_body(message_id: str, status: str = "DELIVERED", *, field: str = "message", legacy: bool = False,
-                **payload: Any) -> bytes:
+def sentdm_body(
+    message_id: str,
+    status: str = "DELIVERED",
+    *,
+    field: str = "message",
+    legacy: bool = False,
+    **payload: Any,
+) -> bytes:
     envelope: dict[str, Any] = {
         "field": field,
         ("sub_type" if legacy else "event"): f"{field}.{status.lower()}",
-        "payload": {"message_id": message_id, "message_status": status, "channel": "sms", **payload},
+        "payload": {
+            "message_id": message_id,
+            "message_status": status,
+            "channel": "sms",
+            **payload,
+        },
         "request_id": "req_1",
         "timestamp": "2026-01-15T10:35:00Z",
     }
     return json.dumps(envelope).encode()
 
 
-def sendo_body(message_id: str, status: str = "DELIVERED", *, kind: str = "message.status", **fields: Any) -> bytes:
-    message = {"id": message_id, "type": "SMS", "createdAt": "2026-01-15T10:30:00.000Z", "sentAt": None,
-               "updatedAt": "2026-01-15T10:34:00.000Z", "scheduledAt": None, "direction": "OUTBOUND",
-               "from": "+15550001111", "to": "+15550002222", "body": "hello", "mediaUrls": None, "metadata": None,
-               "numSegments": 1, "errorCode": None, "errorMessage": None, "campaignId": "cmp12345", "status": status,
-               **fields}
-    return json.dumps({"id": "wh_" + uuid.uuid4().hex, "type": kind, "timestamp": "2026-01-15T10:34:01.000Z",
-                       "message": message}).encode()
+def sendo_body(
+    message_id: str, status: str = "DELIVERED", *, kind: str = "message.status", **fields: Any
+) -> bytes:
+    message = {
+        "id": message_id,
+        "type": "SMS",
+        "createdAt": "2026-01-15T10:30:00.000Z",
+        "sentAt": None,
+        "updatedAt": "2026-01-15T10:34:00.000Z",
+        "scheduledAt": None,
+        "direction": "OUTBOUND",
+        "from": "+15550001111",
+        "to": "+15550002222",
+        "body": "hello",
+        "mediaUrls": None,
+        "metadata": None,
+        "numSegments": 1,
+        "errorCode": None,
+        "errorMessage": None,
+        "campaignId": "cmp12345",
+        "status": status,
+        **fields,
+    }
+    return json.dumps(
+        {
+            "id": "wh_" + uuid.uuid4().hex,
+            "type": kind,
+            "timestamp": "2026-01-15T10:34:01.000Z",
+            "message": message,
+        }
+    ).encode()
 
 
 def events_of(path: Path, message_id: str) -> list[tuple[str, str, str | None, str | None]]:
     """(source, provider_status, reason_code, reason) straight from the file."""
     with sqlite3.connect(path) as db:
-        return db.execute("SELECT source, provider_status, reason_code, reason FROM events WHERE message_id = ? "
-                          "ORDER BY ts, rowid", (message_id,)).fetchall()
+        return db.execute(
+            "SELECT source, provider_status, reason_code, reason FROM events WHERE message_id = ? "
+            "ORDER BY ts, rowid",
+            (message_id,),
+        ).fetchall()
 
 
 class Harness:
-    def __init__(self, receiver: WebhookReceiver, store: HistoryStore, path: Path, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self, receiver: WebhookReceiver, store: HistoryStore, path: Path, client: httpx.AsyncClient
+    ) -> None:
         self.receiver, self.store, self.path, self.client = receiver, store, path, client
 
     @property
@@ -90,7 +139,9 @@ class Harness:
         return self.receiver.stats
 
     async def sentdm(self, body: bytes, headers: dict[str, str] | None = None) -> httpx.Response:
-        return await self.client.post(SENTDM, content=body, headers=signed_headers(body) if headers is None else headers)
+        return await self.client.post(
+            SENTDM, content=body, headers=signed_headers(body) if headers is None else headers
+        )
 
     async def sendo(self, body: bytes, token: str | None = TOKEN) -> httpx.Response:
         headers = {"Content-Type": "application/json"}
@@ -99,7 +150,9 @@ class Harness:
         return await self.client.post(SENDO, content=body, headers=headers)
 
 
-async def _harness(tmp_path: Path, secret: str | None = SECRET, token: str | None = TOKEN) -> AsyncIterator[Harness]:
+async def _harness(
+    tmp_path: Path, secret: str | None = SECRET, token: str | None = TOKEN
+) -> AsyncIterator[Harness]:
     path = tmp_path / "history.sqlite3"
     store = HistoryStore(path)
     receiver = WebhookReceiver(store, WebhookCredentials.from_values(secret, token), port=0)
@@ -120,11 +173,17 @@ async def hx(tmp_path: Path) -> AsyncIterator[Harness]:
 
 # -- Sent.dm signature ----------------------------------------------------------------------------
 
+
 async def test_valid_signature_stores_an_unknown_message_due_for_a_poll(hx: Harness) -> None:
     mid = new_id()
     before = time.time()
-    body = sentdm_body(mid, "FAILED", reason_code="DELIVERY_003", reason="Insufficient balance",
-                       updated_at="2026-01-15T10:34:59Z")
+    body = sentdm_body(
+        mid,
+        "FAILED",
+        reason_code="DELIVERY_003",
+        reason="Insufficient balance",
+        updated_at="2026-01-15T10:34:59Z",
+    )
     response = await hx.sentdm(body)
     assert response.status_code == 200, response.text
     assert response.json()["result"] == "applied"
@@ -133,17 +192,23 @@ async def test_valid_signature_stores_an_unknown_message_due_for_a_poll(hx: Harn
     assert stored.message.provider is Provider.SENTDM
     assert stored.message.status is Status.FAILED and stored.message.provider_status == "FAILED"
     assert stored.message.error is not None and stored.message.error.code == "DELIVERY_003"
-    assert stored.next_poll is not None and before <= stored.next_poll <= time.time()  # the poller fills details in
+    assert (
+        stored.next_poll is not None and before <= stored.next_poll <= time.time()
+    )  # the poller fills details in
     assert ("webhook", "failed", "DELIVERY_003", "Insufficient balance") in events_of(hx.path, mid)
     webhook_event = next(e for e in stored.message.events if e.source.value == "webhook")
-    assert webhook_event.timestamp.isoformat().startswith("2026-01-15T10:34:59")  # when it reached the status
+    assert webhook_event.timestamp.isoformat().startswith(
+        "2026-01-15T10:34:59"
+    )  # when it reached the status
     assert hx.stats[Provider.SENTDM].applied == 1 and hx.stats[Provider.SENTDM].received == 1
 
 
 async def test_any_of_several_signatures_may_match(hx: Harness) -> None:
     mid = new_id()
     body = sentdm_body(mid)
-    response = await hx.sentdm(body, signed_headers(body, extra_signatures=("v1,AAAAAAAAAAAAAAAA", "v2,zzz")))
+    response = await hx.sentdm(
+        body, signed_headers(body, extra_signatures=("v1,AAAAAAAAAAAAAAAA", "v2,zzz"))
+    )
     assert response.status_code == 200
     assert hx.store.get(mid) is not None
 
@@ -154,9 +219,23 @@ async def test_legacy_sub_type_is_accepted(hx: Harness) -> None:
     assert hx.store.get(mid).message.status is Status.SENT
 
 
-@pytest.mark.parametrize("case", ["wrong_secret", "tampered", "stale", "future", "no_id", "no_timestamp",
-                                  "no_signature", "not_v1", "garbage_timestamp"])
-async def test_unauthentic_sentdm_requests_are_refused(hx: Harness, case: str, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    "case",
+    [
+        "wrong_secret",
+        "tampered",
+        "stale",
+        "future",
+        "no_id",
+        "no_timestamp",
+        "no_signature",
+        "not_v1",
+        "garbage_timestamp",
+    ],
+)
+async def test_unauthentic_sentdm_requests_are_refused(
+    hx: Harness, case: str, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     mid = new_id()
     body = sentdm_body(mid)
@@ -190,7 +269,9 @@ async def test_unauthentic_sentdm_requests_are_refused(hx: Harness, case: str, c
 async def test_timestamps_inside_the_window_are_accepted(hx: Harness) -> None:
     for offset in (-290, 290):
         body = sentdm_body(new_id())
-        assert (await hx.sentdm(body, signed_headers(body, ts=time.time() + offset))).status_code == 200
+        assert (
+            await hx.sentdm(body, signed_headers(body, ts=time.time() + offset))
+        ).status_code == 200
 
 
 async def test_a_replayed_event_is_acknowledged_but_not_applied_twice(hx: Harness) -> None:
@@ -210,9 +291,12 @@ async def test_a_replayed_event_is_acknowledged_but_not_applied_twice(hx: Harnes
 
 # -- Sendo token ----------------------------------------------------------------------------------
 
+
 async def test_sendo_status_with_the_right_token_is_applied(hx: Harness) -> None:
     mid = new_id()
-    response = await hx.sendo(sendo_body(mid, "FAILED", errorCode=1009, errorMessage="unreachable handset"))
+    response = await hx.sendo(
+        sendo_body(mid, "FAILED", errorCode=1009, errorMessage="unreachable handset")
+    )
     assert response.status_code == 200, response.text
     message = hx.store.get(mid).message
     assert message.provider is Provider.SENDO and message.status is Status.FAILED
@@ -237,21 +321,45 @@ async def test_sendo_envelope_id_deduplicates(hx: Harness) -> None:
 
 # -- bodies ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'"text"', b"\xff\xfe", b"",
-                                  json.dumps({"field": "message", "event": "message.sent", "payload": []}).encode(),
-                                  json.dumps({"field": "message", "payload": {"message_id": str(uuid.uuid4())}}).encode(),
-                                  json.dumps({"field": "message", "payload": {"message_status": "SENT"}}).encode(),
-                                  json.dumps({"field": "message", "payload": {"message_status": "SENT",
-                                                                              "message_id": "../../etc"}}).encode()])
-async def test_signed_bodies_that_are_not_the_documented_json_get_400(hx: Harness, body: bytes) -> None:
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"[1, 2]",
+        b'"text"',
+        b"\xff\xfe",
+        b"",
+        json.dumps({"field": "message", "event": "message.sent", "payload": []}).encode(),
+        json.dumps({"field": "message", "payload": {"message_id": str(uuid.uuid4())}}).encode(),
+        json.dumps({"field": "message", "payload": {"message_status": "SENT"}}).encode(),
+        json.dumps(
+            {"field": "message", "payload": {"message_status": "SENT", "message_id": "../../etc"}}
+        ).encode(),
+    ],
+)
+async def test_signed_bodies_that_are_not_the_documented_json_get_400(
+    hx: Harness, body: bytes
+) -> None:
     response = await hx.sentdm(body)
     assert response.status_code == 400
     assert hx.stats[Provider.SENTDM].rejected == 1
 
 
-@pytest.mark.parametrize("body", [b"nope", b"[]", json.dumps({"id": "x", "type": "message.status"}).encode(),
-                                  json.dumps({"id": "x", "type": "message.status", "message": {"id": str(uuid.uuid4())}}).encode()])
-async def test_sendo_bodies_that_are_not_the_documented_json_get_400(hx: Harness, body: bytes) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"nope",
+        b"[]",
+        json.dumps({"id": "x", "type": "message.status"}).encode(),
+        json.dumps(
+            {"id": "x", "type": "message.status", "message": {"id": str(uuid.uuid4())}}
+        ).encode(),
+    ],
+)
+async def test_sendo_bodies_that_are_not_the_documented_json_get_400(
+    hx: Harness, body: bytes
+) -> None:
     assert (await hx.sendo(body)).status_code == 400
 
 
@@ -283,20 +391,34 @@ async def test_unknown_families_and_types_are_acknowledged_without_acting(hx: Ha
 
 # -- applying -------------------------------------------------------------------------------------
 
+
 async def test_out_of_order_events_never_move_a_status_backwards(hx: Harness) -> None:
     mid = new_id()
-    assert (await hx.sentdm(sentdm_body(mid, "DELIVERED", updated_at="2026-01-15T10:35:00Z"))).status_code == 200
+    assert (
+        await hx.sentdm(sentdm_body(mid, "DELIVERED", updated_at="2026-01-15T10:35:00Z"))
+    ).status_code == 200
     late = await hx.sentdm(sentdm_body(mid, "SENT", updated_at="2026-01-15T10:34:00Z"))
     assert late.status_code == 200
     stored = hx.store.get(mid)
     assert stored.message.status is Status.DELIVERED
-    assert [e[1] for e in events_of(hx.path, mid) if e[0] == "webhook"] == ["sent", "delivered"]  # timeline has both
+    assert [e[1] for e in events_of(hx.path, mid) if e[0] == "webhook"] == [
+        "sent",
+        "delivered",
+    ]  # timeline has both
 
 
 async def test_a_push_for_a_known_message_keeps_what_the_push_does_not_carry(hx: Harness) -> None:
     mid = new_id()
-    full = Message(id=mid, provider=Provider.SENTDM, status=Status.SENT, provider_status="SENT", to="+15550003333",
-                   body="Your code is 1234", channel="sms", raw={"data": {"id": mid}})
+    full = Message(
+        id=mid,
+        provider=Provider.SENTDM,
+        status=Status.SENT,
+        provider_status="SENT",
+        to="+15550003333",
+        body="Your code is 1234",
+        channel="sms",
+        raw={"data": {"id": mid}},
+    )
     hx.store.record_fetch(full, next_poll=time.time() + 600, fetched_at=time.time() - 60)
     response = await hx.sentdm(sentdm_body(mid, "DELIVERED"))
     assert response.status_code == 200
@@ -310,17 +432,23 @@ async def test_a_push_for_a_known_message_keeps_what_the_push_does_not_carry(hx:
 async def test_applied_events_are_reported_to_the_listener(tmp_path: Path) -> None:
     store = HistoryStore(tmp_path / "h.sqlite3")
     seen: list[Any] = []
-    receiver = WebhookReceiver(store, WebhookCredentials.from_values(SECRET, None), port=0, on_applied=seen.append)
+    receiver = WebhookReceiver(
+        store, WebhookCredentials.from_values(SECRET, None), port=0, on_applied=seen.append
+    )
     async with receiver:
         async with httpx.AsyncClient(base_url=receiver.base_url) as client:
             mid = new_id()
             body = sentdm_body(mid)
-            assert (await client.post(SENTDM, content=body, headers=signed_headers(body))).status_code == 200
+            assert (
+                await client.post(SENTDM, content=body, headers=signed_headers(body))
+            ).status_code == 200
     store.close()
     assert [(a.message_id, a.new, a.status) for a in seen] == [(mid, True, Status.DELIVERED)]
 
 
-async def test_a_store_that_cannot_write_gets_503_and_the_retry_is_not_a_duplicate(hx: Harness) -> None:
+async def test_a_store_that_cannot_write_gets_503_and_the_retry_is_not_a_duplicate(
+    hx: Harness,
+) -> None:
     hx.store.close()
     body = sentdm_body(new_id())
     headers = signed_headers(body, event_id="evt_retry")
@@ -328,11 +456,14 @@ async def test_a_store_that_cannot_write_gets_503_and_the_retry_is_not_a_duplica
     assert first.status_code == 503 and "Retry-After" in first.headers
     assert "Traceback" not in first.text and "sqlite" not in first.text.lower()
     again = await hx.sentdm(body, headers)
-    assert again.status_code == 503  # not remembered as applied: the provider's retry is applied later
+    assert (
+        again.status_code == 503
+    )  # not remembered as applied: the provider's retry is applied later
     assert hx.stats[Provider.SENTDM].failed == 2
 
 
 # -- routes ---------------------------------------------------------------------------------------
+
 
 async def test_healthz_methods_and_paths(hx: Harness) -> None:
     health = await hx.client.get("/healthz")

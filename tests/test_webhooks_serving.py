@@ -4,8 +4,8 @@ the simulator's webhook sender (signatures computed by the sender, checked by th
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import base64
+import contextlib
 import logging
 import os
 import signal
@@ -19,14 +19,23 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.test_webhooks import KEY, SECRET, SENDO, SENTDM, TOKEN, new_id, sentdm_body, signed_headers
+from tests.test_webhooks import (
+    KEY,
+    SECRET,
+    SENDO,
+    SENTDM,
+    TOKEN,
+    new_id,
+    sentdm_body,
+    signed_headers,
+)
 from tui.model import Provider
 from tui.store.history import HistoryStore
 from tui.webhooks.credentials import WebhookCredentials
 from tui.webhooks.server import WebhookReceiver
 
-
 # -- `sendwatch listen` ---------------------------------------------------------------------------
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -36,13 +45,25 @@ def _free_port() -> int:
 
 def test_listen_runs_standalone_until_sigterm(tmp_path: Path) -> None:
     port = _free_port()
-    env = {**os.environ, "SENT_DM_WEBHOOK_SECRET": SECRET, "SENDWATCH_DATA_DIR": str(tmp_path / "data"),
-           "SENDWATCH_CONFIG": str(tmp_path / "absent.toml")}
+    env = {
+        **os.environ,
+        "SENT_DM_WEBHOOK_SECRET": SECRET,
+        "SENDWATCH_DATA_DIR": str(tmp_path / "data"),
+        "SENDWATCH_CONFIG": str(tmp_path / "absent.toml"),
+    }
     env.pop("SENDO_WEBHOOK_TOKEN", None)
-    code = ("import sys; from tui.config import load; from tui.commands.listen import run; "
-            f"sys.exit(run(load(), '127.0.0.1', {port}))")
-    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=Path(__file__).resolve().parents[1])
+    code = (
+        "import sys; from tui.config import load; from tui.commands.listen import run; "
+        f"sys.exit(run(load(), '127.0.0.1', {port}))"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
     try:
         lines = []
         for line in proc.stdout:
@@ -53,7 +74,9 @@ def test_listen_runs_standalone_until_sigterm(tmp_path: Path) -> None:
         assert f"POST http://127.0.0.1:{port}/webhooks/sentdm" in out
         assert "Sendo" in out and "not served" in out and "SENDO_WEBHOOK_TOKEN" in out
         body = sentdm_body(new_id())
-        response = httpx.post(f"http://127.0.0.1:{port}{SENTDM}", content=body, headers=signed_headers(body))
+        response = httpx.post(
+            f"http://127.0.0.1:{port}{SENTDM}", content=body, headers=signed_headers(body)
+        )
         assert response.status_code == 200
         proc.send_signal(signal.SIGTERM)
         rest, err = proc.communicate(timeout=10)
@@ -66,7 +89,9 @@ def test_listen_runs_standalone_until_sigterm(tmp_path: Path) -> None:
     assert SECRET not in out + rest + err and base64.b64encode(KEY).decode() not in out + rest + err
 
 
-def test_listen_without_any_credential_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_listen_without_any_credential_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from tui.commands.listen import run
     from tui.config import load
 
@@ -74,8 +99,15 @@ def test_listen_without_any_credential_says_so(tmp_path: Path, capsys: pytest.Ca
     assert "SENT_DM_WEBHOOK_SECRET" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("text, expected", [("8787", ("127.0.0.1", 8787)), ("0.0.0.0:9000", ("0.0.0.0", 9000)),
-                                            ("[::1]:8080", ("::1", 8080)), ("localhost:1", ("localhost", 1))])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("8787", ("127.0.0.1", 8787)),
+        ("0.0.0.0:9000", ("0.0.0.0", 9000)),
+        ("[::1]:8080", ("::1", 8080)),
+        ("localhost:1", ("localhost", 1)),
+    ],
+)
 def test_parse_listen(text: str, expected: tuple[str, int]) -> None:
     from tui.commands.listen import parse_listen
 
@@ -92,14 +124,20 @@ def test_parse_listen_refuses(text: str) -> None:
 
 # -- limits and our own errors ----------------------------------------------------------------------
 
+
 async def test_a_body_sent_too_slowly_gets_408_and_huge_headers_are_refused(tmp_path: Path) -> None:
     from tui.webhooks.server import ReceiverLimits
 
     store = HistoryStore(tmp_path / "h.sqlite3")
-    receiver = WebhookReceiver(store, WebhookCredentials.from_values(None, TOKEN), port=0,
-                               limits=ReceiverLimits(body_timeout=0.1))
+    receiver = WebhookReceiver(
+        store,
+        WebhookCredentials.from_values(None, TOKEN),
+        port=0,
+        limits=ReceiverLimits(body_timeout=0.1),
+    )
     async with receiver:
         async with httpx.AsyncClient(base_url=receiver.base_url) as client:
+
             async def trickle() -> AsyncIterator[bytes]:
                 yield b"{"
                 await asyncio.sleep(0.5)
@@ -126,7 +164,9 @@ class _BrokenStore(HistoryStore):
         raise RuntimeError(f"internal detail {SECRET}")
 
 
-async def test_our_own_errors_are_a_generic_500_without_traceback(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_our_own_errors_are_a_generic_500_without_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     store = _BrokenStore(tmp_path / "h.sqlite3")
     receiver = WebhookReceiver(store, WebhookCredentials.from_values(SECRET, None), port=0)
@@ -143,17 +183,30 @@ async def test_our_own_errors_are_a_generic_500_without_traceback(tmp_path: Path
 
 # -- end to end with the simulator's webhook sender -------------------------------------------------
 
-async def test_every_status_the_simulator_pushes_ends_up_in_history(world: Any, tmp_path: Path) -> None:
+
+async def test_every_status_the_simulator_pushes_ends_up_in_history(
+    world: Any, tmp_path: Path
+) -> None:
     from tui.model import normalize_status
-    from tui.simulator.webhooks import (SENTDM_SUBTYPES, SIM_WEBHOOK_SECRET, SIM_WEBHOOK_TOKEN, WebhookConfig,
-                                        WebhookSender)
+    from tui.simulator.webhooks import (
+        SENTDM_SUBTYPES,
+        SIM_WEBHOOK_SECRET,
+        SIM_WEBHOOK_TOKEN,
+        WebhookConfig,
+        WebhookSender,
+    )
 
     messages = world.add_campaign(16, spread=10.0)
     store = HistoryStore(tmp_path / "h.sqlite3")
-    receiver = WebhookReceiver(store, WebhookCredentials.from_values(SIM_WEBHOOK_SECRET, SIM_WEBHOOK_TOKEN), port=0)
+    receiver = WebhookReceiver(
+        store, WebhookCredentials.from_values(SIM_WEBHOOK_SECRET, SIM_WEBHOOK_TOKEN), port=0
+    )
     async with receiver:
-        sender = WebhookSender(world, WebhookConfig(url=receiver.base_url, duplicate_rate=0.3, other_family_rate=0.2,
-                                                    seed=3), since=-1.0)
+        sender = WebhookSender(
+            world,
+            WebhookConfig(url=receiver.base_url, duplicate_rate=0.3, other_family_rate=0.2, seed=3),
+            since=-1.0,
+        )
         sender.start()
         try:
             world.advance(7200.0)
@@ -164,7 +217,9 @@ async def test_every_status_the_simulator_pushes_ends_up_in_history(world: Any, 
         assert delivered
         assert sender.attempts and all(a.status == 200 for a in sender.attempts)
         for msg in messages:
-            steps = [st for _, st in msg.steps if msg.provider is Provider.SENDO or st in SENTDM_SUBTYPES]
+            steps = [
+                st for _, st in msg.steps if msg.provider is Provider.SENDO or st in SENTDM_SUBTYPES
+            ]
             stored = store.get(msg.id)
             assert stored is not None, msg.id
             assert stored.message.status is normalize_status(steps[-1]), (msg.id, steps)

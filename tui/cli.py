@@ -34,9 +34,19 @@ def _global_options(*, in_subcommand: bool) -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
     unset = {"default": argparse.SUPPRESS} if in_subcommand else {}
     options.add_argument("--version", action="version", version=f"sendwatch {__version__}")
-    options.add_argument("--config", type=Path, metavar="FILE", **unset, help=f"config file (default {paths.config_file()}; env {paths.CONFIG_ENV})")
-    options.add_argument("--demo", action="store_true", **unset,
-                         help="run the dashboard against the embedded simulator with a live demo campaign")
+    options.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        **unset,
+        help=f"config file (default {paths.config_file()}; env {paths.CONFIG_ENV})",
+    )
+    options.add_argument(
+        "--demo",
+        action="store_true",
+        **unset,
+        help="run the dashboard against the embedded simulator with a live demo campaign",
+    )
     return options
 
 
@@ -58,8 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[_global_options(in_subcommand=False)],
     )
-    parser.add_argument("--listen", metavar="[HOST:]PORT",
-                        help="run the webhook receiver inside the dashboard (with --demo: push mode end to end)")
+    parser.add_argument(
+        "--listen",
+        metavar="[HOST:]PORT",
+        help="run the webhook receiver inside the dashboard (with --demo: push mode end to end)",
+    )
     common = [_global_options(in_subcommand=True)]
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -67,39 +80,102 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("id", help="message ID, optionally prefixed sentdm: or sendo:")
     get.add_argument("--provider", choices=["sentdm", "sendo"], help="ask only this provider")
     get.add_argument("--json", action="store_true", help="print one normalized JSON object")
-    get.add_argument("--raw", action="store_true", help="with --json: include the provider's raw payload")
-    get.add_argument("--timeout", type=_seconds, default=15.0, metavar="SECONDS",
-                     help="give up (exit 5) when no answer came within this time (default 15)")
+    get.add_argument(
+        "--raw", action="store_true", help="with --json: include the provider's raw payload"
+    )
+    get.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=15.0,
+        metavar="SECONDS",
+        help="give up (exit 5) when no answer came within this time (default 15)",
+    )
 
-    watch = sub.add_parser("watch", help="track the IDs in FILE (or - for stdin) in the dashboard", parents=common)
-    watch.add_argument("file", nargs="?", help="text (one ID per line), CSV with an id column, or a Sent.dm send response (JSON)")
-    watch.add_argument("--sendo-campaign", metavar="ID", help="track a whole Sendo campaign by its ID (new messages join as they come)")
-    watch.add_argument("--listen", metavar="[HOST:]PORT", default=argparse.SUPPRESS, help="also receive webhooks in the dashboard")
+    watch = sub.add_parser(
+        "watch", help="track the IDs in FILE (or - for stdin) in the dashboard", parents=common
+    )
+    watch.add_argument(
+        "file",
+        nargs="?",
+        help="text (one ID per line), CSV with an id column, or a Sent.dm send response (JSON)",
+    )
+    watch.add_argument(
+        "--sendo-campaign",
+        metavar="ID",
+        help="track a whole Sendo campaign by its ID (new messages join as they come)",
+    )
+    watch.add_argument(
+        "--listen",
+        metavar="[HOST:]PORT",
+        default=argparse.SUPPRESS,
+        help="also receive webhooks in the dashboard",
+    )
     watch.add_argument("--campaign", help="name this set of messages (default: the file's name)")
-    watch.add_argument("--provider", choices=["sentdm", "sendo"], help="provider for IDs without a prefix")
-    watch.add_argument("--no-ui", action="store_true", help="only import the IDs into history, do not open the dashboard")
+    watch.add_argument(
+        "--provider", choices=["sentdm", "sendo"], help="provider for IDs without a prefix"
+    )
+    watch.add_argument(
+        "--no-ui",
+        action="store_true",
+        help="only import the IDs into history, do not open the dashboard",
+    )
 
     send = sub.add_parser("send", help="send a message and track it", parents=common)
-    send.add_argument("--to", action="append", required=True, metavar="E164", help="recipient; repeat for more")
+    send.add_argument(
+        "--to", action="append", required=True, metavar="E164", help="recipient; repeat for more"
+    )
     what = send.add_mutually_exclusive_group(required=True)
     what.add_argument("--template", metavar="NAME|ID", help="a Sent.dm template, by name or ID")
     what.add_argument("--text", help="free-form text")
-    send.add_argument("--param", dest="params", action="append", default=[], metavar="K=V", help="a template parameter; repeat for more")
-    send.add_argument("--channel", metavar="sms[,whatsapp,…]", help="Sent.dm channels (default: Sent.dm picks)")
-    send.add_argument("--provider", choices=["sentdm", "sendo"], help="needed when both are configured")
-    send.add_argument("--sendo-campaign", metavar="ID", help="Sendo: the campaign the message belongs to")
+    send.add_argument(
+        "--param",
+        dest="params",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="a template parameter; repeat for more",
+    )
+    send.add_argument(
+        "--channel", metavar="sms[,whatsapp,…]", help="Sent.dm channels (default: Sent.dm picks)"
+    )
+    send.add_argument(
+        "--provider", choices=["sentdm", "sendo"], help="needed when both are configured"
+    )
+    send.add_argument(
+        "--sendo-campaign", metavar="ID", help="Sendo: the campaign the message belongs to"
+    )
     send.add_argument("--from", dest="from_", metavar="E164", help="sender number (Sendo)")
-    send.add_argument("--sandbox", action="store_true", help="Sent.dm: simulated by the provider, no side effects")
+    send.add_argument(
+        "--sandbox", action="store_true", help="Sent.dm: simulated by the provider, no side effects"
+    )
     send.add_argument("--campaign", metavar="NAME", help="track the new messages as this campaign")
-    send.add_argument("--idempotency-key", metavar="KEY", help="Sent.dm: reuse the key of an earlier try to retry it safely")
-    send.add_argument("--json", action="store_true", dest="as_json", help="print {provider, idempotency_key, messages}")
+    send.add_argument(
+        "--idempotency-key",
+        metavar="KEY",
+        help="Sent.dm: reuse the key of an earlier try to retry it safely",
+    )
+    send.add_argument(
+        "--json",
+        action="store_true",
+        dest="as_json",
+        help="print {provider, idempotency_key, messages}",
+    )
     send.add_argument("--watch", action="store_true", help="open the dashboard on the new messages")
 
     listen = sub.add_parser("listen", help="receive status by webhook into history", parents=common)
-    listen.add_argument("address", nargs="?", default="127.0.0.1:8787", metavar="[HOST:]PORT",
-                        help="where to listen (default 127.0.0.1:8787: put a reverse proxy or tunnel in front)")
+    listen.add_argument(
+        "address",
+        nargs="?",
+        default="127.0.0.1:8787",
+        metavar="[HOST:]PORT",
+        help="where to listen (default 127.0.0.1:8787: put a reverse proxy or tunnel in front)",
+    )
 
-    poll = sub.add_parser("poll", help="run the poller without a screen (a server next to a shared history)", parents=common)
+    poll = sub.add_parser(
+        "poll",
+        help="run the poller without a screen (a server next to a shared history)",
+        parents=common,
+    )
     poll.add_argument("--listen", metavar="[HOST:]PORT", help="also receive webhooks there")
 
     export = sub.add_parser("export", help="write tracked messages as CSV or JSON", parents=common)
@@ -110,18 +186,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     config = sub.add_parser("config", help="show, create or check the config file", parents=common)
     config.add_argument("action", choices=["path", "init", "check"])
-    config.add_argument("--force", action="store_true", help="with init: overwrite an existing file")
+    config.add_argument(
+        "--force", action="store_true", help="with init: overwrite an existing file"
+    )
 
-    sim = sub.add_parser("simulate", help="run the Sent.dm/Sendo simulator on 127.0.0.1", parents=common)
+    sim = sub.add_parser(
+        "simulate", help="run the Sent.dm/Sendo simulator on 127.0.0.1", parents=common
+    )
     sim.add_argument("--port", type=int, default=8765)
     sim.add_argument("--seed", type=int, default=7)
-    sim.add_argument("--campaign", type=int, default=50, metavar="N", help="messages in the live campaign")
+    sim.add_argument(
+        "--campaign", type=int, default=50, metavar="N", help="messages in the live campaign"
+    )
     sim.add_argument("--ids-file", type=Path, help="write every simulated ID to this file")
-    sim.add_argument("--rate", type=float, default=200.0, help="Sent.dm requests/minute the simulator allows (burst: a quarter of it)")
-    sim.add_argument("--webhook-url", metavar="URL", help="POST every status change there like the providers' webhooks "
-                     "(a bare base URL gets /webhooks/sentdm and /webhooks/sendo)")
-    sim.add_argument("--webhook-secret", metavar="whsec_…", help="Sent.dm signing secret (default: $SENT_DM_WEBHOOK_SECRET, else the simulator's own)")
-    sim.add_argument("--webhook-token", metavar="TOKEN", help="Sendo X-Webhook-Token (default: $SENDO_WEBHOOK_TOKEN, else the simulator's own)")
+    sim.add_argument(
+        "--rate",
+        type=float,
+        default=200.0,
+        help="Sent.dm requests/minute the simulator allows (burst: a quarter of it)",
+    )
+    sim.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        help="POST every status change there like the providers' webhooks "
+        "(a bare base URL gets /webhooks/sentdm and /webhooks/sendo)",
+    )
+    sim.add_argument(
+        "--webhook-secret",
+        metavar="whsec_…",
+        help="Sent.dm signing secret (default: $SENT_DM_WEBHOOK_SECRET, else the simulator's own)",
+    )
+    sim.add_argument(
+        "--webhook-token",
+        metavar="TOKEN",
+        help="Sendo X-Webhook-Token (default: $SENDO_WEBHOOK_TOKEN, else the simulator's own)",
+    )
     return parser
 
 
@@ -140,8 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.demo and args.command:
-        parser.error(f"--demo opens the dashboard on the embedded simulator; it does not combine with `{args.command}` "
-                     "(to try the CLI, run `sendwatch simulate`)")
+        parser.error(
+            f"--demo opens the dashboard on the embedded simulator; it does not combine with `{args.command}` "
+            "(to try the CLI, run `sendwatch simulate`)"
+        )
     _plain_streams()
     config_path = args.config or paths.config_file()
     if args.command == "config":
@@ -151,8 +252,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "simulate":
         from tui.commands import simulate
 
-        return simulate.run(args.port, args.seed, args.campaign, args.ids_file, args.rate, webhook_url=args.webhook_url,
-                            webhook_secret=args.webhook_secret, webhook_token=args.webhook_token)
+        return simulate.run(
+            args.port,
+            args.seed,
+            args.campaign,
+            args.ids_file,
+            args.rate,
+            webhook_url=args.webhook_url,
+            webhook_secret=args.webhook_secret,
+            webhook_token=args.webhook_token,
+        )
 
     from tui.commands.output import fail
     from tui.config import load
@@ -206,8 +315,15 @@ def main(argv: list[str] | None = None) -> int:
     from tui.commands import dashboard
 
     if args.command == "watch":
-        return dashboard.run_watch(settings, args.file, args.campaign, args.provider, no_ui=args.no_ui,
-                                   sendo_campaign=args.sendo_campaign, listen=listen_at)
+        return dashboard.run_watch(
+            settings,
+            args.file,
+            args.campaign,
+            args.provider,
+            no_ui=args.no_ui,
+            sendo_campaign=args.sendo_campaign,
+            listen=listen_at,
+        )
     return dashboard.run(settings, listen=listen_at)
 
 

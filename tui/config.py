@@ -31,8 +31,14 @@ ENV_WEBHOOK: dict[Provider, tuple[str, str]] = {
     Provider.SENDO: ("webhook_token", "SENDO_WEBHOOK_TOKEN"),
 }
 DATABASE_URL_ENV = "SENDWATCH_DATABASE_URL"
-ENV_URLS: dict[Provider, str] = {Provider.SENTDM: "SENDWATCH_SENTDM_URL", Provider.SENDO: "SENDWATCH_SENDO_URL"}
-DEFAULT_BASE_URLS = {Provider.SENTDM: "https://api.sent.dm", Provider.SENDO: "https://api.sendo.dev"}
+ENV_URLS: dict[Provider, str] = {
+    Provider.SENTDM: "SENDWATCH_SENTDM_URL",
+    Provider.SENDO: "SENDWATCH_SENDO_URL",
+}
+DEFAULT_BASE_URLS = {
+    Provider.SENTDM: "https://api.sent.dm",
+    Provider.SENDO: "https://api.sendo.dev",
+}
 
 
 class Secret:
@@ -150,8 +156,22 @@ class UiSettings:
 
 
 #: Dashboard actions whose keys `[keys]` may remap (binding IDs in the app).
-KEY_ACTIONS = ("find", "refresh", "refresh_all", "raw", "copy_id", "copy_json", "summary", "import", "send", "sort",
-               "forget", "theme", "help", "quit")
+KEY_ACTIONS = (
+    "find",
+    "refresh",
+    "refresh_all",
+    "raw",
+    "copy_id",
+    "copy_json",
+    "summary",
+    "import",
+    "send",
+    "sort",
+    "forget",
+    "theme",
+    "help",
+    "quit",
+)
 
 
 @dataclass(frozen=True)
@@ -174,9 +194,13 @@ class Settings:
         return [p for p in Provider if self.provider(p).configured]
 
     def history_path(self) -> Path:
-        return Path(self.history.path).expanduser() if self.history.path else paths.default_history_file()
+        return (
+            Path(self.history.path).expanduser()
+            if self.history.path
+            else paths.default_history_file()
+        )
 
-    def with_provider(self, provider: Provider, **changes: Any) -> "Settings":
+    def with_provider(self, provider: Provider, **changes: Any) -> Settings:
         name = "sentdm" if provider is Provider.SENTDM else "sendo"
         return replace(self, **{name: replace(self.provider(provider), **changes)})
 
@@ -185,17 +209,27 @@ _PROVIDER_DEFAULTS = {
     Provider.SENTDM: ProviderSettings(base_url=DEFAULT_BASE_URLS[Provider.SENTDM]),
     # Sendo documents 20 requests/second, with X-RateLimit-* headers counted per second.
     Provider.SENDO: ProviderSettings(
-        base_url=DEFAULT_BASE_URLS[Provider.SENDO], requests_per_minute=1200.0, burst=20, concurrency=8,
+        base_url=DEFAULT_BASE_URLS[Provider.SENDO],
+        requests_per_minute=1200.0,
+        burst=20,
+        concurrency=8,
         rate_limit_window=1.0,
     ),
 }
-_SECTIONS = {"polling": PollingSettings, "network": NetworkSettings, "history": HistorySettings, "ui": UiSettings}
+_SECTIONS = {
+    "polling": PollingSettings,
+    "network": NetworkSettings,
+    "history": HistorySettings,
+    "ui": UiSettings,
+}
 
 
 def check_database_url(url: str, where: str) -> None:
     """Only PostgreSQL URLs; the message never repeats the URL (it may hold a password)."""
     if url and not url.startswith(("postgresql://", "postgres://")):
-        raise ConfigError(f"{where}: history url must start with postgresql:// (leave it empty for the local file)")
+        raise ConfigError(
+            f"{where}: history url must start with postgresql:// (leave it empty for the local file)"
+        )
 
 
 def is_loopback(host: str) -> bool:
@@ -215,7 +249,9 @@ def check_base_url(url: str, where: str) -> None:
         return
     if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
         return
-    raise ConfigError(f"{where} must be an https:// URL (plain http only for 127.0.0.1), got {url!r:.80}")
+    raise ConfigError(
+        f"{where} must be an https:// URL (plain http only for 127.0.0.1), got {url!r:.80}"
+    )
 
 
 def _line_of(text: str, section: str, key: str | None) -> int | None:
@@ -228,7 +264,11 @@ def _line_of(text: str, section: str, key: str | None) -> int | None:
             if key is None and current == section:
                 return number
             continue
-        if key is not None and current == section and stripped.split("=", 1)[0].strip().strip('"') == key:
+        if (
+            key is not None
+            and current == section
+            and stripped.split("=", 1)[0].strip().strip('"') == key
+        ):
             return number
     return None
 
@@ -249,14 +289,18 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-        raise ConfigError(f"{where} must be {_type_name(expected)} (got {type(value).__name__} {value!r:.40})")
+        raise ConfigError(
+            f"{where} must be {_type_name(expected)} (got {type(value).__name__} {value!r:.40})"
+        )
     if expected in (int, float) and value < 0:
         raise ConfigError(f"{where} must not be negative")
     return value
 
 
 def _type_name(t: type) -> str:
-    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}.get(t, t.__name__)
+    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}.get(
+        t, t.__name__
+    )
 
 
 def _build(cls: type, table: Any, base: Any, path: Path, text: str, section: str) -> Any:
@@ -285,7 +329,9 @@ def load(path: Path | None = None, env: dict[str, str] | None = None) -> Setting
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read the config file ({exc.__class__.__name__}: {exc.strerror if isinstance(exc, OSError) else 'not UTF-8'})") from None
+            raise ConfigError(
+                f"{path}: cannot read the config file ({exc.__class__.__name__}: {exc.strerror if isinstance(exc, OSError) else 'not UTF-8'})"
+            ) from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
@@ -293,17 +339,28 @@ def load(path: Path | None = None, env: dict[str, str] | None = None) -> Setting
     unknown = set(data) - {"providers", "keys", *_SECTIONS}
     if unknown:
         name = sorted(unknown)[0]
-        raise ConfigError(f"{_where(path, text, name, None)} is not a known section (known: providers, {', '.join(_SECTIONS)})")
+        raise ConfigError(
+            f"{_where(path, text, name, None)} is not a known section (known: providers, {', '.join(_SECTIONS)})"
+        )
     providers = data.get("providers", {})
     if not isinstance(providers, dict):
         raise ConfigError(f"{path}: [providers] must be a table")
     for name in providers:
         if name not in ("sentdm", "sendo"):
-            raise ConfigError(f"{_where(path, text, f'providers.{name}', None)} is not a known provider (sentdm, sendo)")
+            raise ConfigError(
+                f"{_where(path, text, f'providers.{name}', None)} is not a known provider (sentdm, sendo)"
+            )
     built: dict[Provider, ProviderSettings] = {}
     for provider in Provider:
         section = f"providers.{provider.value}"
-        settings = _build(ProviderSettings, providers.get(provider.value, {}), _PROVIDER_DEFAULTS[provider], path, text, section)
+        settings = _build(
+            ProviderSettings,
+            providers.get(provider.value, {}),
+            _PROVIDER_DEFAULTS[provider],
+            path,
+            text,
+            section,
+        )
         source = "file" if settings.api_key else ""
         for var in ENV_KEYS[provider]:
             if env.get(var, "").strip():
@@ -314,20 +371,42 @@ def load(path: Path | None = None, env: dict[str, str] | None = None) -> Setting
             settings = replace(settings, **{own: Secret(env[var].strip())})
         other = "webhook_token" if own == "webhook_secret" else "webhook_secret"
         if getattr(settings, other):
-            raise ConfigError(f"{_where(path, text, section, other)}: {provider.label} uses {own}, not {other}")
+            raise ConfigError(
+                f"{_where(path, text, section, other)}: {provider.label} uses {own}, not {other}"
+            )
         if env.get(ENV_URLS[provider], "").strip():
             settings = replace(settings, base_url=env[ENV_URLS[provider]].strip())
         check_base_url(settings.base_url, _where(path, text, section, "base_url"))
-        if settings.requests_per_minute <= 0 or settings.burst < 1 or settings.concurrency < 1 or settings.rate_limit_window <= 0:
-            raise ConfigError(f"{_where(path, text, section, None)}: requests_per_minute, burst, concurrency and rate_limit_window must be at least 1 (rate_limit_window above 0)")
-        built[provider] = replace(settings, base_url=settings.base_url.rstrip("/"), key_source=source)
-    sections = {name: _build(cls, data.get(name, {}), cls(), path, text, name) for name, cls in _SECTIONS.items()}
+        if (
+            settings.requests_per_minute <= 0
+            or settings.burst < 1
+            or settings.concurrency < 1
+            or settings.rate_limit_window <= 0
+        ):
+            raise ConfigError(
+                f"{_where(path, text, section, None)}: requests_per_minute, burst, concurrency and rate_limit_window must be at least 1 (rate_limit_window above 0)"
+            )
+        built[provider] = replace(
+            settings, base_url=settings.base_url.rstrip("/"), key_source=source
+        )
+    sections = {
+        name: _build(cls, data.get(name, {}), cls(), path, text, name)
+        for name, cls in _SECTIONS.items()
+    }
     if env.get(DATABASE_URL_ENV, "").strip():
-        sections["history"] = replace(sections["history"], url=Secret(env[DATABASE_URL_ENV].strip()))
+        sections["history"] = replace(
+            sections["history"], url=Secret(env[DATABASE_URL_ENV].strip())
+        )
     check_database_url(sections["history"].url.reveal(), _where(path, text, "history", "url"))
     keys = _keys(data.get("keys", {}), path, text)
-    return Settings(path=path, sentdm=built[Provider.SENTDM], sendo=built[Provider.SENDO], keys=keys,
-                    file_exists=exists, **sections)
+    return Settings(
+        path=path,
+        sentdm=built[Provider.SENTDM],
+        sendo=built[Provider.SENDO],
+        keys=keys,
+        file_exists=exists,
+        **sections,
+    )
 
 
 def _keys(table: Any, path: Path, text: str) -> dict[str, str]:
@@ -337,9 +416,11 @@ def _keys(table: Any, path: Path, text: str) -> dict[str, str]:
     for action, keys in table.items():
         where = _where(path, text, "keys", action)
         if action not in KEY_ACTIONS:
-            raise ConfigError(f"{where} is not an action that can be remapped (known: {', '.join(KEY_ACTIONS)})")
+            raise ConfigError(
+                f"{where} is not an action that can be remapped (known: {', '.join(KEY_ACTIONS)})"
+            )
         if not isinstance(keys, str) or not keys.strip():
-            raise ConfigError(f"{where} must be a string of keys, e.g. \"f5,r\"")
+            raise ConfigError(f'{where} must be a string of keys, e.g. "f5,r"')
         out[action] = keys.strip()
     return out
 
@@ -348,10 +429,17 @@ def starter_document() -> dict[str, Any]:
     """The file `config init` writes: every provider section, keys left empty."""
     return {
         "providers": {
-            "sentdm": {"api_key": "", "base_url": DEFAULT_BASE_URLS[Provider.SENTDM], "profile_id": ""},
+            "sentdm": {
+                "api_key": "",
+                "base_url": DEFAULT_BASE_URLS[Provider.SENTDM],
+                "profile_id": "",
+            },
             "sendo": {"api_key": "", "base_url": DEFAULT_BASE_URLS[Provider.SENDO]},
         },
-        "polling": {"min_interval": PollingSettings.min_interval, "max_interval": PollingSettings.max_interval},
+        "polling": {
+            "min_interval": PollingSettings.min_interval,
+            "max_interval": PollingSettings.max_interval,
+        },
         "history": {"retention_days": HistorySettings.retention_days},
         "ui": {"theme": UiSettings.theme},
     }

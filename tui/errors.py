@@ -42,7 +42,9 @@ class AuthError(SendwatchError):
 class RateLimitedError(SendwatchError):
     exit_code = 5
 
-    def __init__(self, message: str, *, provider: str | None = None, retry_after: float = 60.0) -> None:
+    def __init__(
+        self, message: str, *, provider: str | None = None, retry_after: float = 60.0
+    ) -> None:
         super().__init__(message, provider=provider)
         self.retry_after = retry_after
 
@@ -66,7 +68,9 @@ class CircuitOpenError(UnavailableError):
 class OutcomeUnknownError(UnavailableError):
     """A send that may have reached the provider and got no answer: never retried blindly."""
 
-    def __init__(self, message: str, *, provider: str | None = None, recipients: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, message: str, *, provider: str | None = None, recipients: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(message, provider=provider)
         self.recipients = recipients
 

@@ -12,9 +12,22 @@ from typing import Any, TextIO
 from tui.store.history import HistoryStore, ListFilter
 
 CSV_COLUMNS = [
-    "id", "provider", "status", "provider_status", "to", "from", "channel", "error_code", "error_message",
+    "id",
+    "provider",
+    "status",
+    "provider_status",
+    "to",
+    "from",
+    "channel",
+    "error_code",
+    "error_message",
     "error_advice",
-    "created_at", "sent_at", "updated_at", "fetched_at", "campaigns", "last_poll_error",
+    "created_at",
+    "sent_at",
+    "updated_at",
+    "fetched_at",
+    "campaigns",
+    "last_poll_error",
 ]
 
 

@@ -13,7 +13,12 @@ from tui.errors import InvalidIdError
 from tui.model import Provider
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_PREFIXES = {"sentdm": Provider.SENTDM, "sent.dm": Provider.SENTDM, "sent": Provider.SENTDM, "sendo": Provider.SENDO}
+_PREFIXES = {
+    "sentdm": Provider.SENTDM,
+    "sent.dm": Provider.SENTDM,
+    "sent": Provider.SENTDM,
+    "sendo": Provider.SENDO,
+}
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,9 @@ class MessageRef:
         return f"{self.provider.value}:{self.id}" if self.provider else self.id
 
 
-_ID_ATTEMPT = re.compile(r"^\s*(?:(?:sentdm|sent\.dm|sent|sendo)\s*:\s*\S*|[0-9a-fA-F-]{16,})\s*$", re.IGNORECASE)
+_ID_ATTEMPT = re.compile(
+    r"^\s*(?:(?:sentdm|sent\.dm|sent|sendo)\s*:\s*\S*|[0-9a-fA-F-]{16,})\s*$", re.IGNORECASE
+)
 
 
 def looks_like_id(text: str) -> bool:
@@ -51,11 +58,15 @@ def parse_ref(text: str, provider: Provider | str | None = None) -> MessageRef:
             raise InvalidIdError(f"unknown provider prefix {prefix[:20]!r} (use sentdm: or sendo:)")
         prefixed = _PREFIXES[key]
         if forced and forced != prefixed:
-            raise InvalidIdError(f"the prefix says {prefixed.value} but --provider says {forced.value}")
+            raise InvalidIdError(
+                f"the prefix says {prefixed.value} but --provider says {forced.value}"
+            )
         forced, raw = prefixed, rest.strip()
     if not raw:
         raise InvalidIdError("empty message ID")
     if not is_message_id(raw):
         shown = raw if len(raw) <= 40 else raw[:40] + "…"
-        raise InvalidIdError(f"{shown!r} is not a message ID (expected a UUID like 8ba7b830-9dad-11d1-80b4-00c04fd430c8)")
+        raise InvalidIdError(
+            f"{shown!r} is not a message ID (expected a UUID like 8ba7b830-9dad-11d1-80b4-00c04fd430c8)"
+        )
     return MessageRef(raw.lower(), forced)

@@ -44,8 +44,16 @@ class Status(str, enum.Enum):
 
 FINAL_STATUSES = frozenset({Status.READ, Status.FAILED, Status.CANCELLED, Status.RECEIVED})
 _RANK = {
-    Status.UNKNOWN: -1, Status.CREATED: 0, Status.SCHEDULED: 1, Status.QUEUED: 2, Status.SENT: 3,
-    Status.DELIVERED: 4, Status.READ: 5, Status.FAILED: 6, Status.CANCELLED: 6, Status.RECEIVED: 6,
+    Status.UNKNOWN: -1,
+    Status.CREATED: 0,
+    Status.SCHEDULED: 1,
+    Status.QUEUED: 2,
+    Status.SENT: 3,
+    Status.DELIVERED: 4,
+    Status.READ: 5,
+    Status.FAILED: 6,
+    Status.CANCELLED: 6,
+    Status.RECEIVED: 6,
 }
 
 # Every documented provider status (folded by `fold_status`) -> normalized status. See
@@ -140,7 +148,11 @@ class Event:
 
     def key(self) -> tuple[str, str, float]:
         """Identity used to deduplicate events across polls."""
-        return (self.source.value, fold_status(self.provider_status), round(self.timestamp.timestamp(), 3))
+        return (
+            self.source.value,
+            fold_status(self.provider_status),
+            round(self.timestamp.timestamp(), 3),
+        )
 
 
 @dataclass(frozen=True)

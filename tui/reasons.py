@@ -30,9 +30,9 @@ SENTDM_CODES: dict[str, str] = {
 
 SENTDM_FAMILIES: dict[str, str] = {
     "BUSINESS_": "Refused before sending by an account or business rule (balance, template approval, "
-                 "sender status). Fix the account side, then resend as a new attempt.",
+    "sender status). Fix the account side, then resend as a new attempt.",
     "DELIVERY_": "The channel or carrier did not deliver it. Check the number and the channel; "
-                 "a resend may or may not help.",
+    "a resend may or may not help.",
 }
 
 

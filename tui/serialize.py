@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from tui.model import Event, EventSource, Message, MessageError, Provider, Status, normalize_status
 from tui.coerce import as_dict, as_float, as_int, as_list, as_str
+from tui.model import Event, EventSource, Message, MessageError, Provider, Status, normalize_status
 from tui.reasons import explain
 from tui.timeline import TimelineEntry, merge_events
 from tui.timeparse import parse_time, to_iso
@@ -34,7 +34,9 @@ def events_to_dicts(events: tuple[Event, ...] | list[Event]) -> list[dict[str, A
     return [event_to_dict(e) for e in merge_events(events)]
 
 
-def message_to_dict(msg: Message, fetched_at: datetime | None, *, raw: bool = False, store: bool = False) -> dict[str, Any]:
+def message_to_dict(
+    msg: Message, fetched_at: datetime | None, *, raw: bool = False, store: bool = False
+) -> dict[str, Any]:
     """The public JSON of a message; `store=True` keeps every event unmerged (the history's snapshot)."""
     out: dict[str, Any] = {
         "id": msg.id,
@@ -48,7 +50,11 @@ def message_to_dict(msg: Message, fetched_at: datetime | None, *, raw: bool = Fa
         "footer": msg.footer,
         "buttons": msg.buttons,
         "channel": msg.channel,
-        "template": {"id": msg.template_id, "name": msg.template_name, "category": msg.template_category},
+        "template": {
+            "id": msg.template_id,
+            "name": msg.template_name,
+            "category": msg.template_category,
+        },
         "campaign": msg.campaign,
         "direction": msg.direction,
         "created_at": to_iso(msg.created_at),
@@ -62,8 +68,13 @@ def message_to_dict(msg: Message, fetched_at: datetime | None, *, raw: bool = Fa
         "subject": msg.subject,
         "header_media": msg.header_media,
         "metadata": msg.metadata,
-        "error": {"code": msg.error.code, "message": msg.error.message,
-                  "advice": explain(msg.provider, msg.error.code)} if msg.error else None,
+        "error": {
+            "code": msg.error.code,
+            "message": msg.error.message,
+            "advice": explain(msg.provider, msg.error.code),
+        }
+        if msg.error
+        else None,
         "events": [event_to_dict(e) for e in msg.events] if store else events_to_dicts(msg.events),
         "fetched_at": to_iso(fetched_at),
     }
@@ -82,8 +93,15 @@ def event_from_dict(data: Any) -> Event | None:
         source = EventSource(data.get("source", "provider"))
     except ValueError:
         source = EventSource.PROVIDER
-    return Event(normalize_status(raw_status), raw_status, when, as_str(data.get("description"), 2000) or "", source,
-                 reason_code=as_str(data.get("reason_code"), 200) or None, reason=as_str(data.get("reason"), 2000) or None)
+    return Event(
+        normalize_status(raw_status),
+        raw_status,
+        when,
+        as_str(data.get("description"), 2000) or "",
+        source,
+        reason_code=as_str(data.get("reason_code"), 200) or None,
+        reason=as_str(data.get("reason"), 2000) or None,
+    )
 
 
 def message_from_dict(data: Any) -> Message:
@@ -128,7 +146,9 @@ def message_from_dict(data: Any) -> Message:
         subject=as_str(data.get("subject")),
         header_media=as_str(data.get("header_media")),
         metadata=as_dict(data.get("metadata")),
-        error=MessageError(as_str(error.get("code")), as_str(error.get("message"))) if error else None,
+        error=MessageError(as_str(error.get("code")), as_str(error.get("message")))
+        if error
+        else None,
         events=events,
         raw=as_dict(data.get("raw")),
     )

@@ -7,7 +7,7 @@ accepts on every Python; Sendo sends `Z`. Anything unparsable becomes None, neve
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 _ISO = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<time>\d{2}:\d{2}(?::\d{2})?)"
@@ -21,7 +21,7 @@ def parse_time(value: object) -> datetime | None:
         return None
     if isinstance(value, (int, float)):
         try:
-            return datetime.fromtimestamp(float(value), tz=timezone.utc)
+            return datetime.fromtimestamp(float(value), tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
     if not isinstance(value, str) or len(value) > 64:
@@ -37,7 +37,7 @@ def parse_time(value: object) -> datetime | None:
         tz = f"{tz[:3]}:{tz[3:]}"
     text = f"{match['date']}T{match['time']}{'.' + frac if frac else ''}{tz}"
     try:
-        return datetime.fromisoformat(text).astimezone(timezone.utc)
+        return datetime.fromisoformat(text).astimezone(UTC)
     except ValueError:
         return None
 
@@ -46,7 +46,7 @@ def to_iso(value: datetime | None) -> str | None:
     """Serialize for JSON output: ISO 8601 UTC with `Z`."""
     if value is None:
         return None
-    return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def age(seconds: float | None) -> str:

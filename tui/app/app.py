@@ -47,14 +47,23 @@ from tui.providers.budget import HealthState
 from tui.serialize import message_to_dict
 from tui.store.history import HistoryStore, ListFilter
 
-
 if TYPE_CHECKING:  # imported after the first frame: not needed to draw it
     from tui.polling.poller import Poller
     from tui.providers.lookup import Providers
 
 
-class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, LookupActions, LiveUpdates,
-                   CampaignActions, SendActions, TeamLive, App[None]):
+class SendwatchApp(
+    SafeNotify,
+    CrashReports,
+    WorkerFailures,
+    TerminalWatch,
+    LookupActions,
+    LiveUpdates,
+    CampaignActions,
+    SendActions,
+    TeamLive,
+    App[None],
+):
     """The dashboard. Its behaviour lives in the mixins (one module each); this class holds the
     layout, the state they share and the small actions."""
 
@@ -102,13 +111,19 @@ class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, Look
         self.policy = PollPolicy.from_settings(settings.polling)
         self.campaign = campaign  # the summary's subject
         self.startup_notes = startup_notes or []
-        self.model = ListModel(store, initial_filter if initial_filter is not None else ListFilter(campaign=campaign))
+        self.model = ListModel(
+            store, initial_filter if initial_filter is not None else ListFilter(campaign=campaign)
+        )
         self.providers: Providers | None = None
         self.poller: Poller | None = None
         self.start_poller = start_poller
         self.listen = listen  # (host, port) of a webhook receiver to run inside the app
-        self.elect = elect  # share polling with other instances on the same history (one poller per account)
-        self.discover = discover  # a Sendo campaign ID whose new messages are picked up while the app runs
+        self.elect = (
+            elect  # share polling with other instances on the same history (one poller per account)
+        )
+        self.discover = (
+            discover  # a Sendo campaign ID whose new messages are picked up while the app runs
+        )
         self._pending: set[str] = set()
         self._failures: list[str] = []
         self._last_error: dict[Provider | None, str] = {}
@@ -129,7 +144,10 @@ class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, Look
     # -- layout -----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status-bar")
-        yield Input(placeholder="/ filter: text, status:failed, provider:sendo, error:CODE, or an ID + Enter", id="find")
+        yield Input(
+            placeholder="/ filter: text, status:failed, provider:sendo, error:CODE, or an ID + Enter",
+            id="find",
+        )
         with Horizontal(id="main"):
             with Vertical(id="list-region"):
                 yield MessageList(self.model, clock=self.clock, id="messages")
@@ -141,7 +159,9 @@ class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, Look
         return self.query_one(DetailPane)
 
     def on_mount(self) -> None:
-        self.start_rev = self.store.current_rev()  # before the first read: later writes reach the change watcher
+        self.start_rev = (
+            self.store.current_rev()
+        )  # before the first read: later writes reach the change watcher
         for warning in [*self.store.warnings, *self.startup_notes]:
             self.notify(warning, severity="warning", timeout=15)  # plain text: see SafeNotify
         self.query_one(MessageList).reload(keep_selection=False)
@@ -200,7 +220,9 @@ class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, Look
     def action_toggle_sort(self) -> None:
         self.model.set_sort("changed" if self.model.sort == "newest" else "newest")
         self.reload_view()
-        self.notify("Sorted by last change" if self.model.sort == "changed" else "Sorted newest first")
+        self.notify(
+            "Sorted by last change" if self.model.sort == "changed" else "Sorted newest first"
+        )
 
     def action_copy_id(self) -> None:
         message_id = self.query_one(MessageList).selected_id
@@ -211,7 +233,9 @@ class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, Look
     def action_copy_json(self) -> None:
         stored = self.detail.stored
         if stored:
-            self.copy_to_clipboard(json.dumps(message_to_dict(stored.message, stored.fetched_at), indent=2))
+            self.copy_to_clipboard(
+                json.dumps(message_to_dict(stored.message, stored.fetched_at), indent=2)
+            )
             self.notify("Copied the message as JSON")
 
     def action_help(self) -> None:
@@ -237,7 +261,10 @@ class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, Look
             if yes:
                 self.clear_history()
 
-        self.push_screen(ConfirmScreen("Clear the whole history? Every cached message and event is deleted."), done)
+        self.push_screen(
+            ConfirmScreen("Clear the whole history? Every cached message and event is deleted."),
+            done,
+        )
 
     @work(group="forget", exit_on_error=False)
     async def clear_history(self) -> None:
@@ -246,7 +273,12 @@ class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, Look
         self.notify("History cleared")
 
     def filter_status(self, status: str | None) -> None:
-        self._apply_filter(ListFilter(statuses=frozenset({status}) if status else frozenset(), campaign=self.model.filter.campaign))
+        self._apply_filter(
+            ListFilter(
+                statuses=frozenset({status}) if status else frozenset(),
+                campaign=self.model.filter.campaign,
+            )
+        )
 
     def filter_provider(self, provider: str | None) -> None:
         self._apply_filter(ListFilter(provider=provider, campaign=self.model.filter.campaign))
@@ -258,8 +290,11 @@ class SendwatchApp(SafeNotify, CrashReports, WorkerFailures, TerminalWatch, Look
 
     @work(group="prune", exit_on_error=False, thread=True)
     def prune_history(self) -> None:
-        self.store.prune(retention_days=self.settings.history.retention_days,
-                         max_messages=self.settings.history.max_messages, now=self.clock())
+        self.store.prune(
+            retention_days=self.settings.history.retention_days,
+            max_messages=self.settings.history.max_messages,
+            now=self.clock(),
+        )
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 from textual import work
 
+from tui.app.toasts import part, toast_text
 from tui.app.widgets.message_list import MessageList
 from tui.errors import SendwatchError
 from tui.store.history import ListFilter
-from tui.app.toasts import part, toast_text
 
 if TYPE_CHECKING:
     from tui.app.app import SendwatchApp
@@ -23,19 +23,30 @@ class CampaignActions:
     """Mixed into `SendwatchApp`; the summary widget and importers load on first use."""
 
     @work(group="discover", exclusive=True, exit_on_error=False)
-    async def discover_campaign(self: "SendwatchApp", campaign_id: str) -> None:
+    async def discover_campaign(self: SendwatchApp, campaign_id: str) -> None:
         """Keep listing a Sendo campaign (every minute) so messages sent later join the view."""
         from tui.model import Provider
         from tui.polling.discovery import CampaignDiscovery
 
         if self.providers is None or Provider.SENDO not in self.providers.clients:
             return
-        discovery = CampaignDiscovery(self.providers.client(Provider.SENDO), self.store, self.policy, campaign_id,
-                                      self.campaign or "", clock=self.clock)
-        await discovery.run(every=60.0, on_error=lambda exc: self.notify(
-            toast_text("Listing Sendo campaign {} failed: {}", campaign_id, part(exc, 300)), severity="warning"))
+        discovery = CampaignDiscovery(
+            self.providers.client(Provider.SENDO),
+            self.store,
+            self.policy,
+            campaign_id,
+            self.campaign or "",
+            clock=self.clock,
+        )
+        await discovery.run(
+            every=60.0,
+            on_error=lambda exc: self.notify(
+                toast_text("Listing Sendo campaign {} failed: {}", campaign_id, part(exc, 300)),
+                severity="warning",
+            ),
+        )
 
-    def summary_panel(self: "SendwatchApp", show: bool | None = None) -> "CampaignSummary":
+    def summary_panel(self: SendwatchApp, show: bool | None = None) -> CampaignSummary:
         """The summary panel, mounted the first time it is wanted (keeps start-up light)."""
         from tui.app.widgets.summary import CampaignSummary
 
@@ -62,20 +73,28 @@ class CampaignActions:
             return
         panel = found.first()
         now = self.clock()
-        data = await asyncio.to_thread(summarize, self.store, ListFilter(campaign=self.model.filter.campaign or self.campaign), now)
+        data = await asyncio.to_thread(
+            summarize,
+            self.store,
+            ListFilter(campaign=self.model.filter.campaign or self.campaign),
+            now,
+        )
         panel.show(data, now, self.providers.request_rate() if self.providers else 0.0)
 
     def action_toggle_summary(self) -> None:
         panel = self.summary_panel()
         self.summary_panel(show=not panel.display)
 
-    def on_campaign_summary_filter_chosen(self, event: "CampaignSummary.FilterChosen") -> None:
-        flt = ListFilter(statuses=frozenset({event.status}) if event.status else frozenset(),
-                         error_code=event.error_code, campaign=self.model.filter.campaign)
+    def on_campaign_summary_filter_chosen(self, event: CampaignSummary.FilterChosen) -> None:
+        flt = ListFilter(
+            statuses=frozenset({event.status}) if event.status else frozenset(),
+            error_code=event.error_code,
+            campaign=self.model.filter.campaign,
+        )
         self._apply_filter(flt)
         self.query_one(MessageList).focus()
 
-    def show_campaign(self: "SendwatchApp", name: str | None) -> None:
+    def show_campaign(self: SendwatchApp, name: str | None) -> None:
         """Only this campaign's messages (None: every message), with its summary."""
         if name is not None:
             self.campaign = name
@@ -104,9 +123,17 @@ class CampaignActions:
             self.notify(toast_text("Cannot read {}: {}", path, exc.strerror), severity="error")
             return
         result = await asyncio.to_thread(read_ids, text)
-        added = await asyncio.to_thread(self.store.track, result.refs, campaign=name) if result.refs else 0
-        self.known_campaigns = await asyncio.to_thread(self.store.campaigns)  # the palette offers it at once
-        problems = "; ".join(f"{part(p.where, 40)}: {part(p.reason, 120)}" for p in result.problems[:3])
+        added = (
+            await asyncio.to_thread(self.store.track, result.refs, campaign=name)
+            if result.refs
+            else 0
+        )
+        self.known_campaigns = await asyncio.to_thread(
+            self.store.campaigns
+        )  # the palette offers it at once
+        problems = "; ".join(
+            f"{part(p.where, 40)}: {part(p.reason, 120)}" for p in result.problems[:3]
+        )
         more = f" (+{len(result.problems) - 3} more)" if len(result.problems) > 3 else ""
         text = toast_text("{}; {} new in {}", result.summary(), added, name)
         if problems:
@@ -127,20 +154,37 @@ class CampaignActions:
         from tui.providers.sending import SENDO_CAMPAIGN
 
         if not SENDO_CAMPAIGN.match(campaign_id):
-            self.notify(toast_text("Not a Sendo campaign ID: {} (8 letters or digits)", campaign_id), severity="error")
+            self.notify(
+                toast_text("Not a Sendo campaign ID: {} (8 letters or digits)", campaign_id),
+                severity="error",
+            )
             return
         if self.providers is None or Provider.SENDO not in self.providers.clients:
             self.notify("Sendo is not configured: set SENDO_API_KEY first", severity="error")
             return
-        discovery = CampaignDiscovery(self.providers.client(Provider.SENDO), self.store, self.policy, campaign_id, name,
-                                      clock=self.clock)
+        discovery = CampaignDiscovery(
+            self.providers.client(Provider.SENDO),
+            self.store,
+            self.policy,
+            campaign_id,
+            name,
+            clock=self.clock,
+        )
         try:
             found = await discovery.run_once()
         except SendwatchError as exc:
-            self.notify(toast_text("Listing Sendo campaign {} failed: {}", campaign_id, part(exc, 300)), severity="error")
+            self.notify(
+                toast_text("Listing Sendo campaign {} failed: {}", campaign_id, part(exc, 300)),
+                severity="error",
+            )
             return
         self.known_campaigns = await asyncio.to_thread(self.store.campaigns)
-        self.notify(toast_text("Sendo campaign {}: {} messages, tracked as {}", campaign_id, found.seen, name), timeout=10)
+        self.notify(
+            toast_text(
+                "Sendo campaign {}: {} messages, tracked as {}", campaign_id, found.seen, name
+            ),
+            timeout=10,
+        )
         self.campaign = name
         self._apply_filter(ListFilter(campaign=name))
         self.summary_panel(show=True)

@@ -27,7 +27,9 @@ MAX_BYTES = 512 * 1024
 SECRET_ENV = (*(var for names in ENV_KEYS.values() for var in names), DATABASE_URL_ENV)
 REDACTED = "[redacted]"
 # credentials that may sit in a header or URL quoted inside an error text
-_HEADER = re.compile(r"(?i)(x-api-key|authorization|api[_-]?key|token|secret)(['\"]?\s*[:=]\s*['\"]?)(bearer\s+)?[^\s'\",;]+")
+_HEADER = re.compile(
+    r"(?i)(x-api-key|authorization|api[_-]?key|token|secret)(['\"]?\s*[:=]\s*['\"]?)(bearer\s+)?[^\s'\",;]+"
+)
 
 
 def log_file() -> Path:
@@ -35,13 +37,17 @@ def log_file() -> Path:
     return paths.data_dir() / LOG_NAME
 
 
-def secret_values(settings: object | None = None, environ: Mapping[str, str] | None = None) -> list[str]:
+def secret_values(
+    settings: object | None = None, environ: Mapping[str, str] | None = None
+) -> list[str]:
     """Every secret value we know of: keys and webhook secrets from the settings and the environment."""
     environ = os.environ if environ is None else environ
     values = [v for k, v in environ.items() if k in SECRET_ENV or "_WEBHOOK_" in k.upper()]
     if settings is not None:
         values += list(_settings_secrets(settings))
-    values += [p for url in list(values) if (p := _url_password(url))]  # a database URL's password alone too
+    values += [
+        p for url in list(values) if (p := _url_password(url))
+    ]  # a database URL's password alone too
     # longest first, so a key that contains another is removed whole
     return sorted({v for v in values if v and len(v) >= 4}, key=len, reverse=True)
 
@@ -89,10 +95,14 @@ def error_line(error: BaseException, settings: object | None = None) -> str:
 
 
 def format_report(error: BaseException, where: str, now: float | None = None) -> str:
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(time.time() if now is None else now))
+    stamp = time.strftime(
+        "%Y-%m-%dT%H:%M:%S%z", time.localtime(time.time() if now is None else now)
+    )
     trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    return (f"=== {stamp} sendwatch {__version__} (Python {sys.version.split()[0]}) — {where}\n"
-            f"{trace.rstrip()}\n\n")
+    return (
+        f"=== {stamp} sendwatch {__version__} (Python {sys.version.split()[0]}) — {where}\n"
+        f"{trace.rstrip()}\n\n"
+    )
 
 
 def _rotate(path: Path) -> None:
@@ -103,7 +113,9 @@ def _rotate(path: Path) -> None:
         pass
 
 
-def write_report(error: BaseException, where: str, settings: object | None = None, path: Path | None = None) -> Path | None:
+def write_report(
+    error: BaseException, where: str, settings: object | None = None, path: Path | None = None
+) -> Path | None:
     """Append a scrubbed report of `error`; returns the log's path, or None when it cannot be written
     (a crash report must never cause a second failure)."""
     path = log_file() if path is None else path
@@ -132,13 +144,20 @@ class CrashReports:
 
         from tui.textsafe import safe_text
 
-        summary = safe_text(error_line(error, getattr(self, "settings", None)), single_line=True, limit=160)
-        line = (f"sendwatch stopped after an unexpected error ({summary}); report written to {path}" if path
-                else f"sendwatch stopped after an unexpected error ({summary}); the report could not be written")
+        summary = safe_text(
+            error_line(error, getattr(self, "settings", None)), single_line=True, limit=160
+        )
+        line = (
+            f"sendwatch stopped after an unexpected error ({summary}); report written to {path}"
+            if path
+            else f"sendwatch stopped after an unexpected error ({summary}); the report could not be written"
+        )
         self._crash_line = line
         self._exit_renderables.clear()  # type: ignore[attr-defined]  # no traceback with local variables
 
-    def _print_error_renderables(self) -> None:  # Textual prints exit messages here, after the screen is restored
+    def _print_error_renderables(
+        self,
+    ) -> None:  # Textual prints exit messages here, after the screen is restored
         line = getattr(self, "_crash_line", None)
         if line is None:
             super()._print_error_renderables()  # type: ignore[misc]

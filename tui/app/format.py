@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tui.model import Status, status_word
-from tui.timeparse import age  # noqa: F401 - re-exported: the widgets format ages from here
 from tui.polling.policy import no_receipt
+from tui.timeparse import age
 
 GLYPH = {
-    "created": "·", "scheduled": "◷", "queued": "…", "sent": "→", "delivered": "✓",
-    "read": "◉", "failed": "✗", "cancelled": "⊘", "received": "↙", "unknown": "?", "waiting": "◌",
+    "created": "·",
+    "scheduled": "◷",
+    "queued": "…",
+    "sent": "→",
+    "delivered": "✓",
+    "read": "◉",
+    "failed": "✗",
+    "cancelled": "⊘",
+    "received": "↙",
+    "unknown": "?",
+    "waiting": "◌",
 }
 # Colours are a second channel only: the glyph and the word already say it (NO_COLOR stays readable).
 STATUS_STYLE = {
-    "created": "dim", "scheduled": "bright_cyan", "queued": "yellow", "sent": "bright_blue", "delivered": "green",
-    "read": "bold green", "failed": "bold red", "cancelled": "dim", "received": "cyan", "unknown": "magenta",
+    "created": "dim",
+    "scheduled": "bright_cyan",
+    "queued": "yellow",
+    "sent": "bright_blue",
+    "delivered": "green",
+    "read": "bold green",
+    "failed": "bold red",
+    "cancelled": "dim",
+    "received": "cyan",
+    "unknown": "magenta",
     "waiting": "dim",
 }
 STATUS_ORDER = ["waiting", *(s.value for s in Status)]
@@ -27,7 +44,9 @@ def status_label(status: str, provider_status: str | None = None) -> str:
     return f"{GLYPH.get(status, '?')} {status_word(status, provider_status)}"
 
 
-def is_no_receipt(provider: str | None, status: str, last_changed: float | None, now: float) -> bool:
+def is_no_receipt(
+    provider: str | None, status: str, last_changed: float | None, now: float
+) -> bool:
     """A Sendo message stuck in `sent` long enough that a receipt is not coming (the policy's rule)."""
     return last_changed is not None and no_receipt(provider, status, now - last_changed)
 
@@ -61,8 +80,8 @@ def clock_time(value: datetime | float | None, *, millis: bool = False) -> str:
     if value is None:
         return "-"
     if isinstance(value, (int, float)):
-        value = datetime.fromtimestamp(value, tz=timezone.utc)
-    text = value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+        value = datetime.fromtimestamp(value, tz=UTC)
+    text = value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
     return (text[:-3] if millis else text[:-7]) + "Z"
 
 

@@ -21,7 +21,9 @@ COUNT_CAP = 10_000
 
 
 class ListModel:
-    def __init__(self, store: HistoryStore, flt: ListFilter | None = None, sort: str = "newest") -> None:
+    def __init__(
+        self, store: HistoryStore, flt: ListFilter | None = None, sort: str = "newest"
+    ) -> None:
         self.store = store
         self.filter = flt or ListFilter()
         self.sort = sort
@@ -30,7 +32,9 @@ class ListModel:
         self.capped = False  # the count stopped at `cap`: there are more rows than `_count`
         self.counting = False  # `_count` is provisional (a full first page) until a thread counts
         self._pages: OrderedDict[int, list[Row]] = OrderedDict()
-        self.generation = 0  # bumped on every invalidation: pages read for an older view are dropped
+        self.generation = (
+            0  # bumped on every invalidation: pages read for an older view are dropped
+        )
         self.reads = 0  # page reads from the store (benchmarks look at this)
 
     def set_filter(self, flt: ListFilter) -> None:
@@ -135,7 +139,11 @@ class ListModel:
         last = min(last, self.count() - 1)
         if last < max(0, first):
             return []
-        return [n for n in range(max(0, first) // PAGE_SIZE, last // PAGE_SIZE + 1) if n not in self._pages]
+        return [
+            n
+            for n in range(max(0, first) // PAGE_SIZE, last // PAGE_SIZE + 1)
+            if n not in self._pages
+        ]
 
     def read_page(self, number: int) -> list[Row]:
         """Read one page; by key after the previous page when that is cached. Safe in a thread

@@ -29,7 +29,15 @@ def parse_query(text: str, base: ListFilter | None = None) -> Query:
     except InvalidIdError:
         ref = None
     if ref is not None:
-        return Query(replace(base, text=ref.id, statuses=frozenset(), provider=ref.provider.value if ref.provider else base.provider), ref)
+        return Query(
+            replace(
+                base,
+                text=ref.id,
+                statuses=frozenset(),
+                provider=ref.provider.value if ref.provider else base.provider,
+            ),
+            ref,
+        )
     words, statuses, problem = [], set(), None
     provider, error, campaign = base.provider, base.error_code, base.campaign
     for token in stripped.split():
@@ -40,11 +48,17 @@ def parse_query(text: str, base: ListFilter | None = None) -> Query:
             continue
         if key == "status":
             for part in value.lower().split(","):
-                if part in Status._value2member_map_ or fold_status(part) in STATUS_WORDS or part == "waiting":
+                if (
+                    part in Status._value2member_map_
+                    or fold_status(part) in STATUS_WORDS
+                    or part == "waiting"
+                ):
                     statuses.add(part if part in Status._value2member_map_ else fold_status(part))
                 else:
-                    problem = (f"unknown status {part!r} (one of: {', '.join(s.value for s in Status)}, "
-                               "or a provider's word: blocked, filtered, expired, routed, …)")
+                    problem = (
+                        f"unknown status {part!r} (one of: {', '.join(s.value for s in Status)}, "
+                        "or a provider's word: blocked, filtered, expired, routed, …)"
+                    )
         elif key == "provider":
             value = {"sent.dm": "sentdm", "sent": "sentdm"}.get(value.lower(), value.lower())
             if value in ("sentdm", "sendo"):
@@ -55,5 +69,7 @@ def parse_query(text: str, base: ListFilter | None = None) -> Query:
             error = value
         else:
             campaign = value
-    flt = ListFilter(" ".join(words), frozenset(statuses) or base.statuses, provider, campaign, error)
+    flt = ListFilter(
+        " ".join(words), frozenset(statuses) or base.statuses, provider, campaign, error
+    )
     return Query(flt, None, problem)

@@ -25,24 +25,34 @@ EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 SETTLE = 45.0  # world seconds after the campaign started: half of it has settled
 
 
-async def _prefetch(providers: Providers, store: HistoryStore, policy: PollPolicy, msgs: list[SimMessage], at: float) -> None:
+async def _prefetch(
+    providers: Providers, store: HistoryStore, policy: PollPolicy, msgs: list[SimMessage], at: float
+) -> None:
     for msg in msgs:
         found = await providers.client(msg.provider).fetch(msg.id)
         record_lookup(store, policy, found, at)
 
 
-def build_showcase(tmp: Path, campaign_size: int = 60) -> tuple[SendwatchApp, Simulator, list[SimMessage]]:
+def build_showcase(
+    tmp: Path, campaign_size: int = 60
+) -> tuple[SendwatchApp, Simulator, list[SimMessage]]:
     """Returns the app (not yet running), the simulator (stop it after) and the tracked messages."""
     world, tracked = build_world(seed=7, campaign_size=campaign_size, epoch=EPOCH)
     world.advance(SETTLE)
     sim = Simulator(world, SimConfig()).start()
     settings = demo_settings(sim, tmp / "history.sqlite3")
     roomy = dict(requests_per_minute=60_000.0, burst=1000)
-    settings = replace(settings, sentdm=replace(settings.sentdm, **roomy), sendo=replace(settings.sendo, **roomy))
+    settings = replace(
+        settings, sentdm=replace(settings.sentdm, **roomy), sendo=replace(settings.sendo, **roomy)
+    )
     store = HistoryStore(settings.history_path())
     now = world.wall(world.now())
     store.track([MessageRef(m.id, m.provider) for m in tracked if not m.campaign], now=now - 60)
-    store.track([MessageRef(m.id, m.provider) for m in tracked if m.campaign], campaign="spring-sale", now=now - 60)
+    store.track(
+        [MessageRef(m.id, m.provider) for m in tracked if m.campaign],
+        campaign="spring-sale",
+        now=now - 60,
+    )
     policy = PollPolicy.from_settings(settings.polling)
 
     async def fetch_all() -> None:
@@ -53,12 +63,26 @@ def build_showcase(tmp: Path, campaign_size: int = 60) -> tuple[SendwatchApp, Si
             await providers.aclose()
 
     asyncio.run(fetch_all())
-    app = SendwatchApp(settings, store, demo=True, campaign="spring-sale", clock=lambda: now + 5, start_poller=False)
+    app = SendwatchApp(
+        settings,
+        store,
+        demo=True,
+        campaign="spring-sale",
+        clock=lambda: now + 5,
+        start_poller=False,
+    )
     return app, sim, tracked
 
 
 def failed_message(tracked: list[SimMessage]) -> SimMessage:
     """A failed Sent.dm campaign message: an error code and a full provider timeline."""
-    world_failed = [m for m in tracked if m.provider is Provider.SENTDM and m.campaign and m.error
-                    and m.steps[-1][1] == "FAILED" and m.steps[-1][0] <= SETTLE]
+    world_failed = [
+        m
+        for m in tracked
+        if m.provider is Provider.SENTDM
+        and m.campaign
+        and m.error
+        and m.steps[-1][1] == "FAILED"
+        and m.steps[-1][0] <= SETTLE
+    ]
     return world_failed[0]

@@ -50,7 +50,7 @@ class TerminalWatch:
     _watched_fds: list[int]
     _leaving: bool = False
 
-    def watch_terminal(self: "SendwatchApp") -> None:
+    def watch_terminal(self: SendwatchApp) -> None:
         if self.is_headless:
             return
         loop = asyncio.get_running_loop()
@@ -63,7 +63,7 @@ class TerminalWatch:
         if self._watched_fds:
             self.set_interval(CHECK_EVERY, self._check_terminal)
 
-    def unwatch_terminal(self: "SendwatchApp") -> None:
+    def unwatch_terminal(self: SendwatchApp) -> None:
         if self.is_headless:
             return
         try:
@@ -73,11 +73,11 @@ class TerminalWatch:
         except (NotImplementedError, RuntimeError, ValueError):
             pass
 
-    def _check_terminal(self: "SendwatchApp") -> None:
+    def _check_terminal(self: SendwatchApp) -> None:
         if not all(_isatty(fd) for fd in self._watched_fds):
             self.terminal_gone(EXIT_HANGUP)
 
-    def terminal_gone(self: "SendwatchApp", code: int = EXIT_HANGUP) -> None:
+    def terminal_gone(self: SendwatchApp, code: int = EXIT_HANGUP) -> None:
         if self._leaving:
             return
         self._leaving = True

@@ -55,7 +55,7 @@ class SafeNotify:
         message: str,
         *,
         title: str = "",
-        severity: "SeverityLevel" = "information",
+        severity: SeverityLevel = "information",
         timeout: float | None = None,
         markup: bool = False,  # accepted for signature compatibility, always treated as False
     ) -> None:

@@ -46,18 +46,23 @@ class WorkerFailures:
 
     _worker_failures: dict[tuple[str, str], float]
 
-    def on_worker_state_changed(self: "SendwatchApp", event: Worker.StateChanged) -> None:
+    def on_worker_state_changed(self: SendwatchApp, event: Worker.StateChanged) -> None:
         if event.state is not WorkerState.ERROR or event.worker.error is None:
             return
         worker, error = event.worker, event.worker.error
         group = worker.group or "default"
         recover = getattr(self, "_recover_" + group.replace("-", "_"), None)
         extra = recover(error) if recover else None
-        self.report_failure(LABELS.get(group, "A background task"), error,
-                            f"background task {group!r} ({worker.name})", extra)
+        self.report_failure(
+            LABELS.get(group, "A background task"),
+            error,
+            f"background task {group!r} ({worker.name})",
+            extra,
+        )
 
-    def report_failure(self: "SendwatchApp", label: str, error: BaseException, where: str,
-                       extra: str | None = None) -> None:
+    def report_failure(
+        self: SendwatchApp, label: str, error: BaseException, where: str, extra: str | None = None
+    ) -> None:
         """Log `error` to the crash log and tell the user "<label> failed: <error>" in a toast;
         the same failure again within `QUIET_REPEAT` seconds is neither logged nor toasted again."""
         detail = error_line(error, self.settings)

@@ -23,29 +23,41 @@ def run(action: str, path: Path, force: bool) -> int:
             return fail(str(exc), 2)
         except OSError as exc:
             return fail(f"cannot write {path}: {exc.strerror}", 2)
-        print(f"wrote {written} (mode 0600). Add your API keys there, or set SENT_DM_API_KEY / SENDO_API_KEY.")
+        print(
+            f"wrote {written} (mode 0600). Add your API keys there, or set SENT_DM_API_KEY / SENDO_API_KEY."
+        )
         return 0
     try:
         settings = cfg.load(path)
     except ConfigError as exc:
         return fail(str(exc), 2)
-    print(f"config file: {safe_text(path, single_line=True)} ({'found' if settings.file_exists else 'not found: using defaults and environment'})")
+    print(
+        f"config file: {safe_text(path, single_line=True)} ({'found' if settings.file_exists else 'not found: using defaults and environment'})"
+    )
     for provider in Provider:
         p = settings.provider(provider)
         if p.configured:
             extra = f", profile {safe_text(p.profile_id, single_line=True)}" if p.profile_id else ""
-            print(f"  {provider.label:<8} configured   key {p.api_key.redacted()} from {p.key_source}, "
-                  f"{safe_text(p.base_url, single_line=True)}{extra}")
+            print(
+                f"  {provider.label:<8} configured   key {p.api_key.redacted()} from {p.key_source}, "
+                f"{safe_text(p.base_url, single_line=True)}{extra}"
+            )
         else:
             vars_ = " or ".join(cfg.ENV_KEYS[provider][:1])
-            print(f"  {provider.label:<8} not configured (set {vars_} or providers.{provider.value}.api_key)")
+            print(
+                f"  {provider.label:<8} not configured (set {vars_} or providers.{provider.value}.api_key)"
+            )
         secret = p.webhook_secret if provider is Provider.SENTDM else p.webhook_token
         if secret:
-            print(f"  {'':<8} webhooks     {'secret' if provider is Provider.SENTDM else 'token'} {secret.redacted()} "
-                  "(sendwatch listen serves /webhooks/" + provider.value + ")")
+            print(
+                f"  {'':<8} webhooks     {'secret' if provider is Provider.SENTDM else 'token'} {secret.redacted()} "
+                "(sendwatch listen serves /webhooks/" + provider.value + ")"
+            )
     healthy = _report_store(settings)
     if not settings.configured_providers():
-        print("No provider has a key yet: the dashboard will explain how to add one (or try `sendwatch --demo`).")
+        print(
+            "No provider has a key yet: the dashboard will explain how to add one (or try `sendwatch --demo`)."
+        )
     return 0 if healthy else 2
 
 
@@ -57,10 +69,14 @@ def _report_store(settings: cfg.Settings) -> bool:
     try:
         store = open_store(settings)
     except (ConfigError, OSError, sqlite3.Error) as exc:
-        print(f"history: {where}: NOT reachable: {safe_text(str(exc), single_line=True, limit=300)}")
+        print(
+            f"history: {where}: NOT reachable: {safe_text(str(exc), single_line=True, limit=300)}"
+        )
         return False
     try:
-        print(f"history: {where}: reachable, schema version {store.schema_version}, {store.count()} messages")
+        print(
+            f"history: {where}: reachable, schema version {store.schema_version}, {store.count()} messages"
+        )
     finally:
         store.close()
     return True

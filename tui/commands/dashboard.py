@@ -13,8 +13,8 @@ from tui.config import Settings
 from tui.ids import MessageRef
 from tui.importers import ImportResult, read_ids
 from tui.model import Provider
-from tui.textsafe import safe_text
 from tui.store.history import HistoryStore, ListFilter
+from tui.textsafe import safe_text
 
 
 def _open_store(settings: Settings) -> HistoryStore | None:
@@ -27,20 +27,39 @@ def _open_store(settings: Settings) -> HistoryStore | None:
         print(f"sendwatch: {safe_text(exc)}", file=sys.stderr)
         return None
     except Exception as exc:  # noqa: BLE001 - e.g. a read-only disk: say so, do not trace back
-        print(f"sendwatch: cannot open the history ({safe_text(describe(settings))}): {exc.__class__.__name__}: "
-              f"{safe_text(exc)}", file=sys.stderr)
+        print(
+            f"sendwatch: cannot open the history ({safe_text(describe(settings))}): {exc.__class__.__name__}: "
+            f"{safe_text(exc)}",
+            file=sys.stderr,
+        )
         return None
 
 
-def run(settings: Settings, initial_filter: ListFilter | None = None, *, demo: bool = False, campaign: str | None = None,
-        notes: list[str] | None = None, listen: tuple[str, int] | None = None, discover: str | None = None) -> int:
+def run(
+    settings: Settings,
+    initial_filter: ListFilter | None = None,
+    *,
+    demo: bool = False,
+    campaign: str | None = None,
+    notes: list[str] | None = None,
+    listen: tuple[str, int] | None = None,
+    discover: str | None = None,
+) -> int:
     from tui.app.app import SendwatchApp
 
     store = _open_store(settings)
     if store is None:
         return 2
-    app = SendwatchApp(settings, store, demo=demo, initial_filter=initial_filter, campaign=campaign, startup_notes=notes,
-                       listen=listen, discover=discover)
+    app = SendwatchApp(
+        settings,
+        store,
+        demo=demo,
+        initial_filter=initial_filter,
+        campaign=campaign,
+        startup_notes=notes,
+        listen=listen,
+        discover=discover,
+    )
     try:
         app.run()
     except Exception as exc:  # noqa: BLE001 - outside the app's own handler (driver start/stop): same report
@@ -48,7 +67,10 @@ def run(settings: Settings, initial_filter: ListFilter | None = None, *, demo: b
 
         path = write_report(exc, "starting or stopping the dashboard", settings)
         where = f"report written to {path}" if path else "the report could not be written"
-        print(f"sendwatch stopped after an unexpected error ({type(exc).__name__}); {where}", file=sys.stderr)
+        print(
+            f"sendwatch stopped after an unexpected error ({type(exc).__name__}); {where}",
+            file=sys.stderr,
+        )
         return 1
     finally:
         store.close()  # also after a crash or a hang-up: the history is checkpointed and closed
@@ -65,7 +87,12 @@ def run_demo(listen: tuple[str, int] | None = None) -> int:
 
     from tui.config import Secret
     from tui.simulator.demo import demo_settings, start_demo
-    from tui.simulator.webhooks import SIM_WEBHOOK_SECRET, SIM_WEBHOOK_TOKEN, WebhookConfig, WebhookSender
+    from tui.simulator.webhooks import (
+        SIM_WEBHOOK_SECRET,
+        SIM_WEBHOOK_TOKEN,
+        WebhookConfig,
+        WebhookSender,
+    )
 
     sim, tracked = start_demo()
     sender = None
@@ -73,16 +100,26 @@ def run_demo(listen: tuple[str, int] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="sendwatch-demo-") as tmp:
             settings = demo_settings(sim, Path(tmp) / "history.sqlite3")
             if listen is not None:
-                settings = replace(settings, sentdm=replace(settings.sentdm, webhook_secret=Secret(SIM_WEBHOOK_SECRET)),
-                                   sendo=replace(settings.sendo, webhook_token=Secret(SIM_WEBHOOK_TOKEN)))
+                settings = replace(
+                    settings,
+                    sentdm=replace(settings.sentdm, webhook_secret=Secret(SIM_WEBHOOK_SECRET)),
+                    sendo=replace(settings.sendo, webhook_token=Secret(SIM_WEBHOOK_TOKEN)),
+                )
                 url = f"http://{listen[0]}:{listen[1]}"
-                sender = WebhookSender(sim.world, WebhookConfig(url, retries=6), since=sim.world.now()).start()
+                sender = WebhookSender(
+                    sim.world, WebhookConfig(url, retries=6), since=sim.world.now()
+                ).start()
             store = HistoryStore(settings.history_path())
             history = [m for m in tracked if m.campaign is None]
             store.track([MessageRef(m.id, m.provider) for m in history])
-            store.track([MessageRef(m.id, m.provider) for m in tracked if m.campaign], campaign="spring-sale")
+            store.track(
+                [MessageRef(m.id, m.provider) for m in tracked if m.campaign],
+                campaign="spring-sale",
+            )
             store.close()
-            return run(settings, ListFilter(), demo=True, campaign="spring-sale", listen=listen)  # summary: the campaign
+            return run(
+                settings, ListFilter(), demo=True, campaign="spring-sale", listen=listen
+            )  # summary: the campaign
     finally:
         if sender is not None:
             sender.stop()
@@ -108,12 +145,14 @@ def _reattach_terminal() -> bool:
         return False
     os.dup2(fd, 0)
     os.close(fd)
-    sys.stdin = open(0, closefd=False)  # noqa: SIM115 - the process's stdin for its whole life
+    sys.stdin = open(0, closefd=False)
     sys.__stdin__ = sys.stdin
     return True
 
 
-def import_into(store: HistoryStore, text: str, campaign: str, provider: Provider | None) -> tuple[ImportResult, int]:
+def import_into(
+    store: HistoryStore, text: str, campaign: str, provider: Provider | None
+) -> tuple[ImportResult, int]:
     result = read_ids(text, provider)
     added = store.track(result.refs, campaign=campaign) if result.refs else 0
     return result, added
@@ -123,12 +162,22 @@ def report(result: ImportResult, added: int, campaign: str, limit: int = 20) -> 
     for problem in result.problems[:limit]:
         print(f"sendwatch: skipped {problem.where}: {safe_text(problem.reason)}", file=sys.stderr)
     if len(result.problems) > limit:
-        print(f"sendwatch: … and {len(result.problems) - limit} more skipped lines", file=sys.stderr)
+        print(
+            f"sendwatch: … and {len(result.problems) - limit} more skipped lines", file=sys.stderr
+        )
     print(f"{result.summary()}; {added} new in campaign {campaign!r}", file=sys.stderr)
 
 
-def run_watch(settings: Settings, source: str | None, campaign: str | None, provider: str | None, *, no_ui: bool = False,
-              sendo_campaign: str | None = None, listen: tuple[str, int] | None = None) -> int:
+def run_watch(
+    settings: Settings,
+    source: str | None,
+    campaign: str | None,
+    provider: str | None,
+    *,
+    no_ui: bool = False,
+    sendo_campaign: str | None = None,
+    listen: tuple[str, int] | None = None,
+) -> int:
     if sendo_campaign is not None:
         return _watch_sendo_campaign(settings, sendo_campaign, campaign, no_ui=no_ui, listen=listen)
     if source is None:
@@ -151,17 +200,29 @@ def run_watch(settings: Settings, source: str | None, campaign: str | None, prov
     if no_ui:
         return 0
     if not _reattach_terminal():
-        return fail("no terminal to show the dashboard on (IDs were imported; use --no-ui in scripts)", 2)
+        return fail(
+            "no terminal to show the dashboard on (IDs were imported; use --no-ui in scripts)", 2
+        )
     notes = []
     if result.problems:
         first = "; ".join(f"{p.where}: {p.reason}" for p in result.problems[:3])
-        more = f" (+{len(result.problems) - 3} more, listed on the terminal before the dashboard opened)" if len(result.problems) > 3 else ""
+        more = (
+            f" (+{len(result.problems) - 3} more, listed on the terminal before the dashboard opened)"
+            if len(result.problems) > 3
+            else ""
+        )
         notes.append(f"Import skipped {len(result.problems)} lines: {first}{more}")
     return run(settings, ListFilter(campaign=name), campaign=name, notes=notes, listen=listen)
 
 
-def _watch_sendo_campaign(settings: Settings, campaign_id: str, name: str | None, *, no_ui: bool,
-                          listen: tuple[str, int] | None) -> int:
+def _watch_sendo_campaign(
+    settings: Settings,
+    campaign_id: str,
+    name: str | None,
+    *,
+    no_ui: bool,
+    listen: tuple[str, int] | None,
+) -> int:
     """A whole Sendo campaign by its ID: a first listing pass now, then the dashboard keeps listing."""
     import asyncio
 
@@ -183,8 +244,13 @@ def _watch_sendo_campaign(settings: Settings, campaign_id: str, name: str | None
     async def first_pass() -> int:
         providers = Providers(settings)
         try:
-            discovery = CampaignDiscovery(providers.client(Provider.SENDO), store, PollPolicy.from_settings(settings.polling),
-                                          campaign_id, name)
+            discovery = CampaignDiscovery(
+                providers.client(Provider.SENDO),
+                store,
+                PollPolicy.from_settings(settings.polling),
+                campaign_id,
+                name,
+            )
             found = await discovery.run_once()
             return found.seen
         finally:
@@ -196,9 +262,16 @@ def _watch_sendo_campaign(settings: Settings, campaign_id: str, name: str | None
         return fail(str(exc), exc.exit_code)
     finally:
         store.close()
-    print(f"Sendo campaign {campaign_id}: {seen} messages found, tracked as {name!r}", file=sys.stderr)
+    print(
+        f"Sendo campaign {campaign_id}: {seen} messages found, tracked as {name!r}", file=sys.stderr
+    )
     if no_ui:
         return 0
     if not _reattach_terminal():
-        return fail("no terminal to show the dashboard on (the campaign was imported; use --no-ui in scripts)", 2)
-    return run(settings, ListFilter(campaign=name), campaign=name, listen=listen, discover=campaign_id)
+        return fail(
+            "no terminal to show the dashboard on (the campaign was imported; use --no-ui in scripts)",
+            2,
+        )
+    return run(
+        settings, ListFilter(campaign=name), campaign=name, listen=listen, discover=campaign_id
+    )

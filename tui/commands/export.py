@@ -11,8 +11,8 @@ from tui.config import Settings
 from tui.errors import SendwatchError
 from tui.export import write_export
 from tui.model import STATUS_WORDS, Status
-from tui.store.open import open_store
 from tui.store.history import ListFilter
+from tui.store.open import open_store
 from tui.textsafe import safe_text
 
 
@@ -28,11 +28,16 @@ class SafeCsv:
         return self.out.write("\r\n".join(safe_text(part) for part in text.split("\r\n")))
 
 
-def run(settings: Settings, campaign: str | None, status: str | None, fmt: str, output: Path | None) -> int:
+def run(
+    settings: Settings, campaign: str | None, status: str | None, fmt: str, output: Path | None
+) -> int:
     status = status.strip().lower() if status else status
     if status and status not in Status._value2member_map_ and status.lower() not in STATUS_WORDS:
-        return fail(f"unknown status {status!r} (one of: {', '.join(s.value for s in Status)}, "
-                    f"or a provider's word such as blocked, filtered, expired)", 2)
+        return fail(
+            f"unknown status {status!r} (one of: {', '.join(s.value for s in Status)}, "
+            f"or a provider's word such as blocked, filtered, expired)",
+            2,
+        )
     try:
         store = open_store(settings)
     except SendwatchError as exc:
@@ -45,7 +50,9 @@ def run(settings: Settings, campaign: str | None, status: str | None, fmt: str, 
             return fail(f"no campaign named {campaign!r} (known: {known})", 2)
         flt = ListFilter(statuses=frozenset({status}) if status else frozenset(), campaign=campaign)
         if output is None:
-            count = write_export(store, flt, fmt, SafeCsv(sys.stdout) if fmt == "csv" else sys.stdout)  # type: ignore[arg-type]
+            count = write_export(
+                store, flt, fmt, SafeCsv(sys.stdout) if fmt == "csv" else sys.stdout
+            )  # type: ignore[arg-type]
         else:
             try:
                 with output.open("w", encoding="utf-8", newline="") as out:

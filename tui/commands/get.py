@@ -12,7 +12,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TextIO
 
 from tui.commands.output import describe, fail, warn
@@ -24,8 +24,8 @@ from tui.providers.lookup import Providers
 from tui.providers.waiting import WaitInfo
 from tui.serialize import message_to_dict
 from tui.services.lookup import LookupResult, LookupService, LookupTimeout, describe_wait
-from tui.store.open import open_store
 from tui.store.history import HistoryStore
+from tui.store.open import open_store
 
 DEFAULT_TIMEOUT = 15.0
 
@@ -38,8 +38,15 @@ class StderrProgress:
     (the first one at one second). Never more than one line per second except for real events.
     """
 
-    def __init__(self, stream: TextIO, timeout: float, *, quiet_for: float = 1.0, heartbeat: float = 5.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        stream: TextIO,
+        timeout: float,
+        *,
+        quiet_for: float = 1.0,
+        heartbeat: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.stream = stream
         self.timeout = timeout
         self.quiet_for = quiet_for
@@ -72,9 +79,14 @@ class StderrProgress:
         info = self.latest
         detail = ""
         if info is not None and info.provider in self.service.waiting_providers:
-            detail = (f", asked to wait {info.seconds:.0f} s (Retry-After)" if info.kind == "retry_after"
-                      else f", retry {info.retry} of {info.retries} after {info.reason}")
-        self.say(f"waiting for {self.service.waiting_for}… {elapsed:.0f} s so far{detail} (giving up after {self.timeout:g} s)")
+            detail = (
+                f", asked to wait {info.seconds:.0f} s (Retry-After)"
+                if info.kind == "retry_after"
+                else f", retry {info.retry} of {info.retries} after {info.reason}"
+            )
+        self.say(
+            f"waiting for {self.service.waiting_for}… {elapsed:.0f} s so far{detail} (giving up after {self.timeout:g} s)"
+        )
 
     async def run(self, service: LookupService) -> None:
         self.service = service
@@ -83,14 +95,21 @@ class StderrProgress:
             self.tick()
 
 
-async def lookup(settings: Settings, ref: MessageRef, store: HistoryStore | None, timeout: float,
-                 progress: StderrProgress | None = None) -> LookupResult:
+async def lookup(
+    settings: Settings,
+    ref: MessageRef,
+    store: HistoryStore | None,
+    timeout: float,
+    progress: StderrProgress | None = None,
+) -> LookupResult:
     """Ask the known owner, the prefixed provider or every configured one; store the answer."""
     providers = Providers(settings)
     service = LookupService(providers, store, PollPolicy.from_settings(settings.polling))
     ticker = asyncio.ensure_future(progress.run(service)) if progress else None
     try:
-        return await service.lookup(ref, timeout=timeout, on_wait=progress.on_wait if progress else None)
+        return await service.lookup(
+            ref, timeout=timeout, on_wait=progress.on_wait if progress else None
+        )
     finally:
         if ticker:
             ticker.cancel()
@@ -98,8 +117,14 @@ async def lookup(settings: Settings, ref: MessageRef, store: HistoryStore | None
         await providers.aclose()
 
 
-def run(settings: Settings, raw_id: str, provider: str | None, as_json: bool, raw: bool,
-        timeout: float = DEFAULT_TIMEOUT) -> int:
+def run(
+    settings: Settings,
+    raw_id: str,
+    provider: str | None,
+    as_json: bool,
+    raw: bool,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> int:
     try:
         ref = parse_ref(raw_id, provider)
     except SendwatchError as exc:
@@ -112,9 +137,13 @@ def run(settings: Settings, raw_id: str, provider: str | None, as_json: bool, ra
     except Exception as exc:  # noqa: BLE001 - the lookup is still worth doing without history
         warn(f"history unavailable ({exc.__class__.__name__}); the result is not saved")
     try:
-        result = asyncio.run(lookup(settings, ref, store, timeout, StderrProgress(sys.stderr, timeout)))
+        result = asyncio.run(
+            lookup(settings, ref, store, timeout, StderrProgress(sys.stderr, timeout))
+        )
     except LookupTimeout as exc:
-        return fail(f"{exc}. Try again later, or allow longer with --timeout SECONDS.", exc.exit_code)
+        return fail(
+            f"{exc}. Try again later, or allow longer with --timeout SECONDS.", exc.exit_code
+        )
     except SendwatchError as exc:
         return fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
@@ -124,7 +153,7 @@ def run(settings: Settings, raw_id: str, provider: str | None, as_json: bool, ra
             store.close()
     for note in result.notes:
         warn(note)
-    fetched = datetime.fromtimestamp(result.fetched_at, tz=timezone.utc)
+    fetched = datetime.fromtimestamp(result.fetched_at, tz=UTC)
     if as_json:
         print(json.dumps(message_to_dict(result.message, fetched, raw=raw), indent=2))
     else:

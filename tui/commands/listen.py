@@ -14,17 +14,19 @@ import sys
 
 from tui.commands.output import fail
 from tui.config import Settings, is_loopback
+from tui.errors import SendwatchError
 from tui.model import Provider
 from tui.polling.policy import PollPolicy
-from tui.errors import SendwatchError
 from tui.store.open import open_store
 from tui.webhooks.credentials import PATHS, WebhookCredentials
 from tui.webhooks.server import WebhookReceiver
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
-_SETTING = {Provider.SENTDM: ("providers.sentdm.webhook_secret", "SENT_DM_WEBHOOK_SECRET"),
-            Provider.SENDO: ("providers.sendo.webhook_token", "SENDO_WEBHOOK_TOKEN")}
+_SETTING = {
+    Provider.SENTDM: ("providers.sentdm.webhook_secret", "SENT_DM_WEBHOOK_SECRET"),
+    Provider.SENDO: ("providers.sendo.webhook_token", "SENDO_WEBHOOK_TOKEN"),
+}
 
 
 def parse_listen(text: str, default_host: str = DEFAULT_HOST) -> tuple[str, int]:
@@ -55,10 +57,14 @@ def describe_endpoints(receiver: WebhookReceiver, credentials: WebhookCredential
             lines.append(f"  {provider.label:8} POST {receiver.base_url}{PATHS[provider]}")
         else:
             problem = next((p for p in credentials.problems if p.startswith(setting)), None)
-            lines.append(f"  {provider.label:8} not served: " + (problem.removeprefix(setting + ": ") if problem
-                                                                   else f"set {env} or {setting}"))
+            lines.append(
+                f"  {provider.label:8} not served: "
+                + (problem.removeprefix(setting + ": ") if problem else f"set {env} or {setting}")
+            )
     if not is_loopback(receiver.host):
-        lines.append("  note: plain HTTP on a non-loopback address: put a TLS-terminating proxy in front.")
+        lines.append(
+            "  note: plain HTTP on a non-loopback address: put a TLS-terminating proxy in front."
+        )
     return lines
 
 
@@ -68,9 +74,14 @@ def run(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) 
     if not credentials.served():
         for problem in credentials.problems:
             fail(problem, 2)
-        return fail("no webhook credential configured: set SENT_DM_WEBHOOK_SECRET and/or SENDO_WEBHOOK_TOKEN "
-                    "(or webhook_secret / webhook_token in the config file)", 2)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
+        return fail(
+            "no webhook credential configured: set SENT_DM_WEBHOOK_SECRET and/or SENDO_WEBHOOK_TOKEN "
+            "(or webhook_secret / webhook_token in the config file)",
+            2,
+        )
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
+    )
     logging.getLogger("sendwatch.webhooks").setLevel(logging.INFO)
     try:
         store = open_store(settings)
@@ -78,8 +89,9 @@ def run(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) 
         return fail(str(exc), exc.exit_code)
     for warning in store.warnings:
         fail(warning, 0)
-    receiver = WebhookReceiver(store, credentials, host=host, port=port,
-                               policy=PollPolicy.from_settings(settings.polling))
+    receiver = WebhookReceiver(
+        store, credentials, host=host, port=port, policy=PollPolicy.from_settings(settings.polling)
+    )
 
     async def main() -> int:
         stop = asyncio.Event()

@@ -9,16 +9,22 @@ body or reason can never smuggle an escape sequence onto the user's terminal eit
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tui.model import EventSource, Message, Status, fold_status, status_word
 from tui.reasons import explain, explain_status
-from tui.timeline import merge_events
 from tui.textsafe import safe_text
+from tui.timeline import merge_events
 
 GLYPHS = {
-    Status.CREATED: "·", Status.SCHEDULED: "◷", Status.QUEUED: "…", Status.SENT: "→",
-    Status.DELIVERED: "✓", Status.READ: "◉", Status.FAILED: "✗", Status.UNKNOWN: "?",
+    Status.CREATED: "·",
+    Status.SCHEDULED: "◷",
+    Status.QUEUED: "…",
+    Status.SENT: "→",
+    Status.DELIVERED: "✓",
+    Status.READ: "◉",
+    Status.FAILED: "✗",
+    Status.UNKNOWN: "?",
 }
 
 
@@ -34,7 +40,7 @@ def warn(message: str) -> None:
 def fmt_time(value: datetime | None) -> str:
     if value is None:
         return "-"
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
 
 
 def _s(value: object) -> str:
@@ -44,8 +50,14 @@ def _s(value: object) -> str:
 
 def status_line(msg: Message) -> str:
     """`✗ blocked` — the provider's word where it says more — plus its exact word when it differs."""
-    word = _s(status_word(msg.status, msg.provider_status))  # an unknown status is the provider's text
-    exact = f" (provider: {_s(msg.provider_status)})" if msg.provider_status and fold_status(msg.provider_status) != word else ""
+    word = _s(
+        status_word(msg.status, msg.provider_status)
+    )  # an unknown status is the provider's text
+    exact = (
+        f" (provider: {_s(msg.provider_status)})"
+        if msg.provider_status and fold_status(msg.provider_status) != word
+        else ""
+    )
     return f"{GLYPHS.get(msg.status, '?')} {word}{exact}"
 
 
@@ -77,7 +89,9 @@ def describe(msg: Message) -> str:
     if msg.scheduled_at:
         lines.append(f"Scheduled  {fmt_time(msg.scheduled_at)}")
     if msg.template_name or msg.template_id:
-        lines.append(f"Template   {s(msg.template_name)} ({s(msg.template_category)}) {s(msg.template_id)}")
+        lines.append(
+            f"Template   {s(msg.template_name)} ({s(msg.template_category)}) {s(msg.template_id)}"
+        )
     if msg.campaign:
         lines.append(f"Campaign   {s(msg.campaign)}")
     if msg.price is not None:
@@ -86,12 +100,16 @@ def describe(msg: Message) -> str:
         lines.append(f"Segments   {msg.segments}")
     for label, value in (("Header", msg.header), ("Body", msg.body), ("Footer", msg.footer)):
         if value:
-            body = safe_text(value).replace("\n", "\n" + " " * 11)  # continuation lines stay indented
+            body = safe_text(value).replace(
+                "\n", "\n" + " " * 11
+            )  # continuation lines stay indented
             lines.append(f"{label:<10} {body}")
     if msg.events:
         lines.append("Events")
         previous = None
-        for e in merge_events(msg.events):  # one row per status reached; a confirmation is "seen N s later"
+        for e in merge_events(
+            msg.events
+        ):  # one row per status reached; a confirmation is "seen N s later"
             gap = f"  (+{(e.timestamp - previous).total_seconds():.1f}s)" if previous else ""
             if e.source is EventSource.OBSERVED:
                 seen = "  [observed by sendwatch]"
@@ -105,6 +123,8 @@ def describe(msg: Message) -> str:
                 if said != s(e.description):
                     reason = f"  [{said}]"
             word = _s(e.provider_status.lower())  # the timeline says what the provider said
-            lines.append(f"  {fmt_time(e.timestamp)}  {word:<10} {s(e.description) if e.description else ''}{reason}{gap}{seen}".rstrip())
+            lines.append(
+                f"  {fmt_time(e.timestamp)}  {word:<10} {s(e.description) if e.description else ''}{reason}{gap}{seen}".rstrip()
+            )
             previous = e.timestamp
     return "\n".join(lines)

@@ -20,8 +20,8 @@ from tui.config import Settings
 from tui.errors import SendwatchError
 from tui.model import Provider, Status
 from tui.polling.election import lease_for
-from tui.polling.poller import Poller, PollUpdate, describe
 from tui.polling.policy import PollPolicy
+from tui.polling.poller import Poller, PollUpdate, describe
 from tui.providers.lookup import Providers
 from tui.store.changes import ChangeWatcher
 from tui.store.history import HistoryStore
@@ -30,12 +30,18 @@ from tui.store.open import open_store
 from tui.textsafe import safe_text
 
 log = logging.getLogger("sendwatch.poll")
-WATCH_EVERY = 1.0  # seconds between checks of leases, health and webhook state (logged only when they change)
+WATCH_EVERY = (
+    1.0  # seconds between checks of leases, health and webhook state (logged only when they change)
+)
 
 
 def run(settings: Settings, listen: tuple[str, int] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
-    logging.getLogger("sendwatch").setLevel(logging.INFO)  # our lines; not every HTTP request of httpx
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
+    )
+    logging.getLogger("sendwatch").setLevel(
+        logging.INFO
+    )  # our lines; not every HTTP request of httpx
     if not settings.configured_providers():
         return fail("no provider is configured: set SENT_DM_API_KEY and/or SENDO_API_KEY", 2)
     try:
@@ -43,7 +49,9 @@ def run(settings: Settings, listen: tuple[str, int] | None = None) -> int:
     except SendwatchError as exc:
         return fail(str(exc), exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - e.g. an unreadable directory: one line, no traceback
-        return fail(f"cannot open the history ({describe_store(settings)}): {exc.__class__.__name__}", 2)
+        return fail(
+            f"cannot open the history ({describe_store(settings)}): {exc.__class__.__name__}", 2
+        )
     try:
         return asyncio.run(_serve(settings, store, listen))
     finally:
@@ -58,26 +66,42 @@ async def _serve(settings: Settings, store: HistoryStore, listen: tuple[str, int
     providers = Providers(settings)
     policy = PollPolicy.from_settings(settings.polling)
     leases = {owner: lease_for(settings, store, owner) for owner in (*providers.clients, None)}
-    poller = Poller(store, providers, policy, on_update=_log_update,
-                    on_error=lambda p, exc: log.warning("%s: %s", _label(p), safe_text(str(exc), single_line=True)),
-                    on_crash=lambda p, exc: log.error("%s poll loop failed (%s); restarting", _label(p), describe(exc)),
-                    leases=leases)
+    poller = Poller(
+        store,
+        providers,
+        policy,
+        on_update=_log_update,
+        on_error=lambda p, exc: log.warning(
+            "%s: %s", _label(p), safe_text(str(exc), single_line=True)
+        ),
+        on_crash=lambda p, exc: log.error(
+            "%s poll loop failed (%s); restarting", _label(p), describe(exc)
+        ),
+        leases=leases,
+    )
     receiver = None
     if listen is not None:
         from tui.commands.listen import describe_endpoints
         from tui.webhooks import WebhookCredentials, WebhookReceiver
 
         credentials = WebhookCredentials.from_settings(settings)
-        receiver = WebhookReceiver(store, credentials, host=listen[0], port=listen[1], policy=policy)
+        receiver = WebhookReceiver(
+            store, credentials, host=listen[0], port=listen[1], policy=policy
+        )
         try:
             await receiver.start()
         except OSError as exc:
             await providers.aclose()
-            return fail(f"cannot listen on {listen[0]}:{listen[1]}: {exc.strerror or type(exc).__name__}", 5)
+            return fail(
+                f"cannot listen on {listen[0]}:{listen[1]}: {exc.strerror or type(exc).__name__}", 5
+            )
         for line in describe_endpoints(receiver, credentials):
             log.info("%s", line.strip())
-    log.info("polling %s with history %s", ", ".join(p.label for p in providers.clients),
-             safe_text(describe_store(settings), single_line=True))
+    log.info(
+        "polling %s with history %s",
+        ", ".join(p.label for p in providers.clients),
+        safe_text(describe_store(settings), single_line=True),
+    )
     task = asyncio.ensure_future(poller.run())
     watcher = asyncio.ensure_future(_watch(poller, providers, stop.is_set))
     # work added by other instances (an import, a webhook's unknown message) wakes the poller at once
@@ -103,7 +127,13 @@ def _log_update(update: PollUpdate) -> None:
     if update.changed and update.current is Status.FAILED:
         log.info("%s %s failed", update.provider.label, update.message_id)
     elif update.changed and update.previous is not None and update.previous is not update.current:
-        log.info("%s %s %s -> %s", update.provider.label, update.message_id, update.previous.value, update.current.value)
+        log.info(
+            "%s %s %s -> %s",
+            update.provider.label,
+            update.message_id,
+            update.previous.value,
+            update.current.value,
+        )
 
 
 async def _watch(poller: Poller, providers: Providers, stopping: Callable[[], bool]) -> None:

@@ -14,8 +14,8 @@ from tui.errors import ConfigError, SendwatchError
 from tui.providers.lookup import Providers
 from tui.providers.sending import SendRequest, SendResult
 from tui.services.send import choose_provider, cost, result_to_dict, send
-from tui.store.open import open_store
 from tui.store.history import HistoryStore, ListFilter
+from tui.store.open import open_store
 from tui.textsafe import safe_text
 
 
@@ -51,9 +51,17 @@ def parse_params(items: list[str]) -> dict[str, str]:
 
 def build_request(args: SendArgs) -> SendRequest:
     channels = tuple(c.strip().lower() for c in (args.channel or "").split(",") if c.strip())
-    return SendRequest(to=tuple(args.to), text=args.text, template=args.template, params=parse_params(args.params),
-                       channels=channels, from_=args.from_, sandbox=args.sandbox, sendo_campaign=args.sendo_campaign,
-                       idempotency_key=args.idempotency_key or "")
+    return SendRequest(
+        to=tuple(args.to),
+        text=args.text,
+        template=args.template,
+        params=parse_params(args.params),
+        channels=channels,
+        from_=args.from_,
+        sandbox=args.sandbox,
+        sendo_campaign=args.sendo_campaign,
+        idempotency_key=args.idempotency_key or "",
+    )
 
 
 def run(settings: Settings, args: SendArgs) -> int:
@@ -62,15 +70,19 @@ def run(settings: Settings, args: SendArgs) -> int:
         req = build_request(args).check(provider)
     except SendwatchError as exc:
         return fail(str(exc), exc.exit_code)
-    campaign = args.campaign or (time.strftime("send-%Y%m%d-%H%M%S", time.gmtime()) if args.watch else None)
+    campaign = args.campaign or (
+        time.strftime("send-%Y%m%d-%H%M%S", time.gmtime()) if args.watch else None
+    )
     try:
         store: HistoryStore | None = open_store(settings)
     except Exception as exc:  # noqa: BLE001 - the send still goes out; history is a convenience
         warn(f"history not available ({exc.__class__.__name__}); the messages will not be tracked")
         store = None
     if req.idempotency_key and not args.as_json:
-        print(f"Idempotency-Key: {req.idempotency_key}  (reuse it with --idempotency-key to retry this send safely)",
-              file=sys.stderr)
+        print(
+            f"Idempotency-Key: {req.idempotency_key}  (reuse it with --idempotency-key to retry this send safely)",
+            file=sys.stderr,
+        )
     try:
         result = asyncio.run(_send(settings, provider, req, store, campaign))
     except SendwatchError as exc:
@@ -88,7 +100,9 @@ def run(settings: Settings, args: SendArgs) -> int:
     return code
 
 
-async def _send(settings: Settings, provider, req: SendRequest, store: HistoryStore | None, campaign: str | None) -> SendResult:
+async def _send(
+    settings: Settings, provider, req: SendRequest, store: HistoryStore | None, campaign: str | None
+) -> SendResult:
     providers = Providers(settings)
     try:
         return await send(providers, provider, req, store, campaign)
@@ -101,14 +115,24 @@ def _report(result: SendResult, req: SendRequest, as_json: bool, campaign: str |
         print(json.dumps(result_to_dict(result), indent=2))
         return
     where = " (sandbox: simulated, no side effects)" if req.sandbox else ""
-    print(f"Sent {len(result.messages)} message(s) with {result.provider.label}{where} — asked: {cost(req)}")
+    print(
+        f"Sent {len(result.messages)} message(s) with {result.provider.label}{where} — asked: {cost(req)}"
+    )
     for m in result.messages:
-        print(f"  {m.id}  {safe_text(m.to, single_line=True)}  {safe_text(m.channel, single_line=True)}")
+        print(
+            f"  {m.id}  {safe_text(m.to, single_line=True)}  {safe_text(m.channel, single_line=True)}"
+        )
     for to, why in result.unknown:
-        print(f"  outcome unknown for {safe_text(to, single_line=True)}: {safe_text(why, single_line=True)}")
+        print(
+            f"  outcome unknown for {safe_text(to, single_line=True)}: {safe_text(why, single_line=True)}"
+        )
     for to, why in result.refused:
-        print(f"  refused for {safe_text(to, single_line=True)}: {safe_text(why, single_line=True)}")
+        print(
+            f"  refused for {safe_text(to, single_line=True)}: {safe_text(why, single_line=True)}"
+        )
     for note in result.notes:
         print(f"  note: {safe_text(note, single_line=True)}")
     if campaign and result.messages:
-        print(f"Tracked as campaign {safe_text(campaign)!r}: in `sendwatch`, type campaign:{safe_text(campaign)} in the find bar.")
+        print(
+            f"Tracked as campaign {safe_text(campaign)!r}: in `sendwatch`, type campaign:{safe_text(campaign)} in the find bar."
+        )

@@ -40,7 +40,12 @@ def read_csv(text: str, default_provider: Provider | None = None) -> ImportResul
         if provider_col is not None and provider_col < len(row) and row[provider_col].strip():
             value = row[provider_col].strip().lower().replace(".", "")
             if value not in ("sentdm", "sendo"):
-                result.problems.append(Problem(f"line {number}", f"unknown provider {row[provider_col][:20]!r} (sentdm or sendo)"))
+                result.problems.append(
+                    Problem(
+                        f"line {number}",
+                        f"unknown provider {row[provider_col][:20]!r} (sentdm or sendo)",
+                    )
+                )
                 continue
             provider = value
         result.add(f"line {number}", raw, provider)

@@ -13,7 +13,14 @@ def read_ids(text: str, default_provider: Provider | None = None) -> ImportResul
     stripped = text.lstrip("\ufeff").lstrip()
     if stripped.startswith(("{", "[")):
         return read_json(stripped, default_provider or Provider.SENTDM)
-    first = next((line for line in stripped.splitlines() if line.strip() and not line.lstrip().startswith("#")), "")
+    first = next(
+        (
+            line
+            for line in stripped.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")
+        ),
+        "",
+    )
     if looks_like_csv(first):
         return read_csv(stripped, default_provider)
     return read_lines(text.lstrip("\ufeff").splitlines(), default_provider)

@@ -22,15 +22,23 @@ def read_json(text: str, default_provider: Provider | None = Provider.SENTDM) ->
     try:
         document = json.loads(text)
     except ValueError as exc:
-        result.problems.append(Problem(f"line {getattr(exc, 'lineno', 1)}", f"not valid JSON: {getattr(exc, 'msg', exc)}"))
+        result.problems.append(
+            Problem(
+                f"line {getattr(exc, 'lineno', 1)}", f"not valid JSON: {getattr(exc, 'msg', exc)}"
+            )
+        )
         return result
     _walk(document, "$", result, default_provider, in_list=False)
     if not result.refs and not result.problems:
-        result.problems.append(Problem("$", "no message IDs found (expected message_id fields or an array of IDs)"))
+        result.problems.append(
+            Problem("$", "no message IDs found (expected message_id fields or an array of IDs)")
+        )
     return result
 
 
-def _walk(node: Any, path: str, result: ImportResult, provider: Provider | None, *, in_list: bool) -> None:
+def _walk(
+    node: Any, path: str, result: ImportResult, provider: Provider | None, *, in_list: bool
+) -> None:
     if isinstance(node, dict):
         for key in ID_KEYS:
             if key in node:
@@ -39,11 +47,22 @@ def _walk(node: Any, path: str, result: ImportResult, provider: Provider | None,
                     result.add(f"{path}.{key}", value, None if ":" in value else provider)
                 else:
                     result.problems.append(Problem(f"{path}.{key}", "not a string"))
-        if in_list and "id" in node and not any(k in node for k in ID_KEYS) and isinstance(node["id"], str):
+        if (
+            in_list
+            and "id" in node
+            and not any(k in node for k in ID_KEYS)
+            and isinstance(node["id"], str)
+        ):
             result.add(f"{path}.id", node["id"], None if ":" in node["id"] else provider)
         for key, value in node.items():
             if isinstance(value, (dict, list)):
-                _walk(value, f"{path}.{key}", result, provider, in_list=key in LIST_KEYS and isinstance(value, list))
+                _walk(
+                    value,
+                    f"{path}.{key}",
+                    result,
+                    provider,
+                    in_list=key in LIST_KEYS and isinstance(value, list),
+                )
     elif isinstance(node, list):
         for index, item in enumerate(node):
             where = f"{path}[{index}]"

@@ -53,7 +53,9 @@ class CampaignDiscovery:
         result = DiscoveryPass()
         skip = 0
         while result.pages < MAX_PAGES:
-            page = await self.client.list_campaign(self.campaign_id, limit=self.page_size, skip=skip)
+            page = await self.client.list_campaign(
+                self.campaign_id, limit=self.page_size, skip=skip
+            )
             result.pages += 1
             result.seen += len(page)
             result.new += await asyncio.to_thread(self._record, page)
@@ -64,14 +66,20 @@ class CampaignDiscovery:
         return result
 
     def _record(self, page: list[Message]) -> int:
-        added = self.store.track([MessageRef(m.id, m.provider) for m in page], campaign=self.name, now=self.clock())
+        added = self.store.track(
+            [MessageRef(m.id, m.provider) for m in page], campaign=self.name, now=self.clock()
+        )
         now = self.clock()
         for msg in page:
             record_lookup(self.store, self.policy, msg, now)
         return added
 
-    async def run(self, every: float = 60.0, stop: asyncio.Event | None = None,
-                  on_error: Callable[[SendwatchError], None] = lambda exc: None) -> None:
+    async def run(
+        self,
+        every: float = 60.0,
+        stop: asyncio.Event | None = None,
+        on_error: Callable[[SendwatchError], None] = lambda exc: None,
+    ) -> None:
         """Pass after pass until `stop` is set; a failed pass is reported and retried next time."""
         stop = stop or asyncio.Event()
         while not stop.is_set():
@@ -81,5 +89,5 @@ class CampaignDiscovery:
                 on_error(exc)
             try:
                 await asyncio.wait_for(stop.wait(), timeout=every)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass

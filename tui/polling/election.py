@@ -39,7 +39,9 @@ def account_key(settings: Settings, provider: Provider | None) -> str:
     if provider is None:
         return "unresolved"
     p = settings.provider(provider)
-    digest = hashlib.sha256(f"{provider.value}\0{p.base_url}\0{p.api_key.reveal()}".encode()).hexdigest()[:16]
+    digest = hashlib.sha256(
+        f"{provider.value}\0{p.base_url}\0{p.api_key.reveal()}".encode()
+    ).hexdigest()[:16]
     return f"{provider.value}-{digest}"
 
 
@@ -111,7 +113,9 @@ class FileLease(Lease):
             text = self.path.read_text(encoding="utf-8", errors="replace").strip()
         except OSError:
             return None
-        return safe_text(text, single_line=True, limit=60) or None  # another process wrote it: data, not trusted
+        return (
+            safe_text(text, single_line=True, limit=60) or None
+        )  # another process wrote it: data, not trusted
 
 
 class PgLease(Lease):
@@ -120,15 +124,24 @@ class PgLease(Lease):
     def __init__(self, url: str, account: str) -> None:
         super().__init__(account)
         self.url = url
-        self.key = struct.unpack(">i", hashlib.sha256(f"sendwatch-poller\0{account}".encode()).digest()[:4])[0]
+        self.key = struct.unpack(
+            ">i", hashlib.sha256(f"sendwatch-poller\0{account}".encode()).digest()[:4]
+        )[0]
         self._conn: Any = None
         self._lock = threading.Lock()
 
     def _connect(self) -> Any:
         import psycopg
 
-        return psycopg.connect(self.url, autocommit=True, connect_timeout=10,
-                               keepalives=1, keepalives_idle=5, keepalives_interval=2, keepalives_count=2)
+        return psycopg.connect(
+            self.url,
+            autocommit=True,
+            connect_timeout=10,
+            keepalives=1,
+            keepalives_idle=5,
+            keepalives_interval=2,
+            keepalives_count=2,
+        )
 
     def try_acquire(self) -> bool:
         import psycopg
@@ -140,11 +153,15 @@ class PgLease(Lease):
                     return True
                 if self._conn is None or self._conn.closed:
                     self._conn = self._connect()
-                got = self._conn.execute("SELECT pg_try_advisory_lock(%s, %s)", (LOCK_SPACE, self.key)).fetchone()[0]
+                got = self._conn.execute(
+                    "SELECT pg_try_advisory_lock(%s, %s)", (LOCK_SPACE, self.key)
+                ).fetchone()[0]
                 if got:
                     self._conn.execute(
                         "INSERT INTO poller_holders VALUES (%s, %s, extract(epoch from now())) ON CONFLICT (account) "
-                        "DO UPDATE SET holder = excluded.holder, since = excluded.since", (self.account, me()))
+                        "DO UPDATE SET holder = excluded.holder, since = excluded.since",
+                        (self.account, me()),
+                    )
                 self.held = bool(got)
                 return self.held
             except psycopg.Error:
@@ -175,7 +192,9 @@ class PgLease(Lease):
                 row = self._conn.execute(
                     "SELECT h.holder FROM poller_holders h WHERE h.account = %s AND EXISTS (SELECT 1 FROM pg_locks l "
                     "WHERE l.locktype = 'advisory' AND l.classid = %s AND l.objid::bigint = (%s::bigint & 4294967295) "
-                    "AND l.objsubid = 2 AND l.granted)", (self.account, LOCK_SPACE, self.key)).fetchone()
+                    "AND l.objsubid = 2 AND l.granted)",
+                    (self.account, LOCK_SPACE, self.key),
+                ).fetchone()
         except psycopg.Error:
             self._drop()
             return None

@@ -52,12 +52,20 @@ def _value(x: object) -> str:
     return str(getattr(x, "value", x) or "").lower()
 
 
-def no_receipt(provider: Provider | str | None, status: Status | str | None, since_change: float,
-               after: float = NO_RECEIPT_AFTER) -> bool:
+def no_receipt(
+    provider: Provider | str | None,
+    status: Status | str | None,
+    since_change: float,
+    after: float = NO_RECEIPT_AFTER,
+) -> bool:
     """True for a Sendo message stuck in `sent` for `after` seconds: show "sent, no receipt".
 
     Accepts enum members or their stored string values, so the UI can call it on a list row."""
-    return _value(provider) == Provider.SENDO.value and _value(status) == Status.SENT.value and since_change >= after
+    return (
+        _value(provider) == Provider.SENDO.value
+        and _value(status) == Status.SENT.value
+        and since_change >= after
+    )
 
 
 @dataclass(frozen=True)
@@ -87,12 +95,22 @@ class PollPolicy:
     webhook_silence: float = 600.0
 
     @classmethod
-    def from_settings(cls, polling: object) -> "PollPolicy":
-        names = ("min_interval", "max_interval", "selected_interval", "visible_interval", "delivered_recheck", "delivered_max_age",
-                 "webhook_recheck", "webhook_silence")
+    def from_settings(cls, polling: object) -> PollPolicy:
+        names = (
+            "min_interval",
+            "max_interval",
+            "selected_interval",
+            "visible_interval",
+            "delivered_recheck",
+            "delivered_max_age",
+            "webhook_recheck",
+            "webhook_silence",
+        )
         return cls(**{n: getattr(polling, n) for n in names})
 
-    def can_still_change(self, status: Status, provider: Provider | None, channel: str | None, age: float) -> bool:
+    def can_still_change(
+        self, status: Status, provider: Provider | None, channel: str | None, age: float
+    ) -> bool:
         """False when no later status can come (so the message is never polled again)."""
         if status.is_final:
             return False
@@ -105,8 +123,13 @@ class PollPolicy:
             return channel in READ_RECEIPT_CHANNELS
         return age <= self.pending_max_age
 
-    def interval(self, status: Status, since_change: float, priority: Priority = Priority.NORMAL,
-                 provider: Provider | None = None) -> float:
+    def interval(
+        self,
+        status: Status,
+        since_change: float,
+        priority: Priority = Priority.NORMAL,
+        provider: Provider | None = None,
+    ) -> float:
         """Seconds until the next poll of a message that can still change.
 
         A visible row's boost fades once it has not changed for `boost_fade` seconds."""
@@ -168,13 +191,26 @@ class ScreenShare:
         while len(self.recent) > self.window:
             self.recent.popleft()
 
-    def pick(self, count: int, *, share: float, selected: Sequence[str] = (), screen: Sequence[str] = (),
-             first: Sequence[str] = (), overdue: Sequence[str] = ()) -> list[str]:
+    def pick(
+        self,
+        count: int,
+        *,
+        share: float,
+        selected: Sequence[str] = (),
+        screen: Sequence[str] = (),
+        first: Sequence[str] = (),
+        overdue: Sequence[str] = (),
+    ) -> list[str]:
         """Up to `count` IDs: selected, then screen rows within `share`, then never-asked (`first`),
         then `overdue`, then screen rows beyond the share. Each ID at most once."""
         out: list[str] = []
         seen: set[str] = set()
-        queues = {"selected": list(selected), "screen": list(screen), "first": list(first), "overdue": list(overdue)}
+        queues = {
+            "selected": list(selected),
+            "screen": list(screen),
+            "first": list(first),
+            "overdue": list(overdue),
+        }
 
         def pop(name: str) -> str | None:
             q = queues[name]
@@ -186,7 +222,11 @@ class ScreenShare:
 
         while len(out) < count:
             order = ["selected"]
-            order += ["screen", "first", "overdue"] if self.screen_part() < share else ["first", "overdue", "screen"]
+            order += (
+                ["screen", "first", "overdue"]
+                if self.screen_part() < share
+                else ["first", "overdue", "screen"]
+            )
             for name in order:
                 mid = pop(name)
                 if mid is not None:

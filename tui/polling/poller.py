@@ -141,10 +141,17 @@ class Poller:
         visible = frozenset(visible)
         self.focus = Focus(selected, visible)
         now = self.clock()
-        await asyncio.to_thread(self.store.pull_forward, visible, self.policy.visible_interval, now,
-                                changed_since=now - self.policy.boost_fade)
+        await asyncio.to_thread(
+            self.store.pull_forward,
+            visible,
+            self.policy.visible_interval,
+            now,
+            changed_since=now - self.policy.boost_fade,
+        )
         if selected:
-            await asyncio.to_thread(self.store.pull_forward, [selected], self.policy.selected_interval, now)
+            await asyncio.to_thread(
+                self.store.pull_forward, [selected], self.policy.selected_interval, now
+            )
         self.wake()
 
     # -- supervision ------------------------------------------------------------------------------
@@ -194,17 +201,21 @@ class Poller:
             except Exception as exc:  # noqa: BLE001 - whatever it was, the loop must come back
                 if self.clock() - started >= self.restart_backoff_max:
                     failures = 0
-                delay = min(self.restart_backoff_max, self.restart_backoff * 2 ** failures)
+                delay = min(self.restart_backoff_max, self.restart_backoff * 2**failures)
                 failures += 1
                 health = self.loop_health[owner]
-                self.loop_health[owner] = LoopHealth("restarting", health.restarts + 1, describe(exc), self.clock() + delay)
+                self.loop_health[owner] = LoopHealth(
+                    "restarting", health.restarts + 1, describe(exc), self.clock() + delay
+                )
                 self._task_errors.pop(owner, None)  # other polls that failed in the same incident
                 try:
                     self.on_crash(owner, exc)
                 except Exception:  # noqa: BLE001 - a failing logger must not stop the restart
                     pass
                 await self._pause(delay)
-                self.loop_health[owner] = replace(self.loop_health[owner], state="running", retry_at=None)
+                self.loop_health[owner] = replace(
+                    self.loop_health[owner], state="running", retry_at=None
+                )
         self.loop_health[owner] = replace(self.loop_health[owner], state="stopped", retry_at=None)
 
     async def _pause(self, seconds: float) -> None:
@@ -212,7 +223,7 @@ class Poller:
         assert self._stop_event is not None
         try:
             await asyncio.wait_for(self._stop_event.wait(), timeout=seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     # -- the loops ------------------------------------------------------------------------------
@@ -249,8 +260,14 @@ class Poller:
                     free = min(free, max(1, int(client.budget.tokens)))
                 batch = await self._choose(owner, free)
                 if not batch:
-                    next_due = await asyncio.to_thread(self.store.next_due, owner, unresolved=owner is None)
-                    wait = IDLE_WAKE if next_due is None else max(0.05, min(IDLE_WAKE, next_due - self.clock()))
+                    next_due = await asyncio.to_thread(
+                        self.store.next_due, owner, unresolved=owner is None
+                    )
+                    wait = (
+                        IDLE_WAKE
+                        if next_due is None
+                        else max(0.05, min(IDLE_WAKE, next_due - self.clock()))
+                    )
                     await self._sleep(owner, wait)
                     continue
                 for message_id, screen in batch:
@@ -258,13 +275,21 @@ class Poller:
                     self._inflight.add(message_id)
                     task = asyncio.ensure_future(self._poll_one(owner, message_id, stats))
                     tasks.add(task)
-                    task.add_done_callback(lambda t, mid=message_id: self._done(owner, tasks, t, mid))
+                    task.add_done_callback(
+                        lambda t, mid=message_id: self._done(owner, tasks, t, mid)
+                    )
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-    def _done(self, owner: Owner, tasks: set[asyncio.Task[None]], task: asyncio.Task[None], message_id: str) -> None:
+    def _done(
+        self,
+        owner: Owner,
+        tasks: set[asyncio.Task[None]],
+        task: asyncio.Task[None],
+        message_id: str,
+    ) -> None:
         tasks.discard(task)
         self._inflight.discard(message_id)
         self._finish_seq += 1
@@ -272,7 +297,9 @@ class Poller:
         if len(self._finished) > 10_000:
             self._finished.clear()  # only races within one query matter; the map never needs to grow
         if not task.cancelled() and task.exception() is not None:
-            self._task_errors.setdefault(owner, task.exception())  # the loop raises it: supervised restart
+            self._task_errors.setdefault(
+                owner, task.exception()
+            )  # the loop raises it: supervised restart
             self._wake_one(owner)
 
     async def _choose(self, owner: Owner, count: int) -> list[tuple[str, bool]]:
@@ -288,7 +315,11 @@ class Poller:
 
         async def due_rows(limit: int, **kw: object) -> list[tuple]:
             rows = await asyncio.to_thread(self.store.due, now, limit, **where, **kw)
-            return [r for r in rows if r[0] not in self._inflight and self._finished.get(r[0], 0) <= mark]
+            return [
+                r
+                for r in rows
+                if r[0] not in self._inflight and self._finished.get(r[0], 0) <= mark
+            ]
 
         async def due(limit: int, **kw: object) -> list[str]:
             return [r[0] for r in await due_rows(limit, **kw)]
@@ -298,16 +329,29 @@ class Poller:
         first: list[str] = []
         if visible:
             first += await due(len(visible), among=visible, never_asked=True)
-            for mid, _, _, changed in await due_rows(len(visible), among=visible, never_asked=False):
+            for mid, _, _, changed in await due_rows(
+                len(visible), among=visible, never_asked=False
+            ):
                 if changed is not None and now - changed <= self.policy.boost_fade:
                     screen.append(mid)  # a faded row is ordinary overdue work below
         limit = len(self._inflight) + count * 2 + len(visible) + 1
         first += await due(limit, never_asked=True)
         focused = {selected, *screen}
-        overdue = [m for m in await due(limit, never_asked=False) if m not in focused] if len(first) < count else []
+        overdue = (
+            [m for m in await due(limit, never_asked=False) if m not in focused]
+            if len(first) < count
+            else []
+        )
         share = self.policy.first_pass_screen_share if first else self.policy.screen_share
         picker = self._shares.setdefault(owner, ScreenShare())
-        picked = picker.pick(count, share=share, selected=chosen_selected, screen=screen, first=first, overdue=overdue)
+        picked = picker.pick(
+            count,
+            share=share,
+            selected=chosen_selected,
+            screen=screen,
+            first=first,
+            overdue=overdue,
+        )
         on_screen = {*chosen_selected, *screen}
         return [(mid, mid in on_screen) for mid in picked]
 
@@ -341,7 +385,7 @@ class Poller:
             return
         try:
             await asyncio.wait_for(event.wait(), timeout=seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         event.clear()
 
@@ -374,11 +418,26 @@ class Poller:
     def _failure(self, message_id: str, exc: SendwatchError, now: float) -> int:
         row = self.store.row(message_id)
         errors = (row.poll_errors if row else 0) + 1
-        next_poll = now + exc.retry_after if isinstance(exc, RateLimitedError) else self.policy.after_error(errors, now)
+        next_poll = (
+            now + exc.retry_after
+            if isinstance(exc, RateLimitedError)
+            else self.policy.after_error(errors, now)
+        )
         self.store.record_failure(message_id, str(exc), next_poll=next_poll)
         return errors
 
     async def _store_answer(self, msg: Message, resolved_now: bool) -> None:
         at = self.clock()
-        outcome = await asyncio.to_thread(record_lookup, self.store, self.policy, msg, at, self.focus.priority(msg.id))
-        self.on_update(PollUpdate(msg.id, msg.provider, outcome.previous, outcome.current, outcome.changed or resolved_now, at))
+        outcome = await asyncio.to_thread(
+            record_lookup, self.store, self.policy, msg, at, self.focus.priority(msg.id)
+        )
+        self.on_update(
+            PollUpdate(
+                msg.id,
+                msg.provider,
+                outcome.previous,
+                outcome.current,
+                outcome.changed or resolved_now,
+                at,
+            )
+        )

@@ -82,7 +82,10 @@ class ProviderClient(ABC):
     def http(self) -> httpx.AsyncClient:
         if self._http is None:
             timeout = httpx.Timeout(self.network.read_timeout, connect=self.network.connect_timeout)
-            limits = httpx.Limits(max_connections=self.settings.concurrency, max_keepalive_connections=self.settings.concurrency)
+            limits = httpx.Limits(
+                max_connections=self.settings.concurrency,
+                max_keepalive_connections=self.settings.concurrency,
+            )
             self._http = httpx.AsyncClient(
                 base_url=self.settings.base_url,
                 timeout=timeout,
@@ -120,7 +123,9 @@ class ProviderClient(ABC):
         if source.startswith("env:"):
             return f"the key comes from ${source[4:]}"
         if source == "file":
-            return f"the key comes from providers.{self.provider.value}.api_key in {self.config_path}"
+            return (
+                f"the key comes from providers.{self.provider.value}.api_key in {self.config_path}"
+            )
         return f"{self.key_hint} in {self.config_path}"
 
     def auth_text(self, status: int, code: str, detail: str) -> str:
@@ -128,7 +133,9 @@ class ProviderClient(ABC):
         said = f": {detail}" if detail else ""
         if status == 403:
             return f"{self.label} refused access (403 forbidden){said}. {self.forbidden_hint()}"
-        return f"{self.label} rejected the API key (401){said}. {self.key_hint}; {self.key_origin()}."
+        return (
+            f"{self.label} rejected the API key (401){said}. {self.key_hint}; {self.key_origin()}."
+        )
 
     def forbidden_hint(self) -> str:
         return "Check that the key may read messages."
@@ -144,7 +151,9 @@ class ProviderClient(ABC):
         why = ""  # the last failure, in words, for whoever is shown the wait
         for attempt in range(attempts):
             if attempt:
-                delay = min(self.network.backoff_max, self.network.backoff_base * (2 ** (attempt - 1)))
+                delay = min(
+                    self.network.backoff_max, self.network.backoff_base * (2 ** (attempt - 1))
+                )
                 delay *= random.uniform(0.5, 1.0)
                 notify_wait(WaitInfo(self.provider, "backoff", delay, attempt, attempts - 1, why))
                 await asyncio.sleep(delay)
@@ -153,12 +162,18 @@ class ProviderClient(ABC):
                     response = await self.http().get(path, headers=self.auth_headers())
                     await response.aread()
             except httpx.TimeoutException:
-                last = UnavailableError(f"{self.label} did not answer in time (timeout); it may be down or slow", provider=self.provider.value)
+                last = UnavailableError(
+                    f"{self.label} did not answer in time (timeout); it may be down or slow",
+                    provider=self.provider.value,
+                )
                 self.budget.on_failure("timeout")
                 why = "a timeout"
                 continue
             except httpx.TransportError as exc:
-                last = UnavailableError(f"cannot reach {self.label} ({exc.__class__.__name__}); check the network or base_url", provider=self.provider.value)
+                last = UnavailableError(
+                    f"cannot reach {self.label} ({exc.__class__.__name__}); check the network or base_url",
+                    provider=self.provider.value,
+                )
                 self.budget.on_failure("cannot connect")
                 why = "a connection error"
                 continue
@@ -175,7 +190,16 @@ class ProviderClient(ABC):
                     raise last
                 why = "HTTP 429"
                 if attempt + 1 < attempts:
-                    notify_wait(WaitInfo(self.provider, "retry_after", wait, attempt + 1, attempts - 1, "Retry-After"))
+                    notify_wait(
+                        WaitInfo(
+                            self.provider,
+                            "retry_after",
+                            wait,
+                            attempt + 1,
+                            attempts - 1,
+                            "Retry-After",
+                        )
+                    )
                 continue  # the budget itself now waits until Retry-After has passed
             if response.status_code >= 500:
                 code = self.error_code(response)
@@ -187,7 +211,10 @@ class ProviderClient(ABC):
                 why = f"HTTP {response.status_code}"
                 continue
             if len(response.content) > MAX_BODY_BYTES:
-                raise BadResponseError(f"{self.label} sent an implausibly large response ({len(response.content)} bytes)", provider=self.provider.value)
+                raise BadResponseError(
+                    f"{self.label} sent an implausibly large response ({len(response.content)} bytes)",
+                    provider=self.provider.value,
+                )
             self.budget.on_success()  # any non-5xx answer means the provider is up
             return response
         assert last is not None
@@ -207,4 +234,6 @@ class ProviderClient(ABC):
             ) from None
 
     def bad_shape(self, what: str) -> BadResponseError:
-        return BadResponseError(f"{self.label} sent an unexpected response: {what}", provider=self.provider.value)
+        return BadResponseError(
+            f"{self.label} sent an unexpected response: {what}", provider=self.provider.value
+        )

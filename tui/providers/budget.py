@@ -71,7 +71,9 @@ class RequestBudget:
         self.concurrency = max(1, concurrency)
         self.breaker_threshold = breaker_threshold
         self.breaker_cooldown = breaker_cooldown
-        self.limit_window = limit_window  # seconds that X-RateLimit-Limit counts over (Sent.dm 60, Sendo 1)
+        self.limit_window = (
+            limit_window  # seconds that X-RateLimit-Limit counts over (Sent.dm 60, Sendo 1)
+        )
         self._clock = clock
         self._wall = wall
         self._last_refill = clock()
@@ -180,7 +182,9 @@ class RequestBudget:
         self.ceiling = max(self.configured_rate * 0.05, min(self.ceiling, self.rate * 0.9))
         self.rate = max(self.configured_rate * 0.05, self.rate * 0.5)
         self._pause(retry_after)
-        self.health = Health(HealthState.RATE_LIMITED, since=time.time(), until=time.time() + retry_after)
+        self.health = Health(
+            HealthState.RATE_LIMITED, since=time.time(), until=time.time() + retry_after
+        )
 
     def on_success(self) -> None:
         self._consecutive_failures = 0
@@ -188,7 +192,9 @@ class RequestBudget:
         self._open_until = 0.0
         if self.rate < self.ceiling:  # additive recovery towards the ceiling
             self.rate = min(self.ceiling, self.rate + self.ceiling * 0.02)
-        if self.health.state is not HealthState.RATE_LIMITED or time.time() >= (self.health.until or 0):
+        if self.health.state is not HealthState.RATE_LIMITED or time.time() >= (
+            self.health.until or 0
+        ):
             if self.health.state is not HealthState.OK:
                 self.health = Health(HealthState.OK, since=time.time())
 
@@ -199,10 +205,13 @@ class RequestBudget:
         now_wall = time.time()
         since = self.health.since if self.health.state is HealthState.OFFLINE else now_wall
         until = None
-        if self._consecutive_failures < min(OFFLINE_AFTER, self.breaker_threshold) and self.health.state is not HealthState.OFFLINE:
+        if (
+            self._consecutive_failures < min(OFFLINE_AFTER, self.breaker_threshold)
+            and self.health.state is not HealthState.OFFLINE
+        ):
             return  # one random 5xx or timeout among answers is not "offline" (the retry usually succeeds)
         if self._consecutive_failures >= self.breaker_threshold:
-            cooldown = min(MAX_PAUSE, self.breaker_cooldown * (2 ** self._opens))
+            cooldown = min(MAX_PAUSE, self.breaker_cooldown * (2**self._opens))
             self._opens += 1
             self._open_until = self._clock() + cooldown
             until = now_wall + cooldown

@@ -24,7 +24,10 @@ from tui.providers.budget import Health, HealthState
 from tui.providers.sendo import SendoClient
 from tui.providers.sentdm import SentDmClient
 
-_CLIENTS: dict[Provider, type[ProviderClient]] = {Provider.SENTDM: SentDmClient, Provider.SENDO: SendoClient}
+_CLIENTS: dict[Provider, type[ProviderClient]] = {
+    Provider.SENTDM: SentDmClient,
+    Provider.SENDO: SendoClient,
+}
 
 # When every provider failed, the error shown is the most actionable one.
 _SEVERITY = [AuthError, InvalidIdError, SendwatchError]
@@ -56,7 +59,10 @@ class Providers:
             return self.clients[provider]
         except KeyError:
             hint = _CLIENTS[provider].key_hint
-            raise ConfigError(f"{provider.label} is not configured. {hint} in {self.settings.path}.", provider=provider.value) from None
+            raise ConfigError(
+                f"{provider.label} is not configured. {hint} in {self.settings.path}.",
+                provider=provider.value,
+            ) from None
 
     async def fetch(self, ref: MessageRef, *, retries: int | None = None) -> Message:
         """Fetch from the named provider, or from all configured ones concurrently."""
@@ -67,7 +73,9 @@ class Providers:
                 f"no provider is configured: set SENT_DM_API_KEY or SENDO_API_KEY, or add keys to {self.settings.path} "
                 "(try `sendwatch --demo` to see the app without keys)"
             )
-        return await first_answer(ref, [c.fetch(ref.id, retries=retries) for c in self.clients.values()])
+        return await first_answer(
+            ref, [c.fetch(ref.id, retries=retries) for c in self.clients.values()]
+        )
 
     async def aclose(self) -> None:
         await asyncio.gather(*(c.aclose() for c in self.clients.values()), return_exceptions=True)

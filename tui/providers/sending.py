@@ -51,7 +51,7 @@ class SendRequest:
     sendo_campaign: str | None = None
     idempotency_key: str = ""
 
-    def check(self, provider: Provider) -> "SendRequest":
+    def check(self, provider: Provider) -> SendRequest:
         """Refuse what the provider would refuse, before a request is made; fill in the key."""
         if not self.to:
             raise SendUsageError("give at least one recipient with --to (E.164, e.g. +14155550100)")
@@ -66,11 +66,17 @@ class SendRequest:
             if self.template is not None:
                 raise SendUsageError("Sendo has no templates: use --text")
             if self.sandbox:
-                raise SendUsageError("Sendo has no sandbox: a Sendo send is real (and billed); drop --sandbox to send it")
+                raise SendUsageError(
+                    "Sendo has no sandbox: a Sendo send is real (and billed); drop --sandbox to send it"
+                )
             if not self.sendo_campaign or not SENDO_CAMPAIGN.match(self.sendo_campaign):
-                raise SendUsageError("Sendo sends belong to a campaign: give --sendo-campaign ID (8 letters/digits)")
+                raise SendUsageError(
+                    "Sendo sends belong to a campaign: give --sendo-campaign ID (8 letters/digits)"
+                )
             if any(c not in ("sms", "mms") for c in self.channels):
-                raise SendUsageError("Sendo sends SMS (or MMS with media); --channel does not apply")
+                raise SendUsageError(
+                    "Sendo sends SMS (or MMS with media); --channel does not apply"
+                )
             return self
         if self.text is not None and not self.text.strip():
             raise SendUsageError("--text is empty")
@@ -108,7 +114,10 @@ def sentdm_body(req: SendRequest) -> dict[str, Any]:
     body: dict[str, Any] = {"to": list(req.to), "channel": list(req.channels) or ["sent"]}
     if req.template is not None:
         looks_like_id = re.fullmatch(r"[0-9a-fA-F-]{36}", req.template) is not None
-        body["template"] = {"id" if looks_like_id else "name": req.template, "parameters": dict(req.params)}
+        body["template"] = {
+            "id" if looks_like_id else "name": req.template,
+            "parameters": dict(req.params),
+        }
     else:
         body["text"] = req.text
     if req.sandbox:
@@ -124,8 +133,13 @@ def sentdm_recipients(payload: Any) -> list[SentMessage]:
     out = []
     for item in data.get("recipients") or data.get("messages") or []:
         if isinstance(item, dict) and isinstance(item.get("message_id") or item.get("id"), str):
-            out.append(SentMessage(str(item.get("message_id") or item.get("id")).lower(), str(item.get("to") or ""),
-                                   str(item.get("channel") or "")))
+            out.append(
+                SentMessage(
+                    str(item.get("message_id") or item.get("id")).lower(),
+                    str(item.get("to") or ""),
+                    str(item.get("channel") or ""),
+                )
+            )
     if not out and isinstance(data.get("message_id") or data.get("id"), str):
         out.append(SentMessage(str(data.get("message_id") or data.get("id")).lower(), "", ""))
     if not out:
@@ -144,21 +158,33 @@ async def post_idempotent(client: Any, path: str, body: dict[str, Any], key: str
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
         try:
             async with client.budget.slot():
-                response = await client.http().post(path, json=body, headers={**client.auth_headers(), "idempotency-key": key})
+                response = await client.http().post(
+                    path, json=body, headers={**client.auth_headers(), "idempotency-key": key}
+                )
         except httpx.TransportError as exc:
             client.budget.on_failure(exc.__class__.__name__)
-            last = UnavailableError(f"{client.label} did not answer the send ({exc.__class__.__name__}); "
-                                    f"retrying with the same idempotency key {key}", provider=client.provider.value)
+            last = UnavailableError(
+                f"{client.label} did not answer the send ({exc.__class__.__name__}); "
+                f"retrying with the same idempotency key {key}",
+                provider=client.provider.value,
+            )
             continue
         client.budget.observe_headers(response.headers)
         if response.status_code == 429:
             wait = min(network.max_retry_after, retry_after_seconds(response.headers, default=1.0))
             client.budget.on_throttled(wait)
-            last = RateLimitedError(f"{client.label} is rate limiting sends", provider=client.provider.value, retry_after=wait)
+            last = RateLimitedError(
+                f"{client.label} is rate limiting sends",
+                provider=client.provider.value,
+                retry_after=wait,
+            )
             continue
         if response.status_code == 409 or response.status_code >= 500:
-            last = UnavailableError(f"{client.label} answered HTTP {response.status_code} to the send "
-                                    f"(idempotency key {key})", provider=client.provider.value)
+            last = UnavailableError(
+                f"{client.label} answered HTTP {response.status_code} to the send "
+                f"(idempotency key {key})",
+                provider=client.provider.value,
+            )
             continue
         client.budget.on_success()
         return response
@@ -171,7 +197,9 @@ async def post_once(client: Any, path: str, body: dict[str, Any], recipient: str
     network = client.network
     for attempt in range(1 + network.max_retries):
         if attempt:
-            await asyncio.sleep(min(network.backoff_max, network.backoff_base * (2 ** (attempt - 1))))
+            await asyncio.sleep(
+                min(network.backoff_max, network.backoff_base * (2 ** (attempt - 1)))
+            )
         try:
             async with client.budget.slot():
                 response = await client.http().post(path, json=body, headers=client.auth_headers())
@@ -181,19 +209,27 @@ async def post_once(client: Any, path: str, body: dict[str, Any], recipient: str
         except httpx.TransportError as exc:
             raise OutcomeUnknownError(
                 f"{client.label} did not answer the send to {recipient} ({exc.__class__.__name__}): the outcome is "
-                "unknown — check the provider's dashboard before sending again", provider=client.provider.value,
-                recipients=(recipient,)) from None
+                "unknown — check the provider's dashboard before sending again",
+                provider=client.provider.value,
+                recipients=(recipient,),
+            ) from None
         client.budget.observe_headers(response.headers)
         if response.status_code == 429:
-            client.budget.on_throttled(min(network.max_retry_after, retry_after_seconds(response.headers, default=1.0)))
+            client.budget.on_throttled(
+                min(network.max_retry_after, retry_after_seconds(response.headers, default=1.0))
+            )
             continue
         if response.status_code >= 500:
             raise OutcomeUnknownError(
                 f"{client.label} answered HTTP {response.status_code} to the send to {recipient}: the outcome is unknown",
-                provider=client.provider.value, recipients=(recipient,))
+                provider=client.provider.value,
+                recipients=(recipient,),
+            )
         client.budget.on_success()
         return response
-    raise UnavailableError(f"cannot reach {client.label} to send to {recipient}", provider=client.provider.value)
+    raise UnavailableError(
+        f"cannot reach {client.label} to send to {recipient}", provider=client.provider.value
+    )
 
 
 def refused(client: Any, response: httpx.Response) -> SendwatchError:
@@ -210,7 +246,11 @@ def refused(client: Any, response: httpx.Response) -> SendwatchError:
     if response.status_code in (401, 403):
         return client.auth_error(response.status_code, detail, code)
     if response.status_code in (400, 422):
-        return SendUsageError(f"{client.label} refused the send: {detail or code or 'invalid request'}",
-                              provider=client.provider.value)
-    return BadResponseError(f"{client.label} answered the send with HTTP {response.status_code} {code} {detail}".strip(),
-                            provider=client.provider.value)
+        return SendUsageError(
+            f"{client.label} refused the send: {detail or code or 'invalid request'}",
+            provider=client.provider.value,
+        )
+    return BadResponseError(
+        f"{client.label} answered the send with HTTP {response.status_code} {code} {detail}".strip(),
+        provider=client.provider.value,
+    )

@@ -11,11 +11,11 @@ from urllib.parse import urlencode
 
 import httpx
 
+from tui.coerce import as_dict, as_int, as_list, as_str
 from tui.errors import AuthError, InvalidIdError, NotFoundError, OutcomeUnknownError
 from tui.model import Event, EventSource, Message, MessageError, Provider, Status, normalize_status
 from tui.providers.base import ProviderClient
 from tui.providers.sending import SendRequest, SendResult, SentMessage, post_once, refused
-from tui.coerce import as_dict, as_int, as_list, as_str
 from tui.timeparse import parse_time
 
 
@@ -26,7 +26,9 @@ def error_code(value: Any) -> str | None:
     return as_str(value, 200) or None
 
 
-def _timeline(msg: dict[str, Any], status: Status, raw_status: str, error: MessageError | None) -> tuple[Event, ...]:
+def _timeline(
+    msg: dict[str, Any], status: Status, raw_status: str, error: MessageError | None
+) -> tuple[Event, ...]:
     events: list[Event] = []
     for key, st, text in (
         ("createdAt", Status.CREATED, "Message created"),
@@ -38,8 +40,17 @@ def _timeline(msg: dict[str, Any], status: Status, raw_status: str, error: Messa
             events.append(Event(st, st.value, when, text, EventSource.PROVIDER))
     updated = parse_time(msg.get("updatedAt"))
     if updated and status not in (Status.CREATED, Status.SCHEDULED, Status.SENT, Status.UNKNOWN):
-        events.append(Event(status, raw_status, updated, f"Status {raw_status} (last update)", EventSource.PROVIDER,
-                            reason_code=error.code if error else None, reason=error.message if error else None))
+        events.append(
+            Event(
+                status,
+                raw_status,
+                updated,
+                f"Status {raw_status} (last update)",
+                EventSource.PROVIDER,
+                reason_code=error.code if error else None,
+                reason=error.message if error else None,
+            )
+        )
     return tuple(sorted(events, key=lambda e: e.timestamp))
 
 
@@ -86,14 +97,18 @@ class SendoClient(ProviderClient):
 
     def auth_headers(self) -> dict[str, str]:
         key = self.settings.api_key.reveal()
-        return {"authorization": f"Bearer {key}"} if key else {}  # no key: no (malformed) header at all
+        return (
+            {"authorization": f"Bearer {key}"} if key else {}
+        )  # no key: no (malformed) header at all
 
     def auth_text(self, status: int, code: str, detail: str) -> str:
         """Sendo answers 401 when the key is missing and 403 when it is invalid."""
         if status == 401:
             return f"Sendo received no API key (401{': ' + detail if detail else ''}). {self.key_hint}."
-        return (f"Sendo rejected the API key as invalid (403{': ' + detail if detail else ''}); {self.key_origin()}. "
-                "Check it in Sendo's dashboard and set it there.")
+        return (
+            f"Sendo rejected the API key as invalid (403{': ' + detail if detail else ''}); {self.key_origin()}. "
+            "Check it in Sendo's dashboard and set it there."
+        )
 
     def error_code(self, response: httpx.Response) -> str:
         try:
@@ -112,19 +127,24 @@ class SendoClient(ProviderClient):
         if status == 404:
             raise NotFoundError(f"{self.label} has no {what}", provider=self.provider.value)
         if status in (400, 422):
-            raise InvalidIdError(f"{self.label} rejected {what}: {detail or 'invalid'}", provider=self.provider.value)
+            raise InvalidIdError(
+                f"{self.label} rejected {what}: {detail or 'invalid'}", provider=self.provider.value
+            )
         raise self.bad_shape(f"HTTP {status} {detail}".strip())
 
     async def fetch(self, message_id: str, *, retries: int | None = None) -> Message:
-        response = await self.get(self.message_path("/v1/message/{id}", message_id), retries=retries)
+        response = await self.get(
+            self.message_path("/v1/message/{id}", message_id), retries=retries
+        )
         self._check(response, f"message {message_id}")
         try:
             return parse_message(self.decode(response))
         except ValueError as exc:
             raise self.bad_shape(str(exc)) from None
 
-    async def list_campaign(self, campaign: str, *, limit: int = 100, skip: int = 0,
-                            retries: int | None = None) -> list[Message]:
+    async def list_campaign(
+        self, campaign: str, *, limit: int = 100, skip: int = 0, retries: int | None = None
+    ) -> list[Message]:
         """One page of `GET /v1/message/list?campaign=…`; malformed entries are skipped, not fatal."""
         path = "/v1/message/list?" + urlencode({"campaign": campaign, "limit": limit, "skip": skip})
         response = await self.get(path, retries=retries)
@@ -165,5 +185,7 @@ class SendoClient(ProviderClient):
             if not message_id:
                 result.unknown.append((number, "Sendo answered without a message id"))
                 continue
-            result.messages.append(SentMessage(message_id.lower(), number, "mms" if body.get("mediaUrls") else "sms"))
+            result.messages.append(
+                SentMessage(message_id.lower(), number, "mms" if body.get("mediaUrls") else "sms")
+            )
         return result

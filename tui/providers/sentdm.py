@@ -7,13 +7,27 @@ from typing import Any
 
 import httpx
 
-from tui.errors import InvalidIdError, NotFoundError, UnavailableError
-from tui.model import Event, EventSource, Message, MessageError, Provider, fold_status, normalize_status
-from tui.providers.base import ProviderClient
-from tui.providers.sending import SendRequest, SendResult, post_idempotent, refused, sentdm_body, sentdm_recipients
 from tui.coerce import as_dict, as_float, as_list, as_str
+from tui.errors import InvalidIdError, NotFoundError, UnavailableError
+from tui.model import (
+    Event,
+    EventSource,
+    Message,
+    MessageError,
+    Provider,
+    fold_status,
+    normalize_status,
+)
+from tui.providers.base import ProviderClient
+from tui.providers.sending import (
+    SendRequest,
+    SendResult,
+    post_idempotent,
+    refused,
+    sentdm_body,
+    sentdm_recipients,
+)
 from tui.timeparse import parse_time
-
 
 FAILURE_STATUSES = ("failed", "blocked", "filtered")  # folded provider words that carry a reason
 _CODED = re.compile(r"^\s*([A-Z]+_\d{3})\s*[:\-–]\s*(.+)$", re.DOTALL)  # an older event description
@@ -42,7 +56,9 @@ def parse_events(items: Any) -> tuple[Event, ...]:
     return tuple(sorted(events, key=lambda e: e.timestamp))
 
 
-def failure_reason(data: dict[str, Any], raw_status: str, events: tuple[Event, ...]) -> MessageError | None:
+def failure_reason(
+    data: dict[str, Any], raw_status: str, events: tuple[Event, ...]
+) -> MessageError | None:
     """`reason_code`/`reason` on the message, else on the failed/blocked/filtered event, else its text.
 
     Older messages carry the code only in the failed event's `description`; any message that is not a
@@ -53,7 +69,10 @@ def failure_reason(data: dict[str, Any], raw_status: str, events: tuple[Event, .
     if fold_status(raw_status) not in FAILURE_STATUSES and not (code or text):
         return None
     if not (code and text):
-        event = next((e for e in reversed(events) if fold_status(e.provider_status) in FAILURE_STATUSES), None)
+        event = next(
+            (e for e in reversed(events) if fold_status(e.provider_status) in FAILURE_STATUSES),
+            None,
+        )
         if event is not None:
             code = code or event.reason_code
             text = text or event.reason
@@ -99,7 +118,8 @@ def parse_message(data: Any, envelope: Any = None) -> Message:
         template_category=as_str(data.get("template_category"), 100),
         direction=as_str(data.get("direction"), 20),
         created_at=parse_time(data.get("created_at")),
-        updated_at=max((e.timestamp for e in events), default=None) or parse_time(data.get("updated_at")),
+        updated_at=max((e.timestamp for e in events), default=None)
+        or parse_time(data.get("updated_at")),
         sent_at=next((e.timestamp for e in events if e.status.value == "sent"), None),
         scheduled_at=parse_time(data.get("scheduled_at")),
         price=as_float(data.get("price")),
@@ -107,9 +127,16 @@ def parse_message(data: Any, envelope: Any = None) -> Message:
         media=_media(body),
         subject=as_str(body.get("subject"), 500),
         header_media=as_str(as_dict(body.get("headerMedia")).get("url"), 2000),
-        metadata={k: v for k, v in (("customer_id", data.get("customer_id")), ("contact_id", data.get("contact_id")),
-                                    ("phone_international", data.get("phone_international")),
-                                    ("region_code", data.get("region_code"))) if isinstance(v, str)},
+        metadata={
+            k: v
+            for k, v in (
+                ("customer_id", data.get("customer_id")),
+                ("contact_id", data.get("contact_id")),
+                ("phone_international", data.get("phone_international")),
+                ("region_code", data.get("region_code")),
+            )
+            if isinstance(v, str)
+        },
         error=failure_reason(data, raw_status, events),
         events=events,
         raw=envelope if isinstance(envelope, dict) else {"data": data},
@@ -133,8 +160,10 @@ class SentDmClient(ProviderClient):
         if code == "AUTH_001":
             return f"Sent.dm received no API key (401 AUTH_001). {self.key_hint}."
         if status == 401:
-            return (f"Sent.dm rejected the API key as invalid, expired or revoked (401 {code or 'AUTH_002'}); {where}. "
-                    "Create a new key in Sent.dm's dashboard and set it there.")
+            return (
+                f"Sent.dm rejected the API key as invalid, expired or revoked (401 {code or 'AUTH_002'}); {where}. "
+                "Create a new key in Sent.dm's dashboard and set it there."
+            )
         reasons = {
             "AUTH_005": "the account is still pending approval",
             "AUTH_006": "the account's verification (KYC) is not complete",
@@ -155,7 +184,11 @@ class SentDmClient(ProviderClient):
             payload = as_dict(response.json())
         except ValueError:
             return ""
-        return as_str(as_dict(payload.get("error")).get("code"), 50) or as_str(payload.get("title"), 50) or ""
+        return (
+            as_str(as_dict(payload.get("error")).get("code"), 50)
+            or as_str(payload.get("title"), 50)
+            or ""
+        )
 
     def _unwrap(self, response: httpx.Response, message_id: str) -> Any:
         """Check the envelope and map error statuses; return `data`."""
@@ -169,12 +202,19 @@ class SentDmClient(ProviderClient):
         if status in (401, 403):
             raise self.auth_error(status, detail, code)
         if status == 404 or code.startswith("RESOURCE_"):
-            raise NotFoundError(f"{self.label} has no message {message_id}", provider=self.provider.value)
+            raise NotFoundError(
+                f"{self.label} has no message {message_id}", provider=self.provider.value
+            )
         if status in (400, 422) or code.startswith("VALIDATION_"):
-            raise InvalidIdError(f"{self.label} rejected the ID {message_id!r}: {detail or code or 'invalid'}", provider=self.provider.value)
+            raise InvalidIdError(
+                f"{self.label} rejected the ID {message_id!r}: {detail or code or 'invalid'}",
+                provider=self.provider.value,
+            )
         if status == 409:
-            raise UnavailableError(f"{self.label}: the same request is still in flight (409 {code or 'CONFLICT_001'}); try again in a moment",
-                                   provider=self.provider.value)
+            raise UnavailableError(
+                f"{self.label}: the same request is still in flight (409 {code or 'CONFLICT_001'}); try again in a moment",
+                provider=self.provider.value,
+            )
         if status >= 400 or payload.get("success") is False:
             raise self.bad_shape(f"HTTP {status} {code} {detail}".strip())
         if "data" not in payload:
@@ -182,16 +222,22 @@ class SentDmClient(ProviderClient):
         return payload
 
     async def fetch(self, message_id: str, *, retries: int | None = None) -> Message:
-        response = await self.get(self.message_path("/v3/messages/{id}", message_id), retries=retries)
+        response = await self.get(
+            self.message_path("/v3/messages/{id}", message_id), retries=retries
+        )
         envelope = self._unwrap(response, message_id)
         try:
             return parse_message(envelope["data"], envelope)
         except ValueError as exc:
             raise self.bad_shape(str(exc)) from None
 
-    async def fetch_activities(self, message_id: str, *, retries: int | None = None) -> tuple[Event, ...]:
+    async def fetch_activities(
+        self, message_id: str, *, retries: int | None = None
+    ) -> tuple[Event, ...]:
         """The activity log (newest first on the wire; returned oldest first)."""
-        response = await self.get(self.message_path("/v3/messages/{id}/activities", message_id), retries=retries)
+        response = await self.get(
+            self.message_path("/v3/messages/{id}/activities", message_id), retries=retries
+        )
         envelope = self._unwrap(response, message_id)
         data = envelope["data"]
         if not isinstance(data, dict) or not isinstance(data.get("activities"), list):
@@ -201,7 +247,9 @@ class SentDmClient(ProviderClient):
     async def send(self, req: SendRequest) -> SendResult:
         """`POST /v3/messages` (202): one message per (recipient, channel), retried with the same key."""
         req = req.check(self.provider)
-        response = await post_idempotent(self, "/v3/messages", sentdm_body(req), req.idempotency_key)
+        response = await post_idempotent(
+            self, "/v3/messages", sentdm_body(req), req.idempotency_key
+        )
         if response.status_code >= 400:
             raise refused(self, response)
         try:

@@ -56,7 +56,9 @@ def dedupe_events(*groups: tuple[Event, ...] | list[Event]) -> tuple[Event, ...]
         for event in group:
             key = event.key()
             kept = merged.get(key)
-            if kept is None or (not (kept.reason_code or kept.reason) and (event.reason_code or event.reason)):
+            if kept is None or (
+                not (kept.reason_code or kept.reason) and (event.reason_code or event.reason)
+            ):
                 merged[key] = event
     return tuple(sorted(merged.values(), key=lambda e: e.timestamp))
 
@@ -67,7 +69,9 @@ def describe_wait(info: WaitInfo) -> str:
     if info.kind == "retry_after":
         return f"{label} asked us to wait {info.seconds:.0f} s (Retry-After)"
     after = f" after {info.reason}" if info.reason else ""
-    return f"waiting for {label}… retry {info.retry} of {info.retries} in {info.seconds:.1f} s{after}"
+    return (
+        f"waiting for {label}… retry {info.retry} of {info.retries} in {info.seconds:.1f} s{after}"
+    )
 
 
 def _names(providers: list[Provider] | tuple[Provider, ...] | set[Provider]) -> str:
@@ -109,10 +113,18 @@ class LookupService:
             return "Sent.dm's activity log"
         return _names(self.pending)
 
-    async def refresh(self, message_id: str, *, timeout: float | None = None, priority: Priority = Priority.SELECTED,
-                      on_wait: WaitHook | None = None) -> LookupResult:
+    async def refresh(
+        self,
+        message_id: str,
+        *,
+        timeout: float | None = None,
+        priority: Priority = Priority.SELECTED,
+        on_wait: WaitHook | None = None,
+    ) -> LookupResult:
         """Refresh a message already in history: only its known owner is asked."""
-        return await self.lookup(MessageRef(message_id), timeout=timeout, priority=priority, on_wait=on_wait)
+        return await self.lookup(
+            MessageRef(message_id), timeout=timeout, priority=priority, on_wait=on_wait
+        )
 
     async def lookup(
         self,
@@ -143,26 +155,38 @@ class LookupService:
                 async with asyncio.timeout_at(deadline):
                     msg = await self._ask(ref)
             except TimeoutError:
-                raise self._timeout_error(timeout if timeout is not None else loop.time() - started) from None
+                raise self._timeout_error(
+                    timeout if timeout is not None else loop.time() - started
+                ) from None
             self.pending = set()
             if activities and msg.provider is Provider.SENTDM and Provider.SENTDM in self.providers:
                 self.phase = "activities"
                 try:
                     async with asyncio.timeout_at(deadline):
-                        extra = await self.providers.client(Provider.SENTDM).fetch_activities(msg.id)  # type: ignore[attr-defined]
+                        extra = await self.providers.client(Provider.SENTDM).fetch_activities(
+                            msg.id
+                        )  # type: ignore[attr-defined]
                     read_activities = True
                 except TimeoutError:
-                    notes.append("Sent.dm's activity log did not arrive before the deadline; the timeline may be incomplete")
+                    notes.append(
+                        "Sent.dm's activity log did not arrive before the deadline; the timeline may be incomplete"
+                    )
                 except SendwatchError as exc:
-                    notes.append(f"Sent.dm's activity log could not be read ({exc}); the timeline may be incomplete")
+                    notes.append(
+                        f"Sent.dm's activity log could not be read ({exc}); the timeline may be incomplete"
+                    )
                 finally:
                     self.phase = "message"
         now = self.clock()
-        outcome, stored_events, note = await asyncio.to_thread(self._record, msg, extra, now, priority)
+        outcome, stored_events, note = await asyncio.to_thread(
+            self._record, msg, extra, now, priority
+        )
         if note:
             notes.append(note)
         merged = dedupe_events(stored_events, msg.events, extra)
-        return LookupResult(replace(msg, events=merged), outcome, now, tuple(notes), read_activities)
+        return LookupResult(
+            replace(msg, events=merged), outcome, now, tuple(notes), read_activities
+        )
 
     # -- steps ------------------------------------------------------------------------------
     async def _resolve_owner(self, ref: MessageRef) -> MessageRef:
@@ -209,11 +233,18 @@ class LookupService:
             elif info.kind == "retry_after":
                 details.append(f"{p.label} asked us to wait {info.seconds:.0f} s (Retry-After)")
             else:
-                details.append(f"{p.label} failed {info.retry} time{'s' if info.retry > 1 else ''} (last: {info.reason or 'an error'})")
-        return LookupTimeout(f"gave up after {elapsed:.3g} s: {'; '.join(details)}", waiting_for=waiting, seconds=elapsed)
+                details.append(
+                    f"{p.label} failed {info.retry} time{'s' if info.retry > 1 else ''} (last: {info.reason or 'an error'})"
+                )
+        return LookupTimeout(
+            f"gave up after {elapsed:.3g} s: {'; '.join(details)}",
+            waiting_for=waiting,
+            seconds=elapsed,
+        )
 
-    def _record(self, msg: Message, extra: tuple[Event, ...], now: float, priority: Priority
-                ) -> tuple[FetchOutcome | None, list[Event], str | None]:
+    def _record(
+        self, msg: Message, extra: tuple[Event, ...], now: float, priority: Priority
+    ) -> tuple[FetchOutcome | None, list[Event], str | None]:
         """In a thread: store the answer and the activities; read back the whole stored timeline."""
         if self.store is None:
             return None, [], None

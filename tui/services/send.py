@@ -57,18 +57,27 @@ def choose_provider(settings: Settings, asked: str | None) -> Provider:
     raise ConfigError("both providers are configured: say which with --provider sentdm|sendo")
 
 
-async def send(providers: Providers, provider: Provider, req: SendRequest, store: HistoryStore | None,
-               campaign: str | None = None) -> SendResult:
+async def send(
+    providers: Providers,
+    provider: Provider,
+    req: SendRequest,
+    store: HistoryStore | None,
+    campaign: str | None = None,
+) -> SendResult:
     """Send, then record the new messages (and the key) in history; raises `SendwatchError`."""
     result = await providers.client(provider).send(req)  # type: ignore[attr-defined]
     if store is not None and result.messages:
         refs = [MessageRef(m.id, provider) for m in result.messages]
         try:
-            await asyncio.to_thread(store.record_send, provider, result.idempotency_key, refs, campaign)
+            await asyncio.to_thread(
+                store.record_send, provider, result.idempotency_key, refs, campaign
+            )
         except (sqlite3.Error, StoreError, OSError) as exc:
             # the send happened: say so, or the user might send (and pay) again
-            result.notes.append(f"sent, but history could not record it ({exc.__class__.__name__}); "
-                                f"track the IDs with `sendwatch watch` — they are printed above")
+            result.notes.append(
+                f"sent, but history could not record it ({exc.__class__.__name__}); "
+                f"track the IDs with `sendwatch watch` — they are printed above"
+            )
     return result
 
 

@@ -3,8 +3,23 @@
 Domain code: imports only `tui.model`, the standard library and httpx (webhook delivery).
 """
 
-from tui.simulator.server import ALLOWED_PROFILE, SENDO_KEY, SENTDM_KEY, SENTDM_PROFILE_KEY, SimConfig, Simulator
+from tui.simulator.server import (
+    ALLOWED_PROFILE,
+    SENDO_KEY,
+    SENTDM_KEY,
+    SENTDM_PROFILE_KEY,
+    SimConfig,
+    Simulator,
+)
 from tui.simulator.world import SimMessage, SimWorld
 
-__all__ = ["ALLOWED_PROFILE", "SENDO_KEY", "SENTDM_KEY", "SENTDM_PROFILE_KEY", "SimConfig", "SimMessage", "SimWorld",
-           "Simulator"]
+__all__ = [
+    "ALLOWED_PROFILE",
+    "SENDO_KEY",
+    "SENTDM_KEY",
+    "SENTDM_PROFILE_KEY",
+    "SimConfig",
+    "SimMessage",
+    "SimWorld",
+    "Simulator",
+]

@@ -8,19 +8,40 @@ from __future__ import annotations
 from tui.model import Provider
 
 # Sent.dm v3 statuses (upper case on the wire) and Sendo v1 statuses.
-SENTDM_STATUSES = frozenset({"ACCEPTED", "QUEUED", "PROCESSED", "ROUTED", "SCHEDULED", "SENT", "DELIVERED",
-                             "READ", "FAILED", "BLOCKED", "FILTERED", "CANCELLED", "RECEIVED"})
-SENDO_STATUSES = frozenset({"CREATED", "QUEUED", "SCHEDULED", "SENT", "DELIVERED", "READ", "FAILED", "EXPIRED"})
+SENTDM_STATUSES = frozenset(
+    {
+        "ACCEPTED",
+        "QUEUED",
+        "PROCESSED",
+        "ROUTED",
+        "SCHEDULED",
+        "SENT",
+        "DELIVERED",
+        "READ",
+        "FAILED",
+        "BLOCKED",
+        "FILTERED",
+        "CANCELLED",
+        "RECEIVED",
+    }
+)
+SENDO_STATUSES = frozenset(
+    {"CREATED", "QUEUED", "SCHEDULED", "SENT", "DELIVERED", "READ", "FAILED", "EXPIRED"}
+)
 # Statuses whose event and message carry Sent.dm's reason_code/reason.
 SENTDM_REASONED = frozenset({"FAILED", "BLOCKED", "FILTERED"})
 # Older renders tests and callers may still write, mapped to today's word.
 _LEGACY = {"OPENED": "READ", "FAILED_AFTER_TOO_MANY_ATTEMPTS": "EXPIRED", "CANCELED": "CANCELLED"}
 
 # Sent.dm reason_code -> reason: platform codes, never carrier codes.
-SENTDM_BLOCKED = [("BUSINESS_003", "Insufficient balance"),
-                  ("BUSINESS_029", "The sending number is not an active sender on your account")]
-SENTDM_FAILED = [("DELIVERY_003", "The recipient is not registered on this channel"),
-                 ("DELIVERY_007", "The carrier reported the handset as unreachable")]
+SENTDM_BLOCKED = [
+    ("BUSINESS_003", "Insufficient balance"),
+    ("BUSINESS_029", "The sending number is not an active sender on your account"),
+]
+SENTDM_FAILED = [
+    ("DELIVERY_003", "The recipient is not registered on this channel"),
+    ("DELIVERY_007", "The carrier reported the handset as unreachable"),
+]
 SENTDM_FILTERED = [("DELIVERY_007", "The carrier filtered the message as unwanted content")]
 
 # Sendo FAILED errorCode -> errorMessage (4-digit codes, shared/providers.md).
@@ -36,25 +57,60 @@ SENDO_FAILURES = [
     ("1360", "Destination is a landline"),
 ]
 
-FIRST_NAMES = ["Ada", "Grace", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances", "Alan", "Radia"]
+FIRST_NAMES = [
+    "Ada",
+    "Grace",
+    "Linus",
+    "Margaret",
+    "Ken",
+    "Barbara",
+    "Dennis",
+    "Frances",
+    "Alan",
+    "Radia",
+]
 # (id, name, category, text): ids are stable so a send may name a template by either.
 TEMPLATES = [
-    ("7ba7b820-9dad-11d1-80b4-00c04fd430c8", "Welcome Message", "UTILITY",
-     "Welcome to our service, {name}! We're excited to have you."),
-    ("7ba7b821-9dad-11d1-80b4-00c04fd430c8", "Order Shipped", "UTILITY",
-     "Hi {name}, your order #{n} has shipped and arrives Thursday."),
-    ("7ba7b822-9dad-11d1-80b4-00c04fd430c8", "Verification Code", "AUTHENTICATION",
-     "Your verification code is {n}. It expires in 10 minutes."),
-    ("7ba7b823-9dad-11d1-80b4-00c04fd430c8", "Spring Sale", "MARKETING",
-     "{name}, spring sale: 20% off everything until Sunday. Reply STOP to opt out."),
+    (
+        "7ba7b820-9dad-11d1-80b4-00c04fd430c8",
+        "Welcome Message",
+        "UTILITY",
+        "Welcome to our service, {name}! We're excited to have you.",
+    ),
+    (
+        "7ba7b821-9dad-11d1-80b4-00c04fd430c8",
+        "Order Shipped",
+        "UTILITY",
+        "Hi {name}, your order #{n} has shipped and arrives Thursday.",
+    ),
+    (
+        "7ba7b822-9dad-11d1-80b4-00c04fd430c8",
+        "Verification Code",
+        "AUTHENTICATION",
+        "Your verification code is {n}. It expires in 10 minutes.",
+    ),
+    (
+        "7ba7b823-9dad-11d1-80b4-00c04fd430c8",
+        "Spring Sale",
+        "MARKETING",
+        "{name}, spring sale: 20% off everything until Sunday. Reply STOP to opt out.",
+    ),
 ]
 
 SENTDM_DESCRIPTIONS = {
-    "ACCEPTED": "Message accepted for processing", "QUEUED": "Message queued for sending",
-    "PROCESSED": "Message processed", "ROUTED": "Message routed to {via}", "SCHEDULED": "Message held until its scheduled time",
-    "SENT": "Message sent via {via}", "DELIVERED": "Message delivered to recipient", "READ": "Message read by recipient",
-    "FAILED": "Message delivery failed", "BLOCKED": "Message blocked before sending", "FILTERED": "Message filtered",
-    "CANCELLED": "Scheduled message cancelled", "RECEIVED": "Message received",
+    "ACCEPTED": "Message accepted for processing",
+    "QUEUED": "Message queued for sending",
+    "PROCESSED": "Message processed",
+    "ROUTED": "Message routed to {via}",
+    "SCHEDULED": "Message held until its scheduled time",
+    "SENT": "Message sent via {via}",
+    "DELIVERED": "Message delivered to recipient",
+    "READ": "Message read by recipient",
+    "FAILED": "Message delivery failed",
+    "BLOCKED": "Message blocked before sending",
+    "FILTERED": "Message filtered",
+    "CANCELLED": "Scheduled message cancelled",
+    "RECEIVED": "Message received",
 }
 SENTDM_PRICES = {"sms": 0.0075, "mms": 0.0200, "whatsapp": 0.0450, "rcs": 0.0300}
 

@@ -66,7 +66,13 @@ class WindowLimit:
             allowed = self.used < self.limit
             if allowed and consume:
                 self.used += 1
-            return Verdict(allowed, self.limit, max(0, self.limit - self.used), end, 0.0 if allowed else end - now)
+            return Verdict(
+                allowed,
+                self.limit,
+                max(0, self.limit - self.used),
+                end,
+                0.0 if allowed else end - now,
+            )
 
 
 Limiter = TokenBucket | WindowLimit
@@ -74,8 +80,11 @@ Limiter = TokenBucket | WindowLimit
 
 def sentdm_headers(v: Verdict) -> dict[str, str]:
     """Sent.dm: Reset in epoch seconds; a 429 adds Retry-After (whole seconds)."""
-    headers = {"X-RateLimit-Limit": str(v.limit), "X-RateLimit-Remaining": str(v.remaining),
-               "X-RateLimit-Reset": str(math.ceil(v.reset))}
+    headers = {
+        "X-RateLimit-Limit": str(v.limit),
+        "X-RateLimit-Remaining": str(v.remaining),
+        "X-RateLimit-Reset": str(math.ceil(v.reset)),
+    }
     if not v.allowed:
         headers["Retry-After"] = str(max(1, math.ceil(v.retry_after)))
     return headers
@@ -89,7 +98,11 @@ def sendo_headers(v: Verdict, unit: str = "epoch", retry_after: bool = False) ->
         reset = str(max(0, math.ceil(v.reset - time.time())))
     else:
         reset = str(math.ceil(v.reset))
-    headers = {"X-RateLimit-Limit": str(v.limit), "X-RateLimit-Remaining": str(v.remaining), "X-RateLimit-Reset": reset}
+    headers = {
+        "X-RateLimit-Limit": str(v.limit),
+        "X-RateLimit-Remaining": str(v.remaining),
+        "X-RateLimit-Reset": reset,
+    }
     if retry_after and not v.allowed:
         headers["Retry-After"] = str(max(1, math.ceil(v.retry_after)))
     return headers

@@ -58,7 +58,11 @@ class Idempotency:
             if entry and entry.done and entry.expires < time.time():
                 entry = None
             if entry and not entry.done:
-                raise SendRefused(409, "CONFLICT_001", "A request with this Idempotency-Key is already in progress.")
+                raise SendRefused(
+                    409,
+                    "CONFLICT_001",
+                    "A request with this Idempotency-Key is already in progress.",
+                )
             if entry:
                 return entry
             self.entries[key] = _Entry(done=False)
@@ -93,17 +97,25 @@ def _scheduled(world: SimWorld, raw: Any) -> float | None:
     return world.world_time(when.timestamp())
 
 
-def _validate_sentdm(body: Any) -> tuple[list[str], list[str], tuple[str, str, str, str] | None, str | None, list[str]]:
+def _validate_sentdm(
+    body: Any,
+) -> tuple[list[str], list[str], tuple[str, str, str, str] | None, str | None, list[str]]:
     if not isinstance(body, dict):
         raise _invalid(None, "The request body must be a JSON object.")
     to = body.get("to")
-    if not isinstance(to, list) or not to or not all(isinstance(n, str) and E164.match(n) for n in to):
+    if (
+        not isinstance(to, list)
+        or not to
+        or not all(isinstance(n, str) and E164.match(n) for n in to)
+    ):
         raise _invalid("to", "`to` must be a non-empty list of E.164 phone numbers.")
     channels = body.get("channel") or ["sent"]
     if not isinstance(channels, list) or not all(c in CHANNELS for c in channels):
         raise _invalid("channel", f"`channel` must be a list of {', '.join(CHANNELS)}.")
     media = body.get("media_urls") or []
-    if not isinstance(media, list) or not all(isinstance(u, str) and u.startswith("https://") for u in media):
+    if not isinstance(media, list) or not all(
+        isinstance(u, str) and u.startswith("https://") for u in media
+    ):
         raise _invalid("media_urls", "`media_urls` must be a list of https URLs.")
     if "mms" in channels and not media:
         raise _invalid("media_urls", "An MMS send needs media_urls.")
@@ -116,7 +128,10 @@ def _validate_sentdm(body: Any) -> tuple[list[str], list[str], tuple[str, str, s
     if template is not None:
         if not isinstance(template, dict) or not (template.get("id") or template.get("name")):
             raise _invalid("template", "`template` needs an `id` or a `name`.")
-        want_id, want_name = str(template.get("id") or "").lower(), str(template.get("name") or "").lower()
+        want_id, want_name = (
+            str(template.get("id") or "").lower(),
+            str(template.get("name") or "").lower(),
+        )
         found = next((t for t in TEMPLATES if t[0] == want_id or t[1].lower() == want_name), None)
         if found is None:
             raise _invalid("template", "Template not found.")
@@ -142,17 +157,32 @@ def sentdm_send(world: SimWorld, body: Any) -> dict[str, Any]:
                 if sandbox:
                     mid = world.new_id(Provider.SENTDM)
                 else:
-                    mid = _add_sentdm(world, number, channel, template, text or "", media, scheduled).id
-                recipients.append({"message_id": mid, "to": number, "channel": channel, "body": text})
-    data: dict[str, Any] = {"status": "QUEUED", "template_id": template[0] if template else None,
-                            "template_name": template[1] if template else None, "recipients": recipients}
+                    mid = _add_sentdm(
+                        world, number, channel, template, text or "", media, scheduled
+                    ).id
+                recipients.append(
+                    {"message_id": mid, "to": number, "channel": channel, "body": text}
+                )
+    data: dict[str, Any] = {
+        "status": "QUEUED",
+        "template_id": template[0] if template else None,
+        "template_name": template[1] if template else None,
+        "recipients": recipients,
+    }
     if scheduled is not None:
         data["scheduled_at"] = body.get("scheduled_at")
     return data
 
 
-def _add_sentdm(world: SimWorld, number: str, channel: str, template: tuple[str, str, str, str] | None,
-                text: str, media: list[str], scheduled: float | None):
+def _add_sentdm(
+    world: SimWorld,
+    number: str,
+    channel: str,
+    template: tuple[str, str, str, str] | None,
+    text: str,
+    media: list[str],
+    scheduled: float | None,
+):
     now = world.now()
     error = None
     if number.endswith("0000"):  # the simulator's account has no balance for these
@@ -163,12 +193,31 @@ def _add_sentdm(world: SimWorld, number: str, channel: str, template: tuple[str,
     if scheduled is not None:
         delay = scheduled - now
         steps = [(0.0, "QUEUED"), (0.2, "SCHEDULED")] + [(off + delay, st) for off, st in steps[1:]]
-    extra: dict[str, Any] = {"scheduled_at": scheduled, "template": template[:3] if template else ("", "", "")}
+    extra: dict[str, Any] = {
+        "scheduled_at": scheduled,
+        "template": template[:3] if template else ("", "", ""),
+    }
     if media:
-        extra["media"] = [{"url": u, "mimeType": None, "mediaType": None, "sizeBytes": None, "sourceHashSha256": None}
-                          for u in media]
-    return world.add_message(Provider.SENTDM, steps, body=text, error=error, channel=channel, created=now,
-                             to=number, **extra)
+        extra["media"] = [
+            {
+                "url": u,
+                "mimeType": None,
+                "mediaType": None,
+                "sizeBytes": None,
+                "sourceHashSha256": None,
+            }
+            for u in media
+        ]
+    return world.add_message(
+        Provider.SENTDM,
+        steps,
+        body=text,
+        error=error,
+        channel=channel,
+        created=now,
+        to=number,
+        **extra,
+    )
 
 
 def sendo_send(world: SimWorld, body: Any) -> str:
@@ -195,11 +244,22 @@ def sendo_send(world: SimWorld, body: Any) -> str:
     steps: Steps | None = None
     error: tuple[str | int, str] | None = None
     if to.endswith("0000"):
-        steps, error = [(0.0, "CREATED"), (0.5, "QUEUED"), (1.5, "FAILED")], (1002, "Invalid destination number")
+        steps, error = (
+            [(0.0, "CREATED"), (0.5, "QUEUED"), (1.5, "FAILED")],
+            (1002, "Invalid destination number"),
+        )
     extra: dict[str, Any] = {"metadata": dict(metadata)}
     if media:
         extra["media"] = [{"url": u} for u in media]
     if sender:
         extra["from_"] = sender
-    return world.add_message(Provider.SENDO, steps, body=text, error=error, channel=channel, campaign=campaign,
-                             to=to, **extra).id
+    return world.add_message(
+        Provider.SENDO,
+        steps,
+        body=text,
+        error=error,
+        channel=channel,
+        campaign=campaign,
+        to=to,
+        **extra,
+    ).id

@@ -37,19 +37,33 @@ SENDO_LIST_MAX = 100
 class SimConfig:
     sentdm_per_minute: float = 200.0
     sentdm_burst: int = 50
-    sentdm_429_style: str = "envelope"  # "envelope" (BUSINESS_002) | "problem" (older problem+json body)
+    sentdm_429_style: str = (
+        "envelope"  # "envelope" (BUSINESS_002) | "problem" (older problem+json body)
+    )
     sendo_limit: int = 20  # requests per window (documented: 20 per second)
     sendo_window: float = 1.0  # seconds: 1.0 = per second (documented), 60.0 = per minute
-    sendo_reset_unit: str = "epoch"  # X-RateLimit-Reset: "epoch" s | "epoch_ms" | "delta" (seconds from now)
-    sendo_retry_after: bool = False  # Sendo documents no Retry-After; switch on to test a client with it
-    sendo_per_minute: float | None = None  # instead of the window: a per-minute bucket with `sendo_burst`
+    sendo_reset_unit: str = (
+        "epoch"  # X-RateLimit-Reset: "epoch" s | "epoch_ms" | "delta" (seconds from now)
+    )
+    sendo_retry_after: bool = (
+        False  # Sendo documents no Retry-After; switch on to test a client with it
+    )
+    sendo_per_minute: float | None = (
+        None  # instead of the window: a per-minute bucket with `sendo_burst`
+    )
     sendo_burst: int = 20
-    send_seconds: float = 0.0  # how long a Sent.dm send takes (so a concurrent duplicate meets a 409)
+    send_seconds: float = (
+        0.0  # how long a Sent.dm send takes (so a concurrent duplicate meets a 409)
+    )
     error_rate: float = 0.0  # share of requests answered with a random 500
     latency: float = 0.0  # seconds added to every answer
     hang_seconds: float = 30.0  # how long the "hang" fault stalls
-    faults: dict[Provider, str | None] = field(default_factory=dict)  # down|malformed|wrong_shape|hang|close
-    fail_next: dict[Provider, int] = field(default_factory=dict)  # answer the next N requests with a 500
+    faults: dict[Provider, str | None] = field(
+        default_factory=dict
+    )  # down|malformed|wrong_shape|hang|close
+    fail_next: dict[Provider, int] = field(
+        default_factory=dict
+    )  # answer the next N requests with a 500
 
 
 @dataclass
@@ -74,14 +88,17 @@ class _Server(ThreadingHTTPServer):
 class Simulator:
     """Owns the world, the HTTP server thread and what was asked of it (for tests and benchmarks)."""
 
-    def __init__(self, world: SimWorld | None = None, config: SimConfig | None = None, *, seed: int = 0) -> None:
+    def __init__(
+        self, world: SimWorld | None = None, config: SimConfig | None = None, *, seed: int = 0
+    ) -> None:
         self.world = world or SimWorld(seed)
         self.config = config or SimConfig()
         self.rng = random.Random(self.world.seed + 1)
         c = self.config
         self.buckets: dict[Provider, Limiter] = {
             Provider.SENTDM: TokenBucket(c.sentdm_per_minute, c.sentdm_burst),
-            Provider.SENDO: TokenBucket(c.sendo_per_minute, c.sendo_burst) if c.sendo_per_minute
+            Provider.SENDO: TokenBucket(c.sendo_per_minute, c.sendo_burst)
+            if c.sendo_per_minute
             else WindowLimit(c.sendo_limit, c.sendo_window),
         }
         self.idempotency = Idempotency()
@@ -92,10 +109,12 @@ class Simulator:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
-    def start(self, port: int = 0, host: str = "127.0.0.1") -> "Simulator":
+    def start(self, port: int = 0, host: str = "127.0.0.1") -> Simulator:
         handler = type("Handler", (_Handler,), {"sim": self})
         self._server = _Server((host, port), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="sendwatch-simulator", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="sendwatch-simulator", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -149,11 +168,19 @@ class _Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
     _rate: dict[str, str]
 
-    def log_message(self, format: str, *args: Any) -> None:  # quiet: tests and the demo share a terminal
+    def log_message(
+        self, format: str, *args: Any
+    ) -> None:  # quiet: tests and the demo share a terminal
         return
 
-    def _send(self, status: int, body: Any, headers: dict[str, str] | None = None, raw: bytes | None = None,
-              content_type: str = "application/json") -> None:
+    def _send(
+        self,
+        status: int,
+        body: Any,
+        headers: dict[str, str] | None = None,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> None:
         payload = raw if raw is not None else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("content-type", content_type if raw is None else "text/html")
@@ -163,7 +190,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def _sentdm_fail(self, status: int, code: str, message: str, record: str, field: str | None = None) -> None:
+    def _sentdm_fail(
+        self, status: int, code: str, message: str, record: str, field: str | None = None
+    ) -> None:
         self.sim.record(Provider.SENTDM, record, status)
         self._send(status, envelope(None, sentdm_error(code, message, field)))
 
@@ -180,7 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
             return ...  # not JSON: each endpoint refuses it in its own words
 
     # -- routing ----------------------------------------------------------------------------
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         self._rate = {}
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
@@ -194,7 +223,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._sendo_get(m.group(1))
         self._send(404, {"error": "no such endpoint"})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._rate = {}
         path = urlsplit(self.path).path
         if path == "/v3/messages":
@@ -225,16 +254,29 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(429, {"error": "Too many requests"})
             elif sim.config.sentdm_429_style == "problem":
                 detail = f"Rate limit exceeded. Try again in {self._rate.get('Retry-After', '1')} seconds."
-                self._send(429, {"status": 429, "title": "Too Many Requests", "detail": detail},
-                           content_type="application/problem+json")
+                self._send(
+                    429,
+                    {"status": 429, "title": "Too Many Requests", "detail": detail},
+                    content_type="application/problem+json",
+                )
             else:
-                self._send(429, envelope(None, sentdm_error("BUSINESS_002", "Rate limit exceeded. Please retry later.")))
+                self._send(
+                    429,
+                    envelope(
+                        None,
+                        sentdm_error("BUSINESS_002", "Rate limit exceeded. Please retry later."),
+                    ),
+                )
             return True
         if self._fault(provider, record):
             return True
         if shape_fault and sim.config.faults.get(provider) == "wrong_shape":
             sim.record(provider, record, 200)
-            body = {"success": True, "data": ["unexpected"], "error": None} if provider is Provider.SENTDM else {"msg": {"id": record}}
+            body = (
+                {"success": True, "data": ["unexpected"], "error": None}
+                if provider is Provider.SENTDM
+                else {"msg": {"id": record}}
+            )
             self._send(200, body)
             return True
         return False
@@ -250,7 +292,9 @@ class _Handler(BaseHTTPRequestHandler):
         profile = self.headers.get("x-profile-id")
         self._rate = self._rate_headers(Provider.SENTDM, limiter.take(consume=False))
         if not key:
-            self._sentdm_fail(401, "AUTH_001", "API key is required: send it in the x-api-key header.", record)
+            self._sentdm_fail(
+                401, "AUTH_001", "API key is required: send it in the x-api-key header.", record
+            )
         elif key not in (SENTDM_KEY, SENTDM_PROFILE_KEY):
             self._sentdm_fail(401, "AUTH_002", "Invalid or expired API key", record)
         elif profile is not None and (key == SENTDM_PROFILE_KEY or profile != ALLOWED_PROFILE):
@@ -283,7 +327,11 @@ class _Handler(BaseHTTPRequestHandler):
             return True
         if fault == "down":
             sim.record(provider, record, 503)
-            body = envelope(None, sentdm_error("SERVICE_001", "Service unavailable")) if provider is Provider.SENTDM else {"error": "Service Unavailable"}
+            body = (
+                envelope(None, sentdm_error("SERVICE_001", "Service unavailable"))
+                if provider is Provider.SENTDM
+                else {"error": "Service Unavailable"}
+            )
             self._send(503, body)
             return True
         if fault == "malformed":
@@ -296,7 +344,16 @@ class _Handler(BaseHTTPRequestHandler):
                 sim.config.fail_next[provider] -= 1
         if forced or (sim.config.error_rate and sim.rng.random() < sim.config.error_rate):
             sim.record(provider, record, 500)
-            body = envelope(None, sentdm_error("INTERNAL_001", "An unexpected error occurred while retrieving the message.")) if provider is Provider.SENTDM else {"error": "Internal Server Error"}
+            body = (
+                envelope(
+                    None,
+                    sentdm_error(
+                        "INTERNAL_001", "An unexpected error occurred while retrieving the message."
+                    ),
+                )
+                if provider is Provider.SENTDM
+                else {"error": "Internal Server Error"}
+            )
             self._send(500, body)
             return True
         return False
@@ -313,9 +370,14 @@ class _Handler(BaseHTTPRequestHandler):
             return self._sentdm_fail(404, "RESOURCE_003", "Message not found", raw_id.lower())
         if activities:
             try:
-                page, size = max(1, int(query.get("page", 1))), min(100, max(1, int(query.get("page_size", 20))))
+                page, size = (
+                    max(1, int(query.get("page", 1))),
+                    min(100, max(1, int(query.get("page_size", 20)))),
+                )
             except ValueError:
-                return self._sentdm_fail(400, "VALIDATION_001", "page and page_size must be integers.", msg.id)
+                return self._sentdm_fail(
+                    400, "VALIDATION_001", "page and page_size must be integers.", msg.id
+                )
             sim.record(Provider.SENTDM, msg.id, 200)
             return self._send(200, envelope(payloads.sentdm_activities(sim.world, msg, page, size)))
         sim.record(Provider.SENTDM, msg.id, 200)
@@ -328,13 +390,17 @@ class _Handler(BaseHTTPRequestHandler):
             return
         key = self.headers.get("idempotency-key")
         if key is not None and not IDEMPOTENCY_KEY.match(key):
-            return self._sentdm_fail(400, "VALIDATION_001", "Idempotency-Key must be 1-255 of A-Z a-z 0-9 _ -.", "send")
+            return self._sentdm_fail(
+                400, "VALIDATION_001", "Idempotency-Key must be 1-255 of A-Z a-z 0-9 _ -.", "send"
+            )
         try:
             if key is not None:
                 cached = sim.idempotency.begin(key)
                 if cached is not None:
                     sim.record(Provider.SENTDM, "send", cached.status)
-                    return self._send(cached.status, envelope(cached.data), {"Idempotent-Replayed": "true"})
+                    return self._send(
+                        cached.status, envelope(cached.data), {"Idempotent-Replayed": "true"}
+                    )
             try:
                 if sim.config.send_seconds:
                     time.sleep(sim.config.send_seconds)
@@ -380,7 +446,7 @@ class _Handler(BaseHTTPRequestHandler):
             found = [m for m in found if m.direction == query["direction"].upper()]
         if query.get("number"):
             found = [m for m in found if query["number"] in (m.to, m.from_)]
-        page = found[skip: skip + min(limit, SENDO_LIST_MAX)]
+        page = found[skip : skip + min(limit, SENDO_LIST_MAX)]
         sim.record(Provider.SENDO, record, 200)
         self._send(200, {"messages": [payloads.sendo_data(sim.world, m) for m in page]})
 

@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import httpx
@@ -35,8 +35,21 @@ SIM_WEBHOOK_TOKEN = "sim-sendo-webhook-token-7f3e2d1c"
 # Where `sendwatch listen` serves each provider when the URL names no path.
 PATHS = {Provider.SENTDM: "/webhooks/sentdm", Provider.SENDO: "/webhooks/sendo"}
 # Sent.dm documents a `message.*` subtype for these statuses only (no PROCESSED/ACCEPTED).
-SENTDM_SUBTYPES = frozenset({"QUEUED", "ROUTED", "SENT", "DELIVERED", "READ", "FAILED", "BLOCKED", "FILTERED",
-                             "SCHEDULED", "CANCELLED", "RECEIVED"})
+SENTDM_SUBTYPES = frozenset(
+    {
+        "QUEUED",
+        "ROUTED",
+        "SENT",
+        "DELIVERED",
+        "READ",
+        "FAILED",
+        "BLOCKED",
+        "FILTERED",
+        "SCHEDULED",
+        "CANCELLED",
+        "RECEIVED",
+    }
+)
 
 
 def sign(secret: str, webhook_id: str, timestamp: str, body: bytes) -> str:
@@ -47,7 +60,7 @@ def sign(secret: str, webhook_id: str, timestamp: str, body: bytes) -> str:
 
 
 def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 @dataclass
@@ -60,7 +73,9 @@ class WebhookConfig:
     backoff: float = 0.5  # seconds before the first retry, doubling (the real ones wait a minute)
     timeout: float = 5.0
     duplicate_rate: float = 0.02  # share of events delivered twice
-    legacy_rate: float = 0.1  # share of Sent.dm events naming the subtype `sub_type` (older deliveries)
+    legacy_rate: float = (
+        0.1  # share of Sent.dm events naming the subtype `sub_type` (older deliveries)
+    )
     other_family_rate: float = 0.02  # share of Sent.dm events followed by a `templates` event
     interval: float = 0.1  # real seconds between looks at the world clock
     seed: int = 0
@@ -89,7 +104,9 @@ class Attempt:
 class WebhookSender:
     """Watches the world clock and delivers each step of each message as it happens."""
 
-    def __init__(self, world: SimWorld, config: WebhookConfig, *, since: float | None = None) -> None:
+    def __init__(
+        self, world: SimWorld, config: WebhookConfig, *, since: float | None = None
+    ) -> None:
         self.world = world
         self.config = config
         self.rng = random.Random(config.seed)
@@ -109,18 +126,26 @@ class WebhookSender:
 
     def url_for(self, provider: Provider) -> str:
         base = self.config.url.rstrip("/")
-        return base + PATHS[provider] if urlsplit(self.config.url).path in ("", "/") else self.config.url
+        return (
+            base + PATHS[provider]
+            if urlsplit(self.config.url).path in ("", "/")
+            else self.config.url
+        )
 
     def url_for_display(self) -> str:
         """Where each provider posts, without any user:password in the URL."""
+
         def bare(url: str) -> str:
             parts = urlsplit(url)
             return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
         return ", ".join(f"{bare(self.url_for(p))} ({p.label})" for p in self.config.providers)
 
     # -- lifecycle --------------------------------------------------------------------------
-    def start(self) -> "WebhookSender":
-        self._thread = threading.Thread(target=self._run, name="sendwatch-sim-webhooks", daemon=True)
+    def start(self) -> WebhookSender:
+        self._thread = threading.Thread(
+            target=self._run, name="sendwatch-sim-webhooks", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -158,7 +183,11 @@ class WebhookSender:
         now = self.world.now()
         if now >= self.last:
             # [last, now]: a message created at a frozen instant still gets its first step, once
-            changes = [c for c in self.world.status_changes_between(self.last - 1e-6, now) if c not in self._at_last]
+            changes = [
+                c
+                for c in self.world.status_changes_between(self.last - 1e-6, now)
+                if c not in self._at_last
+            ]
             for message_id, at, status in sorted(changes, key=lambda c: (c[1], c[0])):
                 self._enqueue_change(message_id, at, status)
             edge = {c for c in changes if c[1] >= now - 1e-6}
@@ -179,7 +208,10 @@ class WebhookSender:
     def _push(self, provider: Provider, event_id: str, body: bytes, delay: float = 0.0) -> None:
         with self._lock:
             self._seq += 1
-            heapq.heappush(self._queue, _Delivery(time.monotonic() + delay, self._seq, provider, event_id, body))
+            heapq.heappush(
+                self._queue,
+                _Delivery(time.monotonic() + delay, self._seq, provider, event_id, body),
+            )
 
     def _enqueue_change(self, message_id: str, at: float, status: str) -> None:
         with self.world.lock:
@@ -190,23 +222,37 @@ class WebhookSender:
             if status not in SENTDM_SUBTYPES:
                 return
             kind = "sub_type" if self.rng.random() < self.config.legacy_rate else "event"
-            envelope = {"field": "message", kind: f"message.{status.lower()}",
-                        "payload": payloads.sentdm_webhook_payload(self.world, msg, at, status),
-                        "request_id": str(uuid.UUID(int=self.rng.getrandbits(128), version=4)), "timestamp": _iso(time.time())}
+            envelope = {
+                "field": "message",
+                kind: f"message.{status.lower()}",
+                "payload": payloads.sentdm_webhook_payload(self.world, msg, at, status),
+                "request_id": str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
+                "timestamp": _iso(time.time()),
+            }
         else:
-            envelope = {"id": str(uuid.UUID(int=self.rng.getrandbits(128), version=4)), "type": "message.status",
-                        "timestamp": _iso(time.time()),
-                        "message": payloads.sendo_data(self.world, msg, at, nulls=True)}
+            envelope = {
+                "id": str(uuid.UUID(int=self.rng.getrandbits(128), version=4)),
+                "type": "message.status",
+                "timestamp": _iso(time.time()),
+                "message": payloads.sendo_data(self.world, msg, at, nulls=True),
+            }
         event_id = f"evt_{uuid.UUID(int=self.rng.getrandbits(128), version=4).hex}"
         body = json.dumps(envelope).encode()
         self._push(msg.provider, event_id, body)
         if self.rng.random() < self.config.duplicate_rate:
             self._push(msg.provider, event_id, body, delay=0.01)
         if msg.provider is Provider.SENTDM and self.rng.random() < self.config.other_family_rate:
-            other = {"field": "templates", "event": "template.approved",
-                     "payload": {"template_id": msg.template[0] or None, "template_name": msg.template[1] or None,
-                                 "status": "APPROVED"},
-                     "request_id": str(uuid.uuid4()), "timestamp": _iso(time.time())}
+            other = {
+                "field": "templates",
+                "event": "template.approved",
+                "payload": {
+                    "template_id": msg.template[0] or None,
+                    "template_name": msg.template[1] or None,
+                    "status": "APPROVED",
+                },
+                "request_id": str(uuid.uuid4()),
+                "timestamp": _iso(time.time()),
+            }
             self._push(Provider.SENTDM, f"evt_{uuid.uuid4().hex}", json.dumps(other).encode())
 
     def headers(self, provider: Provider, event_id: str, body: bytes) -> dict[str, str]:
@@ -214,15 +260,22 @@ class WebhookSender:
         if provider is Provider.SENDO:
             return {"content-type": "application/json", "X-Webhook-Token": self.config.token}
         stamp = str(int(time.time()))
-        return {"content-type": "application/json", "X-Webhook-ID": self.endpoint_id, "X-Webhook-Timestamp": stamp,
-                "X-Webhook-Signature": sign(self.config.secret, self.endpoint_id, stamp, body),
-                "X-Webhook-Event-ID": event_id}
+        return {
+            "content-type": "application/json",
+            "X-Webhook-ID": self.endpoint_id,
+            "X-Webhook-Timestamp": stamp,
+            "X-Webhook-Signature": sign(self.config.secret, self.endpoint_id, stamp, body),
+            "X-Webhook-Event-ID": event_id,
+        }
 
     def _deliver(self, d: _Delivery) -> None:
         status: int | None = None
         try:
-            response = self._client.post(self.url_for(d.provider), content=d.body,
-                                         headers=self.headers(d.provider, d.event_id, d.body))
+            response = self._client.post(
+                self.url_for(d.provider),
+                content=d.body,
+                headers=self.headers(d.provider, d.event_id, d.body),
+            )
             status = response.status_code
         except httpx.HTTPError:
             status = None

@@ -18,7 +18,13 @@ from typing import Any
 
 from tui.model import Provider
 from tui.simulator.catalog import (
-    FIRST_NAMES, SENDO_FAILURES, SENTDM_BLOCKED, SENTDM_FAILED, SENTDM_FILTERED, SENTDM_PRICES, TEMPLATES,
+    FIRST_NAMES,
+    SENDO_FAILURES,
+    SENTDM_BLOCKED,
+    SENTDM_FAILED,
+    SENTDM_FILTERED,
+    SENTDM_PRICES,
+    TEMPLATES,
     canon_status,
 )
 
@@ -43,14 +49,18 @@ class SimMessage:
     metadata: dict[str, Any] = field(default_factory=dict)
     direction: str = "OUTBOUND"
     scheduled_at: float | None = None  # world time a held (scheduled) message is released
-    legacy_reason: bool = False  # Sent.dm: an older message with its code only in the event description
+    legacy_reason: bool = (
+        False  # Sent.dm: an older message with its code only in the event description
+    )
     numeric_code: bool = False  # Sendo: errorCode as a JSON number instead of a string
     price: float | None = None
     header: str | None = None
     footer: str | None = None
     buttons: list[dict[str, Any]] | None = None
     header_media: dict[str, Any] | None = None
-    media: list[dict[str, Any]] | None = None  # Sent.dm message_body.media; Sendo mediaUrls come from it
+    media: list[dict[str, Any]] | None = (
+        None  # Sent.dm message_body.media; Sendo mediaUrls come from it
+    )
     subject: str | None = None
 
     def visible_steps(self, now: float) -> Steps:
@@ -78,7 +88,9 @@ def campaign_id(name: str | None) -> str:
 class SimWorld:
     """Thread-safe store of simulated messages and the world clock."""
 
-    def __init__(self, seed: int = 0, *, time_scale: float = 1.0, epoch: float | None = None) -> None:
+    def __init__(
+        self, seed: int = 0, *, time_scale: float = 1.0, epoch: float | None = None
+    ) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
         self.time_scale = time_scale
@@ -169,8 +181,15 @@ class SimWorld:
                     raise TypeError(f"SimMessage has no field {key!r}")
                 setattr(msg, key, value)
             if channel == "mms" and msg.media is None:
-                msg.media = [{"url": f"https://cdn.example.com/mms/{msg.id[:8]}.jpg", "mimeType": "image/jpeg",
-                              "mediaType": "image", "sizeBytes": 48213, "sourceHashSha256": None}]
+                msg.media = [
+                    {
+                        "url": f"https://cdn.example.com/mms/{msg.id[:8]}.jpg",
+                        "mimeType": "image/jpeg",
+                        "mediaType": "image",
+                        "sizeBytes": 48213,
+                        "sourceHashSha256": None,
+                    }
+                ]
             self.messages[msg.id] = msg
             return msg
 
@@ -182,7 +201,9 @@ class SimWorld:
             return 0.0
         return SENTDM_PRICES.get(channel, 0.0075)
 
-    def random_steps(self, provider: Provider, channel: str) -> tuple[Steps, tuple[str | int, str] | None]:
+    def random_steps(
+        self, provider: Provider, channel: str
+    ) -> tuple[Steps, tuple[str | int, str] | None]:
         if provider is Provider.SENTDM:
             return self._random_sentdm(channel)
         return self._random_sendo(channel)
@@ -240,13 +261,21 @@ class SimWorld:
             return steps, None  # stuck in SENT ("almost always means it was delivered")
         t += rng.expovariate(1 / 20) + 2
         steps.append((t, "DELIVERED"))
-        if channel == "mms" and rng.random() < 0.3:  # read receipts: MMS only (sendwatch rechecks just those)
+        if (
+            channel == "mms" and rng.random() < 0.3
+        ):  # read receipts: MMS only (sendwatch rechecks just those)
             t += rng.expovariate(1 / 60) + 5
             steps.append((t, "READ"))
         return steps, None
 
-    def add_campaign(self, count: int, *, name: str = "demo", spread: float = 60.0,
-                     providers: tuple[Provider, ...] = (Provider.SENTDM, Provider.SENDO)) -> list[SimMessage]:
+    def add_campaign(
+        self,
+        count: int,
+        *,
+        name: str = "demo",
+        spread: float = 60.0,
+        providers: tuple[Provider, ...] = (Provider.SENTDM, Provider.SENDO),
+    ) -> list[SimMessage]:
         """`count` messages created over `spread` world seconds from now, across `providers`."""
         with self.lock:
             start = self.now()
@@ -258,8 +287,14 @@ class SimWorld:
                     channel = "whatsapp" if roll < 0.2 else "rcs" if roll < 0.25 else "sms"
                 else:
                     channel = "mms" if roll < 0.05 else "sms"
-                out.append(self.add_message(provider, channel=channel, campaign=name,
-                                            created=start + spread * i / max(1, count)))
+                out.append(
+                    self.add_message(
+                        provider,
+                        channel=channel,
+                        campaign=name,
+                        created=start + spread * i / max(1, count),
+                    )
+                )
             return out
 
     def get(self, message_id: str) -> SimMessage | None:
@@ -271,8 +306,13 @@ class SimWorld:
         """Sendo messages (of campaign ID `cid`, or all) that exist by now, newest first (order undocumented)."""
         with self.lock:
             now = self.now()
-            found = [m for m in self.messages.values() if m.provider is Provider.SENDO and m.created <= now
-                     and (cid is None or campaign_id(m.campaign) == cid)]
+            found = [
+                m
+                for m in self.messages.values()
+                if m.provider is Provider.SENDO
+                and m.created <= now
+                and (cid is None or campaign_id(m.campaign) == cid)
+            ]
         return sorted(found, key=lambda m: (-m.created, m.id))
 
     def status_changes_between(self, t0: float, t1: float) -> list[tuple[str, float, str]]:

@@ -24,8 +24,14 @@ POLL_SECONDS = 0.25  # SQLite: how often data_version is read (well inside "with
 class ChangeWatcher:
     """Calls `on_change(Changes)` after other instances wrote; start() once, stop() at the end."""
 
-    def __init__(self, store: HistoryStore, on_change: Callable[[Changes], None], *,
-                 interval: float = POLL_SECONDS, since: int | None = None) -> None:
+    def __init__(
+        self,
+        store: HistoryStore,
+        on_change: Callable[[Changes], None],
+        *,
+        interval: float = POLL_SECONDS,
+        since: int | None = None,
+    ) -> None:
         """`since`: the revision the caller's view was read at (writes after it are delivered)."""
         self.store = store
         self.on_change = on_change
@@ -36,7 +42,7 @@ class ChangeWatcher:
         self._thread: threading.Thread | None = None
         self.errors = 0
 
-    def start(self) -> "ChangeWatcher":
+    def start(self) -> ChangeWatcher:
         target = self._listen_pg if getattr(self.store, "url", None) else self._poll_sqlite
         self._thread = threading.Thread(target=target, name="sendwatch-changes", daemon=True)
         self._thread.start()
@@ -56,7 +62,11 @@ class ChangeWatcher:
             self.rev = max(self.rev, changes.rev)
             return None
         self.rev, self.generation = changes.rev, changes.generation
-        self.on_change(changes if not moved else Changes(changes.rev, changes.ids, changes.generation, truncated=True))
+        self.on_change(
+            changes
+            if not moved
+            else Changes(changes.rev, changes.ids, changes.generation, truncated=True)
+        )
         return changes
 
     def _poll_sqlite(self) -> None:

@@ -13,16 +13,22 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tui.store.schema import NewerSchema, fts_ready, migrate
 from tui.store.queries import Queries
 from tui.store.rows import (  # noqa: F401 - the store's public types, imported from here by callers
-    ROW_COLUMNS, Changes, FetchOutcome, ListFilter, NextPoll, Row, Stored,
+    ROW_COLUMNS,
+    Changes,
+    FetchOutcome,
+    ListFilter,
+    NextPoll,
+    Row,
+    Stored,
 )
 from tui.store.scheduling import Scheduling
+from tui.store.schema import NewerSchema, fts_ready, migrate
 from tui.store.writes import Writes
 
 
@@ -57,7 +63,9 @@ class HistoryStore(Writes, Queries, Scheduling):
         except sqlite3.DatabaseError as exc:
             return self._start_anew(writer, exc)
         try:
-            migrate(writer)  # a failure here (e.g. a locked file) is an error to report, not corruption
+            migrate(
+                writer
+            )  # a failure here (e.g. a locked file) is an error to report, not corruption
         except NewerSchema as exc:
             return self._start_anew(writer, exc)
         try:
@@ -82,7 +90,7 @@ class HistoryStore(Writes, Queries, Scheduling):
         return writer
 
     def _move_aside(self) -> Path:
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         aside = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
         for suffix in ("", "-wal", "-shm"):
             src = Path(str(self.path) + suffix)
@@ -125,7 +133,9 @@ class HistoryStore(Writes, Queries, Scheduling):
 
     def _next_rev(self, db: Any) -> int:
         """The revision a write in this transaction stamps on the rows it touches."""
-        return db.execute("UPDATE history_meta SET value = value + 1 WHERE key = 'rev' RETURNING value").fetchone()[0]
+        return db.execute(
+            "UPDATE history_meta SET value = value + 1 WHERE key = 'rev' RETURNING value"
+        ).fetchone()[0]
 
     def _bump_generation(self, db: Any) -> None:
         """Rows were deleted: other instances reload instead of patching rows."""

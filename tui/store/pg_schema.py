@@ -79,7 +79,9 @@ def migrate(conn: Any) -> int:
         row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
         version = row[0] or 0
         if version > SCHEMA_VERSION:
-            raise RuntimeError(f"the shared history was written by a newer sendwatch (schema {version} > {SCHEMA_VERSION})")
+            raise RuntimeError(
+                f"the shared history was written by a newer sendwatch (schema {version} > {SCHEMA_VERSION})"
+            )
         for target in range(version + 1, SCHEMA_VERSION + 1):
             for statement in MIGRATIONS[target]:
                 conn.execute(statement)

@@ -42,7 +42,11 @@ def redact_url(url: str) -> str:
     host = parts.hostname or ""
     if parts.port:
         host = f"{host}:{parts.port}"
-    user = f"{parts.username}:***@" if parts.username and parts.password else (f"{parts.username}@" if parts.username else "")
+    user = (
+        f"{parts.username}:***@"
+        if parts.username and parts.password
+        else (f"{parts.username}@" if parts.username else "")
+    )
     return urlunsplit((parts.scheme, user + host, parts.path, "", ""))
 
 
@@ -75,12 +79,14 @@ class PostgresStore(HistoryStore):
 
     backend = "postgresql"
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8) -> None:  # noqa: D107
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8) -> None:
         try:
             import psycopg
             from psycopg_pool import ConnectionPool
         except ImportError:  # pragma: no cover - both are dependencies
-            raise ConfigError("PostgreSQL support needs psycopg and psycopg_pool (pip install 'psycopg[binary]' psycopg-pool)") from None
+            raise ConfigError(
+                "PostgreSQL support needs psycopg and psycopg_pool (pip install 'psycopg[binary]' psycopg-pool)"
+            ) from None
         self.url = url
         self.path = Path(redact_url(url))  # shown where a file path would be; never the password
         self.warnings = []
@@ -91,9 +97,18 @@ class PostgresStore(HistoryStore):
             with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
                 self.schema_version = pg_schema.migrate(conn)
         except psycopg.Error as exc:
-            raise ConfigError(f"cannot use the shared history at {redact_url(url)}: {_reason(exc)}") from None
-        self._pool = ConnectionPool(url, min_size=min_size, max_size=max_size, open=True, timeout=30,
-                                    kwargs={"autocommit": True, "connect_timeout": 10}, name="sendwatch")
+            raise ConfigError(
+                f"cannot use the shared history at {redact_url(url)}: {_reason(exc)}"
+            ) from None
+        self._pool = ConnectionPool(
+            url,
+            min_size=min_size,
+            max_size=max_size,
+            open=True,
+            timeout=30,
+            kwargs={"autocommit": True, "connect_timeout": 10},
+            name="sendwatch",
+        )
         if self._read("SELECT reltuples FROM pg_class WHERE relname = 'messages'")[0][0] < 0:
             self._analyze()  # never analyzed (a new team history): give the planner statistics now
 
@@ -111,21 +126,27 @@ class PostgresStore(HistoryStore):
             with self._pool.connection() as conn, conn.transaction():
                 yield _Cursorish(conn)
         except (self._psycopg.Error, PoolTimeout) as exc:
-            raise StoreError(f"the shared history at {redact_url(self.url)} failed a write: {_reason(exc)}") from None
+            raise StoreError(
+                f"the shared history at {redact_url(self.url)} failed a write: {_reason(exc)}"
+            ) from None
 
     def _read(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
         try:
             with self._pool.connection() as conn:
                 return conn.execute(translate(sql), tuple(params)).fetchall()
         except (self._psycopg.Error, PoolTimeout) as exc:
-            raise StoreError(f"the shared history at {redact_url(self.url)} failed a read: {_reason(exc)}") from None
+            raise StoreError(
+                f"the shared history at {redact_url(self.url)} failed a read: {_reason(exc)}"
+            ) from None
 
     def ping(self) -> int:
         """The schema version, after a round trip (for `config check`); raises ConfigError."""
         try:
             self._read("SELECT 1")
         except StoreError as exc:
-            raise ConfigError(f"cannot reach the shared history at {redact_url(self.url)}: {_reason(exc)}") from None
+            raise ConfigError(
+                f"cannot reach the shared history at {redact_url(self.url)}: {_reason(exc)}"
+            ) from None
         return self.schema_version
 
     def _lock_message(self, db: Any, message_id: str) -> None:

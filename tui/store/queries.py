@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tui.model import Event, EventSource, Provider, Status
@@ -27,15 +27,23 @@ class Queries:
         """The view's size, counting no further than `cap`: a keystroke never waits for a full
         scan (the list shows "10,000+" and counts further only when scrolled there)."""
         where, params = flt.where(self.fts)
-        return self._read(f"SELECT count(*) FROM (SELECT 1 FROM messages{where} LIMIT ?) AS capped", [*params, cap])[0][0]
+        return self._read(
+            f"SELECT count(*) FROM (SELECT 1 FROM messages{where} LIMIT ?) AS capped",
+            [*params, cap],
+        )[0][0]
 
     def page(self, flt: ListFilter, offset: int, limit: int, sort: str = "newest") -> list[Row]:
         where, params = flt.where(self.fts)
         order = SORTS.get(sort, SORTS["newest"])[0]
-        rows = self._read(f"SELECT {ROW_COLUMNS} FROM messages{where} ORDER BY {order} LIMIT ? OFFSET ?", [*params, limit, offset])
+        rows = self._read(
+            f"SELECT {ROW_COLUMNS} FROM messages{where} ORDER BY {order} LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
         return [Row(*r) for r in rows]
 
-    def page_after(self, flt: ListFilter, after: Row, limit: int, sort: str = "newest") -> list[Row]:
+    def page_after(
+        self, flt: ListFilter, after: Row, limit: int, sort: str = "newest"
+    ) -> list[Row]:
         """The `limit` rows that follow `after` in the view: keyset paging, no OFFSET rescan."""
         where, params = flt.where(self.fts)
         if sort == "changed":
@@ -45,22 +53,32 @@ class Queries:
         else:
             cond, extra = "seq < ?", [after.seq]
         order = SORTS.get(sort, SORTS["newest"])[0]
-        rows = self._read(f"SELECT {ROW_COLUMNS} FROM messages{_and(where, cond)} ORDER BY {order} LIMIT ?",
-                          [*params, *extra, limit])
+        rows = self._read(
+            f"SELECT {ROW_COLUMNS} FROM messages{_and(where, cond)} ORDER BY {order} LIMIT ?",
+            [*params, *extra, limit],
+        )
         return [Row(*r) for r in rows]
 
     def position(self, message_id: str, flt: ListFilter, sort: str = "newest") -> int | None:
         """Index of a message in the filtered, sorted list (None if the filter hides it)."""
         where, params = flt.where(self.fts)
-        found = self._read(f"SELECT seq, coalesce(last_changed, first_seen) FROM messages{_and(where, 'id = ?')}", [*params, message_id])
+        found = self._read(
+            f"SELECT seq, coalesce(last_changed, first_seen) FROM messages{_and(where, 'id = ?')}",
+            [*params, message_id],
+        )
         if not found:
             return None
         seq, changed = found[0]
         if sort == "changed":
-            cond, extra = "(coalesce(last_changed, first_seen) > ? OR (coalesce(last_changed, first_seen) = ? AND seq > ?))", [changed, changed, seq]
+            cond, extra = (
+                "(coalesce(last_changed, first_seen) > ? OR (coalesce(last_changed, first_seen) = ? AND seq > ?))",
+                [changed, changed, seq],
+            )
         else:
             cond, extra = "seq > ?", [seq]
-        return self._read(f"SELECT count(*) FROM messages{_and(where, cond)}", [*params, *extra])[0][0]
+        return self._read(f"SELECT count(*) FROM messages{_and(where, cond)}", [*params, *extra])[
+            0
+        ][0]
 
     def row(self, message_id: str) -> Row | None:
         rows = self._read(f"SELECT {ROW_COLUMNS} FROM messages WHERE id = ?", (message_id,))
@@ -69,24 +87,38 @@ class Queries:
     def status_counts(self, flt: ListFilter = ListFilter()) -> dict[str, int]:
         """Counts per status; messages never answered yet count as `waiting`."""
         where, params = flt.where(self.fts)
-        return dict(self._read(
-            f"SELECT CASE WHEN last_polled IS NULL THEN 'waiting' ELSE status END AS s, count(*) FROM messages{where} GROUP BY s",
-            params))
+        return dict(
+            self._read(
+                f"SELECT CASE WHEN last_polled IS NULL THEN 'waiting' ELSE status END AS s, count(*) FROM messages{where} GROUP BY s",
+                params,
+            )
+        )
 
-    def error_counts(self, flt: ListFilter = ListFilter(), limit: int = 20) -> list[tuple[str, str, int]]:
+    def error_counts(
+        self, flt: ListFilter = ListFilter(), limit: int = 20
+    ) -> list[tuple[str, str, int]]:
         where, params = flt.where(self.fts)
         cond = _and(where, "status = 'failed'")
-        return [tuple(r) for r in self._read(
-            f"SELECT coalesce(error_code, '?'), max(coalesce(error_message, '')), count(*) FROM messages{cond} "
-            "GROUP BY coalesce(error_code, '?') ORDER BY count(*) DESC LIMIT ?", [*params, limit])]
+        return [
+            tuple(r)
+            for r in self._read(
+                f"SELECT coalesce(error_code, '?'), max(coalesce(error_message, '')), count(*) FROM messages{cond} "
+                "GROUP BY coalesce(error_code, '?') ORDER BY count(*) DESC LIMIT ?",
+                [*params, limit],
+            )
+        ]
 
     def failure_kinds(self, flt: ListFilter = ListFilter()) -> dict[str, int]:
         """Failed messages by the provider's own word (blocked, filtered, expired, failed)."""
         where, params = flt.where(self.fts)
         cond = _and(where, "status = 'failed'")
-        return dict(self._read(
-            f"SELECT lower(provider_status), count(*) FROM messages{cond} "
-            "GROUP BY lower(provider_status) ORDER BY count(*) DESC", params))
+        return dict(
+            self._read(
+                f"SELECT lower(provider_status), count(*) FROM messages{cond} "
+                "GROUP BY lower(provider_status) ORDER BY count(*) DESC",
+                params,
+            )
+        )
 
     def provider_of(self, message_id: str) -> Provider | None:
         rows = self._read("SELECT provider FROM messages WHERE id = ?", (message_id,))
@@ -96,16 +128,26 @@ class Queries:
         """Every event of these messages (provider and observed), oldest first, in one query."""
         out: dict[str, list[Event]] = {}
         for start in range(0, len(ids), 900):
-            part = ids[start:start + 900]
+            part = ids[start : start + 900]
             rows = self._read(
                 f"SELECT message_id, source, status, provider_status, ts, description, reason_code, reason FROM events "
-                f"WHERE message_id IN ({','.join('?' * len(part))}) ORDER BY ts, rowid", part)
+                f"WHERE message_id IN ({','.join('?' * len(part))}) ORDER BY ts, rowid",
+                part,
+            )
             for mid, src, st, ps, ts, desc, code, reason in rows:
-                out.setdefault(mid, []).append(Event(
-                    Status(st) if st in Status._value2member_map_ else Status.UNKNOWN, ps,
-                    datetime.fromtimestamp(ts, tz=timezone.utc), desc,
-                    EventSource(src) if src in EventSource._value2member_map_ else EventSource.PROVIDER,
-                    reason_code=code, reason=reason))
+                out.setdefault(mid, []).append(
+                    Event(
+                        Status(st) if st in Status._value2member_map_ else Status.UNKNOWN,
+                        ps,
+                        datetime.fromtimestamp(ts, tz=UTC),
+                        desc,
+                        EventSource(src)
+                        if src in EventSource._value2member_map_
+                        else EventSource.PROVIDER,
+                        reason_code=code,
+                        reason=reason,
+                    )
+                )
         return out
 
     def get(self, message_id: str) -> Stored | None:
@@ -124,11 +166,27 @@ class Queries:
         except (ValueError, TypeError):
             return None  # an unreadable cached row is shown as not fetched yet, never a crash
         events = self._events_for([message_id]).get(message_id, [])
-        campaigns = [r[0] for r in self._read("SELECT campaign FROM campaign_messages WHERE message_id = ?", (message_id,))]
-        fetched = datetime.fromtimestamp(last_polled, tz=timezone.utc) if last_polled else None
-        return Stored(replace(msg, events=tuple(events)), fetched, first_seen, last_polled, next_poll, poll_errors, last_error, campaigns)
+        campaigns = [
+            r[0]
+            for r in self._read(
+                "SELECT campaign FROM campaign_messages WHERE message_id = ?", (message_id,)
+            )
+        ]
+        fetched = datetime.fromtimestamp(last_polled, tz=UTC) if last_polled else None
+        return Stored(
+            replace(msg, events=tuple(events)),
+            fetched,
+            first_seen,
+            last_polled,
+            next_poll,
+            poll_errors,
+            last_error,
+            campaigns,
+        )
 
-    def iter_snapshots(self, flt: ListFilter = ListFilter(), batch: int = 1000) -> Iterator[dict[str, Any]]:
+    def iter_snapshots(
+        self, flt: ListFilter = ListFilter(), batch: int = 1000
+    ) -> Iterator[dict[str, Any]]:
         """Every message in the view as `get --json` objects (for export), oldest first, in batches."""
         where, params = flt.where(self.fts)
         last = 0
@@ -136,11 +194,13 @@ class Queries:
             rows = self._read(
                 f"SELECT seq, id, provider, status, snapshot, last_polled, last_error, "
                 f"(SELECT group_concat(campaign, ';') FROM campaign_messages c WHERE c.message_id = messages.id) "
-                f"FROM messages{_and(where, 'seq > ?')} ORDER BY seq LIMIT ?", [*params, last, batch])
+                f"FROM messages{_and(where, 'seq > ?')} ORDER BY seq LIMIT ?",
+                [*params, last, batch],
+            )
             if not rows:
                 return
             events = self._events_for([r[1] for r in rows])
-            for seq, mid, provider, status, snapshot, last_polled, last_error, campaigns in rows:
+            for seq, mid, provider, status, snapshot, _last_polled, last_error, campaigns in rows:
                 last = seq
                 data: dict[str, Any] | None = None
                 if snapshot:
@@ -149,9 +209,20 @@ class Queries:
                     except ValueError:
                         data = None
                 if data is None:
-                    data = {"id": mid, "provider": provider, "status": status, "provider_status": None, "to": None,
-                            "from": None, "body": None, "channel": None, "created_at": None, "updated_at": None,
-                            "error": None, "fetched_at": None}
+                    data = {
+                        "id": mid,
+                        "provider": provider,
+                        "status": status,
+                        "provider_status": None,
+                        "to": None,
+                        "from": None,
+                        "body": None,
+                        "channel": None,
+                        "created_at": None,
+                        "updated_at": None,
+                        "error": None,
+                        "fetched_at": None,
+                    }
                 data["events"] = events_to_dicts(events.get(mid, []))
                 data["campaigns"] = campaigns.split(";") if campaigns else []
                 data["last_poll_error"] = last_error
@@ -161,9 +232,13 @@ class Queries:
         return self._read("SELECT min(first_seen) FROM messages")[0][0]
 
     def campaigns(self) -> list[tuple[str, int]]:
-        return [tuple(r) for r in self._read(
-            "SELECT c.name, count(m.message_id) FROM campaigns c LEFT JOIN campaign_messages m ON m.campaign = c.name "
-            "GROUP BY c.name ORDER BY c.created_at DESC")]
+        return [
+            tuple(r)
+            for r in self._read(
+                "SELECT c.name, count(m.message_id) FROM campaigns c LEFT JOIN campaign_messages m ON m.campaign = c.name "
+                "GROUP BY c.name ORDER BY c.created_at DESC"
+            )
+        ]
 
     def campaign_started(self, name: str) -> float | None:
         rows = self._read("SELECT created_at FROM campaigns WHERE name = ?", (name,))
@@ -172,25 +247,40 @@ class Queries:
     def transitions_since(self, since: float, flt: ListFilter = ListFilter()) -> list[float]:
         """Times of observed status changes (for the changes-per-minute sparkline)."""
         if flt.campaign:
-            return [r[0] for r in self._read(
-                "SELECT e.ts FROM events e JOIN campaign_messages c ON c.message_id = e.message_id "
-                "WHERE e.source = 'observed' AND e.ts >= ? AND c.campaign = ? AND e.description NOT LIKE 'first seen%'",
-                (since, flt.campaign))]
-        return [r[0] for r in self._read(
-            "SELECT ts FROM events WHERE source = 'observed' AND ts >= ? AND description NOT LIKE 'first seen%'", (since,))]
+            return [
+                r[0]
+                for r in self._read(
+                    "SELECT e.ts FROM events e JOIN campaign_messages c ON c.message_id = e.message_id "
+                    "WHERE e.source = 'observed' AND e.ts >= ? AND c.campaign = ? AND e.description NOT LIKE 'first seen%'",
+                    (since, flt.campaign),
+                )
+            ]
+        return [
+            r[0]
+            for r in self._read(
+                "SELECT ts FROM events WHERE source = 'observed' AND ts >= ? AND description NOT LIKE 'first seen%'",
+                (since,),
+            )
+        ]
 
     def sends(self, limit: int = 20) -> list[tuple[str | None, str, float, str | None, list[str]]]:
         """The latest sends, newest first: (idempotency key, provider, time, campaign, message IDs)."""
-        return [(k, p, t, c, ids.split(",") if ids else []) for k, p, t, c, ids in self._read(
-            "SELECT idempotency_key, provider, created_at, campaign, message_ids FROM sends ORDER BY created_at DESC LIMIT ?",
-            (limit,))]
+        return [
+            (k, p, t, c, ids.split(",") if ids else [])
+            for k, p, t, c, ids in self._read(
+                "SELECT idempotency_key, provider, created_at, campaign, message_ids FROM sends ORDER BY created_at DESC LIMIT ?",
+                (limit,),
+            )
+        ]
 
-    def changes_since(self, rev: int, limit: int = 5000) -> "Changes":
+    def changes_since(self, rev: int, limit: int = 5000) -> Changes:
         """IDs written after revision `rev` (at most `limit`), the newest revision seen and the generation.
 
         The revision only moves to what the rows themselves carry: jumping to a "current" revision
         read separately could step over a write that committed in between, never to be shown."""
-        rows = self._read("SELECT id, rev FROM messages WHERE rev > ? ORDER BY rev LIMIT ?", (rev, limit))
+        rows = self._read(
+            "SELECT id, rev FROM messages WHERE rev > ? ORDER BY rev LIMIT ?", (rev, limit)
+        )
         generation = self._read("SELECT value FROM history_meta WHERE key = 'generation'")[0][0]
         newest = rows[-1][1] if rows else rev
         return Changes(newest, [r[0] for r in rows], generation, truncated=len(rows) >= limit)

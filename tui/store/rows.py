@@ -60,7 +60,9 @@ class ListFilter:
         text = self.text.strip()
         if text and fts and len(text) >= 3:
             clauses.append("seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)")
-            params.append('"' + text.replace('"', '""') + '"')  # one quoted phrase: a plain substring
+            params.append(
+                '"' + text.replace('"', '""') + '"'
+            )  # one quoted phrase: a plain substring
         elif text:
             # LIKE is case-insensitive for ASCII in SQLite: no lower() calls per row.
             like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -69,7 +71,9 @@ class ListFilter:
             params += [like] * len(columns)
         if self.statuses:
             # A normalized status (`failed`) or the provider's own word (`blocked`, `expired`).
-            normalized = sorted(s for s in self.statuses if s in Status._value2member_map_ or s == "waiting")
+            normalized = sorted(
+                s for s in self.statuses if s in Status._value2member_map_ or s == "waiting"
+            )
             words = sorted(s.lower() for s in self.statuses if s not in normalized)
             either = []
             if normalized:

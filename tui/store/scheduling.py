@@ -15,9 +15,16 @@ from tui.store.rows import ListFilter, _and, _owner_condition
 class Scheduling:
     """Due work for the poller, and the backlog the status line and summary show."""
 
-    def due(self, now: float, limit: int, provider: Provider | None = None, *, unresolved: bool = False,
-            among: Iterable[str] | None = None, never_asked: bool | None = None,
-            ) -> list[tuple[str, str | None, str, float | None]]:
+    def due(
+        self,
+        now: float,
+        limit: int,
+        provider: Provider | None = None,
+        *,
+        unresolved: bool = False,
+        among: Iterable[str] | None = None,
+        never_asked: bool | None = None,
+    ) -> list[tuple[str, str | None, str, float | None]]:
         """Messages whose next poll time has come, most overdue first: (id, provider, status, last_changed).
 
         `among` restricts the answer to those IDs (what is on screen goes first). `never_asked=True`
@@ -33,14 +40,22 @@ class Scheduling:
         if never_asked is not None:
             # Never-asked rows keep the next_poll they were tracked with: oldest first, via the index.
             cond += f" AND {'' if never_asked else 'NOT '}(last_polled IS NULL AND poll_errors = 0)"
-        return [tuple(r) for r in self._read(
-            f"SELECT id, provider, status, coalesce(last_changed, first_seen) FROM messages "
-            f"WHERE next_poll IS NOT NULL AND next_poll <= ? AND {cond} ORDER BY next_poll, seq LIMIT ?",
-            [now, *params, limit])]
+        return [
+            tuple(r)
+            for r in self._read(
+                f"SELECT id, provider, status, coalesce(last_changed, first_seen) FROM messages "
+                f"WHERE next_poll IS NOT NULL AND next_poll <= ? AND {cond} ORDER BY next_poll, seq LIMIT ?",
+                [now, *params, limit],
+            )
+        ]
 
-    def next_due(self, provider: Provider | None = None, *, unresolved: bool = False) -> float | None:
+    def next_due(
+        self, provider: Provider | None = None, *, unresolved: bool = False
+    ) -> float | None:
         cond, params = _owner_condition(provider, unresolved)
-        return self._read(f"SELECT min(next_poll) FROM messages WHERE next_poll IS NOT NULL AND {cond}", params)[0][0]
+        return self._read(
+            f"SELECT min(next_poll) FROM messages WHERE next_poll IS NOT NULL AND {cond}", params
+        )[0][0]
 
     def pending_count(self) -> int:
         return self._read("SELECT count(*) FROM messages WHERE next_poll IS NOT NULL")[0][0]
@@ -48,15 +63,19 @@ class Scheduling:
     def backlog(self, now: float, flt: ListFilter = ListFilter()) -> int:
         """How many messages are overdue right now: what the poller still has to catch up on."""
         where, params = flt.where(self.fts)
-        return self._read(f"SELECT count(*) FROM messages{_and(where, 'next_poll <= ?')}",
-                          [*params, now])[0][0]
+        return self._read(
+            f"SELECT count(*) FROM messages{_and(where, 'next_poll <= ?')}", [*params, now]
+        )[0][0]
 
     def oldest_due(self, now: float, flt: ListFilter = ListFilter()) -> float | None:
         where, params = flt.where(self.fts)
-        return self._read(f"SELECT min(next_poll) FROM messages{_and(where, 'next_poll <= ?')}",
-                          [*params, now])[0][0]
+        return self._read(
+            f"SELECT min(next_poll) FROM messages{_and(where, 'next_poll <= ?')}", [*params, now]
+        )[0][0]
 
-    def pull_forward(self, ids: Iterable[str], interval: float, now: float, *, changed_since: float | None = None) -> None:
+    def pull_forward(
+        self, ids: Iterable[str], interval: float, now: float, *, changed_since: float | None = None
+    ) -> None:
         """Make pending messages due no later than `interval` after their last poll (rows on screen).
 
         With `changed_since`, only messages that changed (or were first seen) since then: a row on
@@ -64,7 +83,11 @@ class Scheduling:
         ids = list(ids)[:500]
         if not ids:
             return
-        fresh, extra = ("", []) if changed_since is None else (" AND coalesce(last_changed, first_seen) >= ?", [changed_since])
+        fresh, extra = (
+            ("", [])
+            if changed_since is None
+            else (" AND coalesce(last_changed, first_seen) >= ?", [changed_since])
+        )
         # the later of `now` and `last_polled + interval`, spelled so SQLite and PostgreSQL agree
         target = "CASE WHEN coalesce(last_polled, 0) + ? > ? THEN coalesce(last_polled, 0) + ? ELSE ? END"
         bound = [interval, now, interval, now]
@@ -78,9 +101,14 @@ class Scheduling:
     def make_all_due(self, now: float) -> int:
         """Every pending message due now (`R`); final ones stay final."""
         with self._tx() as db:
-            return db.execute("UPDATE messages SET next_poll = ? WHERE next_poll IS NOT NULL AND next_poll > ?", (now, now)).rowcount
+            return db.execute(
+                "UPDATE messages SET next_poll = ? WHERE next_poll IS NOT NULL AND next_poll > ?",
+                (now, now),
+            ).rowcount
 
     def last_push(self, provider: Provider) -> float | None:
         """The latest coverage deadline set by a webhook for this provider (None: never pushed)."""
-        return self._read("SELECT max(push_until) FROM messages WHERE provider = ? AND push_until IS NOT NULL",
-                          (provider.value,))[0][0]
+        return self._read(
+            "SELECT max(push_until) FROM messages WHERE provider = ? AND push_until IS NOT NULL",
+            (provider.value,),
+        )[0][0]

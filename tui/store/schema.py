@@ -9,7 +9,8 @@ SCHEMA_VERSION = 3
 
 
 def _v1(db: sqlite3.Connection) -> None:
-    _script(db, 
+    _script(
+        db,
         """
         CREATE TABLE IF NOT EXISTS messages (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -55,7 +56,7 @@ def _v1(db: sqlite3.Connection) -> None:
             PRIMARY KEY (campaign, message_id)
         ) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS campaign_messages_by_message ON campaign_messages(message_id);
-        """
+        """,
     )
 
 
@@ -75,7 +76,8 @@ def _fts(db: sqlite3.Connection, columns: str) -> None:
     old = ", ".join(f"old.{c}" for c in names)
     new = ", ".join(f"new.{c}" for c in names)
     changed = " OR ".join(f"old.{c} IS NOT new.{c}" for c in names)
-    _script(db, 
+    _script(
+        db,
         f"""
         CREATE VIRTUAL TABLE IF NOT EXISTS messages_fts USING fts5(
             {columns}, content='messages', content_rowid='seq', tokenize='trigram');
@@ -90,7 +92,7 @@ def _fts(db: sqlite3.Connection, columns: str) -> None:
             INSERT INTO messages_fts(rowid, {columns}) VALUES (new.seq, {new});
         END;
         INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
-        """
+        """,
     )
 
 
@@ -103,33 +105,44 @@ def _v3(db: sqlite3.Connection) -> None:
     the provider's own word (`status:blocked`), and the search index over that word and the reason."""
     db.execute("ALTER TABLE events ADD COLUMN reason_code TEXT")
     db.execute("ALTER TABLE events ADD COLUMN reason TEXT")
-    db.execute("CREATE INDEX IF NOT EXISTS messages_provider_status ON messages(lower(provider_status))")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS messages_provider_status ON messages(lower(provider_status))"
+    )
     # What changed, for other instances sharing the file: a revision per written row, and a
     # generation bumped by deletes (forget, clear, prune) that asks for a full reload.
     db.execute("ALTER TABLE messages ADD COLUMN rev INTEGER NOT NULL DEFAULT 0")
     db.execute("CREATE INDEX IF NOT EXISTS messages_rev ON messages(rev)")
     # Webhook coverage: until when a pushed message is left to its webhooks (polling is the safety net).
     db.execute("ALTER TABLE messages ADD COLUMN push_until REAL")
-    db.execute("CREATE INDEX IF NOT EXISTS messages_pushed ON messages(provider, push_until) WHERE push_until IS NOT NULL")
-    db.execute("CREATE TABLE IF NOT EXISTS history_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS messages_pushed ON messages(provider, push_until) WHERE push_until IS NOT NULL"
+    )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS history_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)"
+    )
     db.execute("INSERT OR IGNORE INTO history_meta VALUES ('rev', 0), ('generation', 0)")
     # Every send made from sendwatch, with its Idempotency-Key, so a retry can reuse the key.
-    db.execute("CREATE TABLE IF NOT EXISTS sends (idempotency_key TEXT, provider TEXT NOT NULL, created_at REAL NOT NULL, "
-               "campaign TEXT, message_ids TEXT NOT NULL)")
-    _script(db, 
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS sends (idempotency_key TEXT, provider TEXT NOT NULL, created_at REAL NOT NULL, "
+        "campaign TEXT, message_ids TEXT NOT NULL)"
+    )
+    _script(
+        db,
         """
         DROP TRIGGER IF EXISTS messages_fts_insert;
         DROP TRIGGER IF EXISTS messages_fts_delete;
         DROP TRIGGER IF EXISTS messages_fts_update;
         DROP TABLE IF EXISTS messages_fts;
-        """
+        """,
     )
     _fts(db, SEARCHABLE)
 
 
 def has_fts5(db: sqlite3.Connection) -> bool:
     try:
-        db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts5_probe USING fts5(x, tokenize='trigram')")
+        db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.fts5_probe USING fts5(x, tokenize='trigram')"
+        )
         db.execute("DROP TABLE temp.fts5_probe")
         return True
     except sqlite3.OperationalError:
@@ -137,7 +150,9 @@ def has_fts5(db: sqlite3.Connection) -> bool:
 
 
 def fts_ready(db: sqlite3.Connection) -> bool:
-    return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'messages_fts'").fetchone() is not None
+    return (
+        db.execute("SELECT 1 FROM sqlite_master WHERE name = 'messages_fts'").fetchone() is not None
+    )
 
 
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2, 3: _v3}
@@ -156,12 +171,16 @@ def migrate(db: sqlite3.Connection) -> None:
     if current == SCHEMA_VERSION:
         return
     if current > SCHEMA_VERSION:
-        raise NewerSchema(f"history was written by a newer sendwatch (schema {current} > {SCHEMA_VERSION})")
+        raise NewerSchema(
+            f"history was written by a newer sendwatch (schema {current} > {SCHEMA_VERSION})"
+        )
     db.execute("BEGIN IMMEDIATE")
     try:
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise NewerSchema(f"history was written by a newer sendwatch (schema {version} > {SCHEMA_VERSION})")
+            raise NewerSchema(
+                f"history was written by a newer sendwatch (schema {version} > {SCHEMA_VERSION})"
+            )
         for target in range(version + 1, SCHEMA_VERSION + 1):
             MIGRATIONS[target](db)
             db.execute(f"PRAGMA user_version = {target}")

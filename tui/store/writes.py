@@ -7,17 +7,18 @@ A mixin over a backend that provides `_tx()` (one write transaction), `_read()`,
 from __future__ import annotations
 
 import json
-import time
 import sqlite3
+import time
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tui.ids import MessageRef
 from tui.model import Event, EventSource, Message, MessageError, Provider, Status
 from tui.serialize import message_to_dict
 from tui.store.rows import FetchOutcome, NextPoll
+
 
 def _loads(text: str) -> dict[str, Any] | None:
     try:
@@ -52,26 +53,44 @@ def _ts(value: datetime | None) -> float | None:
 class Writes:
     """Every write the store does; each runs in one transaction and stamps a new revision."""
 
-    def track(self, refs: Iterable[MessageRef], *, campaign: str | None = None, now: float | None = None) -> int:
+    def track(
+        self, refs: Iterable[MessageRef], *, campaign: str | None = None, now: float | None = None
+    ) -> int:
         """Add IDs to watch (due for a poll at once); known ones keep their state. Returns new count."""
         now = _now() if now is None else now
         added = 0
         with self._tx() as db:
             if campaign:
-                db.execute("INSERT OR IGNORE INTO campaigns(name, created_at) VALUES (?, ?)", (campaign, now))
+                db.execute(
+                    "INSERT OR IGNORE INTO campaigns(name, created_at) VALUES (?, ?)",
+                    (campaign, now),
+                )
             for ref in refs:
                 cur = db.execute(
                     "INSERT OR IGNORE INTO messages(id, provider, first_seen, next_poll, rev) VALUES (?, ?, ?, ?, ?)",
-                    (ref.id, ref.provider.value if ref.provider else None, now, now, self._next_rev(db)),
+                    (
+                        ref.id,
+                        ref.provider.value if ref.provider else None,
+                        now,
+                        now,
+                        self._next_rev(db),
+                    ),
                 )
                 added += cur.rowcount
                 if ref.provider:
-                    db.execute("UPDATE messages SET provider = ? WHERE id = ? AND provider IS NULL", (ref.provider.value, ref.id))
+                    db.execute(
+                        "UPDATE messages SET provider = ? WHERE id = ? AND provider IS NULL",
+                        (ref.provider.value, ref.id),
+                    )
                 if campaign:
-                    db.execute("INSERT OR IGNORE INTO campaign_messages VALUES (?, ?)", (campaign, ref.id))
+                    db.execute(
+                        "INSERT OR IGNORE INTO campaign_messages VALUES (?, ?)", (campaign, ref.id)
+                    )
         return added
 
-    def record_fetch(self, msg: Message, *, next_poll: float | None | NextPoll, fetched_at: float | None = None) -> FetchOutcome:
+    def record_fetch(
+        self, msg: Message, *, next_poll: float | None | NextPoll, fetched_at: float | None = None
+    ) -> FetchOutcome:
         """Store a fresh answer: snapshot, new events (deduplicated), an observed transition if any.
 
         A status never moves backwards: an answer that ranks below what is stored (a late poll after
@@ -84,13 +103,20 @@ class Writes:
         with self._tx() as db:
             self._lock_message(db, msg.id)
             prev = db.execute(
-                "SELECT status, provider_status, snapshot, last_changed, first_seen FROM messages WHERE id = ?", (msg.id,)
+                "SELECT status, provider_status, snapshot, last_changed, first_seen FROM messages WHERE id = ?",
+                (msg.id,),
             ).fetchone()
             old_snapshot = _loads(prev[2]) if prev and prev[2] else None
-            previous = Status(prev[0]) if old_snapshot is not None and prev[0] in Status._value2member_map_ else None
+            previous = (
+                Status(prev[0])
+                if old_snapshot is not None and prev[0] in Status._value2member_map_
+                else None
+            )
             if previous is not None and _moves_backwards(previous, msg.status):
-                msg = replace(msg, status=previous, provider_status=prev[1], error=_error_of(old_snapshot))
-            snapshot = message_to_dict(msg, datetime.fromtimestamp(fetched_at, tz=timezone.utc), store=True)
+                msg = replace(
+                    msg, status=previous, provider_status=prev[1], error=_error_of(old_snapshot)
+                )
+            snapshot = message_to_dict(msg, datetime.fromtimestamp(fetched_at, tz=UTC), store=True)
             status_changed = old_snapshot is None or prev[1] != msg.provider_status
             if old_snapshot is not None:
                 old_snapshot["fetched_at"] = snapshot["fetched_at"]
@@ -102,21 +128,54 @@ class Writes:
             if changed:
                 self._upsert(db, msg, snapshot, first_seen, fetched_at, last_changed, when, rev)
             else:
-                db.execute("UPDATE messages SET last_polled = ?, next_poll = ?, poll_errors = 0, last_error = NULL, rev = ? "
-                           "WHERE id = ?", (fetched_at, when, rev, msg.id))
+                db.execute(
+                    "UPDATE messages SET last_polled = ?, next_poll = ?, poll_errors = 0, last_error = NULL, rev = ? "
+                    "WHERE id = ?",
+                    (fetched_at, when, rev, msg.id),
+                )
             self._insert_events(db, msg.id, msg.events)
-            at = datetime.fromtimestamp(fetched_at, tz=timezone.utc)
+            at = datetime.fromtimestamp(fetched_at, tz=UTC)
             if old_snapshot is not None and status_changed:
-                self._insert_events(db, msg.id, (Event(msg.status, msg.provider_status, at,
-                    f"seen changing from {prev[1]} to {msg.provider_status}", EventSource.OBSERVED),))
+                self._insert_events(
+                    db,
+                    msg.id,
+                    (
+                        Event(
+                            msg.status,
+                            msg.provider_status,
+                            at,
+                            f"seen changing from {prev[1]} to {msg.provider_status}",
+                            EventSource.OBSERVED,
+                        ),
+                    ),
+                )
             elif old_snapshot is None:
-                self._insert_events(db, msg.id, (Event(msg.status, msg.provider_status, at,
-                    f"first seen as {msg.provider_status}", EventSource.OBSERVED),))
+                self._insert_events(
+                    db,
+                    msg.id,
+                    (
+                        Event(
+                            msg.status,
+                            msg.provider_status,
+                            at,
+                            f"first seen as {msg.provider_status}",
+                            EventSource.OBSERVED,
+                        ),
+                    ),
+                )
         return FetchOutcome(changed=changed, previous=previous, current=msg.status, next_poll=when)
 
     @staticmethod
-    def _upsert(db: sqlite3.Connection, msg: Message, snapshot: dict[str, Any], first_seen: float, fetched_at: float,
-                last_changed: float, when: float | None, rev: int) -> None:
+    def _upsert(
+        db: sqlite3.Connection,
+        msg: Message,
+        snapshot: dict[str, Any],
+        first_seen: float,
+        fetched_at: float,
+        last_changed: float,
+        when: float | None,
+        rev: int,
+    ) -> None:
         db.execute(
             """INSERT INTO messages(id, provider, status, provider_status, to_addr, body, channel, error_code,
                    error_message, created_at, updated_at, snapshot, raw, first_seen, last_polled, last_changed,
@@ -129,10 +188,24 @@ class Writes:
                    raw=excluded.raw, last_polled=excluded.last_polled, last_changed=excluded.last_changed,
                    next_poll=excluded.next_poll, poll_errors=0, last_error=NULL, rev=excluded.rev""",
             (
-                msg.id, msg.provider.value, msg.status.value, msg.provider_status, msg.to, msg.body, msg.channel,
-                msg.error.code if msg.error else None, msg.error.message if msg.error else None,
-                _ts(msg.created_at), _ts(msg.last_event_time()), json.dumps(snapshot, ensure_ascii=False, default=str),
-                json.dumps(msg.raw, ensure_ascii=False, default=str), first_seen, fetched_at, last_changed, when, rev,
+                msg.id,
+                msg.provider.value,
+                msg.status.value,
+                msg.provider_status,
+                msg.to,
+                msg.body,
+                msg.channel,
+                msg.error.code if msg.error else None,
+                msg.error.message if msg.error else None,
+                _ts(msg.created_at),
+                _ts(msg.last_event_time()),
+                json.dumps(snapshot, ensure_ascii=False, default=str),
+                json.dumps(msg.raw, ensure_ascii=False, default=str),
+                first_seen,
+                fetched_at,
+                last_changed,
+                when,
+                rev,
             ),
         )
 
@@ -148,35 +221,55 @@ class Writes:
             cur = db.execute(
                 "INSERT OR IGNORE INTO events(message_id, source, status, provider_status, ts, description, reason_code, reason) "
                 "VALUES (?,?,?,?,?,?,?,?)",
-                (message_id, e.source.value, e.status.value, e.provider_status.lower(), round(e.timestamp.timestamp(), 3),
-                 e.description, e.reason_code, e.reason),
+                (
+                    message_id,
+                    e.source.value,
+                    e.status.value,
+                    e.provider_status.lower(),
+                    round(e.timestamp.timestamp(), 3),
+                    e.description,
+                    e.reason_code,
+                    e.reason,
+                ),
             )
             count += cur.rowcount
         return count
 
-    def record_send(self, provider: Provider, key: str | None, refs: list[MessageRef], campaign: str | None,
-                    now: float | None = None) -> int:
+    def record_send(
+        self,
+        provider: Provider,
+        key: str | None,
+        refs: list[MessageRef],
+        campaign: str | None,
+        now: float | None = None,
+    ) -> int:
         """Track what a send created (due for a first poll at once) and remember its idempotency key."""
         now = _now() if now is None else now
         added = self.track(refs, campaign=campaign, now=now)
         with self._tx() as db:
-            db.execute("INSERT INTO sends VALUES (?, ?, ?, ?, ?)",
-                       (key, provider.value, now, campaign, ",".join(r.id for r in refs)))
+            db.execute(
+                "INSERT INTO sends VALUES (?, ?, ?, ?, ?)",
+                (key, provider.value, now, campaign, ",".join(r.id for r in refs)),
+            )
         return added
 
     def cover_by_push(self, message_id: str, until: float) -> None:
         """A webhook brought this status: leave the message to its webhooks (no poll before `until`)."""
         with self._tx() as db:
-            db.execute("UPDATE messages SET push_until = ?, rev = ?, next_poll = CASE WHEN next_poll IS NULL THEN NULL "
-                       "WHEN next_poll < ? THEN ? ELSE next_poll END WHERE id = ?",
-                       (until, self._next_rev(db), until, until, message_id))
+            db.execute(
+                "UPDATE messages SET push_until = ?, rev = ?, next_poll = CASE WHEN next_poll IS NULL THEN NULL "
+                "WHEN next_poll < ? THEN ? ELSE next_poll END WHERE id = ?",
+                (until, self._next_rev(db), until, until, message_id),
+            )
 
     def release_push(self, provider: Provider, now: float) -> int:
         """Webhooks went silent: every message they covered is due for a poll now (polling takes over)."""
         with self._tx() as db:
-            cur = db.execute("UPDATE messages SET push_until = NULL, next_poll = CASE WHEN next_poll IS NULL THEN NULL "
-                             "WHEN next_poll > ? THEN ? ELSE next_poll END WHERE provider = ? AND push_until IS NOT NULL",
-                             (now, now, provider.value))
+            cur = db.execute(
+                "UPDATE messages SET push_until = NULL, next_poll = CASE WHEN next_poll IS NULL THEN NULL "
+                "WHEN next_poll > ? THEN ? ELSE next_poll END WHERE provider = ? AND push_until IS NOT NULL",
+                (now, now, provider.value),
+            )
             return cur.rowcount
 
     def record_failure(self, message_id: str, error: str, *, next_poll: float | None) -> None:
@@ -188,7 +281,11 @@ class Writes:
 
     def forget(self, message_id: str) -> None:
         with self._tx() as db:
-            for table, col in (("messages", "id"), ("events", "message_id"), ("campaign_messages", "message_id")):
+            for table, col in (
+                ("messages", "id"),
+                ("events", "message_id"),
+                ("campaign_messages", "message_id"),
+            ):
                 db.execute(f"DELETE FROM {table} WHERE {col} = ?", (message_id,))
             self._bump_generation(db)
 
@@ -203,17 +300,31 @@ class Writes:
         now = _now() if now is None else now
         cutoff = now - retention_days * 86400
         with self._tx() as db:
-            stale = [r[0] for r in db.execute(
-                "SELECT id FROM messages WHERE coalesce(last_polled, first_seen) < ? AND next_poll IS NULL", (cutoff,))]
+            stale = [
+                r[0]
+                for r in db.execute(
+                    "SELECT id FROM messages WHERE coalesce(last_polled, first_seen) < ? AND next_poll IS NULL",
+                    (cutoff,),
+                )
+            ]
             total = db.execute("SELECT count(*) FROM messages").fetchone()[0] - len(stale)
             if total > max_messages:
-                stale += [r[0] for r in db.execute(
-                    "SELECT id FROM messages WHERE coalesce(last_polled, first_seen) >= ? OR next_poll IS NOT NULL "
-                    "ORDER BY seq LIMIT ?", (cutoff, total - max_messages))]
+                stale += [
+                    r[0]
+                    for r in db.execute(
+                        "SELECT id FROM messages WHERE coalesce(last_polled, first_seen) >= ? OR next_poll IS NOT NULL "
+                        "ORDER BY seq LIMIT ?",
+                        (cutoff, total - max_messages),
+                    )
+                ]
             for chunk in range(0, len(stale), 500):
-                part = stale[chunk:chunk + 500]
+                part = stale[chunk : chunk + 500]
                 marks = ",".join("?" * len(part))
-                for table, col in (("messages", "id"), ("events", "message_id"), ("campaign_messages", "message_id")):
+                for table, col in (
+                    ("messages", "id"),
+                    ("events", "message_id"),
+                    ("campaign_messages", "message_id"),
+                ):
                     db.execute(f"DELETE FROM {table} WHERE {col} IN ({marks})", part)
             if stale:
                 self._bump_generation(db)

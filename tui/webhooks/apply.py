@@ -22,7 +22,9 @@ from tui.polling.record import record_lookup
 from tui.store.history import FetchOutcome, HistoryStore
 
 #: Fields never merged field-by-field: they describe this push as a whole.
-_WHOLE = frozenset({"id", "provider", "status", "provider_status", "error", "events", "raw", "updated_at"})
+_WHOLE = frozenset(
+    {"id", "provider", "status", "provider_status", "error", "events", "raw", "updated_at"}
+)
 _EMPTY: tuple[object, ...] = (None, "", (), {})
 
 
@@ -42,8 +44,13 @@ class Applied:
 
 def merge(known: Message, push: Message) -> Message:
     """The stored message updated with what the push says; what the push lacks is kept."""
-    values = {f.name: getattr(push, f.name) if getattr(push, f.name) not in _EMPTY else getattr(known, f.name)
-              for f in fields(Message) if f.name not in _WHOLE}
+    values = {
+        f.name: getattr(push, f.name)
+        if getattr(push, f.name) not in _EMPTY
+        else getattr(known, f.name)
+        for f in fields(Message)
+        if f.name not in _WHOLE
+    }
     if push.error is not None:
         error = push.error
     elif push.status is Status.FAILED or push.status is known.status:
@@ -53,8 +60,17 @@ def merge(known: Message, push: Message) -> Message:
     updated = max((t for t in (known.updated_at, push.updated_at) if t), default=None)
     # Sendo pushes the whole REST object; Sent.dm's payload is thinner than its GET answer.
     raw = push.raw if push.provider is Provider.SENDO or not known.raw else known.raw
-    return replace(known, **values, provider=push.provider, status=push.status, provider_status=push.provider_status,
-                   error=error, updated_at=updated, events=push.events, raw=raw)
+    return replace(
+        known,
+        **values,
+        provider=push.provider,
+        status=push.status,
+        provider_status=push.provider_status,
+        error=error,
+        updated_at=updated,
+        events=push.events,
+        raw=raw,
+    )
 
 
 def apply_push(store: HistoryStore, policy: PollPolicy, push: Message, now: float) -> Applied:
@@ -69,7 +85,9 @@ def apply_push(store: HistoryStore, policy: PollPolicy, push: Message, now: floa
             store.add_events(push.id, push.events)
             return Applied(push.id, push.provider, False, True, known.status)
         outcome = record_lookup(store, policy, merge(known, push), now)
-        if outcome.next_poll is not None:  # not final: its webhooks will tell; poll only as a safety net
+        if (
+            outcome.next_poll is not None
+        ):  # not final: its webhooks will tell; poll only as a safety net
             store.cover_by_push(push.id, now + policy.webhook_recheck)
         return Applied(push.id, push.provider, False, False, outcome.current, outcome)
     except (sqlite3.Error, StoreError, OSError) as exc:

@@ -22,7 +22,7 @@ class WebhookCredentials:
     problems: tuple[str, ...] = ()
 
     @classmethod
-    def from_settings(cls, settings: object) -> "WebhookCredentials":
+    def from_settings(cls, settings: object) -> WebhookCredentials:
         """Read `settings.sentdm.webhook_secret` and `settings.sendo.webhook_token` (Secrets)."""
         return cls.from_values(
             getattr(getattr(settings, "sentdm", None), "webhook_secret", None),
@@ -30,7 +30,7 @@ class WebhookCredentials:
         )
 
     @classmethod
-    def from_values(cls, sentdm_secret: object, sendo_token: object) -> "WebhookCredentials":
+    def from_values(cls, sentdm_secret: object, sendo_token: object) -> WebhookCredentials:
         """From `Secret`s or plain strings (tests); empty means not configured."""
         problems: list[str] = []
         key: bytes | None = None
@@ -44,7 +44,11 @@ class WebhookCredentials:
         return cls(key, token.encode("utf-8") if token else None, tuple(problems))
 
     def served(self) -> list[Provider]:
-        return [p for p, ok in ((Provider.SENTDM, self.sentdm_key), (Provider.SENDO, self.sendo_token)) if ok]
+        return [
+            p
+            for p, ok in ((Provider.SENTDM, self.sentdm_key), (Provider.SENDO, self.sendo_token))
+            if ok
+        ]
 
 
 def _reveal(value: object) -> str:

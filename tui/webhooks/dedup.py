@@ -18,7 +18,7 @@ class SeenEvents:
     capacity: int = 100_000
     ttl: float = 86_400.0
     clock: Callable[[], float] = time.monotonic
-    _seen: "OrderedDict[tuple[str, str], float]" = field(default_factory=OrderedDict, repr=False)
+    _seen: OrderedDict[tuple[str, str], float] = field(default_factory=OrderedDict, repr=False)
     _in_flight: set[tuple[str, str]] = field(default_factory=set, repr=False)
 
     def claim(self, provider: str, event_id: str) -> bool:

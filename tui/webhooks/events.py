@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from tui.coerce import as_str
@@ -52,7 +52,7 @@ def _when(*candidates: object, received: float) -> datetime:
         parsed = parse_time(value)
         if parsed is not None:
             return parsed
-    return datetime.fromtimestamp(received, tz=timezone.utc)
+    return datetime.fromtimestamp(received, tz=UTC)
 
 
 def _message_id(value: object) -> str:
@@ -62,7 +62,9 @@ def _message_id(value: object) -> str:
     return text.strip().lower()
 
 
-def _event(status: Status, word: str, at: datetime, kind: str, reason_code: str | None, reason: str | None) -> Event:
+def _event(
+    status: Status, word: str, at: datetime, kind: str, reason_code: str | None, reason: str | None
+) -> Event:
     detail = ": ".join(part for part in (reason_code, reason) if part)
     description = f"pushed by webhook ({kind})" + (f": {detail}" if detail else "")
     return Event(status, word, at, description[:2000], EventSource.WEBHOOK, reason_code, reason)
@@ -75,7 +77,13 @@ def parse_sentdm(body: bytes, event_id: str | None, received: float) -> Push:
     family = as_str(envelope.get("field"), 100) or subtype.partition(".")[0]
     kind = subtype or family or "?"
     if family != "message":
-        return Push(Provider.SENTDM, kind[:100], event_id, None, _when(envelope.get("timestamp"), received=received))
+        return Push(
+            Provider.SENTDM,
+            kind[:100],
+            event_id,
+            None,
+            _when(envelope.get("timestamp"), received=received),
+        )
     payload = envelope.get("payload")
     if not isinstance(payload, dict):
         raise BadPayload("`payload` is not an object")
@@ -112,7 +120,13 @@ def parse_sendo(body: bytes, received: float) -> Push:
     kind = as_str(envelope.get("type"), 100) or "?"
     event_id = as_str(envelope.get("id"), 200)
     if kind not in SENDO_STATUS_TYPES:
-        return Push(Provider.SENDO, kind, event_id, None, _when(envelope.get("timestamp"), received=received))
+        return Push(
+            Provider.SENDO,
+            kind,
+            event_id,
+            None,
+            _when(envelope.get("timestamp"), received=received),
+        )
     inner = envelope.get("message")
     if not isinstance(inner, dict):
         raise BadPayload("`message` is not an object")
@@ -125,7 +139,18 @@ def parse_sendo(body: bytes, received: float) -> Push:
         raise BadPayload("`message` has no id or status") from None
     at = _when(inner.get("updatedAt"), envelope.get("timestamp"), received=received)
     error = parsed.error
-    pushed = _event(parsed.status, parsed.provider_status, at, kind,
-                    error.code if error else None, error.message if error else None)
-    message = replace(parsed, events=(*parsed.events, pushed), updated_at=parsed.updated_at or at, raw={"message": inner})
+    pushed = _event(
+        parsed.status,
+        parsed.provider_status,
+        at,
+        kind,
+        error.code if error else None,
+        error.message if error else None,
+    )
+    message = replace(
+        parsed,
+        events=(*parsed.events, pushed),
+        updated_at=parsed.updated_at or at,
+        raw={"message": inner},
+    )
     return Push(Provider.SENDO, kind, event_id, message, at)

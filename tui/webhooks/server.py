@@ -31,7 +31,13 @@ from tui.webhooks.body import MAX_BODY, BodyTooLarge, BodyUnreadable, read_body
 from tui.webhooks.credentials import PATHS, WebhookCredentials
 from tui.webhooks.dedup import SeenEvents
 from tui.webhooks.events import BadPayload, Push, parse_sendo, parse_sentdm
-from tui.webhooks.signature import TOLERANCE_SECONDS, AuthFailure, read_svix_headers, verify_svix, verify_token
+from tui.webhooks.signature import (
+    TOLERANCE_SECONDS,
+    AuthFailure,
+    read_svix_headers,
+    verify_svix,
+    verify_token,
+)
 from tui.webhooks.stats import ProviderStats, WebhookStats
 
 log = logging.getLogger("sendwatch.webhooks")
@@ -61,8 +67,16 @@ def _error(status: int, text: str, headers: dict[str, str] | None = None) -> JSO
 class _Handlers:
     """The request handlers and what they share; one instance per app."""
 
-    def __init__(self, store: HistoryStore, credentials: WebhookCredentials, policy: PollPolicy, stats: WebhookStats,
-                 limits: ReceiverLimits, on_applied: OnApplied | None, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        store: HistoryStore,
+        credentials: WebhookCredentials,
+        policy: PollPolicy,
+        stats: WebhookStats,
+        limits: ReceiverLimits,
+        on_applied: OnApplied | None,
+        clock: Callable[[], float],
+    ) -> None:
         self.store, self.credentials, self.policy, self.stats = store, credentials, policy, stats
         self.limits, self.on_applied, self.clock = limits, on_applied, clock
         self.seen = SeenEvents()
@@ -85,12 +99,16 @@ class _Handlers:
             log.error("%s webhook: internal error %s", provider.value, type(exc).__name__)
             return _error(500, "internal error")
 
-    def _reject(self, stats: ProviderStats, provider: Provider, status: int, reason: str) -> JSONResponse:
+    def _reject(
+        self, stats: ProviderStats, provider: Provider, status: int, reason: str
+    ) -> JSONResponse:
         stats.rejected += 1
         log.info("%s webhook refused (%d): %s", provider.value, status, reason)
         return _error(status, "unauthorized" if status == 401 else reason)
 
-    async def _receive(self, request: Request, provider: Provider, stats: ProviderStats) -> Response:
+    async def _receive(
+        self, request: Request, provider: Provider, stats: ProviderStats
+    ) -> Response:
         now = self.clock()
         signed = None
         try:  # headers first: an unauthenticated body is never read
@@ -132,10 +150,16 @@ class _Handlers:
             return JSONResponse({"ok": True, "result": "duplicate"})
         applied: Applied | None = None
         try:
-            applied = await asyncio.to_thread(apply_push, self.store, self.policy, push.message, now)
+            applied = await asyncio.to_thread(
+                apply_push, self.store, self.policy, push.message, now
+            )
         except StoreUnavailable as exc:
             stats.failed += 1
-            log.warning("%s webhook: the history store refused the write (%s); asked to retry", push.provider.value, exc)
+            log.warning(
+                "%s webhook: the history store refused the write (%s); asked to retry",
+                push.provider.value,
+                exc,
+            )
             return _error(503, "store unavailable", {"Retry-After": str(self.limits.retry_after)})
         finally:
             if key is not None:
@@ -149,12 +173,27 @@ class _Handlers:
         return JSONResponse({"ok": True, "result": "stale" if applied.stale else "applied"})
 
 
-def build_app(store: HistoryStore, credentials: WebhookCredentials, *, policy: PollPolicy | None = None,
-              stats: WebhookStats | None = None, limits: ReceiverLimits | None = None,
-              on_applied: OnApplied | None = None, clock: Callable[[], float] = time.time) -> Starlette:
+def build_app(
+    store: HistoryStore,
+    credentials: WebhookCredentials,
+    *,
+    policy: PollPolicy | None = None,
+    stats: WebhookStats | None = None,
+    limits: ReceiverLimits | None = None,
+    on_applied: OnApplied | None = None,
+    clock: Callable[[], float] = time.time,
+) -> Starlette:
     """The ASGI app. Only endpoints with a usable credential get a route (others are 404)."""
     stats = stats if stats is not None else WebhookStats()
-    handlers = _Handlers(store, credentials, policy or PollPolicy(), stats, limits or ReceiverLimits(), on_applied, clock)
+    handlers = _Handlers(
+        store,
+        credentials,
+        policy or PollPolicy(),
+        stats,
+        limits or ReceiverLimits(),
+        on_applied,
+        clock,
+    )
     served = credentials.served()
     for provider in Provider:
         stats[provider].served = provider in served
@@ -197,16 +236,32 @@ class WebhookReceiver:
     `start` binds first (an OSError such as "address in use" is raised to the caller, not turned
     into uvicorn's `sys.exit`), so `port=0` works and `port` tells which one was chosen."""
 
-    def __init__(self, store: HistoryStore, credentials: WebhookCredentials, *, host: str = "127.0.0.1",
-                 port: int = 8787, policy: PollPolicy | None = None, stats: WebhookStats | None = None,
-                 limits: ReceiverLimits | None = None, on_applied: OnApplied | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: HistoryStore,
+        credentials: WebhookCredentials,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8787,
+        policy: PollPolicy | None = None,
+        stats: WebhookStats | None = None,
+        limits: ReceiverLimits | None = None,
+        on_applied: OnApplied | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.host, self.port = host, port
         self.credentials = credentials
         self.stats = stats if stats is not None else WebhookStats()
         self.limits = limits or ReceiverLimits()
-        self.app = build_app(store, credentials, policy=policy, stats=self.stats, limits=self.limits,
-                             on_applied=on_applied, clock=clock)
+        self.app = build_app(
+            store,
+            credentials,
+            policy=policy,
+            stats=self.stats,
+            limits=self.limits,
+            on_applied=on_applied,
+            clock=clock,
+        )
         self._server: _EmbeddedServer | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -225,7 +280,9 @@ class WebhookReceiver:
 
     async def _bind(self) -> socket.socket:
         loop = asyncio.get_running_loop()
-        infos = await loop.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        infos = await loop.getaddrinfo(
+            self.host, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
         family, kind, proto, _, address = infos[0]
         sock = socket.socket(family, kind, proto)
         try:
@@ -245,19 +302,31 @@ class WebhookReceiver:
         sock = await self._bind()
         limits = self.limits
         config = uvicorn.Config(
-            self.app, lifespan="off", http="h11", log_config=None, access_log=False, server_header=False,
-            proxy_headers=False, timeout_keep_alive=limits.keep_alive, timeout_graceful_shutdown=3,
-            h11_max_incomplete_event_size=limits.max_header_bytes, limit_concurrency=limits.max_connections,
+            self.app,
+            lifespan="off",
+            http="h11",
+            log_config=None,
+            access_log=False,
+            server_header=False,
+            proxy_headers=False,
+            timeout_keep_alive=limits.keep_alive,
+            timeout_graceful_shutdown=3,
+            h11_max_incomplete_event_size=limits.max_header_bytes,
+            limit_concurrency=limits.max_connections,
         )
         self._server = _EmbeddedServer(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="sendwatch-webhooks")
+        self._task = asyncio.create_task(
+            self._server.serve(sockets=[sock]), name="sendwatch-webhooks"
+        )
         while not self._server.started:
             if self._task.done():
                 sock.close()
                 try:
                     self._task.result()
-                except BaseException as exc:  # uvicorn may sys.exit on a startup failure
-                    raise RuntimeError(f"the webhook receiver did not start ({type(exc).__name__})") from None
+                except BaseException as exc:  # noqa: BLE001 - uvicorn may sys.exit on a startup failure
+                    raise RuntimeError(
+                        f"the webhook receiver did not start ({type(exc).__name__})"
+                    ) from None
                 raise RuntimeError("the webhook receiver stopped while starting")
             await asyncio.sleep(0.005)
 
@@ -268,13 +337,13 @@ class WebhookReceiver:
         self._server.wake()
         try:
             await asyncio.wait_for(asyncio.shield(self._task), timeout)
-        except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - stopping must not raise
+        except (TimeoutError, Exception):  # noqa: BLE001 - stopping must not raise
             self._server.force_exit = True
             with contextlib.suppress(BaseException):
                 await asyncio.wait_for(self._task, 1.0)
         self._task = None
 
-    async def __aenter__(self) -> "WebhookReceiver":
+    async def __aenter__(self) -> WebhookReceiver:
         await self.start()
         return self
 

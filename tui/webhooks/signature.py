@@ -28,13 +28,15 @@ def decode_secret(secret: str) -> bytes:
     """The HMAC key: the base64 after `whsec_`. Raises ValueError (without the secret) if malformed."""
     text = secret.strip()
     if text.startswith(SECRET_PREFIX):
-        text = text[len(SECRET_PREFIX):]
+        text = text[len(SECRET_PREFIX) :]
     try:
         key = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("the webhook secret is not base64 after its whsec_ prefix") from None
     if len(key) < 16:
-        raise ValueError("the webhook secret is too short (expected at least 16 bytes after base64 decoding)")
+        raise ValueError(
+            "the webhook secret is too short (expected at least 16 bytes after base64 decoding)"
+        )
     return key
 
 
@@ -48,7 +50,9 @@ class SignedHeaders:
     event_id: str | None
 
 
-def read_svix_headers(headers: Mapping[str, str], now: float, tolerance: float = TOLERANCE_SECONDS) -> SignedHeaders:
+def read_svix_headers(
+    headers: Mapping[str, str], now: float, tolerance: float = TOLERANCE_SECONDS
+) -> SignedHeaders:
     """Check presence and freshness, cheaply, so unauthenticated bodies are never read."""
     webhook_id = headers.get("x-webhook-id", "").strip()
     timestamp = headers.get("x-webhook-timestamp", "").strip()

@@ -27,7 +27,9 @@ class ProviderStats:
 
 @dataclass
 class WebhookStats:
-    providers: dict[Provider, ProviderStats] = field(default_factory=lambda: {p: ProviderStats() for p in Provider})
+    providers: dict[Provider, ProviderStats] = field(
+        default_factory=lambda: {p: ProviderStats() for p in Provider}
+    )
 
     def __getitem__(self, provider: Provider) -> ProviderStats:
         return self.providers[provider]

@@ -23,7 +23,10 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-box"):
-            yield Static(Text(safe_text(self.question) + "\n\n", style="bold") + Text("y: yes    n / Esc: no", style="dim"))
+            yield Static(
+                Text(safe_text(self.question) + "\n\n", style="bold")
+                + Text("y: yes    n / Esc: no", style="dim")
+            )
 
     def action_answer(self, value: bool) -> None:
         self.dismiss(value)

@@ -21,10 +21,18 @@ class ImportScreen(ModalScreen[tuple[Path | str, str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="import-box"):
             yield Static(Text("Import message IDs", style="bold"))
-            yield Static(Text("One ID per line (sentdm:/sendo: prefixes, # comments), a CSV with an id column, "
-                              "or the JSON a Sent.dm send returned.", style="dim"))
+            yield Static(
+                Text(
+                    "One ID per line (sentdm:/sendo: prefixes, # comments), a CSV with an id column, "
+                    "or the JSON a Sent.dm send returned.",
+                    style="dim",
+                )
+            )
             yield Input(placeholder="path to the file", id="import-path")
-            yield Input(placeholder="…or a Sendo campaign ID (8 characters): track the whole campaign", id="import-sendo")
+            yield Input(
+                placeholder="…or a Sendo campaign ID (8 characters): track the whole campaign",
+                id="import-sendo",
+            )
             yield Input(placeholder="campaign name (default: the file's name)", id="import-name")
             yield Static(Text("Enter: import    Esc: cancel", style="dim"))
 
@@ -32,7 +40,9 @@ class ImportScreen(ModalScreen[tuple[Path | str, str] | None]):
         raw = self.query_one("#import-path", Input).value.strip()
         sendo = self.query_one("#import-sendo", Input).value.strip()
         if sendo and not raw:
-            self.dismiss((sendo, self.query_one("#import-name", Input).value.strip() or f"sendo:{sendo}"))
+            self.dismiss(
+                (sendo, self.query_one("#import-name", Input).value.strip() or f"sendo:{sendo}")
+            )
             return
         if not raw:
             self.query_one("#import-path", Input).focus()

@@ -32,22 +32,44 @@ class SendScreen(ModalScreen[tuple[Provider, SendRequest] | None]):
         with Vertical(id="send-box"):
             yield Static(Text("Send a test message", style="bold"))
             # compact widgets (one row each): the whole form fits an 80x24 terminal
-            yield Select([(p.label, p.value) for p in self.providers], value=self.providers[0].value,
-                         allow_blank=False, id="send-provider", compact=True)
+            yield Select(
+                [(p.label, p.value) for p in self.providers],
+                value=self.providers[0].value,
+                allow_blank=False,
+                id="send-provider",
+                compact=True,
+            )
             yield Input(placeholder="to: +14155550100, +14155550101", id="send-to", compact=True)
-            yield Input(placeholder="template name or ID (Sent.dm) — or leave empty and write text below",
-                        id="send-template", compact=True)
-            yield Input(placeholder="parameters: name=Ada, code=1234", id="send-params", compact=True)
+            yield Input(
+                placeholder="template name or ID (Sent.dm) — or leave empty and write text below",
+                id="send-template",
+                compact=True,
+            )
+            yield Input(
+                placeholder="parameters: name=Ada, code=1234", id="send-params", compact=True
+            )
             yield Input(placeholder="text (instead of a template)", id="send-text", compact=True)
-            yield Input(placeholder="channel: sms (or sms,whatsapp)", id="send-channel", compact=True)
-            yield Input(placeholder="Sendo campaign ID (8 characters, Sendo only)", id="send-campaign", compact=True)
-            yield Checkbox("sandbox (simulated by the provider: no side effects, no cost)", value=True,
-                           id="send-sandbox", compact=True)
+            yield Input(
+                placeholder="channel: sms (or sms,whatsapp)", id="send-channel", compact=True
+            )
+            yield Input(
+                placeholder="Sendo campaign ID (8 characters, Sendo only)",
+                id="send-campaign",
+                compact=True,
+            )
+            yield Checkbox(
+                "sandbox (simulated by the provider: no side effects, no cost)",
+                value=True,
+                id="send-sandbox",
+                compact=True,
+            )
             yield Static("", id="send-problem")
             yield Static(Text("Enter: review and send    Esc: cancel", style="dim"))
 
     def on_mount(self) -> None:
-        self.query_one("#send-to", Input).focus()  # the recipients first; the provider is one Tab back
+        self.query_one(
+            "#send-to", Input
+        ).focus()  # the recipients first; the provider is one Tab back
         self._sandbox_fits(self.providers[0])
 
     def on_select_changed(self, event: Select.Changed) -> None:
@@ -74,11 +96,15 @@ class SendScreen(ModalScreen[tuple[Provider, SendRequest] | None]):
                 raise SendwatchError(f"parameters take name=value (got {pair!r})")
             params[key.strip()] = value.strip()
         req = SendRequest(
-            to=tuple(n.strip() for n in self._value("to").replace(";", ",").split(",") if n.strip()),
+            to=tuple(
+                n.strip() for n in self._value("to").replace(";", ",").split(",") if n.strip()
+            ),
             text=self._value("text") or None,
             template=self._value("template") or None,
             params=params,
-            channels=tuple(c.strip().lower() for c in self._value("channel").split(",") if c.strip()),
+            channels=tuple(
+                c.strip().lower() for c in self._value("channel").split(",") if c.strip()
+            ),
             sandbox=self.query_one("#send-sandbox", Checkbox).value,
             sendo_campaign=self._value("campaign") or None,
         )

@@ -13,7 +13,10 @@ from tui.textsafe import safe_text
 
 
 class WelcomeScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,enter", "dismiss", "Browse history"), Binding("q", "app.quit", "Quit")]
+    BINDINGS = [
+        Binding("escape,enter", "dismiss", "Browse history"),
+        Binding("q", "app.quit", "Quit"),
+    ]
 
     def __init__(self, config_path: str) -> None:
         super().__init__()
@@ -29,7 +32,9 @@ class WelcomeScreen(ModalScreen[None]):
         text.append("  export SENDO_API_KEY=…     ", style="bold")
         text.append("(Sendo)\n")
         text.append("  sendwatch config init      ", style="bold")
-        text.append(f"then edit {safe_text(self.config_path)}\n\n")  # the path can come from $SENDWATCH_CONFIG
+        text.append(
+            f"then edit {safe_text(self.config_path)}\n\n"
+        )  # the path can come from $SENDWATCH_CONFIG
         text.append("Just looking? Quit (q) and run ")
         text.append("sendwatch --demo", style="bold")
         text.append(": the full app against a built-in simulator, no keys needed.\n\n")

@@ -19,12 +19,20 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui.app.format import NO_RECEIPT, STATUS_STYLE, age, clock_time, gap, is_no_receipt, status_label
+from tui.app.format import (
+    NO_RECEIPT,
+    STATUS_STYLE,
+    age,
+    clock_time,
+    gap,
+    is_no_receipt,
+    status_label,
+)
 from tui.model import EventSource, Message, fold_status, status_word
 from tui.reasons import explain, explain_status
-from tui.timeline import TimelineEntry, merge_events
 from tui.store.history import Stored
 from tui.textsafe import safe_text
+from tui.timeline import TimelineEntry, merge_events
 
 SOURCE_MARK = {"provider": "●", "webhook": "▲", "observed": "◇"}
 
@@ -35,7 +43,11 @@ def _field(label: str, value: Any) -> Text | None:
     if isinstance(value, dict):
         value = "  ".join(f"{k}: {v}" for k, v in value.items())
     elif not isinstance(value, str):
-        value = json.dumps(value, ensure_ascii=False, default=str) if isinstance(value, list) else str(value)
+        value = (
+            json.dumps(value, ensure_ascii=False, default=str)
+            if isinstance(value, list)
+            else str(value)
+        )
     line = Text()
     line.append(f"{label:<11}", style="bold")
     line.append(safe_text(value))
@@ -52,15 +64,26 @@ def describe_head(stored: Stored, now: float) -> Text:
     msg: Message = stored.message
     word = status_word(msg.status, msg.provider_status)
     head = Text()
-    head.append(status_label(msg.status.value, msg.provider_status), style=STATUS_STYLE.get(msg.status.value, ""))
+    head.append(
+        status_label(msg.status.value, msg.provider_status),
+        style=STATUS_STYLE.get(msg.status.value, ""),
+    )
     if fold_status(msg.provider_status) not in (word, msg.status.value):
         head.append(f" ({safe_text(msg.provider_status, single_line=True, limit=30)})", style="dim")
     last = msg.last_event_time()
     if is_no_receipt(msg.provider.value, msg.status.value, last.timestamp() if last else None, now):
         head.append(f"  {NO_RECEIPT}", style="yellow")
     head.append(f"  {msg.provider.label}", style="bold")
-    head.append(f"  · polled {age(now - stored.last_polled)} ago" if stored.last_polled else "  · never polled", style="dim")
-    head.append("  · final" if stored.next_poll is None else f"  · next in {age(stored.next_poll - now)}", style="dim")
+    head.append(
+        f"  · polled {age(now - stored.last_polled)} ago"
+        if stored.last_polled
+        else "  · never polled",
+        style="dim",
+    )
+    head.append(
+        "  · final" if stored.next_poll is None else f"  · next in {age(stored.next_poll - now)}",
+        style="dim",
+    )
     return _one_line(head)
 
 
@@ -71,7 +94,12 @@ def describe_answer(stored: Stored) -> list[Text]:
     if msg.error:
         err = Text()
         err.append("Error  ", style="bold red")
-        err.append(safe_text(" ".join(x for x in (msg.error.code, msg.error.message) if x), single_line=True), style="red")
+        err.append(
+            safe_text(
+                " ".join(x for x in (msg.error.code, msg.error.message) if x), single_line=True
+            ),
+            style="red",
+        )
         lines.append(err)
         advice = explain(msg.provider, msg.error.code)
         if advice:
@@ -79,8 +107,15 @@ def describe_answer(stored: Stored) -> list[Text]:
     elif (meaning := explain_status(msg.provider_status)) is not None:
         lines.append(Text.assemble(("→ ", "bold"), meaning))
     if stored.poll_errors:
-        lines.append(_one_line(Text(f"{stored.poll_errors} failed polls: "
-                                    f"{safe_text(stored.last_error or '', single_line=True, limit=200)}", style="yellow")))
+        lines.append(
+            _one_line(
+                Text(
+                    f"{stored.poll_errors} failed polls: "
+                    f"{safe_text(stored.last_error or '', single_line=True, limit=200)}",
+                    style="yellow",
+                )
+            )
+        )
     lines += describe_timeline(merge_events(msg.events))
     return lines
 
@@ -92,12 +127,29 @@ def describe_timeline(entries: list[TimelineEntry]) -> list[Text]:
     for entry in entries:
         style = STATUS_STYLE.get(entry.status.value, "")
         line = Text()
-        line.append(SOURCE_MARK[entry.source.value] + " ", style="dim" if entry.source is EventSource.OBSERVED else style)
+        line.append(
+            SOURCE_MARK[entry.source.value] + " ",
+            style="dim" if entry.source is EventSource.OBSERVED else style,
+        )
         line.append(clock_time(entry.timestamp, millis=True)[11:-1], style="bold")
-        line.append(f" {gap((entry.timestamp - previous).total_seconds()) if previous else '':>7} ", style="cyan")
-        line.append(f"{safe_text(fold_status(entry.provider_status), single_line=True, limit=16):<10}", style=style)
+        line.append(
+            f" {gap((entry.timestamp - previous).total_seconds()) if previous else '':>7} ",
+            style="cyan",
+        )
+        line.append(
+            f"{safe_text(fold_status(entry.provider_status), single_line=True, limit=16):<10}",
+            style=style,
+        )
         if entry.reason_code or entry.reason:
-            line.append(" " + safe_text(" ".join(x for x in (entry.reason_code, entry.reason) if x), single_line=True, limit=200), style="red")
+            line.append(
+                " "
+                + safe_text(
+                    " ".join(x for x in (entry.reason_code, entry.reason) if x),
+                    single_line=True,
+                    limit=200,
+                ),
+                style="red",
+            )
         elif entry.description:
             line.append(" " + safe_text(entry.description, single_line=True, limit=200))
         line.append(_who(entry), style="dim italic")
@@ -133,12 +185,25 @@ def describe_fields(stored: Stored) -> list[Text]:
         _field("Buttons", msg.buttons),
         _field("Head media", msg.header_media),
         _field("Media", list(msg.media)),
-        _field("Template", " · ".join(x for x in (msg.template_name, msg.template_category, msg.template_id) if x)),
-        _field("Campaign", ", ".join(dict.fromkeys([*([msg.campaign] if msg.campaign else []), *stored.campaigns]))),
+        _field(
+            "Template",
+            " · ".join(x for x in (msg.template_name, msg.template_category, msg.template_id) if x),
+        ),
+        _field(
+            "Campaign",
+            ", ".join(
+                dict.fromkeys([*([msg.campaign] if msg.campaign else []), *stored.campaigns])
+            ),
+        ),
         _field("Created", clock_time(msg.created_at, millis=True) if msg.created_at else None),
-        _field("Scheduled", clock_time(msg.scheduled_at, millis=True) if msg.scheduled_at else None),
+        _field(
+            "Scheduled", clock_time(msg.scheduled_at, millis=True) if msg.scheduled_at else None
+        ),
         _field("Sent", clock_time(msg.sent_at, millis=True) if msg.sent_at else None),
-        _field("Updated", clock_time(msg.last_event_time(), millis=True) if msg.last_event_time() else None),
+        _field(
+            "Updated",
+            clock_time(msg.last_event_time(), millis=True) if msg.last_event_time() else None,
+        ),
         _field("Price", msg.price),
         _field("Contact $", msg.active_contact_price),
         _field("Segments", msg.segments),
@@ -175,8 +240,9 @@ class DetailPane(VerticalScroll, can_focus=True):
         if before != plain:
             self._parts[part] = plain
             # the head is one unwrapped line: a new age there needs no layout pass; other regions wrap
-            self.query_one(f"#detail-{part}", Static).update(Group(*lines) if lines else "",
-                                                              layout=part != "head" or before is None)
+            self.query_one(f"#detail-{part}", Static).update(
+                Group(*lines) if lines else "", layout=part != "head" or before is None
+            )
 
     def tick(self) -> None:
         """Once a second: only the head line reads the clock (polled … ago, next in …)."""
@@ -189,17 +255,34 @@ class DetailPane(VerticalScroll, can_focus=True):
     def redraw(self) -> None:
         now = self.clock()
         if self.stored is None:
-            parts = {"head": [Text(self.notice or "Select a message, or press / and paste a message ID.", style="dim")],
-                     "answer": [], "fields": []}
+            parts = {
+                "head": [
+                    Text(
+                        self.notice or "Select a message, or press / and paste a message ID.",
+                        style="dim",
+                    )
+                ],
+                "answer": [],
+                "fields": [],
+            }
         elif self.show_raw:
             raw = json.dumps(self.stored.message.raw, indent=2, ensure_ascii=False, default=str)
-            parts = {"head": [Text("Raw provider response (v to hide)", style="bold underline")],
-                     "answer": [Text(safe_text(raw))], "fields": []}
+            parts = {
+                "head": [Text("Raw provider response (v to hide)", style="bold underline")],
+                "answer": [Text(safe_text(raw))],
+                "fields": [],
+            }
         else:
             head = [describe_head(self.stored, now)]
             if self.notice:
                 head.insert(0, Text(self.notice, style="yellow"))
-            parts = {"head": head, "answer": describe_answer(self.stored), "fields": describe_fields(self.stored)}
+            parts = {
+                "head": head,
+                "answer": describe_answer(self.stored),
+                "fields": describe_fields(self.stored),
+            }
         for part, lines in parts.items():
             self._put(part, lines)
-        self.plain = "\n".join(self._parts[p] for p in ("head", "answer", "fields") if self._parts.get(p))
+        self.plain = "\n".join(
+            self._parts[p] for p in ("head", "answer", "fields") if self._parts.get(p)
+        )

@@ -26,7 +26,16 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.worker import Worker, WorkerState
 
-from tui.app.format import GLYPH, NO_RECEIPT, age, is_no_receipt, list_age, reason, short_id, status_label
+from tui.app.format import (
+    GLYPH,
+    NO_RECEIPT,
+    age,
+    is_no_receipt,
+    list_age,
+    reason,
+    short_id,
+    status_label,
+)
 from tui.app.list_model import COUNT_CAP, PAGE_SIZE, ListModel
 from tui.model import Provider
 from tui.store.history import ListFilter, Row
@@ -55,10 +64,17 @@ class MessageList(ScrollView, can_focus=True):
         Binding("end,G", "jump(-1)", "Last", show=False),
         Binding("enter", "open", "Detail", show=False),
     ]
-    COMPONENT_CLASSES = {"messagelist--cursor", "messagelist--header", "messagelist--dim", "messagelist--noreceipt",
-                         *STATUS_CLASSES}
+    COMPONENT_CLASSES = {
+        "messagelist--cursor",
+        "messagelist--header",
+        "messagelist--dim",
+        "messagelist--noreceipt",
+        *STATUS_CLASSES,
+    }
 
-    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)  # _move_to repaints two lines
+    cursor: reactive[int] = reactive(
+        0, always_update=True, repaint=False
+    )  # _move_to repaints two lines
 
     class Highlighted(Message):
         """The cursor moved to another message (or the list became empty)."""
@@ -72,7 +88,9 @@ class MessageList(ScrollView, can_focus=True):
             self.message_id = message_id
             super().__init__()
 
-    def __init__(self, model: ListModel, *, clock: Callable[[], float] = time.time, id: str | None = None) -> None:
+    def __init__(
+        self, model: ListModel, *, clock: Callable[[], float] = time.time, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.model = model
         self.clock = clock
@@ -85,7 +103,9 @@ class MessageList(ScrollView, can_focus=True):
         self.lines_rendered = 0  # render_line calls (tests and benchmarks look at this)
 
     # -- data -------------------------------------------------------------------------------
-    def reload(self, keep_selection: bool = True, *, position: int | None = None, primed: bool = False) -> None:
+    def reload(
+        self, keep_selection: bool = True, *, position: int | None = None, primed: bool = False
+    ) -> None:
         """Re-read the count (after a filter, a sort or new rows) and keep the selection on its message.
 
         `primed`: the model already holds fresh data (read by a worker), so nothing is re-read;
@@ -94,9 +114,18 @@ class MessageList(ScrollView, can_focus=True):
         if not primed:
             self.model.invalidate()
         self._loading.clear()
-        if self.model.counting:  # rows first; the count once typing pauses (it may scan 10,000 matches)
+        if (
+            self.model.counting
+        ):  # rows first; the count once typing pauses (it may scan 10,000 matches)
             flt, generation = self.model.filter, self.model.generation
-            self.set_timer(COUNT_DELAY, lambda: self._count_view(flt, generation) if generation == self.model.generation else None)
+            self.set_timer(
+                COUNT_DELAY,
+                lambda: (
+                    self._count_view(flt, generation)
+                    if generation == self.model.generation
+                    else None
+                ),
+            )
         count = self.model.count()
         self.virtual_size = Size(self.size.width, count + 1)
         if keep_selection and self.selected_id is not None:
@@ -120,7 +149,9 @@ class MessageList(ScrollView, can_focus=True):
         now = self.clock()
         for index in self.model.update_rows(rows):
             y = index - top + 1
-            if 0 < y < self.size.height:  # a poll that only moved "last polled" within its 5 s step: nothing
+            if (
+                0 < y < self.size.height
+            ):  # a poll that only moved "last polled" within its 5 s step: nothing
                 self._repaint_if_changed(y, self.model.cached_row(index), now)
         return True
 
@@ -165,13 +196,15 @@ class MessageList(ScrollView, can_focus=True):
         if cells == drawn[1]:
             return
         end, x = 0, 2
-        for new, old, (_, w) in zip(cells, drawn[1], self._columns(self.size.width)):
+        for new, old, (_, w) in zip(cells, drawn[1], self._columns(self.size.width), strict=False):
             x += w
             if new != old:
                 end = x
         self.refresh(Region(0, y, end, 1))
 
-    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+    def _size_updated(
+        self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True
+    ) -> bool:
         """Skip Textual's scrollbar repaint when nothing about our size changed.
 
         ScrollView compares the compositor's virtual size with ours, which never match for a line-
@@ -190,8 +223,16 @@ class MessageList(ScrollView, can_focus=True):
             return
         top = int(self.scroll_offset.y)
         margin = PAGE_SIZE // 2
-        wanted = [n for n in self.model.missing_pages(top - margin, top + self.size.height + margin) if n not in self._loading]
-        if self.model.capped and -1 not in self._loading and top + self.size.height + margin >= self.model.count():
+        wanted = [
+            n
+            for n in self.model.missing_pages(top - margin, top + self.size.height + margin)
+            if n not in self._loading
+        ]
+        if (
+            self.model.capped
+            and -1 not in self._loading
+            and top + self.size.height + margin >= self.model.count()
+        ):
             wanted.append(-1)  # -1: count further
         if wanted:
             self._loading.update(wanted)
@@ -228,7 +269,12 @@ class MessageList(ScrollView, can_focus=True):
             self.refresh()
         report = getattr(self.app, "report_failure", None)
         if report is not None:
-            report("Reading the list", event.worker.error, event.worker.group, "the list shows what it has")
+            report(
+                "Reading the list",
+                event.worker.error,
+                event.worker.group,
+                "the list shows what it has",
+            )
 
     def _view_counted(self, counted: int, generation: int) -> None:
         if self.model.counted(counted, generation):
@@ -241,7 +287,9 @@ class MessageList(ScrollView, can_focus=True):
             return
         top = int(self.scroll_offset.y)
         first, last = number * PAGE_SIZE, number * PAGE_SIZE + len(page)
-        if first < top + self.size.height and last > top:  # part of it is on screen: draw those lines
+        if (
+            first < top + self.size.height and last > top
+        ):  # part of it is on screen: draw those lines
             self.refresh()
 
     def _counted_further(self, counted: int, cap: int, generation: int) -> None:
@@ -338,14 +386,28 @@ class MessageList(ScrollView, can_focus=True):
         if row is None:
             if index < self.model.count():  # its page is being read in a thread
                 self._prefetch()
-                return Strip([Segment("  …", base + self.get_component_rich_style("messagelist--dim", partial=True))]).crop_extend(0, width, base)
+                return Strip(
+                    [
+                        Segment(
+                            "  …",
+                            base + self.get_component_rich_style("messagelist--dim", partial=True),
+                        )
+                    ]
+                ).crop_extend(0, width, base)
             if index == 0 and self.model.count() == 0:
                 f = self.model.filter
                 if f.text or f.statuses or f.provider or f.error_code:
                     hint = "  No messages match this filter (Esc clears it)."
                 else:
                     hint = "  No messages here yet. Press / and paste a message ID, or i to import a file."
-                return Strip([Segment(hint, base + self.get_component_rich_style("messagelist--dim", partial=True))]).crop_extend(0, width, base)
+                return Strip(
+                    [
+                        Segment(
+                            hint,
+                            base + self.get_component_rich_style("messagelist--dim", partial=True),
+                        )
+                    ]
+                ).crop_extend(0, width, base)
             return Strip.blank(width, base)
         selected = index == self.cursor
         style = base + self.get_component_rich_style("messagelist--cursor") if selected else base
@@ -353,13 +415,19 @@ class MessageList(ScrollView, can_focus=True):
         cells = self._cells(row, now)
         self._drawn[y] = (row.id, cells)
         # simplify: neighbouring cells of one style become one run, fewer escape codes per repaint
-        return Strip(self._row_segments(cells, width, style, selected)).crop_extend(0, width, style).simplify()
+        return (
+            Strip(self._row_segments(cells, width, style, selected))
+            .crop_extend(0, width, style)
+            .simplify()
+        )
 
     def _header(self, width: int, base: Style) -> Strip:
         header = base + self.get_component_rich_style("messagelist--header")
         text = "  " + "".join(name[: max(0, w - 1)].ljust(w) for name, w in self._columns(width))
         shown = f"{self.model.count_label()} " if self.model.count() else ""
-        if len(text.rstrip()) + len(shown) + 1 <= width:  # the count, right-aligned, when it fits whole
+        if (
+            len(text.rstrip()) + len(shown) + 1 <= width
+        ):  # the count, right-aligned, when it fits whole
             text = text[: width - len(shown)].ljust(width - len(shown)) + shown
         return Strip([Segment(text, header)]).crop_extend(0, width, header)
 
@@ -372,15 +440,25 @@ class MessageList(ScrollView, can_focus=True):
         status_class = row.status if row.status in GLYPH else ""
         why = reason(row.error_code, row.error_message)
         if stuck:
-            tail = (f"{NO_RECEIPT} for {age(now - row.last_changed)}" if row.last_changed else NO_RECEIPT, "noreceipt")
-        elif why and row.status not in ("delivered", "read"):  # failed, blocked, cancelled...: say why
+            tail = (
+                f"{NO_RECEIPT} for {age(now - row.last_changed)}"
+                if row.last_changed
+                else NO_RECEIPT,
+                "noreceipt",
+            )
+        elif why and row.status not in (
+            "delivered",
+            "read",
+        ):  # failed, blocked, cancelled...: say why
             tail = (safe_text(why, single_line=True, limit=200), status_class)
         elif row.last_error and row.last_polled is None:
             tail = ("⚠ " + safe_text(row.last_error, single_line=True, limit=200), "dim")
         else:
             tail = (safe_text(row.body or "", single_line=True, limit=200), "dim")
         if row.last_polled:
-            label = safe_text(status_label(row.status, row.provider_status), single_line=True, limit=24)
+            label = safe_text(
+                status_label(row.status, row.provider_status), single_line=True, limit=24
+            )
             status = (label, "noreceipt" if stuck else status_class)
         else:
             status = ("◌ waiting", "dim")
@@ -395,10 +473,16 @@ class MessageList(ScrollView, can_focus=True):
         }
         return tuple(values[name] for name, _ in self._columns(self.size.width))
 
-    def _row_segments(self, cells: tuple[tuple[str, str], ...], width: int, style: Style, selected: bool) -> list[Segment]:
+    def _row_segments(
+        self, cells: tuple[tuple[str, str], ...], width: int, style: Style, selected: bool
+    ) -> list[Segment]:
         segments = [Segment("▶ " if selected else "  ", style)]
-        for (text, colour), (_, w) in zip(cells, self._columns(width)):
+        for (text, colour), (_, w) in zip(cells, self._columns(width), strict=False):
             # partial: only the colour, so the cursor's background survives on every cell
-            cell_style = style + self.get_component_rich_style(f"messagelist--{colour}", partial=True) if colour else style
+            cell_style = (
+                style + self.get_component_rich_style(f"messagelist--{colour}", partial=True)
+                if colour
+                else style
+            )
             segments.append(Segment((text[: w - 1] + " ").ljust(w) if w else "", cell_style))
         return segments

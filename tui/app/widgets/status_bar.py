@@ -28,7 +28,10 @@ HEALTH_LOOK = {
     HealthState.OFFLINE: ("✗", "red"),
     HealthState.NOT_CONFIGURED: ("–", "dim"),
 }
-QUIET_STATES = (HealthState.OK, HealthState.UNKNOWN)  # their glyph alone says it when space is short
+QUIET_STATES = (
+    HealthState.OK,
+    HealthState.UNKNOWN,
+)  # their glyph alone says it when space is short
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,15 @@ LEVELS = [
     Detail(eta=False, health_detail=False, quiet_words=False),
     Detail(eta=False, health_detail=False, quiet_words=False, total=False),
     Detail(eta=False, health_detail=False, quiet_words=False, total=False, behind=False),
-    Detail(eta=False, health_detail=False, quiet_words=False, total=False, behind=False, counts=False),
+    Detail(
+        eta=False, health_detail=False, quiet_words=False, total=False, behind=False, counts=False
+    ),
 ]
 
 
-def health_text(provider: Provider, health: Health, now: float, detail: Detail = Detail(), extra: str = "") -> Text:
+def health_text(
+    provider: Provider, health: Health, now: float, detail: Detail = Detail(), extra: str = ""
+) -> Text:
     glyph, style = HEALTH_LOOK[health.state]
     text = Text()
     text.append(f"{provider.label} ", style="bold")
@@ -92,8 +99,10 @@ def status_line(snap: StatusSnapshot, now: float, detail: Detail = Detail()) -> 
     if snap.demo:
         line.append(" DEMO ", style="reverse bold")
         line.append(" ")
-    parts = [health_text(provider, snap.health[provider], now, detail, snap.extras.get(provider, ""))
-             for provider in Provider]
+    parts = [
+        health_text(provider, snap.health[provider], now, detail, snap.extras.get(provider, ""))
+        for provider in Provider
+    ]
     total = sum(snap.counts.values())
     if detail.counts and total:
         counts = Text()
@@ -133,7 +142,9 @@ class StatusBar(Static):
         Counts wait for the next second; a provider's health changing (offline, auth rejected,
         answering again) is shown at once."""
         before, self._snap = self._snap, snap
-        urgent = before is None or {p: h.state for p, h in before.health.items()} != {p: h.state for p, h in snap.health.items()}
+        urgent = before is None or {p: h.state for p, h in before.health.items()} != {
+            p: h.state for p, h in snap.health.items()
+        }
         wait = self._painted_at + self.MIN_GAP - time.monotonic()
         if wait > 0 and self._shown is not None and not urgent:
             if self._later is None:

@@ -44,14 +44,20 @@ class CampaignSummary(Vertical):
         """Redraw what changed: every 2 s most of the panel reads the same, and over SSH each
         repainted line is latency (the option list is rebuilt only when its text changes)."""
         head = Text()
-        head.append(f"Campaign {safe_text(summary.name, limit=40)}" if summary.name else "All messages", style="bold")
+        head.append(
+            f"Campaign {safe_text(summary.name, limit=40)}" if summary.name else "All messages",
+            style="bold",
+        )
         head.append(f" · {summary.total} messages")
         if summary.started:
             head.append(f" · started {age(now - summary.started)} ago", style="dim")
         self._set("#summary-head", head)
         if summary.backlog:
             eta = f", ~{age(summary.backlog / rate)} to catch up" if rate else ""
-            polling = Text(f"Polling: {summary.backlog} due now, most overdue by {age(summary.behind_seconds)}{eta}", style="yellow")
+            polling = Text(
+                f"Polling: {summary.backlog} due now, most overdue by {age(summary.behind_seconds)}{eta}",
+                style="yellow",
+            )
         else:
             polling = Text("Polling: up to date", style="green")
         self._set("#summary-polling", polling)
@@ -61,7 +67,9 @@ class CampaignSummary(Vertical):
         rates.append("█" * filled, style="green")
         rates.append("░" * (width - filled), style="dim")
         rates.append(f" {summary.progress:4.0%} settled ({summary.settled}/{summary.total}) · ")
-        rates.append(f"delivered {summary.rate('delivered', 'read'):.1%}", style=STATUS_STYLE["delivered"])
+        rates.append(
+            f"delivered {summary.rate('delivered', 'read'):.1%}", style=STATUS_STYLE["delivered"]
+        )
         rates.append(" · ")
         rates.append(f"failed {summary.rate('failed'):.1%}", style=STATUS_STYLE["failed"])
         self._set("#summary-rates", rates)
@@ -73,17 +81,34 @@ class CampaignSummary(Vertical):
         for status in STATUS_ORDER:
             n = summary.counts.get(status, 0)
             if n:
-                line = Text(f"{GLYPH[status]} {status:<10} {n:>7}  {n / summary.total:6.1%}", style=STATUS_STYLE[status])
+                line = Text(
+                    f"{GLYPH[status]} {status:<10} {n:>7}  {n / summary.total:6.1%}",
+                    style=STATUS_STYLE[status],
+                )
                 kinds = summary.failure_kinds if status == "failed" else {}
                 if len(kinds) > 1 or (kinds and "failed" not in kinds):
-                    line.append("  " + ", ".join(f"{safe_text(k, single_line=True, limit=16)} {v}" for k, v in kinds.items()),
-                                style="dim")
+                    line.append(
+                        "  "
+                        + ", ".join(
+                            f"{safe_text(k, single_line=True, limit=16)} {v}"
+                            for k, v in kinds.items()
+                        ),
+                        style="dim",
+                    )
                 lines.append((line, f"status:{status}"))
         for code, example, n in summary.errors:
-            line = Text(f"  ✗ {safe_text(code, single_line=True, limit=24)} ×{n}  ", style=STATUS_STYLE["failed"])
+            line = Text(
+                f"  ✗ {safe_text(code, single_line=True, limit=24)} ×{n}  ",
+                style=STATUS_STYLE["failed"],
+            )
             line.append(safe_text(example, single_line=True, limit=60), style="dim")
             lines.append((line, f"error:{code}"))
-        for line, _ in lines:  # one row each: an option that wraps would shift the list's scroll between redraws
+        for (
+            line,
+            _,
+        ) in (
+            lines
+        ):  # one row each: an option that wraps would shift the list's scroll between redraws
             line.no_wrap, line.overflow = True, "ellipsis"
         key = "\n".join(f"{option_id}\t{line.plain}" for line, option_id in lines)
         if self._shown.get("#summary-filters") == key:
