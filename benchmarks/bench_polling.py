@@ -32,7 +32,7 @@ from tui.polling.poller import Poller
 from tui.providers.lookup import Providers
 from tui.simulator import SENDO_KEY, SENTDM_KEY, SimConfig, Simulator, SimWorld
 from tui.simulator.demo import demo_settings
-from tui.store.history import HistoryStore
+from tui.store import SQLiteStore
 
 FINAL = {"delivered", "read", "failed"}
 
@@ -86,7 +86,7 @@ async def run_policy(
         ),
         sendo=replace(settings.sendo, api_key=settings.sendo.api_key.__class__("")),
     )
-    store = HistoryStore(settings.history_path())
+    store = SQLiteStore(settings.history_path())
     store.track([MessageRef(i, Provider.SENTDM) for i in ids])
     providers = Providers(settings)
     poller = Poller(store, providers, PollPolicy.from_settings(settings.polling))
@@ -269,7 +269,7 @@ async def real_policy(
     sim = real_sim(world)
     tmp = Path(tempfile.mkdtemp(prefix="sendwatch-bench-"))
     settings = demo_settings(sim, tmp / "h.sqlite3")  # the shipped defaults: 200/min burst 50, 20/s
-    store = HistoryStore(settings.history_path())
+    store = SQLiteStore(settings.history_path())
     store.track([MessageRef(m.id, m.provider) for m in world.messages.values()], campaign="bench")
     providers = Providers(settings)
     poller = Poller(store, providers, PollPolicy.from_settings(settings.polling))

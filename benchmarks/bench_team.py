@@ -383,7 +383,7 @@ def list_latency(pg, count: int, repeats: int) -> None:
     from benchmarks.seed import seed
     from tui.app.list_model import COUNT_CAP, PAGE_SIZE
     from tui.app.query import parse_query
-    from tui.store.history import HistoryStore, ListFilter
+    from tui.store import ListFilter, SQLiteStore
     from tui.store.postgres import PostgresStore
 
     tmp = Path(tempfile.mkdtemp(prefix="sendwatch-team-"))
@@ -397,7 +397,7 @@ def list_latency(pg, count: int, repeats: int) -> None:
     print(
         f"seeded {count:,} messages: SQLite {t1 - t0:.1f} s (executemany), PostgreSQL {t2 - t1:.1f} s (COPY + ANALYZE)\n"
     )
-    stores = {"SQLite": HistoryStore(tmp / "100k.sqlite3"), "PostgreSQL": PostgresStore(url)}
+    stores = {"SQLite": SQLiteStore(tmp / "100k.sqlite3"), "PostgreSQL": PostgresStore(url)}
     everything = ListFilter()
     failed = parse_query("status:failed", ListFilter()).filter
     middle = ids[count // 2]

@@ -99,7 +99,7 @@ async def interaction(db: Path, pending_ids: int, rate: float, presses: int) -> 
     from tui.config import Secret, load
     from tui.ids import parse_ref
     from tui.simulator import SENDO_KEY, SENTDM_KEY
-    from tui.store.history import HistoryStore
+    from tui.store import SQLiteStore
 
     # The simulator runs in its own process, as a real provider would: its HTTP work must not
     # compete with the UI for this process's GIL.
@@ -153,7 +153,7 @@ async def interaction(db: Path, pending_ids: int, rate: float, presses: int) -> 
         polling=replace(base.polling, min_interval=1.0, max_interval=2.0),
         history=replace(base.history, path=str(db)),
     )
-    store = HistoryStore(db)
+    store = SQLiteStore(db)
     store.track(refs)
     app = SendwatchApp(settings, store)
     timings: dict[str, list[float]] = {
@@ -252,11 +252,11 @@ async def idle_cpu(db: Path, seconds: float) -> float:
     from tui.config import load
     from tui.simulator import Simulator, SimWorld
     from tui.simulator.demo import demo_settings
-    from tui.store.history import HistoryStore
+    from tui.store import SQLiteStore
 
     sim = Simulator(SimWorld(4)).start()
     settings = demo_settings(sim, db, load(Path("/nonexistent.toml"), env={}))
-    app = SendwatchApp(settings, HistoryStore(db))
+    app = SendwatchApp(settings, SQLiteStore(db))
     async with app.run_test(size=(120, 40), notifications=False) as pilot:
         await pilot.pause(1.0)
         cpu0, wall0 = time.process_time(), time.perf_counter()

@@ -8,7 +8,7 @@ import time
 import uuid
 from pathlib import Path
 
-from tui.store.history import HistoryStore
+from tui.store import SQLiteStore
 
 STATUSES = [("delivered", 0.80), ("failed", 0.08), ("sent", 0.07), ("queued", 0.05)]
 CODES = [("30003", "Unreachable destination handset"), ("30007", "Message filtered by carrier")]
@@ -25,7 +25,7 @@ def seed(
 ) -> list[str]:
     """Returns the IDs. Final messages get next_poll NULL; pending ones are due now."""
     rng = random.Random(seed_value)
-    store = HistoryStore(path)
+    store = SQLiteStore(path)
     now = time.time()
     rows, events, members, ids = [], [], [], []
     for i in range(count):

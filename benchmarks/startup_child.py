@@ -46,7 +46,7 @@ def main() -> None:
 
     from tui.app.app import SendwatchApp
     from tui.config import load
-    from tui.store.history import HistoryStore
+    from tui.store import SQLiteStore
 
     settings = load(Path("/nonexistent.toml"), env={})
     settings = replace(settings, history=replace(settings.history, path=sys.argv[2]))
@@ -58,7 +58,7 @@ def main() -> None:
             first_frame(self)
             super().on_mount()
 
-    store = HistoryStore(sys.argv[2])
+    store = SQLiteStore(sys.argv[2])
     app = Measured(
         settings, store, start_poller=False, demo=True
     )  # demo: no welcome screen over the list

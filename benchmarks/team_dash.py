@@ -25,7 +25,7 @@ from pathlib import Path
 from tui.app.app import SendwatchApp
 from tui.app.list_model import PAGE_SIZE, ListModel
 from tui.config import load
-from tui.store.history import Row
+from tui.store import Row
 from tui.store.open import open_store
 
 

@@ -109,7 +109,7 @@ def backend(request) -> str:
 @pytest.fixture
 def open_store(backend: str, tmp_path: Path, request):
     """`open_store()` opens the history on the parametrized backend; calling it again reopens the same data."""
-    from tui.store.history import HistoryStore
+    from tui.store import SQLiteStore
 
     opened = []
     url = (
@@ -122,7 +122,7 @@ def open_store(backend: str, tmp_path: Path, request):
 
             store = PostgresStore(url)
         else:
-            store = HistoryStore(tmp_path / "history.sqlite3")
+            store = SQLiteStore(tmp_path / "history.sqlite3")
         opened.append(store)
         return store
 

@@ -17,7 +17,7 @@ from tui.config import Secret, Settings
 from tui.ids import MessageRef
 from tui.model import Provider
 from tui.simulator.demo import HOSTILE_BODY
-from tui.store.history import HistoryStore
+from tui.store import SQLiteStore
 
 
 def quick(settings: Settings) -> Settings:
@@ -34,7 +34,7 @@ def quick(settings: Settings) -> Settings:
 
 
 def make_app(settings: Settings, **kw) -> SendwatchApp:
-    store = HistoryStore(settings.history_path())
+    store = SQLiteStore(settings.history_path())
     return SendwatchApp(settings, store, **kw)
 
 
@@ -69,7 +69,7 @@ async def test_startup_shows_cached_history_without_network(settings, world, tmp
     m = world.add_message(
         Provider.SENDO, [(0, "created"), (1, "sent"), (2, "delivered")], created=-10
     )
-    store = HistoryStore(settings.history_path())
+    store = SQLiteStore(settings.history_path())
     from tui.polling.policy import PollPolicy
     from tui.polling.poller import record_lookup
     from tui.providers.lookup import Providers

@@ -177,7 +177,7 @@ async def test_send_form_refuses_bad_input_and_stays_open(settings) -> None:
 
 def test_watch_a_sendo_campaign_by_id(env, world) -> None:
     from tests.test_cli import run
-    from tui.store.history import HistoryStore, ListFilter
+    from tui.store import ListFilter, SQLiteStore
 
     ids = [
         world.add_message(
@@ -188,7 +188,7 @@ def test_watch_a_sendo_campaign_by_id(env, world) -> None:
     out = run(["watch", "--sendo-campaign", "LAUNCH01", "--no-ui"], env)
     assert out.returncode == 0, out.stderr
     assert "3 messages found" in out.stderr
-    store = HistoryStore(Path(env["SENDWATCH_DATA_DIR"]) / "history.sqlite3")
+    store = SQLiteStore(Path(env["SENDWATCH_DATA_DIR"]) / "history.sqlite3")
     try:
         assert {r.id for r in store.page(ListFilter(campaign="sendo:LAUNCH01"), 0, 10)} == set(ids)
     finally:
@@ -267,14 +267,14 @@ async def test_import_a_sendo_campaign_by_id_in_the_app(settings, world) -> None
 
 
 async def test_messages_another_instance_adds_appear_in_the_list(settings, world) -> None:
-    from tui.store.history import HistoryStore
+    from tui.store import SQLiteStore
 
     first = world.add_message(Provider.SENDO, [(0, "CREATED")], created=-5)
     app = make_app(settings, start_poller=False)
     app.store.track([MessageRef(first.id, Provider.SENDO)])
     async with app.run_test(size=(120, 30)) as pilot:
         await wait_for(pilot, lambda: app.model.count() == 1)
-        other = HistoryStore(settings.history_path())  # a second instance on the same history
+        other = SQLiteStore(settings.history_path())  # a second instance on the same history
         try:
             new = [
                 world.add_message(Provider.SENDO, [(0, "CREATED")], created=-5).id for _ in range(3)

@@ -121,14 +121,14 @@ def test_config_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str], mon
 
 def test_key_remapping_reaches_the_app(tmp_path: Path) -> None:
     from tui.app.app import SendwatchApp
-    from tui.store.history import HistoryStore
+    from tui.store import SQLiteStore
 
     path = write(
         tmp_path, '[keys]\nrefresh = "f5,r"\n[history]\npath = "%s"\n' % (tmp_path / "h.sqlite3")
     )
     settings = load(path, env={})
     assert settings.keys == {"refresh": "f5,r"}
-    app = SendwatchApp(settings, HistoryStore(settings.history_path()), start_poller=False)
+    app = SendwatchApp(settings, SQLiteStore(settings.history_path()), start_poller=False)
     assert app._keymap == {"refresh": "f5,r"}
 
 

@@ -8,7 +8,7 @@ from tui.model import Provider, Status
 from tui.polling.discovery import CampaignDiscovery
 from tui.polling.policy import PollPolicy
 from tui.providers.lookup import Providers
-from tui.store.history import HistoryStore, ListFilter
+from tui.store import ListFilter, SQLiteStore
 
 
 def _sendo(world, campaign: str, steps, **kw):
@@ -25,7 +25,7 @@ async def test_discovers_every_page_and_picks_up_new_messages(
         _sendo(world, "SPRNG001", [(0, "CREATED"), (1, "FAILED")], error=("1002", "Invalid number"))
     )
     other = _sendo(world, "OTHER001", [(0, "CREATED")])
-    store = HistoryStore(tmp_path / "h.sqlite3")
+    store = SQLiteStore(tmp_path / "h.sqlite3")
     providers = Providers(settings)
     try:
         discovery = CampaignDiscovery(
@@ -54,7 +54,7 @@ async def test_discovers_every_page_and_picks_up_new_messages(
 
 
 async def test_unknown_campaign_is_an_empty_pass(settings, tmp_path: Path) -> None:
-    store = HistoryStore(tmp_path / "h.sqlite3")
+    store = SQLiteStore(tmp_path / "h.sqlite3")
     providers = Providers(settings)
     try:
         result = await CampaignDiscovery(

@@ -1,4 +1,4 @@
-"""Both providers as they answer today (shared/providers.md), over real HTTP to the simulator.
+"""Both providers as they answer today (docs/providers.md), over real HTTP to the simulator.
 
 Every documented status: its normalized value, whether it is final, the word shown; every path a
 failure reason can take; each auth and rate-limit answer; and an answer that must not move a status
@@ -25,7 +25,7 @@ from tui.providers.budget import RequestBudget, reset_in
 from tui.providers.lookup import Providers
 from tui.reasons import explain
 from tui.serialize import message_to_dict
-from tui.store.history import HistoryStore, ListFilter
+from tui.store import ListFilter, SQLiteStore
 from tui.timeline import merge_events
 
 SENTDM = [  # (provider word, normalized, final, shown word)
@@ -67,7 +67,7 @@ async def _fetch(settings, provider: Provider, message_id: str):
     ("provider", "table"), [(Provider.SENTDM, SENTDM), (Provider.SENDO, SENDO)]
 )
 async def test_every_documented_status(settings, world, provider, table, tmp_path: Path) -> None:
-    store = HistoryStore(tmp_path / "h.sqlite3")
+    store = SQLiteStore(tmp_path / "h.sqlite3")
     policy = PollPolicy()
     try:
         for raw, normalized, final, shown in table:
@@ -317,7 +317,7 @@ async def test_sentdm_429_in_either_body_is_rate_limited(settings, world, sim) -
 def test_status_never_moves_backwards(tmp_path: Path) -> None:
     from tui.model import Message
 
-    store = HistoryStore(tmp_path / "h.sqlite3")
+    store = SQLiteStore(tmp_path / "h.sqlite3")
     policy = PollPolicy()
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     delivered = Message(

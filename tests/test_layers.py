@@ -22,7 +22,7 @@ def test_domain_really_does_not_import_textual() -> None:
     """Importing the domain in a fresh interpreter never loads Textual (httpx itself may load Rich
     for its own command line, so Rich is left to the static contract above)."""
     code = (
-        "import sys, tui.providers.lookup, tui.store.history, tui.polling.poller, tui.importers, "
+        "import sys, tui.providers.lookup, tui.store, tui.polling.poller, tui.importers, "
         "tui.simulator.demo, tui.webhooks, tui.services; "
         "bad = [m for m in sys.modules if m.split('.')[0] == 'textual' or m.startswith('tui.app')]; print(bad); sys.exit(1 if bad else 0)"
     )

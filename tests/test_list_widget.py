@@ -20,7 +20,7 @@ from tui.app.widgets.status_bar import LEVELS, StatusBar, StatusSnapshot, status
 from tui.config import load
 from tui.model import Message, MessageError, Provider, normalize_status
 from tui.providers.budget import Health, HealthState
-from tui.store.history import HistoryStore, ListFilter
+from tui.store import ListFilter, SQLiteStore, Store
 
 NOW = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
@@ -39,12 +39,12 @@ def _msg(mid: str, provider: Provider, word: str, error: tuple[str, str] | None 
     )
 
 
-def _history(tmp_path: Path, messages: list[tuple[Message, float]]) -> tuple[HistoryStore, object]:
+def _history(tmp_path: Path, messages: list[tuple[Message, float]]) -> tuple[Store, object]:
     settings = load(tmp_path / "absent.toml", env={})
     settings = replace(
         settings, history=replace(settings.history, path=str(tmp_path / "history.sqlite3"))
     )
-    store = HistoryStore(settings.history_path())
+    store = SQLiteStore(settings.history_path())
     for msg, fetched in messages:
         store.record_fetch(msg, next_poll=None, fetched_at=fetched)
     return store, settings

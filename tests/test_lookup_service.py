@@ -17,17 +17,17 @@ from tui.providers.lookup import Providers
 from tui.providers.waiting import WaitInfo
 from tui.services.lookup import LookupService, LookupTimeout, dedupe_events, describe_wait
 from tui.simulator import Simulator, SimWorld
-from tui.store.history import HistoryStore
+from tui.store import SQLiteStore, Store
 
 
 @pytest.fixture
 def store(tmp_path: Path):
-    s = HistoryStore(tmp_path / "service.sqlite3")
+    s = SQLiteStore(tmp_path / "service.sqlite3")
     yield s
     s.close()
 
 
-async def _service(settings: Settings, store: HistoryStore | None) -> LookupService:
+async def _service(settings: Settings, store: Store | None) -> LookupService:
     return LookupService(Providers(settings), store, PollPolicy.from_settings(settings.polling))
 
 
@@ -36,7 +36,7 @@ def _asked(sim: Simulator, message_id: str, provider: Provider) -> int:
 
 
 async def test_lookup_asks_both_reads_activities_then_refresh_asks_only_the_owner(
-    settings: Settings, sim: Simulator, world: SimWorld, store: HistoryStore
+    settings: Settings, sim: Simulator, world: SimWorld, store: Store
 ) -> None:
     m = world.add_message(
         Provider.SENTDM,
@@ -100,7 +100,7 @@ async def test_sendo_message_has_no_activity_log_and_prefix_asks_one(
 
 
 async def test_activity_log_failure_does_not_fail_the_lookup(
-    settings: Settings, sim: Simulator, world: SimWorld, store: HistoryStore
+    settings: Settings, sim: Simulator, world: SimWorld, store: Store
 ) -> None:
     """Sent.dm allows one request now and the next in 10 s: the message is answered, the log is not."""
     m = world.add_message(Provider.SENTDM, [(0, "queued"), (1, "delivered")], created=-5)

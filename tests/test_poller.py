@@ -15,7 +15,7 @@ from tui.model import Provider
 from tui.polling.policy import PollPolicy
 from tui.polling.poller import Poller, PollUpdate
 from tui.providers.lookup import Providers
-from tui.store.history import HistoryStore
+from tui.store import SQLiteStore
 
 FAST = PollPolicy(
     min_interval=0.2,
@@ -53,7 +53,7 @@ async def test_final_messages_are_asked_once(settings, world, sim) -> None:
         world.add_message(Provider.SENDO, [(0, "CREATED"), (1, "READ")], created=-5)
         for _ in range(5)
     ]
-    store = HistoryStore(settings.history_path())
+    store = SQLiteStore(settings.history_path())
     store.track([MessageRef(m.id, m.provider) for m in msgs])
     await run_poller(settings, store, 1.5)
     assert store.status_counts() == {"failed": 5, "read": 5}
@@ -71,7 +71,7 @@ async def test_pending_messages_settle_and_changes_are_observed(settings, world,
         [(0, "QUEUED"), (1, "PROCESSED"), (2, "SENT"), (3, "DELIVERED"), (4, "READ")],
         channel="whatsapp",
     )
-    store = HistoryStore(settings.history_path())
+    store = SQLiteStore(settings.history_path())
     store.track([MessageRef(m.id, Provider.SENTDM)])
     for _ in range(4):
         world.advance(1.0)
@@ -93,12 +93,12 @@ async def test_restart_resumes_and_never_refetches_final(settings, world, sim) -
     )
     pending = world.add_message(Provider.SENTDM, [(0, "QUEUED"), (1, "SENT")], created=-5)
     path = settings.history_path()
-    store = HistoryStore(path)
+    store = SQLiteStore(path)
     store.track([MessageRef(done.id, Provider.SENTDM), MessageRef(pending.id, Provider.SENTDM)])
     await run_poller(settings, store, 0.5)
     store.close()
     asked_before = len(sim.requests_for(pending.id))
-    reopened = HistoryStore(path)  # a new process would start exactly like this
+    reopened = SQLiteStore(path)  # a new process would start exactly like this
     await run_poller(settings, reopened, 1.2)
     assert len(sim.requests_for(done.id)) == 1
     assert len(sim.requests_for(pending.id)) > asked_before
@@ -116,7 +116,7 @@ async def test_budget_is_used_and_only_the_first_429_teaches(settings, world, si
         world.add_message(Provider.SENTDM, [(0, "QUEUED"), (3600, "SENT")], created=-1)
         for _ in range(60)
     ]
-    store = HistoryStore(settings.history_path())
+    store = SQLiteStore(settings.history_path())
     store.track([MessageRef(m.id, Provider.SENTDM) for m in msgs])
     slow = replace(FAST, min_interval=60, max_interval=60)  # every message once: a backlog of 60
     started = time.monotonic()
@@ -133,7 +133,7 @@ async def test_a_failing_provider_is_left_alone(settings, world, sim) -> None:
     live(world)
     sim.set_fault(Provider.SENDO, "down")
     msgs = [world.add_message(Provider.SENDO, created=-1) for _ in range(30)]
-    store = HistoryStore(settings.history_path())
+    store = SQLiteStore(settings.history_path())
     store.track([MessageRef(m.id, Provider.SENDO) for m in msgs])
     tight = replace(
         settings, network=replace(settings.network, breaker_threshold=3, breaker_cooldown=5.0)
@@ -147,7 +147,7 @@ async def test_a_failing_provider_is_left_alone(settings, world, sim) -> None:
 async def test_ids_without_a_provider_are_resolved(settings, world, sim) -> None:
     live(world)
     m = world.add_message(Provider.SENDO, [(0, "CREATED"), (1, "SENT")], created=-5)
-    store = HistoryStore(settings.history_path())
+    store = SQLiteStore(settings.history_path())
     store.track([MessageRef(m.id)])
     await run_poller(settings, store, 0.8)
     assert store.provider_of(m.id) is Provider.SENDO
@@ -179,7 +179,7 @@ async def test_every_final_word_is_asked_once_and_delivered_follows_the_channel(
             Provider.SENDO, [(0, "CREATED"), (0.1, "DELIVERED")], channel="mms", created=-5
         ),
     ]
-    store = HistoryStore(settings.history_path())
+    store = SQLiteStore(settings.history_path())
     store.track([MessageRef(m.id, m.provider) for m in once + again])
     answers = {m.id: 0 for m in once + again}
     rechecked = asyncio.Event()
@@ -218,7 +218,7 @@ async def test_every_message_gets_a_first_answer_while_the_screen_wants_more_tha
     )
     msgs = [world.add_message(Provider.SENDO, [(0, "QUEUED")], created=-1) for _ in range(60)]
     visible = [m.id for m in msgs[:20]]
-    store = HistoryStore(settings.history_path())
+    store = SQLiteStore(settings.history_path())
     store.track([MessageRef(m.id, Provider.SENDO) for m in msgs])
     first_answer: dict[str, float] = {}
     everyone = asyncio.Event()
@@ -256,7 +256,7 @@ async def test_every_message_gets_a_first_answer_while_the_screen_wants_more_tha
 
 
 async def test_pull_forward_boosts_only_rows_that_changed_lately(settings) -> None:
-    store = HistoryStore(settings.history_path())
+    store = SQLiteStore(settings.history_path())
     old, new = (
         MessageRef("a" * 8 + "-0000-4000-8000-000000000001", Provider.SENTDM),
         MessageRef("b" * 8 + "-0000-4000-8000-000000000002", Provider.SENTDM),
@@ -311,7 +311,7 @@ async def test_a_loop_that_raises_is_restarted_with_backoff_and_reported(
 ) -> None:
     live(world)
     m = world.add_message(Provider.SENTDM, [(0, "QUEUED")], created=-1)
-    store = HistoryStore(settings.history_path())
+    store = SQLiteStore(settings.history_path())
     store.track([MessageRef(m.id, Provider.SENTDM)])
     poller, crashes = await _crashing_run(settings, world, store, "due", times=3)
     assert [(p, type(e)) for p, e, _ in crashes] == [
@@ -331,7 +331,7 @@ async def test_a_loop_that_raises_is_restarted_with_backoff_and_reported(
 async def test_a_poll_whose_answer_cannot_be_stored_restarts_its_loop(settings, world, sim) -> None:
     live(world)
     m = world.add_message(Provider.SENDO, [(0, "QUEUED")], created=-1)
-    store = HistoryStore(settings.history_path())
+    store = SQLiteStore(settings.history_path())
     store.track([MessageRef(m.id, Provider.SENDO)])
     poller, crashes = await _crashing_run(settings, world, store, "record_fetch", times=1)
     assert [(p, type(e)) for p, e, _ in crashes] == [(Provider.SENDO, sqlite3.OperationalError)]

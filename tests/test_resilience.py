@@ -23,7 +23,7 @@ from tui.app.crash import log_file, scrub, secret_values, write_report
 from tui.app.widgets.message_list import MessageList
 from tui.ids import MessageRef
 from tui.model import Provider
-from tui.store.history import HistoryStore
+from tui.store import SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -195,7 +195,7 @@ class Pty:
 def _env_with_history(env: dict[str, str], world) -> tuple[dict[str, str], Path, str]:
     m = world.add_message(Provider.SENDO, [(0, "created"), (1, "delivered")], created=-5)
     history = Path(env["SENDWATCH_DATA_DIR"]) / "history.sqlite3"
-    store = HistoryStore(history)
+    store = SQLiteStore(history)
     store.track([MessageRef(m.id, Provider.SENDO)])
     store.close()
     env = dict(env, TERM="xterm-256color", COLUMNS="120", LINES="30")
@@ -227,7 +227,7 @@ def test_sighup_exits_quickly_with_history_intact(env, world, hang_up_first, sig
     assert (
         not Path(f"{history}-wal").exists() or Path(f"{history}-wal").stat().st_size == 0
     )  # closed cleanly
-    store = HistoryStore(history)
+    store = SQLiteStore(history)
     try:
         assert store.row(message_id) is not None
     finally:
@@ -307,7 +307,6 @@ def test_kill_9_during_heavy_polling_loses_nothing_written(env, world) -> None:
     from tests.test_poller import live
     from tui.ids import MessageRef
     from tui.model import Provider
-    from tui.store.history import HistoryStore
 
     live(world)
     msgs = [
@@ -315,7 +314,7 @@ def test_kill_9_during_heavy_polling_loses_nothing_written(env, world) -> None:
         for _ in range(400)
     ]
     history = Path(env["SENDWATCH_DATA_DIR"]) / "history.sqlite3"
-    store = HistoryStore(history)
+    store = SQLiteStore(history)
     store.track([MessageRef(m.id, Provider.SENDO) for m in msgs])
     store.close()
     child = subprocess.Popen(
@@ -338,7 +337,7 @@ def test_kill_9_during_heavy_polling_loses_nothing_written(env, world) -> None:
     finally:
         os.kill(child.pid, signal.SIGKILL)
         child.wait(timeout=10)
-    after = HistoryStore(history)
+    after = SQLiteStore(history)
     try:
         assert not after.warnings  # opened clean: nothing moved aside
         answered_after = after._read("SELECT count(*) FROM messages WHERE last_polled IS NOT NULL")[

@@ -13,7 +13,7 @@ from tui.model import Provider
 from tui.providers.lookup import Providers
 from tui.providers.sending import SendRequest, SendUsageError
 from tui.services.send import cost, send
-from tui.store.history import HistoryStore, ListFilter
+from tui.store import ListFilter, SQLiteStore
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ async def providers(settings):
 async def test_sentdm_one_message_per_recipient_and_channel(
     providers, world, tmp_path: Path
 ) -> None:
-    store = HistoryStore(tmp_path / "h.sqlite3")
+    store = SQLiteStore(tmp_path / "h.sqlite3")
     req = SendRequest(
         to=("+14155550101", "+14155550102"),
         template="Order Shipped",

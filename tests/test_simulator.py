@@ -1,4 +1,4 @@
-"""The simulator speaks both providers' current dialect (shared/providers.md), over real HTTP."""
+"""The simulator speaks both providers' current dialect (docs/providers.md), over real HTTP."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tui.ids import MessageRef
 from tui.model import Event, EventSource, Message, Provider, Status
-from tui.store.history import HistoryStore, ListFilter
+from tui.store import ListFilter, SQLiteStore, Store
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -90,7 +90,7 @@ def test_concurrent_writers_do_not_interleave(open_store) -> None:
 def test_corrupted_file_is_moved_aside(tmp_path: Path) -> None:
     path = tmp_path / "h.sqlite3"
     path.write_bytes(b"this is not a database" * 100)
-    store = HistoryStore(path)
+    store = SQLiteStore(path)
     assert store.warnings and "moved to" in store.warnings[0]
     assert store.count() == 0
     asides = list(tmp_path.glob("h.sqlite3.corrupt-*"))
@@ -102,7 +102,7 @@ def test_newer_schema_is_not_destroyed(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     db.execute("PRAGMA user_version = 99")
     db.close()
-    store = HistoryStore(path)
+    store = SQLiteStore(path)
     assert store.warnings and "newer sendwatch" in store.warnings[0]
     assert list(tmp_path.glob("h.sqlite3.corrupt-*"))
 
@@ -159,7 +159,7 @@ def test_due_and_next_due(open_store) -> None:
 
 
 def test_indexed_search_matches_the_plain_scan(tmp_path: Path) -> None:
-    store = HistoryStore(tmp_path / "h.sqlite3")
+    store = SQLiteStore(tmp_path / "h.sqlite3")
     assert store.fts
     bodies = ['Hello "Ada"', "50% off_today", "Grüße aus Köln", "code 30007 here", "plain"]
     store.track([MessageRef(message(i).id, Provider.SENTDM) for i in range(len(bodies))])
@@ -206,7 +206,7 @@ def test_version_1_history_gains_the_index(tmp_path: Path) -> None:
     )
     db.commit()
     db.close()
-    store = HistoryStore(path)
+    store = SQLiteStore(path)
     assert store.fts and not store.warnings
     assert store.count(ListFilter(text="legacy")) == 1
 
@@ -309,12 +309,12 @@ def test_two_instances_migrating_an_old_file_at_once(tmp_path: Path) -> None:
     )
     db.commit()
     db.close()
-    stores: list[HistoryStore] = []
+    stores: list[Store] = []
     errors: list[BaseException] = []
 
     def open_one() -> None:
         try:
-            stores.append(HistoryStore(path))
+            stores.append(SQLiteStore(path))
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 

@@ -265,7 +265,7 @@ async def test_webhooks_make_polling_the_safety_net(open_store, settings, world)
 def test_headless_poll_service(env, world, tmp_path: Path) -> None:
     """`sendwatch poll`: polls, logs one line per notable event, stops cleanly on SIGTERM."""
     from tests.test_poller import live
-    from tui.store.history import HistoryStore
+    from tui.store import SQLiteStore
 
     live(world)
     msgs = [
@@ -278,7 +278,7 @@ def test_headless_poll_service(env, world, tmp_path: Path) -> None:
         world.add_message(Provider.SENDO, [(0, "CREATED"), (0.5, "DELIVERED")], created=-5),
     ]
     history = Path(env["SENDWATCH_DATA_DIR"]) / "history.sqlite3"
-    store = HistoryStore(history)
+    store = SQLiteStore(history)
     store.track([MessageRef(m.id, m.provider) for m in msgs])
     store.close()
     child = subprocess.Popen(
@@ -300,7 +300,7 @@ def test_headless_poll_service(env, world, tmp_path: Path) -> None:
     assert "lease Sent.dm: polling here" in err and "stopped" in err and "Traceback" not in err
     assert "HTTP Request" not in err  # one line per notable event, not one per request
     assert f"{msgs[0].id} failed" in err
-    store = HistoryStore(history)
+    store = SQLiteStore(history)
     try:
         assert {store.row(m.id).status for m in msgs} == {"failed", "delivered"}
     finally:

@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from tui.model import Message, Provider, Status
-from tui.store.history import HistoryStore
+from tui.store import SQLiteStore, Store
 from tui.webhooks.credentials import WebhookCredentials
 from tui.webhooks.server import WebhookReceiver
 from tui.webhooks.stats import WebhookStats
@@ -130,7 +130,7 @@ def events_of(path: Path, message_id: str) -> list[tuple[str, str, str | None, s
 
 class Harness:
     def __init__(
-        self, receiver: WebhookReceiver, store: HistoryStore, path: Path, client: httpx.AsyncClient
+        self, receiver: WebhookReceiver, store: Store, path: Path, client: httpx.AsyncClient
     ) -> None:
         self.receiver, self.store, self.path, self.client = receiver, store, path, client
 
@@ -154,7 +154,7 @@ async def _harness(
     tmp_path: Path, secret: str | None = SECRET, token: str | None = TOKEN
 ) -> AsyncIterator[Harness]:
     path = tmp_path / "history.sqlite3"
-    store = HistoryStore(path)
+    store = SQLiteStore(path)
     receiver = WebhookReceiver(store, WebhookCredentials.from_values(secret, token), port=0)
     await receiver.start()
     try:
@@ -430,7 +430,7 @@ async def test_a_push_for_a_known_message_keeps_what_the_push_does_not_carry(hx:
 
 
 async def test_applied_events_are_reported_to_the_listener(tmp_path: Path) -> None:
-    store = HistoryStore(tmp_path / "h.sqlite3")
+    store = SQLiteStore(tmp_path / "h.sqlite3")
     seen: list[Any] = []
     receiver = WebhookReceiver(
         store, WebhookCredentials.from_values(SECRET, None), port=0, on_applied=seen.append

@@ -30,7 +30,7 @@ from tests.test_webhooks import (
     signed_headers,
 )
 from tui.model import Provider
-from tui.store.history import HistoryStore
+from tui.store import SQLiteStore, Store
 from tui.webhooks.credentials import WebhookCredentials
 from tui.webhooks.server import WebhookReceiver
 
@@ -128,7 +128,7 @@ def test_parse_listen_refuses(text: str) -> None:
 async def test_a_body_sent_too_slowly_gets_408_and_huge_headers_are_refused(tmp_path: Path) -> None:
     from tui.webhooks.server import ReceiverLimits
 
-    store = HistoryStore(tmp_path / "h.sqlite3")
+    store = SQLiteStore(tmp_path / "h.sqlite3")
     receiver = WebhookReceiver(
         store,
         WebhookCredentials.from_values(None, TOKEN),
@@ -159,7 +159,7 @@ async def test_a_body_sent_too_slowly_gets_408_and_huge_headers_are_refused(tmp_
     store.close()
 
 
-class _BrokenStore(HistoryStore):
+class _BrokenStore(Store):
     def get(self, message_id: str) -> Any:
         raise RuntimeError(f"internal detail {SECRET}")
 
@@ -197,7 +197,7 @@ async def test_every_status_the_simulator_pushes_ends_up_in_history(
     )
 
     messages = world.add_campaign(16, spread=10.0)
-    store = HistoryStore(tmp_path / "h.sqlite3")
+    store = SQLiteStore(tmp_path / "h.sqlite3")
     receiver = WebhookReceiver(
         store, WebhookCredentials.from_values(SIM_WEBHOOK_SECRET, SIM_WEBHOOK_TOKEN), port=0
     )

@@ -9,7 +9,7 @@ import csv
 import json
 from typing import Any, TextIO
 
-from tui.store.history import HistoryStore, ListFilter
+from tui.store import ListFilter, Store
 
 CSV_COLUMNS = [
     "id",
@@ -41,7 +41,7 @@ def _csv_row(item: dict[str, Any]) -> dict[str, Any]:
     return {k: ("" if v is None else v) for k, v in row.items()}
 
 
-def write_export(store: HistoryStore, flt: ListFilter, fmt: str, out: TextIO) -> int:
+def write_export(store: Store, flt: ListFilter, fmt: str, out: TextIO) -> int:
     """Write every message in the view to `out`; returns how many."""
     count = 0
     if fmt == "csv":

@@ -57,7 +57,7 @@ _RANK = {
 }
 
 # Every documented provider status (folded by `fold_status`) -> normalized status. See
-# shared/providers.md: Sent.dm v3 (ACCEPTED..RECEIVED) and Sendo v1 (CREATED..EXPIRED); the last
+# docs/providers.md: Sent.dm v3 (ACCEPTED..RECEIVED) and Sendo v1 (CREATED..EXPIRED); the last
 # few are older renders and descriptions that some accounts still send.
 _STATUS_MAP: dict[str, Status] = {
     "accepted": Status.CREATED,  # Sent.dm legacy

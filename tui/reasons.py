@@ -1,6 +1,6 @@
 """What a failure code means and what to do about it: the one table every screen and command uses.
 
-Only what the providers document is said here (shared/providers.md): Sendo's 4-digit `errorCode`s
+Only what the providers document is said here (docs/providers.md): Sendo's 4-digit `errorCode`s
 and the families of Sent.dm's `reason_code`s (`BUSINESS_*` — the account or a rule refused it before
 sending; `DELIVERY_*` — the channel or carrier did not deliver). An unknown code gets no advice
 rather than a guess.

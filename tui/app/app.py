@@ -45,7 +45,7 @@ from tui.model import Provider
 from tui.polling.policy import PollPolicy
 from tui.providers.budget import HealthState
 from tui.serialize import message_to_dict
-from tui.store.history import HistoryStore, ListFilter
+from tui.store import ListFilter, Store
 
 if TYPE_CHECKING:  # imported after the first frame: not needed to draw it
     from tui.polling.poller import Poller
@@ -91,7 +91,7 @@ class SendwatchApp(
     def __init__(
         self,
         settings: Settings,
-        store: HistoryStore,
+        store: Store,
         *,
         demo: bool = False,
         initial_filter: ListFilter | None = None,

@@ -12,7 +12,7 @@ from textual import work
 from tui.app.toasts import part, toast_text
 from tui.app.widgets.message_list import MessageList
 from tui.errors import SendwatchError
-from tui.store.history import ListFilter
+from tui.store import ListFilter
 
 if TYPE_CHECKING:
     from tui.app.app import SendwatchApp

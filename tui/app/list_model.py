@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from tui.store.history import HistoryStore, ListFilter, Row
+from tui.store import ListFilter, Row, Store
 
 PAGE_SIZE = 128
 MAX_PAGES = 32
@@ -21,9 +21,7 @@ COUNT_CAP = 10_000
 
 
 class ListModel:
-    def __init__(
-        self, store: HistoryStore, flt: ListFilter | None = None, sort: str = "newest"
-    ) -> None:
+    def __init__(self, store: Store, flt: ListFilter | None = None, sort: str = "newest") -> None:
         self.store = store
         self.filter = flt or ListFilter()
         self.sort = sort

@@ -20,7 +20,7 @@ from tui.app.toasts import part, toast_text
 from tui.app.widgets.message_list import MessageList
 from tui.errors import RateLimitedError, SendwatchError, UnavailableError
 from tui.ids import MessageRef, looks_like_id, parse_ref
-from tui.store.history import ListFilter
+from tui.store import ListFilter
 from tui.textsafe import safe_text
 
 if TYPE_CHECKING:

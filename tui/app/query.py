@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from tui.errors import InvalidIdError
 from tui.ids import MessageRef, parse_ref
 from tui.model import STATUS_WORDS, Status, fold_status
-from tui.store.history import ListFilter
+from tui.store import ListFilter
 
 ALIASES = {"code": "error", "err": "error", "p": "provider", "s": "status"}
 

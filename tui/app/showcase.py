@@ -19,14 +19,14 @@ from tui.providers.lookup import Providers
 from tui.simulator import SimConfig, Simulator
 from tui.simulator.demo import build_world, demo_settings
 from tui.simulator.world import SimMessage
-from tui.store.history import HistoryStore
+from tui.store import SQLiteStore, Store
 
 EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 SETTLE = 45.0  # world seconds after the campaign started: half of it has settled
 
 
 async def _prefetch(
-    providers: Providers, store: HistoryStore, policy: PollPolicy, msgs: list[SimMessage], at: float
+    providers: Providers, store: Store, policy: PollPolicy, msgs: list[SimMessage], at: float
 ) -> None:
     for msg in msgs:
         found = await providers.client(msg.provider).fetch(msg.id)
@@ -45,7 +45,7 @@ def build_showcase(
     settings = replace(
         settings, sentdm=replace(settings.sentdm, **roomy), sendo=replace(settings.sendo, **roomy)
     )
-    store = HistoryStore(settings.history_path())
+    store = SQLiteStore(settings.history_path())
     now = world.wall(world.now())
     store.track([MessageRef(m.id, m.provider) for m in tracked if not m.campaign], now=now - 60)
     store.track(

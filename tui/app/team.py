@@ -15,7 +15,7 @@ from tui.app.toasts import toast_text
 
 if TYPE_CHECKING:
     from tui.app.app import SendwatchApp
-    from tui.store.history import Changes
+    from tui.store import Changes
     from tui.webhooks.apply import Applied
 
 

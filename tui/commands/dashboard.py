@@ -13,11 +13,11 @@ from tui.config import Settings
 from tui.ids import MessageRef
 from tui.importers import ImportResult, read_ids
 from tui.model import Provider
-from tui.store.history import HistoryStore, ListFilter
+from tui.store import ListFilter, SQLiteStore, Store
 from tui.textsafe import safe_text
 
 
-def _open_store(settings: Settings) -> HistoryStore | None:
+def _open_store(settings: Settings) -> Store | None:
     from tui.errors import SendwatchError
     from tui.store.open import describe, open_store
 
@@ -109,7 +109,7 @@ def run_demo(listen: tuple[str, int] | None = None) -> int:
                 sender = WebhookSender(
                     sim.world, WebhookConfig(url, retries=6), since=sim.world.now()
                 ).start()
-            store = HistoryStore(settings.history_path())
+            store = SQLiteStore(settings.history_path())
             history = [m for m in tracked if m.campaign is None]
             store.track([MessageRef(m.id, m.provider) for m in history])
             store.track(
@@ -151,7 +151,7 @@ def _reattach_terminal() -> bool:
 
 
 def import_into(
-    store: HistoryStore, text: str, campaign: str, provider: Provider | None
+    store: Store, text: str, campaign: str, provider: Provider | None
 ) -> tuple[ImportResult, int]:
     result = read_ids(text, provider)
     added = store.track(result.refs, campaign=campaign) if result.refs else 0

@@ -11,7 +11,7 @@ from tui.config import Settings
 from tui.errors import SendwatchError
 from tui.export import write_export
 from tui.model import STATUS_WORDS, Status
-from tui.store.history import ListFilter
+from tui.store import ListFilter
 from tui.store.open import open_store
 from tui.textsafe import safe_text
 

@@ -24,7 +24,7 @@ from tui.providers.lookup import Providers
 from tui.providers.waiting import WaitInfo
 from tui.serialize import message_to_dict
 from tui.services.lookup import LookupResult, LookupService, LookupTimeout, describe_wait
-from tui.store.history import HistoryStore
+from tui.store import Store
 from tui.store.open import open_store
 
 DEFAULT_TIMEOUT = 15.0
@@ -98,7 +98,7 @@ class StderrProgress:
 async def lookup(
     settings: Settings,
     ref: MessageRef,
-    store: HistoryStore | None,
+    store: Store | None,
     timeout: float,
     progress: StderrProgress | None = None,
 ) -> LookupResult:
@@ -129,7 +129,7 @@ def run(
         ref = parse_ref(raw_id, provider)
     except SendwatchError as exc:
         return fail(str(exc), exc.exit_code)
-    store: HistoryStore | None = None
+    store: Store | None = None
     try:
         store = open_store(settings)
         for warning in store.warnings:

@@ -23,8 +23,8 @@ from tui.polling.election import lease_for
 from tui.polling.policy import PollPolicy
 from tui.polling.poller import Poller, PollUpdate, describe
 from tui.providers.lookup import Providers
+from tui.store import Store
 from tui.store.changes import ChangeWatcher
-from tui.store.history import HistoryStore
 from tui.store.open import describe as describe_store
 from tui.store.open import open_store
 from tui.textsafe import safe_text
@@ -58,7 +58,7 @@ def run(settings: Settings, listen: tuple[str, int] | None = None) -> int:
         store.close()
 
 
-async def _serve(settings: Settings, store: HistoryStore, listen: tuple[str, int] | None) -> int:
+async def _serve(settings: Settings, store: Store, listen: tuple[str, int] | None) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

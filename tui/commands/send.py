@@ -14,7 +14,7 @@ from tui.errors import ConfigError, SendwatchError
 from tui.providers.lookup import Providers
 from tui.providers.sending import SendRequest, SendResult
 from tui.services.send import choose_provider, cost, result_to_dict, send
-from tui.store.history import HistoryStore, ListFilter
+from tui.store import ListFilter, Store
 from tui.store.open import open_store
 from tui.textsafe import safe_text
 
@@ -74,7 +74,7 @@ def run(settings: Settings, args: SendArgs) -> int:
         time.strftime("send-%Y%m%d-%H%M%S", time.gmtime()) if args.watch else None
     )
     try:
-        store: HistoryStore | None = open_store(settings)
+        store: Store | None = open_store(settings)
     except Exception as exc:  # noqa: BLE001 - the send still goes out; history is a convenience
         warn(f"history not available ({exc.__class__.__name__}); the messages will not be tracked")
         store = None
@@ -101,7 +101,7 @@ def run(settings: Settings, args: SendArgs) -> int:
 
 
 async def _send(
-    settings: Settings, provider, req: SendRequest, store: HistoryStore | None, campaign: str | None
+    settings: Settings, provider, req: SendRequest, store: Store | None, campaign: str | None
 ) -> SendResult:
     providers = Providers(settings)
     try:

@@ -19,7 +19,7 @@ from tui.model import Message
 from tui.polling.policy import PollPolicy
 from tui.polling.record import record_lookup
 from tui.providers.sendo import SendoClient
-from tui.store.history import HistoryStore
+from tui.store import Store
 
 MAX_PAGES = 2_000  # 200,000 messages at 100 a page: a runaway listing stops here
 
@@ -36,7 +36,7 @@ class DiscoveryPass:
 @dataclass
 class CampaignDiscovery:
     client: SendoClient
-    store: HistoryStore
+    store: Store
     policy: PollPolicy
     campaign_id: str
     #: the campaign's name in history (defaults to `sendo:<ID>`)

@@ -4,7 +4,7 @@ The budget is the hard limit (Sent.dm: 200 requests/minute), so intervals grow w
 message last changed: something that changed 20 s ago is likely to change again soon; something
 stuck in `sent` for an hour is not.
 
-Finality follows the providers (see shared/providers.md):
+Finality follows the providers (see docs/providers.md):
   * `failed` (Sent.dm FAILED/BLOCKED/FILTERED, Sendo FAILED/EXPIRED all normalize to it), `read`,
     `cancelled` and `received` are never asked again;
   * `delivered` is final unless a read can still follow, and then rechecked rarely up to an age cap:

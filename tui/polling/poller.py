@@ -32,7 +32,7 @@ from tui.polling.policy import PollPolicy, Priority, ScreenShare
 from tui.polling.record import record_lookup
 from tui.providers.budget import HealthState
 from tui.providers.lookup import Providers
-from tui.store.history import HistoryStore
+from tui.store import Store
 
 AUTH_PAUSE = 60.0  # a rejected key is retried this rarely, so a fixed key recovers by itself
 IDLE_WAKE = 30.0  # longest sleep when nothing is due (wakes earlier on new work)
@@ -93,7 +93,7 @@ def describe(exc: BaseException) -> str:
 
 @dataclass
 class Poller:
-    store: HistoryStore
+    store: Store
     providers: Providers
     policy: PollPolicy
     on_update: Callable[[PollUpdate], None] = lambda update: None

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from tui.model import Message
 from tui.polling.policy import PollPolicy, Priority
-from tui.store.history import FetchOutcome, HistoryStore
+from tui.store import FetchOutcome, Store
 
 
 def record_lookup(
-    store: HistoryStore,
+    store: Store,
     policy: PollPolicy,
     msg: Message,
     now: float,

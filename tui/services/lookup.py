@@ -21,7 +21,7 @@ from tui.polling.policy import PollPolicy, Priority
 from tui.polling.record import record_lookup
 from tui.providers.lookup import Providers, first_answer
 from tui.providers.waiting import WaitHook, WaitInfo, waiting_reported_to
-from tui.store.history import FetchOutcome, HistoryStore
+from tui.store import FetchOutcome, Store
 
 
 class LookupTimeout(UnavailableError):
@@ -90,7 +90,7 @@ class LookupService:
     def __init__(
         self,
         providers: Providers,
-        store: HistoryStore | None,
+        store: Store | None,
         policy: PollPolicy,
         *,
         clock: Callable[[], float] = time.time,

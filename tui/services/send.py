@@ -18,7 +18,7 @@ from tui.ids import MessageRef
 from tui.model import Provider
 from tui.providers.lookup import Providers
 from tui.providers.sending import SendRequest, SendResult
-from tui.store.history import HistoryStore
+from tui.store import Store
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ async def send(
     providers: Providers,
     provider: Provider,
     req: SendRequest,
-    store: HistoryStore | None,
+    store: Store | None,
     campaign: str | None = None,
 ) -> SendResult:
     """Send, then record the new messages (and the key) in history; raises `SendwatchError`."""

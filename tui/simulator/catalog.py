@@ -1,6 +1,6 @@
 """The simulator's vocabulary: statuses, failure reasons and codes, templates, event descriptions.
 
-Kept apart from the world so the words the providers use (shared/providers.md) are in one place.
+Kept apart from the world so the words the providers use (docs/providers.md) are in one place.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ SENTDM_FAILED = [
 ]
 SENTDM_FILTERED = [("DELIVERY_007", "The carrier filtered the message as unwanted content")]
 
-# Sendo FAILED errorCode -> errorMessage (4-digit codes, shared/providers.md).
+# Sendo FAILED errorCode -> errorMessage (4-digit codes, docs/providers.md).
 SENDO_FAILURES = [
     ("1002", "Invalid destination number"),
     ("1005", "Recipient has not given consent"),

@@ -1,7 +1,7 @@
 """What a simulated message looks like on the wire, per provider, at a moment of world time.
 
 One module builds every body (REST answers and webhook payloads) so GET and the webhooks can
-never disagree about a message. Shapes follow shared/providers.md and the `sentdm` SDK's types.
+never disagree about a message. Shapes follow docs/providers.md and the `sentdm` SDK's types.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Sends: Sent.dm `POST /v3/messages` (with Idempotency-Key) and Sendo `POST /v1/message/send`.
 
 A send adds messages to the world that then progress like any other, so a client can watch what it
-just sent. Validation follows shared/providers.md; what no document says is chosen plainly here.
+just sent. Validation follows docs/providers.md; what no document says is chosen plainly here.
 """
 
 from __future__ import annotations

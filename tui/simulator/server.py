@@ -1,7 +1,7 @@
 """A loopback HTTP server that answers like Sent.dm v3 and Sendo v1, from a `SimWorld`.
 
 Shapes, headers, auth, error envelopes, `X-RateLimit-*` on every answer and 429s follow the
-providers' documents (shared/providers.md) and the official `sentdm` SDK. Faults (down, malformed,
+providers' documents (docs/providers.md) and the official `sentdm` SDK. Faults (down, malformed,
 wrong shape, hang, close, random 5xx) can be switched on per provider by tests and the demo.
 """
 

@@ -3,7 +3,7 @@
 Each message carries a script of (offset, STATUS) steps drawn once from the seeded RNG; its status
 at any moment is read off that script, so the same seed and clock give the same answers no matter
 how often, or in what order, a client asks. The clock can be frozen and advanced by tests.
-Statuses are stored as the providers send them today (upper case, shared/providers.md).
+Statuses are stored as the providers send them today (upper case, docs/providers.md).
 """
 
 from __future__ import annotations

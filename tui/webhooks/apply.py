@@ -19,7 +19,7 @@ from tui.errors import StoreError
 from tui.model import Message, Provider, Status
 from tui.polling.policy import PollPolicy
 from tui.polling.record import record_lookup
-from tui.store.history import FetchOutcome, HistoryStore
+from tui.store import FetchOutcome, Store
 
 #: Fields never merged field-by-field: they describe this push as a whole.
 _WHOLE = frozenset(
@@ -73,7 +73,7 @@ def merge(known: Message, push: Message) -> Message:
     )
 
 
-def apply_push(store: HistoryStore, policy: PollPolicy, push: Message, now: float) -> Applied:
+def apply_push(store: Store, policy: PollPolicy, push: Message, now: float) -> Applied:
     """Store one pushed message status. Raises StoreUnavailable when SQLite refuses the write."""
     try:
         stored = store.get(push.id)

@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from tui.model import Provider
 from tui.polling.policy import PollPolicy
-from tui.store.history import HistoryStore
+from tui.store import Store
 from tui.webhooks.apply import Applied, StoreUnavailable, apply_push
 from tui.webhooks.body import MAX_BODY, BodyTooLarge, BodyUnreadable, read_body
 from tui.webhooks.credentials import PATHS, WebhookCredentials
@@ -69,7 +69,7 @@ class _Handlers:
 
     def __init__(
         self,
-        store: HistoryStore,
+        store: Store,
         credentials: WebhookCredentials,
         policy: PollPolicy,
         stats: WebhookStats,
@@ -174,7 +174,7 @@ class _Handlers:
 
 
 def build_app(
-    store: HistoryStore,
+    store: Store,
     credentials: WebhookCredentials,
     *,
     policy: PollPolicy | None = None,
@@ -238,7 +238,7 @@ class WebhookReceiver:
 
     def __init__(
         self,
-        store: HistoryStore,
+        store: Store,
         credentials: WebhookCredentials,
         *,
         host: str = "127.0.0.1",

@@ -30,7 +30,7 @@ from tui.app.format import (
 )
 from tui.model import EventSource, Message, fold_status, status_word
 from tui.reasons import explain, explain_status
-from tui.store.history import Stored
+from tui.store import Stored
 from tui.textsafe import safe_text
 from tui.timeline import TimelineEntry, merge_events
 

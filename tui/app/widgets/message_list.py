@@ -38,7 +38,7 @@ from tui.app.format import (
 )
 from tui.app.list_model import COUNT_CAP, PAGE_SIZE, ListModel
 from tui.model import Provider
-from tui.store.history import ListFilter, Row
+from tui.store import ListFilter, Row
 from tui.textsafe import safe_text
 
 STATUS_CLASSES = [f"messagelist--{s}" for s in GLYPH]
