@@ -160,18 +160,23 @@ class AlertEngine:
         self.notifier.close()
 
     # -- the one call of the dashboard, poll and wait ------------------------------------------
-    def tick(self, now: float) -> TickResult:
+    def tick(self, now: float, *, force: bool = False) -> TickResult:
+        """Evaluate (if this instance polls and `interval` passed, or `force`), deliver, and say
+        what the status line shows. Never raises for a store or delivery problem."""
         transitions: list[Transition] = []
-        due = self._last_evaluation is None or now - self._last_evaluation >= self.interval
+        due = force or self._last_evaluation is None or now - self._last_evaluation >= self.interval
         if self.settings.rules and due and self.should_evaluate():
             self._last_evaluation = now
-            transitions = self.evaluate(now)
+            try:
+                transitions = self.evaluate(now)
+            except OSError as exc:  # the state file's directory: said once per tick, never fatal
+                log.warning("alert state %s not written: %s", self.state.path, type(exc).__name__)
             self.deliver(transitions)
         return TickResult(transitions, self.status())
 
-    def tick_lines(self, now: float) -> list[str]:
+    def tick_lines(self, now: float, *, force: bool = False) -> list[str]:
         """`tick` for a command line: one line per transition."""
-        return [t.payload()["text"] for t in self.tick(now).transitions]
+        return [t.payload()["text"] for t in self.tick(now, force=force).transitions]
 
     def status(self) -> str | None:
         firing = self.firing()

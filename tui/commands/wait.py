@@ -159,7 +159,7 @@ def _wait(
     )
     engine = AlertEngine.for_settings(store, settings, alerts, should_evaluate=waiter.polling_here)
     engine.provider_health = lambda: _health(waiter)
-    waiter.on_tick = lambda now: _alerts(engine, now)
+    waiter.on_tick = lambda now, last: _alerts(engine, now, last)
     try:
         result = asyncio.run(waiter.run())
     except KeyboardInterrupt:
@@ -189,8 +189,8 @@ def _health(waiter: Waiter) -> dict[str, tuple[str, float | None]]:
     }
 
 
-def _alerts(engine: AlertEngine, now: float) -> None:
-    for line in engine.tick_lines(now):
+def _alerts(engine: AlertEngine, now: float, last: bool) -> None:
+    for line in engine.tick_lines(now, force=last):
         print(f"sendwatch: alert {safe_text(line, single_line=True)}", file=sys.stderr)
 
 

@@ -152,8 +152,9 @@ class Waiter:
     thresholds: Thresholds = field(default_factory=Thresholds)
     timeout: float | None = None
     on_progress: Callable[[Progress, float], None] = lambda progress, elapsed: None
-    #: called (in a thread) after each progress read with the wall time: the alert engine's tick
-    on_tick: Callable[[float], None] = lambda now: None
+    #: called (in a thread) after each progress read with the wall time and whether it is the last
+    #: one (the wait ends): the alert engine's tick
+    on_tick: Callable[[float, bool], None] = lambda now, last: None
     clock: Callable[[], float] = time.monotonic
     check_every: float = CHECK_EVERY
 
@@ -223,7 +224,8 @@ class Waiter:
                 unreadable = StoreError(f"cannot read the history: {type(exc).__name__}")
                 return WaitResult(Progress(0, 0, {}), False, False, elapsed, unreadable)
             self.on_progress(progress, elapsed)
-            await asyncio.to_thread(self.on_tick, time.time())
+            last = progress.all_final or (self.timeout is not None and elapsed >= self.timeout)
+            await asyncio.to_thread(self.on_tick, time.time(), last)
             if progress.all_final:
                 return WaitResult(progress, self.thresholds.hold(progress), False, elapsed)
             rejected = _all_needed(providers, progress, HealthState.AUTH_REJECTED)
