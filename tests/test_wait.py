@@ -249,3 +249,27 @@ def test_progress_line_on_a_terminal_only() -> None:
         line.end()
     assert tty.getvalue() == "\r3/10 final · ✓2 ✗1 · 1m12s\n"
     assert pipe.getvalue() == ""
+
+
+def test_on_a_team_postgresql_history(settings, world, sim, pg_server, capsys) -> None:
+    """The same wait on a team's PostgreSQL: advisory-lock leases, LISTEN for other writers."""
+    url = pg_server.create_database()
+    team = replace(settings, history=replace(settings.history, url=Secret(url)))
+    done = world.add_message(Provider.SENDO, DELIVERED)
+    failed = world.add_message(Provider.SENTDM, FAILED, error=("30003", "Unreachable"))
+    code, out, err = run_wait(
+        team,
+        ref(done),
+        ref(failed),
+        "--min-delivered",
+        "50",
+        "--timeout",
+        "60s",
+        "--json",
+        capsys=capsys,
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["by_status"] == {"delivered": 1, "failed": 1} and data["met"] is True
+    assert not settings.history_path().exists()  # nothing went to the local file
+    assert "not evaluated" not in err  # the default alert rules read the PostgreSQL history too

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from tui.alerts.engine import AlertEngine
 from tui.alerts.settings import AlertSettings, default_settings
 from tui.alerts.units import format_duration, parse_duration, parse_percent
-from tui.commands.output import fail
+from tui.commands.output import fail, warn
 from tui.config import Settings
 from tui.errors import ConfigError, InvalidIdError, SendwatchError
 from tui.ids import MessageRef, parse_ref
@@ -147,6 +147,8 @@ def _wait(
     refs: list[MessageRef],
     alerts: AlertSettings,
 ) -> int:
+    if not settings.configured_providers():
+        warn("no provider is configured: only watching the history (another instance must poll it)")
     progress_line = ProgressLine(sys.stderr)
     waiter = Waiter(
         settings,
