@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tui.alerts.engine import AlertEngine
+from tui.alerts.hooks import provider_health
 from tui.alerts.settings import AlertSettings, default_settings
 from tui.alerts.units import format_duration, parse_duration, parse_percent
 from tui.commands.output import fail, warn
@@ -160,7 +161,7 @@ def _wait(
         on_progress=progress_line.show,
     )
     engine = AlertEngine.for_settings(store, settings, alerts, should_evaluate=waiter.polling_here)
-    engine.provider_health = lambda: _health(waiter)
+    engine.provider_health = lambda: provider_health(waiter.providers)() if waiter.providers else {}
     waiter.on_tick = lambda now, last: _alerts(engine, now, last)
     try:
         result = asyncio.run(waiter.run())
@@ -181,19 +182,9 @@ def _wait(
     return result.exit_code
 
 
-def _health(waiter: Waiter) -> dict[str, tuple[str, float | None]]:
-    providers = waiter.providers
-    if providers is None:
-        return {}
-    return {
-        p.value: (providers.health(p).state.value, providers.health(p).since)
-        for p in providers.clients
-    }
-
-
 def _alerts(engine: AlertEngine, now: float, last: bool) -> None:
     for line in engine.tick_lines(now, force=last):
-        print(f"sendwatch: alert {safe_text(line, single_line=True)}", file=sys.stderr)
+        print(safe_text(line, single_line=True), file=sys.stderr)
 
 
 def as_json(result: WaitResult, campaign: str | None, thresholds: Thresholds) -> dict[str, Any]:

@@ -164,9 +164,9 @@ class Waiter:
 
     def polling_here(self) -> bool:
         """True while this instance holds at least one account's lease (alerts are evaluated here)."""
-        return self.poller is not None and any(
-            state == "polling here" for state in self.poller.lease_state.values()
-        )
+        if self.poller is None:
+            return False
+        return any(state == "polling here" for state in self.poller.lease_state.values())
 
     async def run(self) -> WaitResult:
         started = self.clock()
