@@ -298,3 +298,31 @@ def test_stuck_messages(settings, world, sim, receiver) -> None:
     engine.interval = 0
     fired = engine.tick(now + 1801).transitions
     assert [t.state for t in fired] == ["firing"] and "sent 2" in fired[0].text
+
+
+async def test_hooks_follow_the_pollers_election_and_health(settings, sim) -> None:
+    import asyncio
+
+    from tui.alerts.hooks import polls_here, provider_health
+    from tui.polling.policy import PollPolicy
+    from tui.polling.poller import Poller
+    from tui.providers.lookup import Providers
+
+    store = SQLiteStore(settings.history_path())
+    providers = Providers(settings)
+    leases = {owner: lease_for(settings, store, owner) for owner in (*providers.clients, None)}
+    poller = Poller(store, providers, PollPolicy(), leases=leases)
+    evaluates = polls_here(poller)
+    assert not evaluates()  # not elected yet
+    assert provider_health(providers)() == {"sentdm": ("ready", None), "sendo": ("ready", None)}
+    task = asyncio.ensure_future(poller.run())
+    try:
+        deadline = time.monotonic() + 30
+        while not evaluates():
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.02)
+    finally:
+        poller.stop()
+        await task
+        await providers.aclose()
+    assert polls_here(Poller(store, providers, PollPolicy()))()  # no leases: a single user polls
