@@ -8,6 +8,7 @@ import io
 import json
 import threading
 import time
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -139,6 +140,7 @@ def test_fires_once_and_resolves_once_after_hold_down(settings, world, sim, rece
     assert engine.tick(now + 740).status == "⚠ balance"
     assert [t.state for t in engine.tick(now + 761).transitions] == ["resolved"]
     assert engine.tick(now + 800).status is None
+    assert engine.notifier.flush()
     assert [b["state"] for b in receiver.bodies] == ["firing", "resolved"]
     first = receiver.bodies[0]
     assert first["rule"] == "balance" and first["value"] == 2 and first["threshold"] == 1
@@ -155,6 +157,7 @@ def test_no_flapping_inside_the_hold_down(settings, world, sim, receiver) -> Non
     assert engine.evaluate(now + 300) == []  # ...and holding again: neither resolved nor re-fired
     assert engine.tick(now + 700).transitions == []
     assert [t.state for t in engine.tick(now + 821).transitions] == ["resolved"]
+    assert engine.notifier.flush()
     assert len(receiver.bodies) == 2
 
 
@@ -164,6 +167,7 @@ def test_retried_after_a_500(settings, world, sim) -> None:
     try:
         engine = engine_for(settings, alerts_for(flaky.url, CODE_RULE))
         engine.tick(time.time())
+        assert engine.notifier.flush()
         assert flaky.attempts == 3
         assert [b["state"] for b in flaky.bodies] == ["firing"]
     finally:
@@ -206,6 +210,7 @@ def test_two_instances_on_one_history_send_once(settings, world, sim, receiver) 
         # a restart (a new engine on the same history) does not send "firing" again
         c = engine_for(settings, alerts)
         assert c.tick(now + 2).transitions == []
+        assert a.notifier.flush() and b.notifier.flush()
         assert [body["state"] for body in receiver.bodies] == ["firing"]
     finally:
         a_lease.release()
@@ -216,6 +221,7 @@ def test_payload_carries_no_secret_and_no_full_number(settings, world, sim, rece
     fill(settings, world, failed=1)
     engine = engine_for(settings, alerts_for(receiver.url, CODE_RULE))
     engine.tick(time.time())
+    assert engine.notifier.flush()
     assert receiver.raw
     raw = b"".join(receiver.raw).decode()
     for secret in (SENTDM_KEY, SENDO_KEY, HOOK_TOKEN, "+14155550100", "14155550100"):
@@ -275,6 +281,7 @@ def test_provider_down_and_webhooks_silent_from_the_callers_hooks(settings, sim,
         ("down", "resolved"),
         ("quiet", "firing"),
     ]
+    assert engine.notifier.flush()
     assert "Sent.dm" in receiver.bodies[-1]["text"]
 
 
@@ -326,3 +333,18 @@ async def test_hooks_follow_the_pollers_election_and_health(settings, sim) -> No
         await task
         await providers.aclose()
     assert polls_here(Poller(store, providers, PollPolicy()))()  # no leases: a single user polls
+
+
+def test_a_slow_webhook_never_holds_up_the_tick(settings, world, sim) -> None:
+    fill(settings, world, failed=1)
+    failing = Receiver(fail=100)
+    try:
+        slow = replace(alerts_for(failing.url, CODE_RULE), retries=3, backoff=5.0)
+        engine = engine_for(settings, slow)
+        fired = engine.tick(time.time())
+        assert [t.state for t in fired.transitions] == ["firing"]
+        assert not engine.notifier.flush(timeout=0)  # the tick returned; delivery is still retrying
+        assert fired.status == "⚠ balance"
+    finally:
+        engine.notifier.close(timeout=0)
+        failing.stop()

@@ -300,7 +300,7 @@ class AlertEngine:
             payload = transition.payload()
             if transition.state == "firing":
                 self.notifier.ring(payload["text"])
-            self.notifier.post(payload)
+            self.notifier.send(payload)
 
 
 def _secrets(settings: Settings) -> list[Secret]:

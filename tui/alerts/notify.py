@@ -9,7 +9,9 @@ never turned off) and have a timeout; 5xx, 429 and network errors are retried wi
 from __future__ import annotations
 
 import logging
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -69,8 +71,11 @@ class Delivery:
 
 
 class Notifier:
-    """Posts payloads to the webhook (retrying) and rings the bell on a stream; thread-safe enough
-    for one caller at a time (the engine's tick)."""
+    """Posts payloads to the webhook (retrying) and rings the bell on a stream.
+
+    `send` queues a payload for a delivery thread of its own, so a slow or failing webhook (retries
+    with backoff can take a minute) never holds up the poller, the screen or `wait`'s deadline;
+    `close` gives what is queued a bounded time to go out."""
 
     def __init__(
         self,
@@ -92,9 +97,45 @@ class Notifier:
         self.backoff = backoff
         self.sleep = sleep
         self._client = httpx.Client(timeout=timeout) if self.webhook_url else None
+        self._queue: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.deliveries: list[Delivery] = []  # what each queued payload came to, in order
 
-    def close(self) -> None:
-        if self._client is not None:
+    def send(self, payload: dict[str, Any]) -> None:
+        """Queue one payload for the delivery thread (started on first use); returns at once."""
+        if self._client is None:
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._deliver_queued, name="sendwatch-alerts", daemon=True
+            )
+            self._thread.start()
+        self._queue.put(payload)
+
+    def _deliver_queued(self) -> None:
+        while (payload := self._queue.get()) is not None:
+            try:
+                self.deliveries.append(self.post(payload))
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until every queued payload was delivered or given up (True), or `timeout` passed."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Let queued deliveries finish (at most `timeout` seconds), then stop."""
+        if self._thread is not None:
+            self.flush(timeout)
+            self._queue.put(None)
+            self._thread.join(timeout=1.0)
+        if self._client is not None and (self._thread is None or not self._thread.is_alive()):
             self._client.close()
 
     def ring(self, text: str) -> None:
