@@ -273,3 +273,6 @@ def test_on_a_team_postgresql_history(settings, world, sim, pg_server, capsys) -
     assert data["by_status"] == {"delivered": 1, "failed": 1} and data["met"] is True
     assert not settings.history_path().exists()  # nothing went to the local file
     assert "not evaluated" not in err  # the default alert rules read the PostgreSQL history too
+    # the alert state goes beside the local history's place, never to a path made of the URL
+    assert Path(f"{settings.history_path()}.alerts.json").exists()
+    assert not any(p.name.startswith("postgresql:") for p in Path.cwd().iterdir())

@@ -127,8 +127,7 @@ class AlertEngine:
     ) -> AlertEngine:
         """An engine for this history: state beside the SQLite file, webhook silence from the store."""
         if state_path is None:
-            history = Path(getattr(store, "path", None) or settings.history_path())
-            state_path = history.with_name(history.name + ".alerts.json")
+            state_path = state_path_for(store, settings)
         notifier = Notifier(
             alerts.webhook_url,
             bell_stream=bell_stream if alerts.bell else None,
@@ -301,6 +300,14 @@ class AlertEngine:
             if transition.state == "firing":
                 self.notifier.ring(payload["text"])
             self.notifier.send(payload)
+
+
+def state_path_for(store: Store, settings: Settings) -> Path:
+    """Beside the SQLite history; for a PostgreSQL history, beside where the local file would be
+    (a `PostgresStore.path` is its redacted URL, not a place on disk)."""
+    local = getattr(store, "path", None) if not getattr(store, "url", None) else None
+    history = Path(local) if local else settings.history_path()
+    return history.with_name(history.name + ".alerts.json")
 
 
 def _secrets(settings: Settings) -> list[Secret]:
