@@ -276,3 +276,23 @@ def test_on_a_team_postgresql_history(settings, world, sim, pg_server, capsys) -
     # the alert state goes beside the local history's place, never to a path made of the URL
     assert Path(f"{settings.history_path()}.alerts.json").exists()
     assert not any(p.name.startswith("postgresql:") for p in Path.cwd().iterdir())
+
+
+def test_a_delivered_whatsapp_is_final_for_waiting(settings, world, sim, capsys) -> None:
+    """The poller still rechecks it for a read receipt (next_poll set); wait does not wait for reads."""
+    msg = world.add_message(Provider.SENTDM, DELIVERED, channel="whatsapp")
+    code, out, _ = run_wait(settings, ref(msg), "--timeout", "60s", "--json", capsys=capsys)
+    assert code == 0 and json.loads(out)["by_status"] == {"delivered": 1}
+    row = SQLiteStore(settings.history_path()).row(msg.id)
+    assert row is not None and row.next_poll is not None  # still rechecked by the poller
+
+
+def test_provider_down_until_the_timeout_exits_5(settings, world, sim, capsys) -> None:
+    msg = world.add_message(Provider.SENDO, DELIVERED)
+    sim.config.faults[Provider.SENDO] = "down"
+    # polls again 0.2 s after a failure (not 10 s), so two failures in a row mark it offline in time
+    quick = replace(settings, polling=replace(settings.polling, min_interval=0.1))
+    code, out, err = run_wait(quick, ref(msg), "--timeout", "3s", capsys=capsys)
+    assert code == 5
+    assert "Sendo could not be reached until the timeout" in err
+    assert f"sendo:{msg.id}" in out  # what is still pending is printed all the same
