@@ -14,6 +14,7 @@ import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -117,7 +118,9 @@ def outcome_for_error(error: BaseException | None) -> str:
     return "network"
 
 
-GaugeSource = Callable[[], Mapping[Provider | str | None, float]]
+#: -> {provider: value}; a key is a `Provider`, its value, or None (IDs of no known provider yet).
+#: (`Any` keys: Mapping is invariant in its key, and `dict[Provider, int]` must be accepted.)
+GaugeSource = Callable[[], Mapping[Any, float]]
 
 
 @dataclass(frozen=True)
@@ -223,10 +226,27 @@ class Metrics:
             "sendwatch_scrape_errors",
             "Gauges left out of a scrape because reading them failed.",
             ["gauge"],
-            registry=r,
+            registry=None,
         )
         self._gauges = _ScrapeGauges(scrape_errors)
         r.register(self._gauges)
+        r.register(scrape_errors)  # after the gauges: a scrape shows the errors of its own reads
+        self._start_at_zero()
+
+    def _start_at_zero(self) -> None:
+        """Every known series exists from the start at 0, so `rate()` and alerts see the first event."""
+        for provider in Provider:
+            p = provider.value
+            for outcome in OUTCOMES:
+                self._requests.labels(provider=p, outcome=outcome)
+            for result in WEBHOOK_RESULTS:
+                self._webhooks.labels(provider=p, result=result)
+            for status in STATUSES:
+                self._status_changes.labels(provider=p, status=status)
+            self._request_seconds.labels(provider=p)
+            self._delivery.labels(provider=p)
+        for gauge in _GAUGES:
+            self._gauges.errors.labels(gauge=gauge)
 
     # -- events (called where they happen; cheap, thread-safe) --------------------------------
     def provider_request(
@@ -267,10 +287,10 @@ class Metrics:
         """`source()` -> {provider: requests the budget may still make now}."""
         self._set_source("rate_limit_remaining", source)
 
-    def leases_from(self, source: Callable[[], Mapping[Provider | str | None, bool]]) -> None:
+    def leases_from(self, source: Callable[[], Mapping[Any, bool]]) -> None:
         """`source()` -> {provider (None: unknown-provider IDs): whether this process holds its lease}."""
 
-        def as_numbers() -> Mapping[Provider | str | None, float]:
+        def as_numbers() -> Mapping[Any, float]:
             return {owner: 1.0 if held else 0.0 for owner, held in source().items()}
 
         self._set_source("lease_held", as_numbers)

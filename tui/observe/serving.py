@@ -33,7 +33,7 @@ class _Exposition:
         self.metrics, self.timeout = metrics, timeout
         self._reading: asyncio.Future[bytes] | None = None
 
-    async def __call__(self, request: Request) -> Response:
+    async def handle(self, request: Request) -> Response:
         encoder, content_type = choose_encoder(request.headers.get("accept", ""))
         if self._reading is not None and not self._reading.done():
             return PlainTextResponse("a scrape is still being read", status_code=503)
@@ -50,7 +50,7 @@ class _Exposition:
 
 def metrics_route(metrics: Metrics, *, timeout: float = SCRAPE_TIMEOUT) -> Route:
     """`GET /metrics` for an existing Starlette app (the webhook receiver's route list)."""
-    return Route(METRICS_PATH, _Exposition(metrics, timeout), methods=["GET"])
+    return Route(METRICS_PATH, _Exposition(metrics, timeout).handle, methods=["GET"])
 
 
 async def _healthz(request: Request) -> Response:
