@@ -206,7 +206,7 @@ async def test_gauges_are_read_at_each_scrape_off_the_event_loop(
     remaining = {Provider.SENTDM: 150.0, Provider.SENDO: 9.0}
     held = {Provider.SENTDM: True, Provider.SENDO: False, None: True}
 
-    def rate_limits() -> dict[Provider | str | None, float]:
+    def rate_limits() -> dict[Provider, float]:
         read_in.append(threading.get_ident())
         return dict(remaining)
 

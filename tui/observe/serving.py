@@ -138,7 +138,9 @@ class MetricsServer:
         while not self._server.started:
             if self._task.done():
                 sock.close()
-                self._task = None
+                task, self._task = self._task, None
+                with contextlib.suppress(BaseException):  # uvicorn may sys.exit on a failed start
+                    task.result()
                 raise RuntimeError("the metrics server did not start")
             await asyncio.sleep(0.005)
 
