@@ -11,12 +11,15 @@ import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
@@ -29,7 +32,7 @@ from tui.errors import (
     UnavailableError,
 )
 from tui.ids import MessageRef
-from tui.model import Provider, Status
+from tui.model import Event, EventSource, Message, Provider, Status
 from tui.observe.metrics import (
     OTHER,
     OUTCOMES,
@@ -37,8 +40,10 @@ from tui.observe.metrics import (
     STATUSES,
     WEBHOOK_RESULTS,
     Metrics,
+    delivered_after,
     outcome_for_error,
     outcome_for_status,
+    result_for_status,
 )
 from tui.observe.serving import MetricsServer, metrics_route
 from tui.store import ListFilter, SQLiteStore
@@ -376,3 +381,62 @@ def test_two_metrics_objects_never_share_a_count() -> None:
         if s.name == "sendwatch_webhook_events_total"
     ]
     assert counted and set(counted) == {0.0}
+
+
+def _message(status: Status, events: list[tuple[Status, int, EventSource]]) -> Message:
+    created = datetime(2026, 12, 6, 12, 0, 0, tzinfo=UTC)
+    return Message(
+        id=MESSAGE_ID,
+        provider=Provider.SENDO,
+        status=status,
+        provider_status=status.value.upper(),
+        to=PHONE,
+        created_at=created,
+        events=tuple(
+            Event(s, s.value.upper(), created + timedelta(seconds=after), source=source)
+            for s, after, source in events
+        ),
+    )
+
+
+def test_a_recorded_answer_counts_its_new_status_once_and_times_the_delivery() -> None:
+    metrics = Metrics()
+    provider_said = EventSource.PROVIDER
+    sent = _message(Status.SENT, [(Status.SENT, 2, provider_said)])
+    delivered = _message(
+        Status.DELIVERED,
+        [
+            (Status.SENT, 2, provider_said),
+            (Status.DELIVERED, 9, EventSource.OBSERVED),  # our clock: not a delivery time
+            (Status.DELIVERED, 7, EventSource.WEBHOOK),
+        ],
+    )
+    metrics.message_recorded(sent, None, Status.SENT)
+    metrics.message_recorded(sent, Status.SENT, Status.SENT)  # a confirmation: nothing new
+    metrics.message_recorded(delivered, Status.SENT, Status.DELIVERED)
+    read = replace(delivered, status=Status.READ)
+    metrics.message_recorded(read, Status.DELIVERED, Status.READ)  # delivered once, timed once
+    assert delivered_after(delivered) == 7.0
+    assert delivered_after(sent) is None
+    text = generate_latest(metrics.registry).decode()
+    assert value(text, "sendwatch_status_changes_total", provider="sendo", status="sent") == 1
+    assert value(text, "sendwatch_status_changes_total", provider="sendo", status="delivered") == 1
+    assert value(text, "sendwatch_status_changes_total", provider="sendo", status="read") == 1
+    name = "sendwatch_delivery_latency_seconds"
+    assert value(text, f"{name}_count", provider="sendo") == 1
+    assert value(text, f"{name}_sum", provider="sendo") == 7.0
+    assert PHONE not in text and MESSAGE_ID not in text
+
+
+def test_refusals_map_to_webhook_results() -> None:
+    codes = (400, 401, 408, 413, 500, 503)
+    assert [result_for_status(c) for c in codes] == [
+        "bad_request",
+        "unauthorized",
+        "timeout",
+        "too_large",
+        "internal_error",
+        "store_unavailable",
+    ]
+    assert result_for_status(418) == OTHER
+    assert {result_for_status(c) for c in codes} <= WEBHOOK_RESULTS

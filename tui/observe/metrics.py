@@ -27,7 +27,7 @@ from tui.errors import (
     RateLimitedError,
     SendwatchError,
 )
-from tui.model import Provider, Status
+from tui.model import EventSource, Message, Provider, Status
 
 OTHER = "other"
 #: `None` as a provider: the lease and backlog of IDs whose provider is not known yet
@@ -99,6 +99,21 @@ def outcome_for_status(status_code: int) -> str:
     return "ok"
 
 
+_REFUSALS = {
+    400: "bad_request",
+    401: "unauthorized",
+    408: "timeout",
+    413: "too_large",
+    500: "internal_error",
+    503: "store_unavailable",
+}
+
+
+def result_for_status(status_code: int) -> str:
+    """The webhook result of a refusal the receiver answered with `status_code` (else `other`)."""
+    return _REFUSALS.get(status_code, OTHER)
+
+
 def outcome_for_error(error: BaseException | None) -> str:
     """The outcome of a request that ended in `error` (None: it succeeded)."""
     if error is None:
@@ -120,6 +135,28 @@ def outcome_for_error(error: BaseException | None) -> str:
 
 #: -> {provider: value}; a key is a `Provider`, its value, or None (IDs of no known provider yet).
 #: (`Any` keys: Mapping is invariant in its key, and `dict[Provider, int]` must be accepted.)
+def delivered_after(msg: Message) -> float | None:
+    """Seconds from creation to delivery by the provider's own clocks, or None when unknown.
+
+    The delivery time is the earliest delivered event the provider reported (polled or pushed);
+    sendwatch's own observations are left out (they measure our polling, not the network), and
+    without such an event a delivered message's `updated_at` stands in."""
+    if msg.created_at is None:
+        return None
+    times = [
+        e.timestamp
+        for e in msg.events
+        if e.status is Status.DELIVERED and e.source is not EventSource.OBSERVED
+    ]
+    if times:
+        delivered = min(times)
+    elif msg.status is Status.DELIVERED and msg.updated_at is not None:
+        delivered = msg.updated_at
+    else:
+        return None
+    return (delivered - msg.created_at).total_seconds()
+
+
 GaugeSource = Callable[[], Mapping[Any, float]]
 
 
@@ -277,6 +314,17 @@ class Metrics:
             return False
         self._delivery.labels(provider=provider_label(provider)).observe(seconds)
         return True
+
+    def message_recorded(self, msg: Message, previous: Status | None, current: Status) -> None:
+        """After an answer or a push was stored (`FetchOutcome.previous/current`): count the new
+        status once, and time the delivery when the message just reached delivered (or read)."""
+        if previous is current:
+            return
+        self.status_change(msg.provider, current)
+        reached = current in (Status.DELIVERED, Status.READ)
+        before = previous is None or previous.rank < Status.DELIVERED.rank
+        if reached and before and (seconds := delivered_after(msg)) is not None:
+            self.delivery_latency(msg.provider, seconds)
 
     # -- gauges (read at scrape time, in the scrape's thread) ---------------------------------
     def backlog_from(self, source: GaugeSource) -> None:
