@@ -31,6 +31,7 @@ from tui.observe.logs import (
     banner,
     log_event,
     parse_line,
+    problem,
     resolve_format,
     say,
     setup_logging,
@@ -256,3 +257,27 @@ def test_every_line_on_stdout_and_stderr_is_json_even_a_warning_and_a_crash() ->
     for line in out + err:
         assert_core_keys(line)
     assert API_KEY not in proc.stdout + proc.stderr
+
+
+def test_a_commands_error_line_is_plain_or_one_json_object_on_stderr(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    setup_logging("text", stream=io.StringIO(), secrets=[API_KEY])
+    problem(f"the key {API_KEY} was refused")
+    problem("history is on a network drive", warning=True)
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [
+        f"sendwatch: the key {REDACTED} was refused",
+        "sendwatch: warning: history is on a network drive",
+    ]
+    setup_logging("json", stream=io.StringIO(), secrets=[API_KEY])
+    problem(f"the key {API_KEY} was refused", exit_code=3)
+    problem("history is on a network drive", warning=True)
+    out, err = capsys.readouterr()
+    lines = [json.loads(line) for line in err.splitlines()]
+    assert out == "" and API_KEY not in err
+    assert [(p["event"], p["level"]) for p in lines] == [("error", "error"), ("warning", "warning")]
+    assert lines[0]["exit_code"] == 3
+    for line in lines:
+        assert_core_keys(line)

@@ -284,6 +284,22 @@ def say(
     print(JsonLineFormatter(secrets).format(record), file=out, flush=True)
 
 
+def problem(message: str, *, warning: bool = False, **fields: Any) -> None:
+    """A command's error or warning line on stderr: `sendwatch: [warning: ]message` in text mode,
+    an `error`/`warning` event in json mode (what `commands.output.fail`/`warn` should call)."""
+    if current_format() == "text":
+        prefix = "sendwatch: warning: " if warning else "sendwatch: "
+        say(prefix + message, stream=sys.stderr)
+        return
+    say(
+        message,
+        event="warning" if warning else "error",
+        level=logging.WARNING if warning else logging.ERROR,
+        stream=sys.stderr,
+        **fields,
+    )
+
+
 def banner(lines: Iterable[str], *, event: str = "banner", stream: TextIO | None = None) -> None:
     """`say` for each line: the plain lines in text mode, one JSON object per line in json mode."""
     for line in lines:

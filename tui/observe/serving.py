@@ -39,6 +39,7 @@ class _Exposition:
             return PlainTextResponse("a scrape is still being read", status_code=503)
         loop = asyncio.get_running_loop()
         self._reading = reading = loop.run_in_executor(None, encoder, self.metrics.registry)
+        reading.add_done_callback(_consume)  # a read that outlived its scrape may still fail
         try:
             body = await asyncio.wait_for(asyncio.shield(reading), self.timeout)
         except TimeoutError:
@@ -46,6 +47,11 @@ class _Exposition:
         except Exception as exc:  # noqa: BLE001 - a failed scrape is one answer, never a traceback
             return PlainTextResponse(f"metrics unavailable ({type(exc).__name__})", status_code=500)
         return Response(body, media_type=content_type)
+
+
+def _consume(done: asyncio.Future[bytes]) -> None:
+    if not done.cancelled():
+        done.exception()
 
 
 def metrics_route(metrics: Metrics, *, timeout: float = SCRAPE_TIMEOUT) -> Route:
