@@ -89,7 +89,7 @@ def test_an_event_is_one_json_object_with_ts_level_event_and_its_fields() -> Non
     log_event(log, "lease_acquired", provider="sendo", account="a1b2")
     log_event(log, "message_failed", level=logging.WARNING, provider="sentdm", code="BUSINESS_003")
     # names LogRecord itself uses, and our own core keys, are fields like any other: nothing lost
-    log_event(log, "odd_fields", name="n", args=[1, 2], ts="theirs", level_name="x")
+    log_event(log, "odd_fields", name="n", args=[1, 2], ts="theirs", level_name=float("nan"))
     log.info("a plain line from an older call site: %d", 7)
     logging.getLogger("sendwatch.poll").debug("below the level: not written")
     lines = lines_of(out)
@@ -106,6 +106,7 @@ def test_an_event_is_one_json_object_with_ts_level_event_and_its_fields() -> Non
     assert lines[0]["level"] == "info" and lines[1]["level"] == "warning"
     assert lines[1]["code"] == "BUSINESS_003"
     assert lines[2]["name"] == "n" and lines[2]["args"] == [1, 2] and lines[2]["ts_"] == "theirs"
+    assert lines[2]["level_name"] == "nan"  # strict JSON: no NaN literal
     assert lines[3]["message"] == "a plain line from an older call site: 7"
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sys
 import threading
@@ -69,6 +70,8 @@ def _scrub_value(value: Any, secrets: Iterable[str]) -> Any:
         return {str(k): _scrub_value(v, secrets) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         return [_scrub_value(v, secrets) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # NaN/Infinity are not JSON: a reader would reject the whole line
     if value is None or isinstance(value, bool | int | float):
         return value
     return scrub(str(value), secrets)  # anything else as its text: never its repr's secrets
@@ -306,9 +309,14 @@ def banner(lines: Iterable[str], *, event: str = "banner", stream: TextIO | None
         say(line.strip() if current_format() == "json" else line, event=event, stream=stream)
 
 
+def _reject_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not JSON")
+
+
 def parse_line(line: str) -> dict[str, Any]:
-    """One JSON log line back into a dict (for tests and for tools that read our logs)."""
-    value = json.loads(line)
+    """One JSON log line back into a dict (for tests and for tools that read our logs); strict:
+    NaN/Infinity, which many JSON readers reject, are an error here too."""
+    value = json.loads(line, parse_constant=_reject_constant)
     if not isinstance(value, dict):
         raise ValueError("a log line is a JSON object")
     return value
