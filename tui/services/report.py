@@ -1,0 +1,431 @@
+"""`sendwatch report`'s numbers: counts, rates, latency, cohorts, spend, failures and a cause.
+
+One service for the command (and later the dashboard's summary and `wait --json`): a
+`ReportBuilder` folds the stored snapshots (`store.iter_snapshots`, the `get --json` objects) one
+at a time, so a caller can feed it messages as they come; `build_report` runs it over a view.
+
+Choices (the issue leaves them open; the README and `--help` say the same):
+- `by_status` has every normalized status plus `waiting` (tracked, never answered yet), 0 where none.
+- final = delivered, read, failed, cancelled, received. Rates are over final messages only.
+- latency runs from the provider's creation time to the provider's own DELIVERED time (Sent.dm's
+  DELIVERED event; Sendo's `updatedAt` of the answer that said DELIVERED, kept as its event; a
+  webhook's time is the provider's too). A delivery only sendwatch observed has no provider time
+  and is not counted. Percentiles are nearest-rank.
+- country: Sent.dm's `region_code`, else the E.164 number through phonenumbers; null when neither.
+- spend sums Sent.dm's `price` (Sendo states no price, only segments); neither provider states a
+  currency (docs/providers.md), so `currency` is null.
+- stalled: messages in a non-final stage longer than `STALL_AFTER` says that stage takes, counted
+  from the provider's time of entering it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import phonenumbers
+
+from tui.model import Provider, Status
+from tui.reasons import explain, explain_status
+from tui.store import ListFilter, Store
+from tui.timeparse import parse_time
+
+WAITING = "waiting"
+STATUS_KEYS: tuple[str, ...] = (WAITING, *(s.value for s in Status))
+FINAL = frozenset({"delivered", "read", "failed", "cancelled", "received"})
+DELIVERED = frozenset({"delivered", "read"})
+#: How long a stage usually takes at most (seconds); longer is "stalled". `sent` matches the
+#: poll policy's "sent, no receipt" hour; the others are minutes at both providers.
+STALL_AFTER: dict[str, float] = {
+    "created": 600.0,
+    "scheduled": 600.0,  # counted from `scheduled_at`, the release time
+    "queued": 600.0,
+    "sent": 3600.0,
+    "unknown": 3600.0,
+}
+CAUSE_SHARE = 0.5  # a cause is named when it explains more than this share of the failures
+_PROVIDER_TIMES = ("provider", "webhook")
+
+
+def _epoch(value: object) -> float | None:
+    """An ISO time from a snapshot as epoch seconds (fast path for our own `to_iso` output)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        parsed = parse_time(value)
+        return parsed.timestamp() if parsed else None
+
+
+class CountryLookup:
+    """ISO 3166 alpha-2 country of an E.164 number, via phonenumbers, cached per number prefix.
+
+    The key is the country calling code plus the first six national digits: enough to tell apart
+    every region sharing a calling code (NANP area codes, +44 Crown dependencies, +7 Kazakhstan,
+    +39 Vatican...). A prefix is only cached once a number under it was placed.
+    """
+
+    PREFIX_DIGITS = 6
+
+    def __init__(self) -> None:
+        self._cache: dict[str, str] = {}
+
+    def country(self, number: object) -> str | None:
+        if not isinstance(number, str) or not number.startswith("+") or len(number) > 32:
+            return None
+        digits = "".join(ch for ch in number if ch.isdigit())
+        key = digits[: 3 + self.PREFIX_DIGITS]  # a calling code has 1-3 digits: cover the longest
+        if key in self._cache:
+            return self._cache[key]
+        try:
+            parsed = phonenumbers.parse("+" + digits, None)
+        except phonenumbers.NumberParseException:
+            return None
+        region = phonenumbers.region_code_for_number(parsed)
+        if not region or region == "001":  # 001: non-geographic (satellite, UIFN)
+            return None
+        code = str(parsed.country_code)
+        national = str(parsed.national_number)
+        if len(national) >= self.PREFIX_DIGITS:
+            self._cache[(code + national)[: 3 + self.PREFIX_DIGITS]] = region
+        return region
+
+
+def percentile(ordered: list[float], pct: float) -> float | None:
+    """Nearest-rank percentile of an ascending list; None when empty."""
+    if not ordered:
+        return None
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class _Cohort:
+    total: int = 0
+    delivered: int = 0
+    failed: int = 0
+    final: int = 0
+
+
+@dataclass
+class _FailureGroup:
+    provider: str
+    code: str | None
+    word: str | None  # the provider's word when no code came with the failure (`expired`)
+    count: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def reason(self) -> str | None:
+        if not self.reasons:
+            return self.word
+        return min(self.reasons.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+
+    def advice(self) -> str | None:
+        if self.code:
+            return explain(self.provider, self.code)
+        return explain_status(self.word)
+
+
+@dataclass(frozen=True)
+class Cause:
+    """What explains more than half of the failures: one line and the advice."""
+
+    provider: str
+    country: str | None
+    channel: str | None
+    code: str | None
+    reason: str | None
+    count: int
+    share: float
+    advice: str | None
+
+    def parts(self) -> list[str]:
+        """The cause's labels in order (provider, country, channel, code and reason) — untrusted."""
+        label = Provider(self.provider).label if self.provider in ("sentdm", "sendo") else "?"
+        parts = [label]
+        parts += [p for p in (self.country, self.channel) if p]
+        what = " ".join(p for p in (self.code, self.reason) if p)
+        if what:
+            parts.append(what)
+        return parts
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "country": self.country,
+            "channel": self.channel,
+            "code": self.code,
+            "reason": self.reason,
+            "count": self.count,
+            "share": self.share,
+            "advice": self.advice,
+        }
+
+
+class ReportBuilder:
+    """Folds stored message snapshots (the `get --json` objects with events) into the report."""
+
+    def __init__(self, campaign: str | None, now: float) -> None:
+        self.campaign = campaign
+        self.now = now
+        self.countries = CountryLookup()
+        self.by_status: Counter[str] = Counter({key: 0 for key in STATUS_KEYS})
+        self.total = 0
+        self.latencies: list[float] = []
+        self.cohorts: dict[tuple[str, str | None, str | None], _Cohort] = {}
+        self.spend_total: float | None = None
+        self.spend_failed = 0.0
+        self.priced = 0
+        self.segments: int | None = None
+        self.failures: dict[tuple[str, str | None, str | None], _FailureGroup] = {}
+        # (provider, country, code-or-word) -> count: the narrowest cause a failure can have.
+        self.failure_places: Counter[tuple[str, str | None, str | None]] = Counter()
+        self.stalled: Counter[str] = Counter()
+        self.stalled_oldest: dict[str, float] = {}
+
+    def add_all(self, snapshots: Iterable[Mapping[str, Any]]) -> ReportBuilder:
+        for snapshot in snapshots:
+            self.add(snapshot)
+        return self
+
+    def add(self, snap: Mapping[str, Any]) -> None:
+        """Count one message (a snapshot as `store.iter_snapshots` yields it)."""
+        self.total += 1
+        provider = _text(snap.get("provider"))
+        if snap.get("fetched_at") is None or provider is None:
+            self.by_status[WAITING] += 1
+            return
+        status = _text(snap.get("status")) or Status.UNKNOWN.value
+        if status not in Status._value2member_map_:
+            status = Status.UNKNOWN.value
+        self.by_status[status] += 1
+        metadata = snap.get("metadata")
+        region = metadata.get("region_code") if isinstance(metadata, Mapping) else None
+        country = (
+            region.upper()
+            if isinstance(region, str) and len(region) == 2 and region.isalpha()
+            else self.countries.country(snap.get("to"))
+        )
+        channel = _text(snap.get("channel"))
+        cohort = self.cohorts.setdefault((provider, channel, country), _Cohort())
+        cohort.total += 1
+        if status in FINAL:
+            cohort.final += 1
+        if status in DELIVERED:
+            cohort.delivered += 1
+        price = snap.get("price")
+        if isinstance(price, (int, float)) and not isinstance(price, bool) and price >= 0:
+            self.spend_total = (self.spend_total or 0.0) + price
+            self.priced += 1
+            if status == "failed":
+                self.spend_failed += price
+        segments = snap.get("segments")
+        if isinstance(segments, int) and not isinstance(segments, bool) and segments >= 0:
+            self.segments = (self.segments or 0) + segments
+        raw_events = snap.get("events")
+        events: list[Any] = raw_events if isinstance(raw_events, list) else []
+        if status == "failed":
+            cohort.failed += 1
+            self._add_failure(snap, provider, country)
+        elif status not in FINAL:
+            self._check_stalled(snap, status, events)
+        if status in DELIVERED:
+            self._add_latency(snap, events)
+
+    def _add_failure(self, snap: Mapping[str, Any], provider: str, country: str | None) -> None:
+        raw_error = snap.get("error")
+        error: Mapping[str, Any] = raw_error if isinstance(raw_error, Mapping) else {}
+        code = _text(error.get("code"))
+        word = None
+        if code is None:
+            raw = snap.get("provider_status")
+            word = raw.strip().lower() if isinstance(raw, str) and raw.strip() else "failed"
+        key = (provider, code, word)
+        group = self.failures.get(key)
+        if group is None:
+            group = self.failures[key] = _FailureGroup(provider, code, word)
+        group.count += 1
+        message = error.get("message")
+        if isinstance(message, str) and message:
+            group.reasons[message[:500]] += 1
+        self.failure_places[(provider, country, code or word)] += 1
+
+    def _add_latency(self, snap: Mapping[str, Any], events: list[Any]) -> None:
+        created = _epoch(snap.get("created_at"))
+        if created is None:
+            return
+        for event in events:
+            if (
+                isinstance(event, Mapping)
+                and event.get("status") == "delivered"
+                and event.get("source") in _PROVIDER_TIMES
+            ):
+                delivered = _epoch(event.get("timestamp"))
+                if delivered is not None and delivered >= created:
+                    self.latencies.append(delivered - created)
+                return
+
+    def _check_stalled(self, snap: Mapping[str, Any], status: str, events: list[Any]) -> None:
+        limit = STALL_AFTER.get(status)
+        if limit is None:
+            return
+        if status == "scheduled":
+            since = _epoch(snap.get("scheduled_at"))
+        else:
+            since = None
+            for event in events:  # the provider's time of entering the current status
+                if (
+                    isinstance(event, Mapping)
+                    and event.get("status") == status
+                    and event.get("source") in _PROVIDER_TIMES
+                ):
+                    since = _epoch(event.get("timestamp"))
+            since = since or _epoch(snap.get("updated_at")) or _epoch(snap.get("created_at"))
+        if since is None:
+            return
+        waited = self.now - since
+        if waited > limit:
+            self.stalled[status] += 1
+            self.stalled_oldest[status] = max(self.stalled_oldest.get(status, 0.0), waited)
+
+    # -- the result ---------------------------------------------------------------------------
+    @property
+    def failed(self) -> int:
+        return self.by_status["failed"]
+
+    @property
+    def final(self) -> int:
+        return sum(self.by_status[s] for s in FINAL)
+
+    def cause(self) -> Cause | None:
+        """The narrowest explanation of more than half of the failures, or None.
+
+        Tried in order: one provider's code in one country ("Sendo · US · 1350"), one provider's
+        code anywhere, then one cohort (provider, channel, country)."""
+        failed = self.failed
+        if not failed:
+            return None
+        if self.failure_places:
+            (provider, country, what), count = min(
+                self.failure_places.items(), key=lambda kv: (-kv[1], str(kv[0]))
+            )
+            if count / failed > CAUSE_SHARE:
+                return self._code_cause(provider, country, what, count)
+        top = min(self.failures.values(), key=_failure_order, default=None)
+        if top is not None and top.count / failed > CAUSE_SHARE:
+            return self._code_cause(top.provider, None, top.code or top.word, top.count)
+        ranked = sorted(self.cohorts.items(), key=lambda kv: (-kv[1].failed, str(kv[0])))
+        if ranked and ranked[0][1].failed / failed > CAUSE_SHARE:
+            (provider, channel, country), cohort = ranked[0]
+            return Cause(
+                provider, country, channel, None, None, cohort.failed, cohort.failed / failed, None
+            )
+        return None
+
+    def _code_cause(
+        self, provider: str, country: str | None, what: str | None, count: int
+    ) -> Cause:
+        group = next(
+            g
+            for g in self.failures.values()
+            if g.provider == provider and (g.code or g.word) == what
+        )
+        return Cause(
+            provider,
+            country,
+            None,
+            group.code,
+            group.reason(),
+            count,
+            count / self.failed,
+            group.advice(),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The `report --json` object."""
+        final, failed = self.final, self.failed
+        delivered = sum(self.by_status[s] for s in DELIVERED)
+        ordered = sorted(self.latencies)
+        cause = self.cause()
+        return {
+            "campaign": self.campaign,
+            "total": self.total,
+            "by_status": {key: self.by_status[key] for key in STATUS_KEYS},
+            "final": final,
+            "delivery_rate": delivered / final if final else None,
+            "failure_rate": failed / final if final else None,
+            "latency_seconds": {
+                "p50": percentile(ordered, 50),
+                "p90": percentile(ordered, 90),
+                "p99": percentile(ordered, 99),
+                "count": len(ordered),
+            },
+            "by_cohort": [
+                {
+                    "provider": provider,
+                    "channel": channel,
+                    "country": country,
+                    "total": c.total,
+                    "delivered": c.delivered,
+                    "failed": c.failed,
+                    "delivery_rate": c.delivered / c.final if c.final else None,
+                }
+                for (provider, channel, country), c in sorted(
+                    self.cohorts.items(), key=lambda kv: (-kv[1].total, str(kv[0]))
+                )
+            ],
+            "spend": {
+                "total": _money(self.spend_total),
+                "currency": None,
+                "failed": _money(self.spend_failed) if self.spend_total is not None else None,
+                "priced_messages": self.priced,
+                "segments": self.segments,
+            },
+            "failures_by_code": [
+                {
+                    "provider": g.provider,
+                    "code": g.code,
+                    "count": g.count,
+                    "share": g.count / failed,
+                    "reason": g.reason(),
+                    "advice": g.advice(),
+                }
+                for g in sorted(self.failures.values(), key=_failure_order)
+            ],
+            "stalled": [
+                {
+                    "stage": stage,
+                    "count": self.stalled[stage],
+                    "threshold_seconds": STALL_AFTER[stage],
+                    "oldest_seconds": round(self.stalled_oldest[stage], 3),
+                }
+                for stage in STALL_AFTER
+                if self.stalled[stage]
+            ],
+            "cause": cause.to_json() if cause else None,
+        }
+
+
+def _text(value: object, limit: int = 200) -> str | None:
+    """A non-empty string field of a snapshot (capped: it is provider text), else None."""
+    return value[:limit] if isinstance(value, str) and value else None
+
+
+def _failure_order(group: _FailureGroup) -> tuple[int, str, str, str]:
+    """Most failures first; ties in a fixed order (provider, code, word)."""
+    return (-group.count, group.provider, group.code or "", group.word or "")
+
+
+def _money(value: float | None) -> float | None:
+    """Prices are 4-decimal amounts: round the float sum's noise away."""
+    return None if value is None else round(value, 6)
+
+
+def build_report(store: Store, flt: ListFilter, now: float) -> dict[str, Any]:
+    """The report of one view of the history (a campaign, or everything)."""
+    return ReportBuilder(flt.campaign, now).add_all(store.iter_snapshots(flt)).to_json()
