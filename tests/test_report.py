@@ -368,3 +368,11 @@ def test_add_parser_plugs_into_the_cli() -> None:
         True,
         "text",
     )
+
+
+def test_country_cache_is_per_calling_code_and_six_digits() -> None:
+    countries = CountryLookup()
+    for last in range(50):
+        assert countries.country(f"+1212555{last:04d}") == "US"
+        assert countries.country(f"+44207946{last:04d}") == "GB"
+    assert sorted(countries._cache) == ["1212555", "44207946"]  # one parse per prefix

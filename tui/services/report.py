@@ -79,21 +79,33 @@ class CountryLookup:
         if not isinstance(number, str) or not number.startswith("+") or len(number) > 32:
             return None
         digits = "".join(ch for ch in number if ch.isdigit())
-        key = digits[: 3 + self.PREFIX_DIGITS]  # a calling code has 1-3 digits: cover the longest
-        if key in self._cache:
+        key = _prefix_key(digits, self.PREFIX_DIGITS)
+        if key is not None and key in self._cache:
             return self._cache[key]
         try:
             parsed = phonenumbers.parse("+" + digits, None)
         except phonenumbers.NumberParseException:
             return None
         region = phonenumbers.region_code_for_number(parsed)
-        if not region or region == "001":  # 001: non-geographic (satellite, UIFN)
+        if not region or region == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY:
             return None
-        code = str(parsed.country_code)
-        national = str(parsed.national_number)
-        if len(national) >= self.PREFIX_DIGITS:
-            self._cache[(code + national)[: 3 + self.PREFIX_DIGITS]] = region
+        if key is not None:
+            self._cache[key] = region
         return region
+
+
+def _prefix_key(digits: str, national_digits: int) -> str | None:
+    """Calling code + the first national digits, or None when the number is shorter than that.
+
+    Calling codes are prefix-free, so the first 1-3 digits found in phonenumbers' table are it."""
+    for size in (1, 2, 3):
+        if (
+            digits[:size].isdigit()
+            and int(digits[:size]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+        ):
+            key = digits[: size + national_digits]
+            return key if len(key) == size + national_digits else None
+    return None
 
 
 def percentile(ordered: list[float], pct: float) -> float | None:
@@ -167,6 +179,80 @@ class Cause:
         }
 
 
+@dataclass(frozen=True)
+class MessageFacts:
+    """What the report needs of one message; times are epoch seconds, all the provider's own."""
+
+    provider: str
+    status: str  # a `Status` value
+    waiting: bool = False  # tracked, never answered
+    provider_status: str | None = None
+    channel: str | None = None
+    to: str | None = None
+    region: str | None = None  # Sent.dm's region_code, when it gave one
+    price: float | None = None
+    segments: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    created: float | None = None
+    delivered: float | None = None  # the provider's DELIVERED time
+    entered: float | None = None  # when it entered its current status (scheduled: release time)
+
+    @classmethod
+    def from_snapshot(cls, snap: Mapping[str, Any]) -> MessageFacts:
+        """From a stored snapshot (`message_to_dict` with the merged timeline); never raises."""
+        provider = _text(snap.get("provider"))
+        if snap.get("fetched_at") is None or provider is None:
+            return cls(provider or "", Status.UNKNOWN.value, waiting=True)
+        status = _text(snap.get("status")) or Status.UNKNOWN.value
+        if status not in Status._value2member_map_:
+            status = Status.UNKNOWN.value
+        metadata = snap.get("metadata")
+        region = metadata.get("region_code") if isinstance(metadata, Mapping) else None
+        raw_error = snap.get("error")
+        error: Mapping[str, Any] = raw_error if isinstance(raw_error, Mapping) else {}
+        raw_events = snap.get("events")
+        events = (
+            [e for e in raw_events if isinstance(e, Mapping)]
+            if isinstance(raw_events, list)
+            else []
+        )
+        said = [e for e in events if e.get("source") in _PROVIDER_TIMES]
+        delivered = next((e for e in said if e.get("status") == "delivered"), None)
+        entered_event = next((e for e in reversed(said) if e.get("status") == status), None)
+        if status == "scheduled":
+            entered = _epoch(snap.get("scheduled_at"))
+        else:
+            entered = (
+                (_epoch(entered_event.get("timestamp")) if entered_event else None)
+                or _epoch(snap.get("updated_at"))
+                or _epoch(snap.get("created_at"))
+            )
+        price = snap.get("price")
+        segments = snap.get("segments")
+        return cls(
+            provider=provider,
+            status=status,
+            provider_status=_text(snap.get("provider_status")),
+            channel=_text(snap.get("channel")),
+            to=_text(snap.get("to")),
+            region=region.upper()
+            if isinstance(region, str) and len(region) == 2 and region.isalpha()
+            else None,
+            price=float(price)
+            if isinstance(price, (int, float)) and not isinstance(price, bool) and price >= 0
+            else None,
+            segments=segments
+            if isinstance(segments, int) and not isinstance(segments, bool) and segments >= 0
+            else None,
+            error_code=_text(error.get("code")),
+            error_message=_text(error.get("message"), 500),
+            created=_epoch(snap.get("created_at")),
+            delivered=_epoch(delivered.get("timestamp")) if delivered else None,
+            entered=entered,
+        )
+
+
 class ReportBuilder:
     """Folds stored message snapshots (the `get --json` objects with events) into the report."""
 
@@ -195,103 +281,64 @@ class ReportBuilder:
 
     def add(self, snap: Mapping[str, Any]) -> None:
         """Count one message (a snapshot as `store.iter_snapshots` yields it)."""
+        self.add_facts(MessageFacts.from_snapshot(snap))
+
+    def add_facts(self, facts: MessageFacts) -> None:
+        """Count one message from the few facts the report needs (a snapshot's, or a row's)."""
         self.total += 1
-        provider = _text(snap.get("provider"))
-        if snap.get("fetched_at") is None or provider is None:
+        if facts.waiting:
             self.by_status[WAITING] += 1
             return
-        status = _text(snap.get("status")) or Status.UNKNOWN.value
-        if status not in Status._value2member_map_:
-            status = Status.UNKNOWN.value
+        provider, status = facts.provider, facts.status
         self.by_status[status] += 1
-        metadata = snap.get("metadata")
-        region = metadata.get("region_code") if isinstance(metadata, Mapping) else None
-        country = (
-            region.upper()
-            if isinstance(region, str) and len(region) == 2 and region.isalpha()
-            else self.countries.country(snap.get("to"))
-        )
-        channel = _text(snap.get("channel"))
-        cohort = self.cohorts.setdefault((provider, channel, country), _Cohort())
+        country = facts.region or self.countries.country(facts.to)
+        cohort = self.cohorts.setdefault((provider, facts.channel, country), _Cohort())
         cohort.total += 1
         if status in FINAL:
             cohort.final += 1
         if status in DELIVERED:
             cohort.delivered += 1
-        price = snap.get("price")
-        if isinstance(price, (int, float)) and not isinstance(price, bool) and price >= 0:
-            self.spend_total = (self.spend_total or 0.0) + price
+        if facts.price is not None:
+            self.spend_total = (self.spend_total or 0.0) + facts.price
             self.priced += 1
             if status == "failed":
-                self.spend_failed += price
-        segments = snap.get("segments")
-        if isinstance(segments, int) and not isinstance(segments, bool) and segments >= 0:
-            self.segments = (self.segments or 0) + segments
-        raw_events = snap.get("events")
-        events: list[Any] = raw_events if isinstance(raw_events, list) else []
+                self.spend_failed += facts.price
+        if facts.segments is not None:
+            self.segments = (self.segments or 0) + facts.segments
         if status == "failed":
             cohort.failed += 1
-            self._add_failure(snap, provider, country)
+            self._add_failure(facts, country)
         elif status not in FINAL:
-            self._check_stalled(snap, status, events)
-        if status in DELIVERED:
-            self._add_latency(snap, events)
+            self._check_stalled(facts)
+        if status in DELIVERED and facts.created is not None and facts.delivered is not None:
+            if facts.delivered >= facts.created:
+                self.latencies.append(facts.delivered - facts.created)
 
-    def _add_failure(self, snap: Mapping[str, Any], provider: str, country: str | None) -> None:
-        raw_error = snap.get("error")
-        error: Mapping[str, Any] = raw_error if isinstance(raw_error, Mapping) else {}
-        code = _text(error.get("code"))
+    def _add_failure(self, facts: MessageFacts, country: str | None) -> None:
+        code = facts.error_code
         word = None
         if code is None:
-            raw = snap.get("provider_status")
-            word = raw.strip().lower() if isinstance(raw, str) and raw.strip() else "failed"
-        key = (provider, code, word)
+            word = (facts.provider_status or "").strip().lower() or "failed"
+        key = (facts.provider, code, word)
         group = self.failures.get(key)
         if group is None:
-            group = self.failures[key] = _FailureGroup(provider, code, word)
+            group = self.failures[key] = _FailureGroup(facts.provider, code, word)
         group.count += 1
-        message = error.get("message")
-        if isinstance(message, str) and message:
-            group.reasons[message[:500]] += 1
-        self.failure_places[(provider, country, code or word)] += 1
+        if facts.error_message:
+            group.reasons[facts.error_message[:500]] += 1
+        self.failure_places[(facts.provider, country, code or word)] += 1
 
-    def _add_latency(self, snap: Mapping[str, Any], events: list[Any]) -> None:
-        created = _epoch(snap.get("created_at"))
-        if created is None:
-            return
-        for event in events:
-            if (
-                isinstance(event, Mapping)
-                and event.get("status") == "delivered"
-                and event.get("source") in _PROVIDER_TIMES
-            ):
-                delivered = _epoch(event.get("timestamp"))
-                if delivered is not None and delivered >= created:
-                    self.latencies.append(delivered - created)
-                return
-
-    def _check_stalled(self, snap: Mapping[str, Any], status: str, events: list[Any]) -> None:
-        limit = STALL_AFTER.get(status)
-        if limit is None:
-            return
-        if status == "scheduled":
-            since = _epoch(snap.get("scheduled_at"))
-        else:
-            since = None
-            for event in events:  # the provider's time of entering the current status
-                if (
-                    isinstance(event, Mapping)
-                    and event.get("status") == status
-                    and event.get("source") in _PROVIDER_TIMES
-                ):
-                    since = _epoch(event.get("timestamp"))
-            since = since or _epoch(snap.get("updated_at")) or _epoch(snap.get("created_at"))
-        if since is None:
+    def _check_stalled(self, facts: MessageFacts) -> None:
+        limit = STALL_AFTER.get(facts.status)
+        since = facts.entered
+        if limit is None or since is None:
             return
         waited = self.now - since
         if waited > limit:
-            self.stalled[status] += 1
-            self.stalled_oldest[status] = max(self.stalled_oldest.get(status, 0.0), waited)
+            self.stalled[facts.status] += 1
+            self.stalled_oldest[facts.status] = max(
+                self.stalled_oldest.get(facts.status, 0.0), waited
+            )
 
     # -- the result ---------------------------------------------------------------------------
     @property
@@ -359,10 +406,10 @@ class ReportBuilder:
             "final": final,
             "delivery_rate": delivered / final if final else None,
             "failure_rate": failed / final if final else None,
-            "latency_seconds": {
-                "p50": percentile(ordered, 50),
-                "p90": percentile(ordered, 90),
-                "p99": percentile(ordered, 99),
+            "latency_seconds": {  # to the millisecond: the providers' own precision
+                "p50": _millis(percentile(ordered, 50)),
+                "p90": _millis(percentile(ordered, 90)),
+                "p99": _millis(percentile(ordered, 99)),
                 "count": len(ordered),
             },
             "by_cohort": [
@@ -419,6 +466,10 @@ def _text(value: object, limit: int = 200) -> str | None:
 def _failure_order(group: _FailureGroup) -> tuple[int, str, str, str]:
     """Most failures first; ties in a fixed order (provider, code, word)."""
     return (-group.count, group.provider, group.code or "", group.word or "")
+
+
+def _millis(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 def _money(value: float | None) -> float | None:
