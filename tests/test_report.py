@@ -295,7 +295,7 @@ def test_markdown_is_pasteable_and_escapes_provider_text(world: SimWorld, sim, s
     assert md.startswith("## sendwatch report: campaign x\\|y\n")
     assert "\x1b" not in md
     assert "[click](" not in md and "<b>" not in md
-    assert r"\[click\]\(https://evil\.example\) \*now\* \| \\x1b\[2J\<b\>x\</b\>" in md
+    assert r"\[click\](https://evil.example) \*now\* \| \\x1b\[2J\<b\>x\</b\>" in md
     assert "**Cause:** Sendo · US · 1350 " in md
     failure_rows = [line for line in md.splitlines() if line.startswith("| 2 | 100.0 %")]
     assert len(failure_rows) == 1 and failure_rows[0].count(" | ") == 5  # no extra columns

@@ -25,7 +25,11 @@ from tui.store.open import open_store
 from tui.textsafe import safe_text
 
 PROVIDER_LABELS = {"sentdm": "Sent.dm", "sendo": "Sendo"}
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~])")
+# What can start markup inside a line of text or a table cell (links need `[`, images `![`, HTML
+# `<`, emphasis `*`/`_`, code `` ` ``, strikethrough `~`, cells `|`). Values are never at a line's
+# start, so list and heading markers (`-`, `+`, `1.`, `#`) stay as they are: fewer backslashes
+# for chats that show them.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 
 
 def _add_flags(parser: argparse.ArgumentParser) -> None:
