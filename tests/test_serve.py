@@ -41,6 +41,14 @@ def test_any_other_bind_gets_a_token(host: str) -> None:
     assert server.url().endswith(f":8000/?token={first}")
 
 
+def test_a_loopback_bind_behind_a_public_url_gets_a_token() -> None:
+    assert token_required("127.0.0.1", "https://dash.example.com")
+    assert choose_token("127.0.0.1", None, "https://dash.example.com")
+    assert not token_required("127.0.0.1", "http://localhost:8000")
+    server = DashboardServer("true", "127.0.0.1", 8000, "t", public_url="https://dash.example.com/")
+    assert server.url() == "https://dash.example.com/?token=t"
+
+
 def test_addresses() -> None:
     assert parse_address("8000") == ("127.0.0.1", 8000)
     assert parse_address("0.0.0.0:9000") == ("0.0.0.0", 9000)
@@ -154,3 +162,25 @@ def test_a_bad_address_is_one_line_and_exit_2() -> None:
     assert (
         done.stderr.startswith("sendwatch: expected [HOST:]PORT") and done.stderr.count("\n") == 1
     )
+
+
+async def test_behind_a_proxy_the_page_uses_the_public_url() -> None:
+    server = DashboardServer("true", "127.0.0.1", 0, TOKEN, public_url="https://dash.example.com")
+    await server.start()
+    local = f"http://127.0.0.1:{server.port}/"
+    try:
+        async with httpx.AsyncClient(timeout=30) as http:
+            # What the proxy forwards: the browser's Host, over plain HTTP on loopback.
+            headers = {"Host": "dash.example.com"}
+            first = await http.get(f"{local}?token={TOKEN}", headers=headers)
+            assert first.status_code == 302 and "Secure" in first.headers["set-cookie"]
+            cookie = {**headers, "Cookie": f"{server.cookie_name}={TOKEN}"}
+            page = await http.get(local, headers=cookie)
+            assert 'data-session-websocket-url="wss://dash.example.com/ws"' in page.text
+            assert "https://dash.example.com/static/js/textual.js" in page.text
+            origin = {**cookie, "Origin": "https://dash.example.com"}
+            # Past the guard, to the websocket handshake (a plain GET is no upgrade: 400).
+            assert (await http.get(local + "ws", headers=origin)).status_code == 400
+            assert server.sessions == 0
+    finally:
+        await server.stop()

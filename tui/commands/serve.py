@@ -46,16 +46,20 @@ log = logging.getLogger("sendwatch.serve")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def token_required(host: str) -> bool:
-    """A bind other than localhost or a loopback address is never served without a token."""
-    return not is_loopback(host)
+def token_required(host: str, public_url: str | None = None) -> bool:
+    """A bind other than localhost or a loopback address is never served without a token; nor
+    is a loopback bind that browsers reach through a proxy at a public URL."""
+    if not is_loopback(host):
+        return True
+    public_host = urlsplit(public_url).hostname if public_url else None
+    return public_host is not None and not is_loopback(public_host)
 
 
-def choose_token(host: str, given: str | None) -> str | None:
+def choose_token(host: str, given: str | None, public_url: str | None = None) -> str | None:
     """The token to ask for: the given one, a fresh one where the bind needs one, else None."""
     if given:
         return given
-    return secrets.token_urlsafe(32) if token_required(host) else None
+    return secrets.token_urlsafe(32) if token_required(host, public_url) else None
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -129,10 +133,10 @@ class DashboardServer(Server):
         websocket = web.WebSocketResponse(heartbeat=15)
         width = to_int(request.query.get("width", "80"), 80)
         height = to_int(request.query.get("height", "24"), 24)
+        await websocket.prepare(request)  # not a websocket handshake: 400, no session
         self.sessions += 1
         session: Session | None = None
         try:
-            await websocket.prepare(request)
 
             async def close() -> None:
                 await websocket.close()
@@ -309,10 +313,16 @@ def run(args: argparse.Namespace, settings: Settings | None) -> int:
         return fail(str(exc), 2)
     if args.token is not None and not args.token.strip():
         return fail("--token must not be empty", 2)
+    if args.public_url is not None and urlsplit(args.public_url).scheme not in ("http", "https"):
+        return fail("--public-url must be an http:// or https:// URL", 2)
     config = getattr(args, "config", None)
     command = session_command(bool(getattr(args, "demo", False)), config)
     server = DashboardServer(
-        command, host, port, choose_token(host, args.token), public_url=args.public_url
+        command,
+        host,
+        port,
+        choose_token(host, args.token, args.public_url),
+        public_url=args.public_url,
     )
     try:
         asyncio.run(_serve(server))
