@@ -11,6 +11,9 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from tui.commands import report as report_cmd
 from tui.config import Settings
@@ -376,3 +379,89 @@ def test_country_cache_is_per_calling_code_and_six_digits() -> None:
         assert countries.country(f"+1212555{last:04d}") == "US"
         assert countries.country(f"+44207946{last:04d}") == "GB"
     assert sorted(countries._cache) == ["1212555", "44207946"]  # one parse per prefix
+
+
+def _snap(**fields):
+    base = {"provider": "sentdm", "fetched_at": "2026-01-01T06:00:00Z", "channel": "sms"}
+    return {**base, **fields}
+
+
+def test_latency_uses_the_provider_s_time_never_when_sendwatch_saw_it() -> None:
+    builder = ReportBuilder(None, now=0.0)
+    created = "2026-01-01T00:00:00Z"
+    delivered = {"status": "delivered", "timestamp": "2026-01-01T00:00:12Z"}
+    builder.add(
+        _snap(status="delivered", created_at=created, events=[{**delivered, "source": "provider"}])
+    )
+    builder.add(
+        _snap(status="delivered", created_at=created, events=[{**delivered, "source": "webhook"}])
+    )
+    # Only observed by sendwatch (an hour later): no provider time, not a latency.
+    seen = {"status": "delivered", "timestamp": "2026-01-01T01:00:00Z", "source": "observed"}
+    builder.add(_snap(status="delivered", created_at=created, events=[seen]))
+    assert builder.to_json()["latency_seconds"] == {
+        "p50": 12.0,
+        "p90": 12.0,
+        "p99": 12.0,
+        "count": 2,
+    }
+
+
+def test_prices_that_are_not_amounts_are_left_out() -> None:
+    builder = ReportBuilder(None, now=0.0)
+    for price in (0.0075, float("inf"), float("nan"), -1.0, True, "0.0075"):
+        builder.add(_snap(status="sent", price=price))
+    assert builder.to_json()["spend"]["total"] == 0.0075
+    assert builder.to_json()["spend"]["priced_messages"] == 1
+
+
+def test_a_scheduled_message_stalls_from_its_release_time() -> None:
+    now = 1_767_225_600.0 + 3600  # 2026-01-01T01:00:00Z
+    builder = ReportBuilder(None, now=now)
+    builder.add(_snap(status="scheduled", scheduled_at="2026-01-01T00:55:00Z"))  # 5 min late
+    builder.add(_snap(status="scheduled", scheduled_at="2026-01-01T00:30:00Z"))  # 30 min late
+    builder.add(_snap(status="scheduled", scheduled_at="2026-01-02T00:00:00Z"))  # tomorrow
+    assert builder.to_json()["stalled"] == [
+        {"stage": "scheduled", "count": 1, "threshold_seconds": 600.0, "oldest_seconds": 1800.0}
+    ]
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "provider",
+                "status",
+                "fetched_at",
+                "to",
+                "channel",
+                "price",
+                "segments",
+                "error",
+                "events",
+                "metadata",
+                "created_at",
+                "updated_at",
+                "scheduled_at",
+                "provider_status",
+            ]
+        ),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.text(max_size=12), inner, max_size=3)
+            ),
+            max_leaves=8,
+        ),
+    )
+)
+def test_any_stored_snapshot_is_counted_never_raises(snapshot) -> None:
+    builder = ReportBuilder(None, now=0.0)
+    builder.add(snapshot)
+    report = builder.to_json()
+    assert report["total"] == 1 and sum(report["by_status"].values()) == 1
+    json.dumps(report, allow_nan=False)
+    report_cmd.render_markdown(report)
+    report_cmd.render_text(report)

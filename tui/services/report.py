@@ -24,7 +24,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import phonenumbers
@@ -56,10 +56,11 @@ def _epoch(value: object) -> float | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value).timestamp()
+        when = datetime.fromisoformat(value)
     except ValueError:
         parsed = parse_time(value)
         return parsed.timestamp() if parsed else None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
 
 
 class CountryLookup:
@@ -240,7 +241,10 @@ class MessageFacts:
             if isinstance(region, str) and len(region) == 2 and region.isalpha()
             else None,
             price=float(price)
-            if isinstance(price, (int, float)) and not isinstance(price, bool) and price >= 0
+            if isinstance(price, (int, float))
+            and not isinstance(price, bool)
+            and math.isfinite(price)
+            and price >= 0
             else None,
             segments=segments
             if isinstance(segments, int) and not isinstance(segments, bool) and segments >= 0
