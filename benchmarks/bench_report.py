@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -254,7 +255,13 @@ def main() -> None:
     args = parser.parse_args()
     now = time.time()
     tmp = Path(tempfile.mkdtemp(prefix="sendwatch-report-"))
-    path = tmp / "report.sqlite3"
+    try:
+        run(tmp / "report.sqlite3", args, now)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(path: Path, args: argparse.Namespace, now: float) -> None:
     t0 = time.perf_counter()
     seed(path, args.count, now)
     print(
