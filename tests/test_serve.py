@@ -120,7 +120,7 @@ def test_requests_without_the_token_are_refused(with_token) -> None:
         assert http.get(base, headers={"Cookie": f"{cookie}=wrong"}).status_code == 403
 
         first = http.get(url)
-        assert first.status_code == 302 and first.headers["location"] == "/"
+        assert first.status_code == 302 and first.headers["location"] == "./"
         set_cookie = first.headers["set-cookie"]
         assert set_cookie.startswith(f"{cookie}={TOKEN};")
         assert "HttpOnly" in set_cookie and "SameSite=Strict" in set_cookie

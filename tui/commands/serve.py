@@ -221,7 +221,8 @@ class DashboardServer(Server):
                 return web.Response(status=403, text="wrong token\n")
             if request.path == "/":
                 query = {k: v for k, v in request.query.items() if k != "token"}
-                target = "/" + (f"?{urlencode(query)}" if query else "")
+                # Relative: behind a proxy the page may live under a path of its own.
+                target = "./" + (f"?{urlencode(query)}" if query else "")
                 response = web.HTTPFound(target)
                 response.set_cookie(
                     self.cookie_name,
