@@ -465,3 +465,19 @@ def test_any_stored_snapshot_is_counted_never_raises(snapshot) -> None:
     json.dumps(report, allow_nan=False)
     report_cmd.render_markdown(report)
     report_cmd.render_text(report)
+
+
+def test_the_same_report_on_sqlite_and_postgresql(
+    world: SimWorld, sim, settings, open_store
+) -> None:
+    msgs = _seed(world)
+    world.advance(HOURS_AGO)
+    now = world.wall(world.now())
+    store = open_store()
+    store.track([MessageRef(m.id, m.provider) for m in msgs], campaign="spring", now=now - 60)
+    asyncio.run(_fetch_all(settings, store, msgs, now))
+    report = build_report(store, ListFilter(campaign="spring"), now)
+    assert (report["total"], report["final"], report["delivery_rate"]) == (18, 16, 0.5)
+    assert report["latency_seconds"] == {"p50": 25.0, "p90": 60.0, "p99": 60.0, "count": 8}
+    assert report["cause"]["code"] == "1350" and report["cause"]["country"] == "US"
+    assert [(s["stage"], s["count"]) for s in report["stalled"]] == [("queued", 1), ("sent", 1)]
