@@ -1,0 +1,450 @@
+"""`sendwatch report`'s numbers: counts, rates, latency, cohorts, spend, failures and a cause.
+
+One service for the command (and later the dashboard's summary and `wait --json`): a
+`ReportBuilder` folds the stored snapshots (`store.iter_snapshots`, the `get --json` objects) one
+at a time, so a caller can feed it messages as they come; `build_report` runs it over a view.
+
+Choices (the issue leaves them open; the README and `--help` say the same):
+- `by_status` has every normalized status plus `waiting` (tracked, never answered yet), 0 where none.
+- final = delivered, read, failed, cancelled, received. Rates are over final messages only.
+- latency runs from the provider's creation time to the provider's own DELIVERED time (Sent.dm's
+  DELIVERED event; Sendo's `updatedAt` of the answer that said DELIVERED, kept as its event; a
+  webhook's time is the provider's too). A delivery only sendwatch observed has no provider time
+  and is not counted. Percentiles are nearest-rank.
+- country: Sent.dm's `region_code`, else the E.164 number through phonenumbers; null when neither.
+- spend sums Sent.dm's `price` (Sendo states no price, only segments); neither provider states a
+  currency (docs/providers.md), so `currency` is null.
+- stalled: messages in a non-final stage longer than `STALL_AFTER` says that stage takes, counted
+  from the provider's time of entering it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import phonenumbers
+
+from tui.coerce import as_dict, as_float, as_int, as_list
+from tui.model import Status
+from tui.reasons import explain, explain_status
+from tui.store import ListFilter, Store
+from tui.timeparse import parse_time
+
+WAITING = "waiting"
+STATUS_KEYS: tuple[str, ...] = (WAITING, *(s.value for s in Status))
+FINAL = frozenset({"delivered", "read", "failed", "cancelled", "received"})
+DELIVERED = frozenset({"delivered", "read"})
+#: How long a stage usually takes at most (seconds); longer is "stalled". `sent` matches the
+#: poll policy's "sent, no receipt" hour; the others are minutes at both providers.
+STALL_AFTER: dict[str, float] = {
+    "created": 600.0,
+    "scheduled": 600.0,  # counted from `scheduled_at`, the release time
+    "queued": 600.0,
+    "sent": 3600.0,
+    "unknown": 3600.0,
+}
+CAUSE_SHARE = 0.5  # a cause is named when it explains more than this share of the failures
+_PROVIDER_TIMES = ("provider", "webhook")
+
+
+def _epoch(value: object) -> float | None:
+    """An ISO time from a snapshot as epoch seconds (fast path for our own `to_iso` output)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = parse_time(value)
+        return parsed.timestamp() if parsed else None
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
+
+
+class CountryLookup:
+    """ISO 3166 alpha-2 country of an E.164 number, via phonenumbers, cached per number prefix.
+
+    The key is the country calling code plus the first six national digits: enough to tell apart
+    every region sharing a calling code (NANP area codes, +44 Crown dependencies, +7 Kazakhstan,
+    +39 Vatican...). A prefix is only cached once a number under it was placed.
+    """
+
+    PREFIX_DIGITS = 6
+
+    def __init__(self) -> None:
+        self._cache: dict[str, str] = {}
+
+    def country(self, number: object) -> str | None:
+        if not isinstance(number, str) or not number.startswith("+") or len(number) > 32:
+            return None
+        digits = "".join(ch for ch in number if ch.isdigit())
+        key = _prefix_key(digits, self.PREFIX_DIGITS)
+        if key is not None and key in self._cache:
+            return self._cache[key]
+        try:
+            parsed = phonenumbers.parse("+" + digits, None)
+        except phonenumbers.NumberParseException:
+            return None
+        region = phonenumbers.region_code_for_number(parsed)
+        if not region or region == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY:
+            return None
+        if key is not None:
+            self._cache[key] = region
+        return region
+
+
+def _prefix_key(digits: str, national_digits: int) -> str | None:
+    """Calling code + the first national digits, or None when the number is shorter than that.
+
+    Calling codes are prefix-free, so the first 1-3 digits found in phonenumbers' table are it."""
+    for size in (1, 2, 3):
+        if (
+            digits[:size].isdigit()
+            and int(digits[:size]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
+        ):
+            key = digits[: size + national_digits]
+            return key if len(key) == size + national_digits else None
+    return None
+
+
+def percentile(ordered: list[float], pct: float) -> float | None:
+    """Nearest-rank percentile of an ascending list; None when empty."""
+    if not ordered:
+        return None
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class _Cohort:
+    total: int = 0
+    delivered: int = 0
+    failed: int = 0
+    final: int = 0
+
+
+@dataclass
+class _FailureGroup:
+    provider: str
+    code: str | None
+    word: str | None  # the provider's word when no code came with the failure (`expired`)
+    count: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def reason(self) -> str | None:
+        if not self.reasons:
+            return self.word
+        return min(self.reasons.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+
+    def advice(self) -> str | None:
+        if self.code:
+            return explain(self.provider, self.code)
+        return explain_status(self.word)
+
+
+@dataclass(frozen=True)
+class Cause:
+    """What explains more than half of the failures: one line and the advice."""
+
+    provider: str
+    country: str | None
+    channel: str | None
+    code: str | None
+    reason: str | None
+    count: int
+    share: float
+    advice: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class MessageFacts:
+    """What the report needs of one message; times are epoch seconds, all the provider's own."""
+
+    provider: str
+    status: str  # a `Status` value
+    waiting: bool = False  # tracked, never answered
+    provider_status: str | None = None
+    channel: str | None = None
+    to: str | None = None
+    region: str | None = None  # Sent.dm's region_code, when it gave one
+    price: float | None = None
+    segments: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    created: float | None = None
+    delivered: float | None = None  # the provider's DELIVERED time
+    entered: float | None = None  # when it entered its current status (scheduled: release time)
+
+    @classmethod
+    def from_snapshot(cls, snap: Mapping[str, Any]) -> MessageFacts:
+        """From a stored snapshot (`message_to_dict` with the merged timeline); never raises."""
+        provider = _text(snap.get("provider"))
+        if snap.get("fetched_at") is None or provider is None:
+            return cls(provider or "", Status.UNKNOWN.value, waiting=True)
+        status = _text(snap.get("status")) or Status.UNKNOWN.value
+        if status not in Status._value2member_map_:
+            status = Status.UNKNOWN.value
+        region = _text(as_dict(snap.get("metadata")).get("region_code"))
+        error = as_dict(snap.get("error"))
+        said = [
+            e
+            for e in as_list(snap.get("events"))
+            if isinstance(e, dict) and e.get("source") in _PROVIDER_TIMES
+        ]
+        delivered = next((e for e in said if e.get("status") == "delivered"), {})
+        entered = next((e for e in reversed(said) if e.get("status") == status), {})
+        price, segments = as_float(snap.get("price")), as_int(snap.get("segments"))
+        return cls(
+            provider=provider,
+            status=status,
+            provider_status=_text(snap.get("provider_status")),
+            channel=_text(snap.get("channel")),
+            to=_text(snap.get("to")),
+            region=region.upper() if region and len(region) == 2 and region.isalpha() else None,
+            price=price if price is not None and price >= 0 else None,
+            segments=segments if segments is not None and segments >= 0 else None,
+            error_code=_text(error.get("code")),
+            error_message=_text(error.get("message"), 500),
+            created=_epoch(snap.get("created_at")),
+            delivered=_epoch(delivered.get("timestamp")),
+            entered=_epoch(snap.get("scheduled_at"))
+            if status == "scheduled"
+            else _epoch(entered.get("timestamp"))
+            or _epoch(snap.get("updated_at"))
+            or _epoch(snap.get("created_at")),
+        )
+
+
+class ReportBuilder:
+    """Folds stored message snapshots (the `get --json` objects with events) into the report."""
+
+    def __init__(self, campaign: str | None, now: float) -> None:
+        self.campaign = campaign
+        self.now = now
+        self.countries = CountryLookup()
+        self.by_status: Counter[str] = Counter({key: 0 for key in STATUS_KEYS})
+        self.total = 0
+        self.latencies: list[float] = []
+        self.cohorts: dict[tuple[str, str | None, str | None], _Cohort] = {}
+        self.spend_total: float | None = None
+        self.spend_failed = 0.0
+        self.priced = 0
+        self.segments: int | None = None
+        self.failures: dict[tuple[str, str | None, str | None], _FailureGroup] = {}
+        # (provider, country, code-or-word) -> count: the narrowest cause a failure can have.
+        self.failure_places: Counter[tuple[str, str | None, str | None]] = Counter()
+        self.stalled: Counter[str] = Counter()
+        self.stalled_oldest: dict[str, float] = {}
+
+    def add_all(self, snapshots: Iterable[Mapping[str, Any]]) -> ReportBuilder:
+        for snapshot in snapshots:
+            self.add(snapshot)
+        return self
+
+    def add(self, snap: Mapping[str, Any]) -> None:
+        """Count one message (a snapshot as `store.iter_snapshots` yields it)."""
+        self.add_facts(MessageFacts.from_snapshot(snap))
+
+    def add_facts(self, facts: MessageFacts) -> None:
+        """Count one message from the few facts the report needs (a snapshot's, or a row's)."""
+        self.total += 1
+        if facts.waiting:
+            self.by_status[WAITING] += 1
+            return
+        provider, status = facts.provider, facts.status
+        self.by_status[status] += 1
+        country = facts.region or self.countries.country(facts.to)
+        cohort = self.cohorts.setdefault((provider, facts.channel, country), _Cohort())
+        cohort.total += 1
+        if status in FINAL:
+            cohort.final += 1
+        if status in DELIVERED:
+            cohort.delivered += 1
+        if facts.price is not None:
+            self.spend_total = (self.spend_total or 0.0) + facts.price
+            self.priced += 1
+            if status == "failed":
+                self.spend_failed += facts.price
+        if facts.segments is not None:
+            self.segments = (self.segments or 0) + facts.segments
+        if status == "failed":
+            cohort.failed += 1
+            self._add_failure(facts, country)
+        elif status not in FINAL:
+            self._check_stalled(facts)
+        if status in DELIVERED and facts.created is not None and facts.delivered is not None:
+            if facts.delivered >= facts.created:
+                self.latencies.append(facts.delivered - facts.created)
+
+    def _add_failure(self, facts: MessageFacts, country: str | None) -> None:
+        code = facts.error_code
+        word = None
+        if code is None:
+            word = (facts.provider_status or "").strip().lower() or "failed"
+        key = (facts.provider, code, word)
+        group = self.failures.get(key)
+        if group is None:
+            group = self.failures[key] = _FailureGroup(facts.provider, code, word)
+        group.count += 1
+        if facts.error_message:
+            group.reasons[facts.error_message[:500]] += 1
+        self.failure_places[(facts.provider, country, code or word)] += 1
+
+    def _check_stalled(self, facts: MessageFacts) -> None:
+        limit = STALL_AFTER.get(facts.status)
+        since = facts.entered
+        if limit is None or since is None:
+            return
+        waited = self.now - since
+        if waited > limit:
+            self.stalled[facts.status] += 1
+            self.stalled_oldest[facts.status] = max(
+                self.stalled_oldest.get(facts.status, 0.0), waited
+            )
+
+    # -- the result ---------------------------------------------------------------------------
+    @property
+    def failed(self) -> int:
+        return self.by_status["failed"]
+
+    @property
+    def final(self) -> int:
+        return sum(self.by_status[s] for s in FINAL)
+
+    def cause(self) -> Cause | None:
+        """The narrowest explanation of more than half of the failures, or None.
+
+        Tried in order: one provider's code in one country ("Sendo · US · 1350"), one provider's
+        code anywhere, then one cohort (provider, channel, country)."""
+        failed = self.failed
+        if not failed:
+            return None
+        if self.failure_places:
+            (provider, country, what), count = min(
+                self.failure_places.items(), key=lambda kv: (-kv[1], str(kv[0]))
+            )
+            if count / failed > CAUSE_SHARE:
+                return self._code_cause(provider, country, what, count)
+        top = min(self.failures.values(), key=_failure_order, default=None)
+        if top is not None and top.count / failed > CAUSE_SHARE:
+            return self._code_cause(top.provider, None, top.code or top.word, top.count)
+        ranked = sorted(self.cohorts.items(), key=lambda kv: (-kv[1].failed, str(kv[0])))
+        if ranked and ranked[0][1].failed / failed > CAUSE_SHARE:
+            (provider, channel, country), cohort = ranked[0]
+            return Cause(
+                provider, country, channel, None, None, cohort.failed, cohort.failed / failed, None
+            )
+        return None
+
+    def _code_cause(
+        self, provider: str, country: str | None, what: str | None, count: int
+    ) -> Cause:
+        group = next(
+            g
+            for g in self.failures.values()
+            if g.provider == provider and (g.code or g.word) == what
+        )
+        return Cause(
+            provider,
+            country,
+            None,
+            group.code,
+            group.reason(),
+            count,
+            count / self.failed,
+            group.advice(),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The `report --json` object."""
+        final, failed = self.final, self.failed
+        delivered = sum(self.by_status[s] for s in DELIVERED)
+        ordered = sorted(self.latencies)
+        cause = self.cause()
+        return {
+            "campaign": self.campaign,
+            "total": self.total,
+            "by_status": {key: self.by_status[key] for key in STATUS_KEYS},
+            "final": final,
+            "delivery_rate": delivered / final if final else None,
+            "failure_rate": failed / final if final else None,
+            "latency_seconds": {  # to the millisecond: the providers' own precision
+                "p50": _millis(percentile(ordered, 50)),
+                "p90": _millis(percentile(ordered, 90)),
+                "p99": _millis(percentile(ordered, 99)),
+                "count": len(ordered),
+            },
+            "by_cohort": [
+                {
+                    "provider": provider,
+                    "channel": channel,
+                    "country": country,
+                    "total": c.total,
+                    "delivered": c.delivered,
+                    "failed": c.failed,
+                    "delivery_rate": c.delivered / c.final if c.final else None,
+                }
+                for (provider, channel, country), c in sorted(
+                    self.cohorts.items(), key=lambda kv: (-kv[1].total, str(kv[0]))
+                )
+            ],
+            "spend": {
+                "total": _money(self.spend_total),
+                "currency": None,
+                "failed": _money(self.spend_failed) if self.spend_total is not None else None,
+                "priced_messages": self.priced,
+                "segments": self.segments,
+            },
+            "failures_by_code": [
+                {
+                    "provider": g.provider,
+                    "code": g.code,
+                    "count": g.count,
+                    "share": g.count / failed,
+                    "reason": g.reason(),
+                    "advice": g.advice(),
+                }
+                for g in sorted(self.failures.values(), key=_failure_order)
+            ],
+            "stalled": [
+                {
+                    "stage": stage,
+                    "count": self.stalled[stage],
+                    "threshold_seconds": STALL_AFTER[stage],
+                    "oldest_seconds": round(self.stalled_oldest[stage], 3),
+                }
+                for stage in STALL_AFTER
+                if self.stalled[stage]
+            ],
+            "cause": cause.to_json() if cause else None,
+        }
+
+
+def _text(value: object, limit: int = 200) -> str | None:
+    """A non-empty string field of a snapshot (capped: it is provider text), else None."""
+    return value[:limit] if isinstance(value, str) and value else None
+
+
+def _failure_order(group: _FailureGroup) -> tuple[int, str, str, str]:
+    """Most failures first; ties in a fixed order (provider, code, word)."""
+    return (-group.count, group.provider, group.code or "", group.word or "")
+
+
+def _millis(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def _money(value: float | None) -> float | None:
+    """Prices are 4-decimal amounts: round the float sum's noise away."""
+    return None if value is None else round(value, 6)
+
+
+def build_report(store: Store, flt: ListFilter, now: float) -> dict[str, Any]:
+    """The report of one view of the history (a campaign, or everything)."""
+    return ReportBuilder(flt.campaign, now).add_all(store.iter_snapshots(flt)).to_json()
