@@ -19,7 +19,14 @@ from tui.store.schema import SCHEMA_VERSION
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def message(i: int = 0, status: Status = Status.QUEUED, raw: str = "queued", **kw) -> Message:
+def message(
+    i: int = 0,
+    status: Status = Status.QUEUED,
+    raw: str = "queued",
+    *,
+    body: str | None = None,
+    **kw,
+) -> Message:
     events = [Event(Status.QUEUED, "queued", T0, "Message queued")]
     if status is not Status.QUEUED:
         events.append(Event(status, raw, T0 + timedelta(seconds=5), f"now {raw}"))
@@ -29,7 +36,7 @@ def message(i: int = 0, status: Status = Status.QUEUED, raw: str = "queued", **k
         status=status,
         provider_status=raw,
         to=f"+1555000{i:04d}",
-        body=f"hello {i}",
+        body=f"hello {i}" if body is None else body,
         events=tuple(events),
         **kw,
     )
@@ -338,6 +345,8 @@ def test_two_instances_migrating_an_old_file_at_once(tmp_path: Path) -> None:
         t.join()
     assert not errors and len(stores) == 4
     assert not any(s.warnings for s in stores) and not list(tmp_path.glob("old.sqlite3.corrupt-*"))
-    assert stores[0].count(ListFilter(text="kept")) == 1 and stores[0].schema_version == SCHEMA_VERSION
+    assert (
+        stores[0].count(ListFilter(text="kept")) == 1 and stores[0].schema_version == SCHEMA_VERSION
+    )
     for s in stores:
         s.close()

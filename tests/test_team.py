@@ -227,8 +227,10 @@ async def test_two_pollers_on_one_store_spend_one_budget(
             "the other poller did not take over",
         )
         await async_wait_until(
-            lambda: loser.stats.get(Provider.SENDO) is not None
-            and loser.stats[Provider.SENDO].requests > 0,
+            lambda: (
+                loser.stats.get(Provider.SENDO) is not None
+                and loser.stats[Provider.SENDO].requests > 0
+            ),
             "the new holder made no request",
         )
     finally:
@@ -269,7 +271,9 @@ async def test_webhooks_make_polling_the_safety_net(open_store, settings, world)
             lambda: poller.push_state.get(Provider.SENTDM) == "flowing", "webhooks not seen"
         )
         row = store.row(m.id)
-        assert row.next_poll >= now + 899 and row.last_polled == now  # not polled: webhooks cover it
+        assert (
+            row.next_poll >= now + 899 and row.last_polled == now
+        )  # not polled: webhooks cover it
     finally:
         poller.stop()
         await task
@@ -325,9 +329,11 @@ def test_headless_poll_service(env, world, tmp_path: Path) -> None:
     watching = SQLiteStore(history)
     try:
         wait_until(
-            lambda: {watching.row(m.id).status for m in msgs} == {"failed", "delivered"}
-            and any("lease Sent.dm: polling here" in x for x in lines)
-            and any(f"{msgs[0].id} failed" in x for x in lines),
+            lambda: (
+                {watching.row(m.id).status for m in msgs} == {"failed", "delivered"}
+                and any("lease Sent.dm: polling here" in x for x in lines)
+                and any(f"{msgs[0].id} failed" in x for x in lines)
+            ),
             "the poll service did not poll both messages",
         )
         child.send_signal(signal.SIGTERM)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -95,6 +96,11 @@ def open_file(path: Path, timeout: float, check_seconds: float | None) -> Opened
         db = _connect_wal(path, timeout)
     except sqlite3.Error as exc:
         return _damaged_or_raise(path, timeout, store_error(exc, path, timeout), exc)
+    try:
+        _check_writable(path)
+    except StoreError:
+        db.close()
+        raise
     marker = damage_marker(path)
     try:
         migrate(db)
@@ -114,6 +120,20 @@ def open_file(path: Path, timeout: float, check_seconds: float | None) -> Opened
     marker.unlink(missing_ok=True)
     covered = "checked whole" if whole else f"checked for {check_seconds:g} s (a large file)"
     return Opened(db, integrity=covered)
+
+
+def _check_writable(path: Path) -> None:
+    """SQLite opens a file it may not write read-only, and says so only at the first write (a
+    poll answer, minutes later): ask the system now."""
+    if str(path) == ":memory:":
+        return
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.close(os.open(f"{path}{suffix}", os.O_RDWR))
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise _os_error(exc, Path(f"{path}{suffix}")) from None
 
 
 def _damaged_or_raise(path: Path, timeout: float, error: StoreError, exc: Exception) -> Opened:
@@ -146,10 +166,16 @@ def _connect_wal(path: Path, timeout: float) -> sqlite3.Connection:
 
 
 def quick_check(db: sqlite3.Connection, seconds: float | None) -> tuple[str | None, bool]:
-    """(the first problem found or None, whether the whole file was checked within `seconds`)."""
-    if seconds is not None:
-        deadline = time.monotonic() + seconds
-        db.set_progress_handler(lambda: int(time.monotonic() > deadline), 2000)
+    """(the first problem found or None, whether the whole file was checked within `seconds`).
+
+    The check is one long step of SQLite's (a progress handler is never called during it), so it
+    is bounded by interrupting the connection from a timer."""
+    if seconds is not None and seconds <= 0:
+        return None, False
+    timer = threading.Timer(seconds, db.interrupt) if seconds is not None else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
     try:
         rows = db.execute("PRAGMA quick_check(1)").fetchall()
     except sqlite3.OperationalError as exc:
@@ -157,7 +183,9 @@ def quick_check(db: sqlite3.Connection, seconds: float | None) -> tuple[str | No
             return None, False
         raise
     finally:
-        db.set_progress_handler(None, 0)
+        if timer is not None:
+            timer.cancel()
+            timer.join()  # an interrupt after the check is a no-op; none can land after this
     result = rows[0][0] if rows else "ok"
     return (None if result == "ok" else str(result)), True
 
@@ -195,7 +223,7 @@ def _move_aside(path: Path) -> Path:
 def _os_error(exc: OSError, where: Path) -> StoreError:
     cause = exc.strerror or type(exc).__name__
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return StoreReadOnly(f"cannot write the history's place {where}: read-only ({cause})")
+        return StoreReadOnly(f"the history's {where} cannot be written: read-only ({cause})")
     if exc.errno == errno.ENOSPC:
-        return StoreFull(f"cannot write the history's place {where}: the disk is full")
-    return StoreError(f"cannot use the history's place {where}: {cause}")
+        return StoreFull(f"the history's {where} cannot be written: the disk is full")
+    return StoreError(f"the history's {where} cannot be used: {cause}")
