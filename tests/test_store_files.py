@@ -2,7 +2,7 @@
 
 Locked (another process holding it), read-only (a file or a directory we may not write; as root the
 store runs in a child process without the capabilities that override file modes), full, damaged past its first
-pages (found at open by the bounded integrity check, or by a later read), and many instances
+pages (found at open, by the background check of a large file, or by a later read), and many instances
 opening a fresh file at once. Real files, real processes; nothing here is simulated.
 """
 
@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_store import message
+from tests.test_team import wait_until
 from tui.ids import MessageRef
 from tui.model import Provider, Status
 from tui.store import (
@@ -237,9 +238,9 @@ def test_damage_found_by_a_later_read_is_an_error_not_a_crash(tmp_path: Path) ->
     path = tmp_path / "h.sqlite3"
     _filled(path, 300)
     _damage_middle(path)
-    store = SQLiteStore(path, check_seconds=0.0)  # a file too large to check whole at open
+    store = SQLiteStore(path, check_at_open_bytes=0, check_in_background=False)  # "too large"
     try:
-        assert store.integrity.startswith("checked for") and not store.warnings
+        assert store.integrity == "left to the background" and not store.warnings
         with pytest.raises(StoreDamaged) as info:
             list(store.iter_snapshots(ListFilter()))  # `export` reads every row
         text = str(info.value)
@@ -249,12 +250,38 @@ def test_damage_found_by_a_later_read_is_an_error_not_a_crash(tmp_path: Path) ->
     finally:
         store.close()
     assert damage_marker(path).exists() and _no_asides(tmp_path)
-    again = SQLiteStore(path, check_seconds=0.0)  # the marker asks for the whole check
+    again = SQLiteStore(path, check_at_open_bytes=0)  # the marker asks for the whole check
     try:
         assert again.count() == 0 and "moved to" in again.warnings[0]
         assert not damage_marker(path).exists()
     finally:
         again.close()
+
+
+def test_damage_in_a_large_file_is_found_in_the_background(tmp_path: Path) -> None:
+    path = tmp_path / "h.sqlite3"
+    _filled(path, 300)
+    _damage_middle(path)
+    store = SQLiteStore(path, check_at_open_bytes=0)  # as if it were too large to check at open
+    try:
+        assert store.count() >= 0  # opened at once; the check runs beside
+        wait_until(lambda: store.integrity.startswith("damaged: "), "the check found nothing")
+        assert damage_marker(path).exists() and "restart sendwatch" in store.warnings[-1]
+    finally:
+        store.close()
+    again = SQLiteStore(path, check_at_open_bytes=0)
+    try:
+        assert again.count() == 0 and "moved to" in again.warnings[0]
+    finally:
+        again.close()
+    clean = tmp_path / "clean.sqlite3"
+    _filled(clean, 30)
+    store = SQLiteStore(clean, check_at_open_bytes=0)
+    try:
+        wait_until(lambda: store.integrity == "checked whole in the background", "never checked")
+        assert not store.warnings
+    finally:
+        store.close()
 
 
 def test_config_check_reports_a_read_only_history_in_one_line(tmp_path: Path) -> None:

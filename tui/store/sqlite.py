@@ -26,7 +26,14 @@ from tui.store.errors import StoreDamaged
 from tui.store.lease import FileLease, Lease
 from tui.store.rows import Changes, like_pattern
 from tui.store.schema import SEARCHABLE, fts_ready
-from tui.store.sqlite_open import CHECK_SECONDS, connect, mark_damaged, open_file, store_error
+from tui.store.sqlite_open import (
+    CHECK_AT_OPEN_BYTES,
+    IntegrityCheck,
+    connect,
+    mark_damaged,
+    open_file,
+    store_error,
+)
 from tui.store.values import bind
 
 
@@ -43,7 +50,8 @@ class SQLiteTx(Tx):
 
 
 class SQLiteStore(Store):
-    """The history in one file; thread-safe. `timeout`: how long to wait for another process's lock."""
+    """The history in one file; thread-safe. `timeout`: how long to wait for another process's lock;
+    a file larger than `check_at_open_bytes` is checked in the background (if `check_in_background`)."""
 
     backend = "sqlite"
     dialect = SQLITE
@@ -53,7 +61,8 @@ class SQLiteStore(Store):
         path: Path | str,
         *,
         timeout: float = 30.0,
-        check_seconds: float | None = CHECK_SECONDS,
+        check_at_open_bytes: int = CHECK_AT_OPEN_BYTES,
+        check_in_background: bool = True,
     ) -> None:
         super().__init__()
         self.path = Path(path)
@@ -62,11 +71,16 @@ class SQLiteStore(Store):
         self._write_lock = threading.Lock()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
-        opened = open_file(self.path, timeout, check_seconds)
+        opened = open_file(self.path, timeout, check_at_open_bytes)
         self._writer = opened.db
         self.warnings += opened.warnings
-        #: what the integrity check at open covered ("checked whole", or for how long)
+        #: what the integrity check found: "checked whole", "checking in the background",
+        #: "checked whole in the background", "damaged: ..." (then also in `warnings`)
         self.integrity = opened.integrity
+        self._check: IntegrityCheck | None = None
+        if opened.integrity != "checked whole" and check_in_background:
+            self.integrity = "checking in the background"
+            self._check = IntegrityCheck(self.path, timeout, self._checked)
         self.schema_version = self._writer.execute("PRAGMA user_version").fetchone()[0]
         self.fts = fts_ready(self._writer)  # False on a SQLite without FTS5: LIKE scans instead
 
@@ -82,7 +96,21 @@ class SQLiteStore(Store):
             )
         return error
 
+    def _checked(self, problem: str | None) -> None:
+        """The background check finished (on its own thread)."""
+        if problem is None:
+            self.integrity = "checked whole in the background"
+            return
+        mark_damaged(self.path)
+        self.integrity = f"damaged: {problem}"
+        self.warnings.append(
+            f"The history file {self.path} is damaged ({problem}); restart sendwatch to move it "
+            "aside (it is kept) and start a new one."
+        )
+
     def close(self) -> None:
+        if self._check is not None:
+            self._check.stop()
         with self._readers_lock:
             connections, self._readers = [*self._readers, self._writer], []
         for db in connections:

@@ -4,10 +4,12 @@
   deleted) with a warning that says where it went, and a new history is started.
 * locked past the busy timeout, read-only, I/O error, disk full, or written by a newer sendwatch:
   a `StoreError` (subclass) naming the file and the cause in one line; the file is left as it was.
-Opening also runs `PRAGMA quick_check` (bounded in time on a large file: what was not reached is
-checked as it is read), and tolerates several instances switching a fresh file to WAL at once
-(SQLITE_BUSY / SQLITE_PROTOCOL are retried within the busy timeout). A malformed page found by a
-later read leaves a marker beside the file, so the next open checks the whole file and sets it aside.
+Opening checks the whole file with `PRAGMA quick_check` when it is small (up to 32 MiB, about 20,000
+messages: tens of milliseconds); a larger one is checked beside the app, on a connection of its own
+(`IntegrityCheck`), so start-up does not wait for it. Whatever damage a background check or a later
+read finds leaves a marker beside the file: the next open checks the whole file before anything
+else and sets it aside. Opening also tolerates several instances switching a fresh file to WAL at
+once (SQLITE_BUSY / SQLITE_PROTOCOL are retried within the busy timeout).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,8 +28,8 @@ from tui.errors import StoreError
 from tui.store.errors import StoreDamaged, StoreFull, StoreLocked, StoreReadOnly
 from tui.store.schema import NewerSchema, migrate
 
-#: How long the integrity check at open may take on a large file (seconds).
-CHECK_SECONDS = 1.5
+#: Files up to this size are checked whole before opening returns; larger ones in the background.
+CHECK_AT_OPEN_BYTES = 32 * 1024 * 1024
 
 _BUSY, _LOCKED, _READONLY, _INTERRUPT, _IOERR = 5, 6, 8, 9, 10
 _CORRUPT, _FULL, _CANTOPEN, _PROTOCOL, _NOTADB = 11, 13, 14, 15, 26
@@ -70,7 +73,7 @@ def mark_damaged(path: Path) -> None:
     try:
         damage_marker(path).touch()
     except OSError:
-        pass  # the next open's bounded check is then all there is
+        pass  # then only the background check (for a large file) can mark it
 
 
 def connect(path: Path, timeout: float) -> sqlite3.Connection:
@@ -81,11 +84,11 @@ def connect(path: Path, timeout: float) -> sqlite3.Connection:
 class Opened:
     db: sqlite3.Connection
     warnings: list[str] = field(default_factory=list)
-    #: what the integrity check at open covered
+    #: what the integrity check at open did: "checked whole", or "left to the background"
     integrity: str = "checked whole"
 
 
-def open_file(path: Path, timeout: float, check_seconds: float | None) -> Opened:
+def open_file(path: Path, timeout: float, check_at_open_bytes: int) -> Opened:
     """The writer connection on a usable history at `path` (set aside and started anew if damaged)."""
     if str(path) != ":memory:":
         try:
@@ -105,7 +108,8 @@ def open_file(path: Path, timeout: float, check_seconds: float | None) -> Opened
     try:
         migrate(db)
         db.execute("SELECT seq, id, status FROM messages LIMIT 1").fetchall()
-        problem, whole = quick_check(db, None if marker.exists() else check_seconds)
+        whole = marker.exists() or _size(path) <= check_at_open_bytes
+        problem = quick_check(db) if whole else None
     except NewerSchema as exc:
         db.close()
         raise StoreError(
@@ -117,9 +121,16 @@ def open_file(path: Path, timeout: float, check_seconds: float | None) -> Opened
     if problem is not None:
         db.close()
         return _start_anew(path, timeout, f"damaged: {problem}")
-    marker.unlink(missing_ok=True)
-    covered = "checked whole" if whole else f"checked for {check_seconds:g} s (a large file)"
-    return Opened(db, integrity=covered)
+    if whole:
+        marker.unlink(missing_ok=True)
+    return Opened(db, integrity="checked whole" if whole else "left to the background")
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _check_writable(path: Path) -> None:
@@ -165,29 +176,53 @@ def _connect_wal(path: Path, timeout: float) -> sqlite3.Connection:
             raise
 
 
-def quick_check(db: sqlite3.Connection, seconds: float | None) -> tuple[str | None, bool]:
-    """(the first problem found or None, whether the whole file was checked within `seconds`).
-
-    The check is one long step of SQLite's (a progress handler is never called during it), so it
-    is bounded by interrupting the connection from a timer."""
-    if seconds is not None and seconds <= 0:
-        return None, False
-    timer = threading.Timer(seconds, db.interrupt) if seconds is not None else None
-    if timer is not None:
-        timer.daemon = True
-        timer.start()
+def quick_check(db: sqlite3.Connection) -> str | None:
+    """The first problem `PRAGMA quick_check` finds in the whole file, or None."""
     try:
         rows = db.execute("PRAGMA quick_check(1)").fetchall()
-    except sqlite3.OperationalError as exc:
-        if primary_code(exc) == _INTERRUPT:
-            return None, False
+    except sqlite3.DatabaseError as exc:
+        if primary_code(exc) in (_CORRUPT, _NOTADB):
+            return str(exc)
         raise
-    finally:
-        if timer is not None:
-            timer.cancel()
-            timer.join()  # an interrupt after the check is a no-op; none can land after this
     result = rows[0][0] if rows else "ok"
-    return (None if result == "ok" else str(result)), True
+    return None if result == "ok" else str(result)
+
+
+class IntegrityCheck:
+    """`quick_check` of a large history in a daemon thread, on a connection of its own; calls
+    `on_done(problem or None)` when it finishes, and nothing if it was stopped or could not run."""
+
+    def __init__(self, path: Path, timeout: float, on_done: Callable[[str | None], None]) -> None:
+        self._path, self._timeout, self._on_done = path, timeout, on_done
+        self._db: sqlite3.Connection | None = None
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="sendwatch-check", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            with self._lock:
+                if self._stopped.is_set():
+                    return
+                self._db = connect(self._path, self._timeout)
+            problem = quick_check(self._db)
+        except sqlite3.Error:
+            return  # interrupted by stop(), or the file is busy: the reads will tell
+        finally:
+            with self._lock:
+                if self._db is not None:
+                    self._db.close()
+                    self._db = None
+        if not self._stopped.is_set():
+            self._on_done(problem)
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped.set()
+            if self._db is not None:
+                self._db.interrupt()
+        self._thread.join(timeout=10)
 
 
 def _start_anew(path: Path, timeout: float, cause: str) -> Opened:
