@@ -65,7 +65,7 @@ def _writable(path: Path) -> bool:
 
 
 def damage_marker(path: Path) -> Path:
-    """The file beside the history that says a later read found it damaged."""
+    """The file beside the history that says a read (or the background check) found it damaged."""
     return path.with_name(f"{path.name}.damaged")
 
 
@@ -73,7 +73,7 @@ def mark_damaged(path: Path) -> None:
     try:
         damage_marker(path).touch()
     except OSError:
-        pass  # then only the background check (for a large file) can mark it
+        pass  # a read-only place: each read of the bad page still says so
 
 
 def connect(path: Path, timeout: float) -> sqlite3.Connection:
