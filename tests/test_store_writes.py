@@ -234,3 +234,29 @@ def test_a_batch_of_answers_is_all_or_nothing(open_store, backend) -> None:
     with pytest.raises(StoreError, match="refused"):
         store.record_fetches([(message(i, Status.SENT, "sent"), None, 2.0) for i in range(3)])
     assert store.status_counts() == {"waiting": 3}
+
+
+def test_overlapping_imports_at_once_both_succeed(open_store) -> None:
+    """Two instances importing the same IDs (in opposite orders) at the same moment."""
+    stores = [open_store(), open_store()]
+    refs = [MessageRef(message(i).id, Provider.SENTDM) for i in range(3000)]
+    start = threading.Barrier(2)
+    added: list[int] = []
+    errors: list[BaseException] = []
+
+    def run(store, batch) -> None:
+        try:
+            start.wait()
+            added.append(store.track(batch, campaign="same"))
+        except BaseException as exc:  # noqa: BLE001 - the test reports it
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=run, args=(stores[0], refs)),
+        threading.Thread(target=run, args=(stores[1], refs[::-1])),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and sum(added) == 3000 and stores[0].count() == 3000

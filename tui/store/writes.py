@@ -79,7 +79,12 @@ class Writes(Backend):
         A statement per kind of row for the whole batch (executemany), so 10,000 IDs are a handful
         of round trips to a server, not three per ID."""
         now = _now() if now is None else now
-        refs = list(refs)
+        unique: dict[str, MessageRef] = {}
+        for ref in refs:  # one row per ID; an owner named anywhere in the batch is kept
+            if ref.id not in unique or unique[ref.id].provider is None:
+                unique[ref.id] = ref
+        # in one order: two imports of overlapping IDs wait for each other, never deadlock
+        refs = [unique[i] for i in sorted(unique)]
         with self.transaction() as tx:
             rev = self._rev(tx)
             if campaign:
