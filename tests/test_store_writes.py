@@ -260,3 +260,42 @@ def test_overlapping_imports_at_once_both_succeed(open_store) -> None:
     for t in threads:
         t.join()
     assert not errors and sum(added) == 3000 and stores[0].count() == 3000
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_an_import_waiting_on_another_never_deadlocks_with_it(open_store) -> None:
+    """First imports A and, while still open, B; the second imports B and A. In one order the
+    second waits for the first; in the given order each would wait for the other."""
+    from tests.test_team import wait_until
+
+    first, second, probe = open_store(), open_store(), open_store()
+    a, b = (MessageRef(message(i).id, Provider.SENTDM) for i in (1, 2))
+    first_has_a = threading.Event()
+    errors: list[BaseException] = []
+
+    def waiting() -> int:
+        return probe._count("SELECT count(*) FROM pg_locks WHERE NOT granted")
+
+    def import_a_then_b() -> None:
+        try:
+            with first.transaction():
+                first.track([a])
+                first_has_a.set()
+                wait_until(lambda: waiting() > 0, "the second import never waited")
+                first.track([b])
+        except BaseException as exc:  # noqa: BLE001 - the test reports it
+            errors.append(exc)
+
+    def import_b_and_a() -> None:
+        try:
+            assert first_has_a.wait(BOUND)
+            second.track([b, a])
+        except BaseException as exc:  # noqa: BLE001 - the test reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=import_a_then_b), threading.Thread(target=import_b_and_a)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(BOUND)
+    assert not errors and probe.count() == 2
