@@ -108,7 +108,8 @@ def backend(request) -> str:
 
 @pytest.fixture
 def open_store(backend: str, tmp_path: Path, request):
-    """`open_store()` opens the history on the parametrized backend; calling it again reopens the same data."""
+    """`open_store()` opens the history on the parametrized backend; calling it again reopens the same data.
+    `open_store.url` is the PostgreSQL database's URL (None on SQLite: `tmp_path / "history.sqlite3"`)."""
     from tui.store import SQLiteStore
 
     opened = []
@@ -118,7 +119,7 @@ def open_store(backend: str, tmp_path: Path, request):
 
     def factory():
         if url is not None:
-            from tui.store.postgres import PostgresStore
+            from tui.store import PostgresStore
 
             store = PostgresStore(url)
         else:
@@ -126,6 +127,7 @@ def open_store(backend: str, tmp_path: Path, request):
         opened.append(store)
         return store
 
+    factory.url = url
     yield factory
     for store in opened:
         store.close()

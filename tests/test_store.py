@@ -9,14 +9,24 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tui.ids import MessageRef
 from tui.model import Event, EventSource, Message, Provider, Status
-from tui.store import ListFilter, SQLiteStore, Store
+from tui.store import ListFilter, SQLiteStore, Store, StoreError
+from tui.store.schema import SCHEMA_VERSION
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def message(i: int = 0, status: Status = Status.QUEUED, raw: str = "queued", **kw) -> Message:
+def message(
+    i: int = 0,
+    status: Status = Status.QUEUED,
+    raw: str = "queued",
+    *,
+    body: str | None = None,
+    **kw,
+) -> Message:
     events = [Event(Status.QUEUED, "queued", T0, "Message queued")]
     if status is not Status.QUEUED:
         events.append(Event(status, raw, T0 + timedelta(seconds=5), f"now {raw}"))
@@ -26,7 +36,7 @@ def message(i: int = 0, status: Status = Status.QUEUED, raw: str = "queued", **k
         status=status,
         provider_status=raw,
         to=f"+1555000{i:04d}",
-        body=f"hello {i}",
+        body=f"hello {i}" if body is None else body,
         events=tuple(events),
         **kw,
     )
@@ -97,14 +107,23 @@ def test_corrupted_file_is_moved_aside(tmp_path: Path) -> None:
     assert asides and asides[0].read_bytes().startswith(b"this is not a database")
 
 
-def test_newer_schema_is_not_destroyed(tmp_path: Path) -> None:
+def test_newer_schema_is_refused_and_left_alone(tmp_path: Path) -> None:
+    """A file a newer sendwatch wrote is not damaged: it is refused in one line, never moved."""
     path = tmp_path / "h.sqlite3"
     db = sqlite3.connect(path)
+    db.execute("CREATE TABLE kept (x)")
     db.execute("PRAGMA user_version = 99")
+    db.commit()
     db.close()
-    store = SQLiteStore(path)
-    assert store.warnings and "newer sendwatch" in store.warnings[0]
-    assert list(tmp_path.glob("h.sqlite3.corrupt-*"))
+    with pytest.raises(StoreError) as info:
+        SQLiteStore(path)
+    assert "newer sendwatch" in str(info.value) and str(path) in str(info.value)
+    assert "\n" not in str(info.value)
+    assert not list(tmp_path.glob("h.sqlite3.corrupt-*"))
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 99
+    assert db.execute("SELECT name FROM sqlite_master").fetchall() == [("kept",)]
+    db.close()
 
 
 def test_garbage_snapshot_row_is_not_fatal(open_store) -> None:
@@ -279,7 +298,8 @@ def test_every_query_runs_on_both_backends(open_store) -> None:
     )
     assert store.sends()[0][0] == "key-1"
     changes = store.changes_since(0)
-    assert changes.ids and changes.rev == store.current_rev()
+    assert changes.ids and changes.rev <= store.current_rev()
+    assert store.changes_since(changes.rev).ids == []  # nothing written since: nothing to re-read
     for kw in (
         {"provider": Provider.SENTDM},
         {"unresolved": True},
@@ -325,6 +345,8 @@ def test_two_instances_migrating_an_old_file_at_once(tmp_path: Path) -> None:
         t.join()
     assert not errors and len(stores) == 4
     assert not any(s.warnings for s in stores) and not list(tmp_path.glob("old.sqlite3.corrupt-*"))
-    assert stores[0].count(ListFilter(text="kept")) == 1 and stores[0].schema_version == 3
+    assert (
+        stores[0].count(ListFilter(text="kept")) == 1 and stores[0].schema_version == SCHEMA_VERSION
+    )
     for s in stores:
         s.close()

@@ -24,6 +24,25 @@ from tui.model import Provider, Status
 from tui.polling.election import FileLease, PgLease, account_key, lease_for, me
 from tui.store.changes import ChangeWatcher
 
+BOUND = 60.0  # seconds any condition may take on a busy machine before the test fails
+
+
+def wait_until(condition, what: str, bound: float = BOUND) -> None:
+    """Poll `condition` every 20 ms until it holds; fail naming `what` after `bound` seconds."""
+    deadline = time.monotonic() + bound
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+async def async_wait_until(condition, what: str, bound: float = BOUND) -> None:
+    import asyncio
+
+    deadline = time.monotonic() + bound
+    while not condition():
+        assert time.monotonic() < deadline, what
+        await asyncio.sleep(0.02)
+
 
 def _settings(tmp_path: Path, key: str = "k-1234567890abcdef"):
     return load(tmp_path / "none.toml", env={"SENT_DM_API_KEY": key})
@@ -62,26 +81,26 @@ def test_one_instance_wins_and_the_other_takes_over(backend, open_store, tmp_pat
 
 
 HOLD = """
-import sys, time
+import sys
 from pathlib import Path
 from tui.config import load
 from tui.model import Provider
 from tui.polling.election import lease_for
-class S:  # just what lease_for reads of a store
-    def __init__(self, path, url): self.path, self.url = path, url
+from tui.store import PostgresStore, SQLiteStore
+store = PostgresStore(sys.argv[2]) if sys.argv[2] else SQLiteStore(sys.argv[1])
 settings = load(Path('/nonexistent.toml'), env={'SENT_DM_API_KEY': 'k-1234567890abcdef'})
-lease = lease_for(settings, S(Path(sys.argv[1]), sys.argv[2] or None), Provider.SENTDM)
+lease = lease_for(settings, store, Provider.SENTDM)
 assert lease.try_acquire()
 print('held', flush=True)
-time.sleep(60)
+sys.stdin.read()  # held until the test kills this process
 """
 
 
 def test_a_killed_poller_is_replaced_within_seconds(backend, open_store, tmp_path: Path) -> None:
     store = open_store()
-    url = getattr(store, "url", "")
     child = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(store.path), url],
+        [sys.executable, "-c", HOLD, str(tmp_path / "history.sqlite3"), open_store.url or ""],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parent.parent,
@@ -92,10 +111,7 @@ def test_a_killed_poller_is_replaced_within_seconds(backend, open_store, tmp_pat
         assert not mine.try_acquire() and mine.holder() and mine.holder().endswith(f":{child.pid}")
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
-        started = time.monotonic()
-        while not mine.try_acquire():
-            assert time.monotonic() - started < 10, "nobody took over within 10 s"
-            time.sleep(0.2)
+        wait_until(mine.try_acquire, "nobody took over after the holder was killed")
         mine.release()
     finally:
         if child.poll() is None:
@@ -111,21 +127,20 @@ def test_every_instance_sees_every_change(backend, open_store) -> None:
         seen.append(changes)
         arrived.set()
 
-    watcher = ChangeWatcher(reader, on_change, interval=0.05).start()
+    watcher = reader.watch_changes(on_change, interval=0.05)
     try:
-        time.sleep(0.3)  # the PostgreSQL watcher is listening
+        assert watcher.ready.wait(30), "the watcher never started listening"
         writer.track([MessageRef(message(1).id, Provider.SENTDM)])
         writer.record_fetch(
             message(1, Status.DELIVERED, "delivered"), next_poll=None, fetched_at=5.0
         )
-        assert arrived.wait(3.0), "no change noticed within 3 s"
-        time.sleep(0.3)
+        assert arrived.wait(30), "no change noticed"
+        wait_until(lambda: message(1).id in {i for c in seen for i in c.ids}, "row not announced")
         ids = {i for c in seen for i in c.ids}
         assert ids == {message(1).id}  # exactly the written row, nothing else to re-read
-        arrived.clear()
         writer.forget(message(1).id)
-        assert arrived.wait(3.0)
-        assert seen[-1].truncated  # a delete asks for a full reload
+        wait_until(lambda: any(c.truncated for c in seen), "no reload asked after a delete")
+        assert watcher.errors == 0 and not watcher.failing and watcher.state() == "live"
     finally:
         watcher.stop(wait=5)
 
@@ -134,9 +149,9 @@ def test_no_change_means_no_callback(backend, open_store) -> None:
     store = open_store()
     calls: list = []
     watcher = ChangeWatcher(store, calls.append, interval=0.05).start()
-    time.sleep(0.5)
+    wait_until(lambda: watcher.rounds >= 3, "the watcher did not look three times")
     watcher.stop(wait=5)
-    assert calls == []
+    assert calls == [] and watcher.errors == 0
 
 
 def test_the_database_password_never_shows(pg_server) -> None:
@@ -146,15 +161,17 @@ def test_the_database_password_never_shows(pg_server) -> None:
     password = pg_server.password
     store = PostgresStore(url)
     try:
-        assert password not in repr(store) and password not in str(store.path)
+        assert password not in repr(store) and password not in store.location
         assert password not in redact_url(url) and "***" in redact_url(url)
+        lease = store.lease("sentdm-x")
+        assert password not in repr(lease)
     finally:
         store.close()
-    from tui.errors import ConfigError
+    from tui.store import StoreUnreachable
 
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(StoreUnreachable) as info:
         PostgresStore(url.replace(f":{pg_server.port}/", ":1/"))
-    assert password not in str(info.value)
+    assert password not in str(info.value) and info.value.exit_code == 2
     settings = load(Path("/nonexistent.toml"), env={"SENDWATCH_DATABASE_URL": url})
     assert isinstance(settings.history.url, Secret) and password not in repr(settings)
 
@@ -184,10 +201,13 @@ async def test_two_pollers_on_one_store_spend_one_budget(
         leases = {owner: lease_for(settings, store, owner) for owner in (*providers.clients, None)}
         poller = Poller(store, providers, policy, leases=leases)
         instances.append((poller, providers, asyncio.ensure_future(poller.run())))
+    expected = sorted(["polling here", f"polled by {me()}"])
+
+    def states() -> list:
+        return sorted(str(p.lease_state.get(Provider.SENDO)) for p, _, _ in instances)
+
     try:
-        await asyncio.sleep(2.5)
-        states = [p.lease_state.get(Provider.SENDO) for p, _, _ in instances]
-        assert sorted(states) == sorted(["polling here", f"polled by {me()}"]), states
+        await async_wait_until(lambda: states() == expected, f"lease states {states()}")
         winner = next(
             i
             for i, (p, _, _) in enumerate(instances)
@@ -200,15 +220,17 @@ async def test_two_pollers_on_one_store_spend_one_budget(
         poller.stop()
         await task
         await providers.aclose()
-        for _ in range(60):
-            if loser.lease_state.get(Provider.SENDO) == "polling here" and loser.stats.get(
-                Provider.SENDO
-            ):
-                break
-            await asyncio.sleep(0.2)
-        assert loser.lease_state.get(Provider.SENDO) == "polling here"
-        await asyncio.sleep(1.0)
-        assert loser.stats[Provider.SENDO].requests > 0
+        await async_wait_until(
+            lambda: loser.lease_state.get(Provider.SENDO) == "polling here",
+            "the other poller did not take over",
+        )
+        await async_wait_until(
+            lambda: (
+                loser.stats.get(Provider.SENDO) is not None
+                and loser.stats[Provider.SENDO].requests > 0
+            ),
+            "the new holder made no request",
+        )
     finally:
         for poller, providers, task in instances:
             poller.stop()
@@ -243,9 +265,13 @@ async def test_webhooks_make_polling_the_safety_net(open_store, settings, world)
     poller = Poller(store, providers, policy)
     task = asyncio.ensure_future(poller.run())
     try:
-        await asyncio.sleep(0.5)
-        assert poller.push_state.get(Provider.SENTDM) == "flowing"
-        assert store.row(m.id).next_poll >= now + 899  # not polled: its webhooks cover it
+        await async_wait_until(
+            lambda: poller.push_state.get(Provider.SENTDM) == "flowing", "webhooks not seen"
+        )
+        row = store.row(m.id)
+        assert (
+            row.next_poll >= now + 899 and row.last_polled == now
+        )  # not polled: webhooks cover it
     finally:
         poller.stop()
         await task
@@ -253,9 +279,10 @@ async def test_webhooks_make_polling_the_safety_net(open_store, settings, world)
     silent = Poller(store, providers, policy, clock=lambda: now + 660)
     task = asyncio.ensure_future(silent.run())
     try:
-        await asyncio.sleep(0.5)
-        assert silent.push_state.get(Provider.SENTDM) == "silent"
-        assert store.last_push(Provider.SENTDM) is None
+        await async_wait_until(
+            lambda: silent.push_state.get(Provider.SENTDM) == "silent", "silence not noticed"
+        )
+        await async_wait_until(lambda: store.last_push(Provider.SENTDM) is None, "not released")
     finally:
         silent.stop()
         await task
@@ -284,18 +311,37 @@ def test_headless_poll_service(env, world, tmp_path: Path) -> None:
     child = subprocess.Popen(
         [sys.executable, "-m", "tui", "poll"],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
         cwd=Path(__file__).resolve().parent.parent,
     )
+    lines: list[str] = []
+
+    def read_stderr() -> None:
+        for line in child.stderr:
+            lines.append(line)
+
+    reader = threading.Thread(target=read_stderr, daemon=True)
+    reader.start()
+    watching = SQLiteStore(history)
     try:
-        time.sleep(4.0)
+        wait_until(
+            lambda: (
+                {watching.row(m.id).status for m in msgs} == {"failed", "delivered"}
+                and any("lease Sent.dm: polling here" in x for x in lines)
+                and any(f"{msgs[0].id} failed" in x for x in lines)
+            ),
+            "the poll service did not poll both messages",
+        )
         child.send_signal(signal.SIGTERM)
-        _, err = child.communicate(timeout=15)
+        child.wait(timeout=60)
+        reader.join(timeout=30)
     finally:
+        watching.close()
         if child.poll() is None:
             child.kill()
+    err = "".join(lines)
     assert child.returncode == 0, err
     assert "lease Sent.dm: polling here" in err and "stopped" in err and "Traceback" not in err
     assert "HTTP Request" not in err  # one line per notable event, not one per request

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from tui import config as cfg
 from tui.commands.output import fail
-from tui.errors import ConfigError
+from tui.errors import ConfigError, SendwatchError
 from tui.model import Provider
 from tui.textsafe import safe_text
 
@@ -68,15 +67,19 @@ def _report_store(settings: cfg.Settings) -> bool:
     where = safe_text(describe(settings), single_line=True)
     try:
         store = open_store(settings)
-    except (ConfigError, OSError, sqlite3.Error) as exc:
+    except SendwatchError as exc:  # every store failure is a StoreError naming the cause
         print(
             f"history: {where}: NOT reachable: {safe_text(str(exc), single_line=True, limit=300)}"
         )
         return False
     try:
-        print(
-            f"history: {where}: reachable, schema version {store.schema_version}, {store.count()} messages"
-        )
+        for warning in store.warnings:
+            print(f"history: {safe_text(warning, single_line=True, limit=300)}")
+        count = store.count()
+    except SendwatchError as exc:
+        print(f"history: {where}: NOT usable: {safe_text(str(exc), single_line=True, limit=300)}")
+        return False
     finally:
         store.close()
+    print(f"history: {where}: reachable, schema version {store.schema_version}, {count} messages")
     return True

@@ -1,16 +1,57 @@
-"""The history: one contract every caller types against (`Store`), and its backends.
+"""The history: one contract every caller types against (`Store`), and its two backends.
 
 Callers outside `tui/store/` import from here only: `Store` (the contract), `SQLiteStore` (the
-local file), the row types, and `open_store` in `tui.store.open` (the file or a team's server,
-as the settings say). No Textual here.
+local file), `PostgresStore` (a team's server; loaded on first use), the row types, the errors
+(`StoreError` and its subclasses) and `Lease`; and `open_store` / `describe` from `tui.store.open`
+(the file or the server, as the settings say). No Textual here, and nothing outside needs sqlite3.
 """
 
-from tui.store.history import HistoryStore
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tui.store.base import ChangeSignal, Store
+from tui.store.changes import ChangeWatcher
+from tui.store.errors import (
+    StoreDamaged,
+    StoreError,
+    StoreFull,
+    StoreLocked,
+    StoreReadOnly,
+    StoreUnreachable,
+)
+from tui.store.lease import Lease
 from tui.store.rows import Changes, FetchOutcome, ListFilter, Row, Stored
+from tui.store.sqlite import SQLiteStore
 
-#: The contract every backend implements (the SQLite store, until the backends are split).
-Store = HistoryStore
-#: The local SQLite file.
-SQLiteStore = HistoryStore
+if TYPE_CHECKING:
+    from tui.store.postgres import PostgresStore
 
-__all__ = ["Changes", "FetchOutcome", "ListFilter", "Row", "SQLiteStore", "Store", "Stored"]
+__all__ = [
+    "ChangeSignal",
+    "ChangeWatcher",
+    "Changes",
+    "FetchOutcome",
+    "Lease",
+    "ListFilter",
+    "PostgresStore",
+    "Row",
+    "SQLiteStore",
+    "Store",
+    "StoreDamaged",
+    "StoreError",
+    "StoreFull",
+    "StoreLocked",
+    "StoreReadOnly",
+    "StoreUnreachable",
+    "Stored",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """`PostgresStore` loads psycopg: only when a team's server is used."""
+    if name == "PostgresStore":
+        from tui.store.postgres import PostgresStore
+
+        return PostgresStore
+    raise AttributeError(f"module 'tui.store' has no attribute {name!r}")

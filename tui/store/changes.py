@@ -1,24 +1,26 @@
 """Notice what other instances wrote to the shared history, cheaply, and say which rows changed.
 
-Every write stamps the rows it touches with a new revision (deletes bump a generation instead), so
-an instance re-reads exactly the rows written since the revision it last saw. What wakes it up:
-  * SQLite: `PRAGMA data_version` on a connection of its own — a counter that moves only when
-    *another* connection committed; checking it costs no I/O beyond the shared-memory index;
-  * PostgreSQL: `LISTEN sendwatch_history`, which writers `NOTIFY` in the same transaction.
-The watcher runs in a daemon thread and hands `Changes` to a callback (the app moves them onto its
-own loop with `call_from_thread`).
+Every write stamps the rows it touches with its transaction's revision (deletes bump a generation
+instead), so an instance re-reads exactly the rows written since the revision it last saw. What
+wakes it up is the store's business (`Store.change_signal`): SQLite's `PRAGMA data_version`,
+PostgreSQL's LISTEN/NOTIFY. The watcher runs in a daemon thread, hands `Changes` to a callback (the
+app moves them onto its own loop), and says how it is doing: `errors`, `last_error`, `failing`.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
-from tui.store.history import Changes, HistoryStore
+from tui.store.rows import Changes
+
+if TYPE_CHECKING:
+    from tui.store.base import Store
 
 POLL_SECONDS = 0.25  # SQLite: how often data_version is read (well inside "within a second")
+FAILING_AFTER = 3  # consecutive failed rounds before the watcher counts as failing
+RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # waits before reconnecting after a failure, then the last
 
 
 class ChangeWatcher:
@@ -26,7 +28,7 @@ class ChangeWatcher:
 
     def __init__(
         self,
-        store: HistoryStore,
+        store: Store,
         on_change: Callable[[Changes], None],
         *,
         interval: float = POLL_SECONDS,
@@ -40,11 +42,28 @@ class ChangeWatcher:
         self.generation = store.changes_since(self.rev, limit=1).generation
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.errors = 0
+        #: set once the watcher is connected and has caught up (writes from now on are delivered)
+        self.ready = threading.Event()
+        #: rounds of waiting done (each ends in a check when something may have changed)
+        self.rounds = 0
+        self.errors = 0  # failed rounds, ever
+        self.consecutive_errors = 0
+        self.last_error: str | None = None  # one line: what failed last
+        self._delivered: dict[str, int] = {}  # id -> revision handed out, above self.rev
+
+    @property
+    def failing(self) -> bool:
+        """True after several rounds in a row failed: other instances' changes are not arriving."""
+        return self.consecutive_errors >= FAILING_AFTER
+
+    def state(self) -> str:
+        """One line for a status line or a log: "live", or what has been failing."""
+        if not self.failing:
+            return "live"
+        return f"not following other instances' changes ({self.last_error})"
 
     def start(self) -> ChangeWatcher:
-        target = self._listen_pg if getattr(self.store, "url", None) else self._poll_sqlite
-        self._thread = threading.Thread(target=target, name="sendwatch-changes", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="sendwatch-changes", daemon=True)
         self._thread.start()
         return self
 
@@ -55,51 +74,58 @@ class ChangeWatcher:
             self._thread.join(timeout=wait)
 
     def check(self) -> Changes | None:
-        """Read what changed since the last check; deliver it when anything did."""
+        """Read what changed since the last check; deliver what was not delivered yet."""
         changes = self.store.changes_since(self.rev)
         moved = changes.generation != self.generation
-        if not changes.ids and not moved:
-            self.rev = max(self.rev, changes.rev)
+        fresh = changes.ids
+        if changes.revs:  # a row handed out before (a backend may repeat recent ones) is not news
+            fresh = [
+                i
+                for i, r in zip(changes.ids, changes.revs, strict=True)
+                if self._delivered.get(i) != r
+            ]
+            self._delivered.update(zip(changes.ids, changes.revs, strict=True))
+        self._delivered = {i: r for i, r in self._delivered.items() if r > changes.rev}
+        self.rev, self.generation = max(self.rev, changes.rev), changes.generation
+        if not fresh and not moved and not changes.truncated:
             return None
-        self.rev, self.generation = changes.rev, changes.generation
-        self.on_change(
-            changes
-            if not moved
-            else Changes(changes.rev, changes.ids, changes.generation, truncated=True)
+        delivered = Changes(
+            changes.rev, fresh, changes.generation, moved or changes.truncated, changes.revs
         )
-        return changes
+        self.on_change(delivered)
+        return delivered
 
-    def _poll_sqlite(self) -> None:
-        db = sqlite3.connect(self.store.path, timeout=30, check_same_thread=False)
-        try:
-            seen = db.execute("PRAGMA data_version").fetchone()[0]
-            self.check()  # writes between the view's revision and this first look
-            while not self._stop.wait(self.interval):
-                try:
-                    now = db.execute("PRAGMA data_version").fetchone()[0]
-                    if now != seen:
-                        seen = now
-                        self.check()
-                except Exception:  # noqa: BLE001 - a store or callback hiccup never ends the watching
-                    self.errors += 1
-        finally:
-            db.close()
-
-    def _listen_pg(self) -> None:
-        import psycopg
-
-        url: Any = self.store.url  # type: ignore[attr-defined]
+    def _run(self) -> None:
+        failures = 0
         while not self._stop.is_set():
+            signal = None
             try:
-                with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-                    conn.execute("LISTEN sendwatch_history")
-                    self.check()  # whatever happened while (re)connecting
-                    while not self._stop.is_set():
-                        woke = False
-                        for _ in conn.notifies(timeout=0.5, stop_after=1):
-                            woke = True
-                        if woke:
-                            self.check()
-            except Exception:  # noqa: BLE001 - the server went away (or a callback failed): try again
-                self.errors += 1
-                self._stop.wait(2.0)
+                signal = self.store.change_signal(self.interval)
+                self.check()  # writes between the view's revision (or a reconnect) and now
+                self._succeeded()
+                self.ready.set()
+                while not self._stop.is_set():
+                    if signal.wait(self._stop):
+                        self.check()
+                    self.rounds += 1
+                    self._succeeded()
+                    failures = 0
+            except Exception as exc:  # noqa: BLE001 - a store or callback failure never ends the watching
+                self._failed(exc)
+                failures += 1
+                self._stop.wait(RETRY_SECONDS[min(failures, len(RETRY_SECONDS)) - 1])
+            finally:
+                if signal is not None:
+                    try:
+                        signal.close()
+                    except Exception:  # noqa: BLE001 - closing a broken connection may fail too
+                        pass
+
+    def _succeeded(self) -> None:
+        self.consecutive_errors = 0
+
+    def _failed(self, exc: Exception) -> None:
+        self.errors += 1
+        self.consecutive_errors += 1
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        self.last_error = f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__

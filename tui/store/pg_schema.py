@@ -1,18 +1,32 @@
 """The shared history's schema on PostgreSQL, and its migrations, keyed by a version row.
 
 The same tables as the SQLite file (tui/store/schema.py), in PostgreSQL's types. Substring search
-uses `pg_trgm` GIN indexes (a trusted extension: the database owner may create it), so the find bar
-stays an index lookup at 100,000+ messages. Migrations run under an advisory lock, so instances
-starting at once do not race each other.
+goes through one generated, lower-cased column holding every searchable field, with one `pg_trgm`
+GIN index on it (a trusted extension: the database owner may create it), so the find bar stays an
+index lookup at 100,000+ messages and the planner can estimate a pattern from one column's
+statistics. Migrations run under an advisory lock, so instances starting at once do not race.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-SCHEMA_VERSION = 1
+from tui.store.schema import SEARCHABLE
+
+SCHEMA_VERSION = 2
 MIGRATION_LOCK = 0x5E4D_0001  # pg_advisory_xact_lock key for migrations
+#: between fields in the search column, so a match never spans two of them (nobody types it)
+FIELD_SEPARATOR = "E'\\x1f'"
+
+
+def _search_expression() -> str:
+    fields = [f"coalesce({c.strip()}, '')" for c in SEARCHABLE.split(",")]
+    return f"lower({f' || {FIELD_SEPARATOR} || '.join(fields)})"
+
+
+class NewerSchema(Exception):
+    """The shared history was written by a newer sendwatch: refused, never rewritten."""
+
 
 _V1 = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
@@ -68,25 +82,43 @@ _V1 = [
     "INSERT INTO history_meta VALUES ('generation', 0) ON CONFLICT DO NOTHING",
 ]
 
-MIGRATIONS: dict[int, list[str]] = {1: _V1}
+_V2 = [
+    # Events are ordered by a real identity column, not a column pretending to be SQLite's rowid.
+    "ALTER TABLE events RENAME COLUMN rowid TO seq",
+    # One search column and one trigram index instead of an index over seven columns.
+    f"ALTER TABLE messages ADD COLUMN search TEXT GENERATED ALWAYS AS ({_search_expression()}) STORED",
+    "CREATE INDEX messages_search_text ON messages USING gin (search gin_trgm_ops)",
+    # A finer sample of it, so the planner tells a rare pattern (read the index, sort what it
+    # finds) from a common one (walk the list newest first until a page is full).
+    "ALTER TABLE messages ALTER COLUMN search SET STATISTICS 1000",
+    "DROP INDEX IF EXISTS messages_search",
+    # Revisions are now the writing transaction's id (no sequence, no global lock); values from
+    # the old sequence could read as future transactions, so they start again from zero.
+    "UPDATE messages SET rev = 0 WHERE rev <> 0",
+    "DROP SEQUENCE IF EXISTS history_rev",
+    # Webhook events already applied (tui/store/seen.py).
+    """CREATE TABLE IF NOT EXISTS webhook_seen (key TEXT PRIMARY KEY,
+        expires DOUBLE PRECISION NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS webhook_seen_expires ON webhook_seen(expires)",
+]
+
+MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2}
 
 
 def migrate(conn: Any) -> int:
-    """Bring the schema to SCHEMA_VERSION (each step in its own transaction); returns the version."""
+    """Bring the schema to SCHEMA_VERSION in one transaction (DDL is transactional); returns it.
+    Raises NewerSchema for a database a newer sendwatch wrote."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
         version = row[0] or 0
         if version > SCHEMA_VERSION:
-            raise RuntimeError(
-                f"the shared history was written by a newer sendwatch (schema {version} > {SCHEMA_VERSION})"
+            raise NewerSchema(
+                f"was written by a newer sendwatch (schema {version} > {SCHEMA_VERSION})"
             )
         for target in range(version + 1, SCHEMA_VERSION + 1):
             for statement in MIGRATIONS[target]:
                 conn.execute(statement)
             conn.execute("INSERT INTO schema_version VALUES (%s)", (target,))
         return SCHEMA_VERSION
-
-
-Migration = Callable[[Any], None]

@@ -1,104 +1,100 @@
 """The shared history on PostgreSQL: the same store, for a team on one provider account.
 
-Every query of the store is written once, in the SQL both databases speak; this backend only
-differs where the databases do: connections (a psycopg pool instead of one writer and a reader per
-thread), the few spellings that differ (`?` vs `%s`, `INSERT OR IGNORE`, `group_concat`,
-case-insensitive `LIKE`), substring search (pg_trgm GIN indexes instead of FTS5), the change
-revision (a sequence), and row locking (an advisory lock per message id, so two instances
-recording the same message at once queue instead of losing one answer).
+A sibling of the SQLite store, over a psycopg connection pool. The shared queries run as written
+(dialect.py swaps their `?` for `%s`); what only PostgreSQL does is written here, natively:
+  * revisions are the writing transaction's id (`pg_current_xact_id()`): one per transaction, taken
+    without any global lock. A reader takes the rows written since its last look and moves its
+    revision only up to its snapshot's xmin, below which every transaction has ended: a write still
+    in flight can never land behind the revision a reader has passed (it may be handed out twice);
+  * each transaction that writes sends one `NOTIFY sendwatch_history`, which watchers LISTEN for;
+  * writers of one message queue on an advisory lock of that message (read-merge-write is safe);
+  * free text matches one generated, lower-cased search column through a trigram index;
+  * the polling lease is a session advisory lock (lease.py).
 
-The URL may hold a password: it is kept out of `repr`, errors and everything shown (see
-`redact_url`).
+The URL may hold a password: it is kept out of `repr`, errors and everything shown (`redact_url`).
 """
 
 from __future__ import annotations
 
-import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-from psycopg_pool import PoolTimeout
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
 
-from tui.errors import ConfigError, StoreError
+from tui.errors import StoreError
 from tui.store import pg_schema
-from tui.store.history import HistoryStore
+from tui.store.backend import Tx
+from tui.store.base import Store
+from tui.store.dialect import POSTGRESQL
+from tui.store.errors import StoreUnreachable
+from tui.store.lease import Lease, PgLease
+from tui.store.postgres_errors import reason, redact_url, store_error
+from tui.store.rows import Changes, like_pattern
+from tui.store.values import bind
 
-REV_LOCK = 0x5E4D_0002  # pg_advisory_xact_lock key: revisions are handed out in commit order
+__all__ = ["PostgresStore", "redact_url"]
+
 ANALYZE_AFTER = 100  # rows added at once before the statistics are refreshed
-_INSERT_OR_IGNORE = re.compile(r"^\s*INSERT OR IGNORE INTO", re.IGNORECASE)
-_LIKE = re.compile(r"\bLIKE\b")
+CHANNEL = "sendwatch_history"
 
 
-def redact_url(url: str) -> str:
-    """`postgresql://user:***@host:5432/db`: what may be shown of a database URL."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "postgresql://(unreadable URL)"
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    user = (
-        f"{parts.username}:***@"
-        if parts.username and parts.password
-        else (f"{parts.username}@" if parts.username else "")
-    )
-    return urlunsplit((parts.scheme, user + host, parts.path, "", ""))
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    """Every pooled session plans each search for its own pattern: psycopg prepares a statement
+    run five times, and PostgreSQL's generic plan for `search LIKE $1` cannot tell `+1415` from a
+    word in every body (it went from 1 ms to 300 ms once the plan turned generic)."""
+    conn.execute("SET plan_cache_mode = force_custom_plan")
 
 
-def translate(sql: str) -> str:
-    """SQLite's spelling of a store query -> PostgreSQL's (the queries are otherwise shared).
+class PgTx(Tx):
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        super().__init__()
+        self.conn = conn
 
-    `?` placeholders become `%s` only outside string literals (`coalesce(code, '?')` stays);
-    a literal `%` is doubled, as psycopg expects whenever parameters are passed.
-    """
-    parts = sql.replace("%", "%%").split("'")
-    sql = "'".join(part.replace("?", "%s") if i % 2 == 0 else part for i, part in enumerate(parts))
-    if _INSERT_OR_IGNORE.match(sql):
-        sql = _INSERT_OR_IGNORE.sub("INSERT INTO", sql, count=1) + " ON CONFLICT DO NOTHING"
-    sql = sql.replace("group_concat(", "string_agg(")
-    return _LIKE.sub("ILIKE", sql)  # SQLite's LIKE is case-insensitive (ASCII); keep that meaning
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> psycopg.Cursor[Any]:
+        return self.conn.execute(POSTGRESQL.statement(sql), bind(params))
 
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        bound = [bind(r) for r in rows]
+        if not bound:
+            return 0
+        cursor = self.conn.cursor()
+        cursor.executemany(POSTGRESQL.statement(sql), bound)  # pipelined: one round trip
+        return max(0, cursor.rowcount)
 
-class _Cursorish:
-    """What the store expects of `db.execute(...)`: a cursor with fetchone/fetchall/rowcount."""
-
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
-
-    def execute(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        return self._conn.execute(translate(sql), tuple(params))
+    def native(self, sql: str, params: Iterable[Any] = ()) -> psycopg.Cursor[Any]:
+        """PostgreSQL's own SQL (`%s` parameters), as written."""
+        return self.conn.execute(sql, bind(params))
 
 
-class PostgresStore(HistoryStore):
-    """`HistoryStore` on a PostgreSQL server (psycopg 3 with its connection pool)."""
+def _native(tx: Tx) -> PgTx:
+    assert isinstance(tx, PgTx)
+    return tx
+
+
+class PostgresStore(Store):
+    """The history on a PostgreSQL server (psycopg 3 with its connection pool)."""
 
     backend = "postgresql"
+    dialect = POSTGRESQL
 
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8) -> None:
-        try:
-            import psycopg
-            from psycopg_pool import ConnectionPool
-        except ImportError:  # pragma: no cover - both are dependencies
-            raise ConfigError(
-                "PostgreSQL support needs psycopg and psycopg_pool (pip install 'psycopg[binary]' psycopg-pool)"
-            ) from None
-        self.url = url
-        self.path = Path(redact_url(url))  # shown where a file path would be; never the password
-        self.warnings = []
-        self.fts = False  # substring search goes through pg_trgm indexes via ILIKE
-        self._psycopg = psycopg
-        self._local = threading.local()
+        super().__init__()
+        self._url = url
+        self._where = redact_url(url)
+        self.location = f"PostgreSQL {self._where}"
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
                 self.schema_version = pg_schema.migrate(conn)
         except psycopg.Error as exc:
-            raise ConfigError(
-                f"cannot use the shared history at {redact_url(url)}: {_reason(exc)}"
+            raise StoreUnreachable(
+                f"cannot use the shared history at {self._where}: {reason(exc)}"
+            ) from None
+        except pg_schema.NewerSchema as exc:
+            raise StoreError(
+                f"the shared history at {self._where} {exc}: upgrade sendwatch to use it"
             ) from None
         self._pool = ConnectionPool(
             url,
@@ -107,84 +103,123 @@ class PostgresStore(HistoryStore):
             open=True,
             timeout=30,
             kwargs={"autocommit": True, "connect_timeout": 10},
+            configure=_configure,
             name="sendwatch",
         )
         if self._read("SELECT reltuples FROM pg_class WHERE relname = 'messages'")[0][0] < 0:
             self._analyze()  # never analyzed (a new team history): give the planner statistics now
 
     def __repr__(self) -> str:
-        return f"PostgresStore({redact_url(self.url)!r})"
+        return f"PostgresStore({self._where!r})"
 
     def close(self) -> None:
         pool = getattr(self, "_pool", None)
         if pool is not None:
             pool.close()
 
+    # -- primitives -------------------------------------------------------------------------
     @contextmanager
-    def _tx(self) -> Iterator[Any]:
+    def _begin(self) -> Iterator[Tx]:
         try:
             with self._pool.connection() as conn, conn.transaction():
-                yield _Cursorish(conn)
-        except (self._psycopg.Error, PoolTimeout) as exc:
-            raise StoreError(
-                f"the shared history at {redact_url(self.url)} failed a write: {_reason(exc)}"
-            ) from None
+                yield PgTx(conn)
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise store_error(exc, self._where, "write") from None
 
-    def _read(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+    def _read_direct(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         try:
             with self._pool.connection() as conn:
-                return conn.execute(translate(sql), tuple(params)).fetchall()
-        except (self._psycopg.Error, PoolTimeout) as exc:
-            raise StoreError(
-                f"the shared history at {redact_url(self.url)} failed a read: {_reason(exc)}"
-            ) from None
+                return conn.execute(POSTGRESQL.statement(sql), bind(params)).fetchall()
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise store_error(exc, self._where, "read") from None
 
-    def ping(self) -> int:
-        """The schema version, after a round trip (for `config check`); raises ConfigError."""
+    def _read_native(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
-            self._read("SELECT 1")
-        except StoreError as exc:
-            raise ConfigError(
-                f"cannot reach the shared history at {redact_url(self.url)}: {_reason(exc)}"
-            ) from None
-        return self.schema_version
+            with self._pool.connection() as conn:
+                return conn.execute(sql, bind(params)).fetchall()
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise store_error(exc, self._where, "read") from None
 
-    def _lock_message(self, db: Any, message_id: str) -> None:
-        """Serialize writers of one message across instances until this transaction ends."""
-        db.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (message_id,))
+    def _stamp(self, tx: Tx) -> int:
+        # The transaction's own id, and the one notice other instances wake up on (delivered at
+        # commit; nothing if it rolls back).
+        row = _native(tx).native(
+            "SELECT pg_current_xact_id()::text::bigint, pg_notify(%s, 'changed')", (CHANNEL,)
+        )
+        return int(row.fetchall()[0][0])
 
-    def _next_rev(self, db: Any) -> int:
-        # Writers take revisions one transaction at a time, so they commit in revision order and a
-        # reader that has seen revision N has seen every commit below it (none can land behind it).
-        db.execute("SELECT pg_advisory_xact_lock(?)", (REV_LOCK,))
-        rev = db.execute("SELECT nextval('history_rev')").fetchone()[0]
-        # a constant payload: PostgreSQL folds repeats within a transaction into one notification
-        db.execute("SELECT pg_notify('sendwatch_history', 'changed')")
-        return rev
+    def _lock_message(self, tx: Tx, message_id: str) -> None:
+        _native(tx).native("SELECT pg_advisory_xact_lock(hashtext(%s))", (message_id,))
 
-    def _bump_generation(self, db: Any) -> None:
-        db.execute("UPDATE history_meta SET value = value + 1 WHERE key = 'generation'")
-        db.execute("SELECT pg_notify('sendwatch_history', 'reload')")
+    def _bump_generation(self, tx: Tx) -> None:
+        _native(tx).native("UPDATE history_meta SET value = value + 1 WHERE key = 'generation'")
+        _native(tx).native("SELECT pg_notify(%s, 'reload')", (CHANNEL,))
 
-    def current_rev(self) -> int:
-        """The newest committed revision (the sequence also counts transactions still open)."""
-        return self._read("SELECT coalesce(max(rev), 0) FROM messages")[0][0]
+    def _text_match(self, text: str) -> tuple[str, list[Any]]:
+        return "search LIKE lower(?) ESCAPE '\\'", [like_pattern(text)]
 
-    def track(self, refs: Any, *, campaign: str | None = None, now: float | None = None) -> int:
-        """As the file's; after a large import the planner gets fresh statistics (a fresh table's
-        plans otherwise look IDs up through the trigram index, 10-17 ms each instead of 0.1)."""
-        added = super().track(refs, campaign=campaign, now=now)
-        if added >= ANALYZE_AFTER:
+    def _after_track(self, added: int) -> None:
+        """After a large import, fresh statistics: a fresh table's plans otherwise look IDs up
+        through the trigram index (10-17 ms each instead of 0.1)."""
+        if added >= ANALYZE_AFTER and getattr(self._local, "tx", None) is None:
             self._analyze()
-        return added
 
     def _analyze(self) -> None:
-        with self._tx() as db:
-            db.execute("ANALYZE messages")
-            db.execute("ANALYZE campaign_messages")
+        try:
+            with self._pool.connection() as conn:
+                conn.execute("ANALYZE messages")
+                conn.execute("ANALYZE campaign_messages")
+        except (psycopg.Error, PoolTimeout) as exc:
+            raise store_error(exc, self._where, "write") from None
+
+    # -- the change feed and the lease ------------------------------------------------------
+    def current_rev(self) -> int:
+        rev: int = self._read_native(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint - 1"
+        )[0][0]
+        return rev
+
+    def changes_since(self, rev: int, limit: int = 5000) -> Changes:
+        # One statement, one snapshot: the rows it sees and its xmin agree.
+        xmin, generation, ids, revs = self._read_native(
+            "WITH changed AS (SELECT id, rev FROM messages WHERE rev > %s ORDER BY rev LIMIT %s) "
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
+            "(SELECT value FROM history_meta WHERE key = 'generation'), "
+            "(SELECT array_agg(id ORDER BY rev) FROM changed), "
+            "(SELECT array_agg(rev ORDER BY rev) FROM changed)",
+            (rev, limit),
+        )[0]
+        ids, revs = ids or [], revs or []
+        # Every transaction below xmin has ended, so nothing can still appear at or below xmin - 1.
+        return Changes(max(rev, xmin - 1), ids, generation, truncated=len(ids) >= limit, revs=revs)
+
+    def lease(self, account: str) -> Lease:
+        return PgLease(self._url, account, self._where)
+
+    def change_signal(self, interval: float) -> ListenSignal:
+        return ListenSignal(self._url, self._where)
 
 
-def _reason(exc: Exception) -> str:
-    """A connection error in words, without the URL (psycopg messages may quote the DSN)."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-    return re.sub(r"postgres(ql)?://\S+", "(the database URL)", text)[:300]
+class ListenSignal:
+    """`LISTEN sendwatch_history` on a connection of its own; writers NOTIFY once per transaction."""
+
+    WAIT = 0.5  # seconds per wait: how soon a stop is noticed
+
+    def __init__(self, url: str, where: str) -> None:
+        self._where = where
+        try:
+            self._conn = psycopg.connect(url, autocommit=True, connect_timeout=10)
+            self._conn.execute(f"LISTEN {CHANNEL}")
+        except psycopg.Error as exc:
+            raise store_error(exc, where, "read") from None
+
+    def wait(self, stop: threading.Event) -> bool:
+        try:
+            for _ in self._conn.notifies(timeout=self.WAIT, stop_after=1):
+                return True
+        except psycopg.Error as exc:
+            raise store_error(exc, self._where, "read") from None
+        return False
+
+    def close(self) -> None:
+        self._conn.close()

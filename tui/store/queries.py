@@ -1,6 +1,7 @@
 """The store's reads: list pages at 100,000 rows, counts, one message with its events, export.
 
-A mixin over a backend that provides `_read()` and `fts`; the SQL is shared by both backends.
+A mixin over `Backend` (backend.py); the SQL is shared by both backends, free text is matched
+by the backend's own index (`_text_match`).
 """
 
 from __future__ import annotations
@@ -13,27 +14,33 @@ from typing import Any
 
 from tui.model import Event, EventSource, Provider, Status
 from tui.serialize import events_to_dicts, message_from_dict
-from tui.store.rows import ROW_COLUMNS, SORTS, Changes, ListFilter, Row, Stored, _and
+from tui.store.backend import Backend
+from tui.store.rows import ROW_COLUMNS, SORTS, ListFilter, Row, Stored, _and
+
+#: what a failure without a code is counted under
+NO_CODE = "?"
+#: the observed event of a message's first answer, which is no transition (written in writes.py)
+FIRST_SEEN = "first seen%"
 
 
-class Queries:
+class Queries(Backend):
     """Reads for the list, the detail pane, the summary, export and other instances."""
 
     def count(self, flt: ListFilter = ListFilter()) -> int:
-        where, params = flt.where(self.fts)
-        return self._read(f"SELECT count(*) FROM messages{where}", params)[0][0]
+        where, params = flt.where(self._text_match)
+        return self._count(f"SELECT count(*) FROM messages{where}", params)
 
     def count_upto(self, flt: ListFilter, cap: int) -> int:
         """The view's size, counting no further than `cap`: a keystroke never waits for a full
         scan (the list shows "10,000+" and counts further only when scrolled there)."""
-        where, params = flt.where(self.fts)
-        return self._read(
+        where, params = flt.where(self._text_match)
+        return self._count(
             f"SELECT count(*) FROM (SELECT 1 FROM messages{where} LIMIT ?) AS capped",
             [*params, cap],
-        )[0][0]
+        )
 
     def page(self, flt: ListFilter, offset: int, limit: int, sort: str = "newest") -> list[Row]:
-        where, params = flt.where(self.fts)
+        where, params = flt.where(self._text_match)
         order = SORTS.get(sort, SORTS["newest"])[0]
         rows = self._read(
             f"SELECT {ROW_COLUMNS} FROM messages{where} ORDER BY {order} LIMIT ? OFFSET ?",
@@ -45,7 +52,7 @@ class Queries:
         self, flt: ListFilter, after: Row, limit: int, sort: str = "newest"
     ) -> list[Row]:
         """The `limit` rows that follow `after` in the view: keyset paging, no OFFSET rescan."""
-        where, params = flt.where(self.fts)
+        where, params = flt.where(self._text_match)
         if sort == "changed":
             key = after.last_changed if after.last_changed is not None else after.first_seen
             cond = "(coalesce(last_changed, first_seen) < ? OR (coalesce(last_changed, first_seen) = ? AND seq < ?))"
@@ -61,7 +68,7 @@ class Queries:
 
     def position(self, message_id: str, flt: ListFilter, sort: str = "newest") -> int | None:
         """Index of a message in the filtered, sorted list (None if the filter hides it)."""
-        where, params = flt.where(self.fts)
+        where, params = flt.where(self._text_match)
         found = self._read(
             f"SELECT seq, coalesce(last_changed, first_seen) FROM messages{_and(where, 'id = ?')}",
             [*params, message_id],
@@ -76,9 +83,7 @@ class Queries:
             )
         else:
             cond, extra = "seq > ?", [seq]
-        return self._read(f"SELECT count(*) FROM messages{_and(where, cond)}", [*params, *extra])[
-            0
-        ][0]
+        return self._count(f"SELECT count(*) FROM messages{_and(where, cond)}", [*params, *extra])
 
     def row(self, message_id: str) -> Row | None:
         rows = self._read(f"SELECT {ROW_COLUMNS} FROM messages WHERE id = ?", (message_id,))
@@ -86,7 +91,7 @@ class Queries:
 
     def status_counts(self, flt: ListFilter = ListFilter()) -> dict[str, int]:
         """Counts per status; messages never answered yet count as `waiting`."""
-        where, params = flt.where(self.fts)
+        where, params = flt.where(self._text_match)
         return dict(
             self._read(
                 f"SELECT CASE WHEN last_polled IS NULL THEN 'waiting' ELSE status END AS s, count(*) FROM messages{where} GROUP BY s",
@@ -97,20 +102,20 @@ class Queries:
     def error_counts(
         self, flt: ListFilter = ListFilter(), limit: int = 20
     ) -> list[tuple[str, str, int]]:
-        where, params = flt.where(self.fts)
+        where, params = flt.where(self._text_match)
         cond = _and(where, "status = 'failed'")
         return [
-            tuple(r)
-            for r in self._read(
-                f"SELECT coalesce(error_code, '?'), max(coalesce(error_message, '')), count(*) FROM messages{cond} "
-                "GROUP BY coalesce(error_code, '?') ORDER BY count(*) DESC LIMIT ?",
+            (code if code is not None else NO_CODE, text, count)
+            for code, text, count in self._read(
+                f"SELECT error_code, max(coalesce(error_message, '')), count(*) FROM messages{cond} "
+                "GROUP BY error_code ORDER BY count(*) DESC LIMIT ?",
                 [*params, limit],
             )
         ]
 
     def failure_kinds(self, flt: ListFilter = ListFilter()) -> dict[str, int]:
         """Failed messages by the provider's own word (blocked, filtered, expired, failed)."""
-        where, params = flt.where(self.fts)
+        where, params = flt.where(self._text_match)
         cond = _and(where, "status = 'failed'")
         return dict(
             self._read(
@@ -131,7 +136,7 @@ class Queries:
             part = ids[start : start + 900]
             rows = self._read(
                 f"SELECT message_id, source, status, provider_status, ts, description, reason_code, reason FROM events "
-                f"WHERE message_id IN ({','.join('?' * len(part))}) ORDER BY ts, rowid",
+                f"WHERE message_id IN ({','.join('?' * len(part))}) ORDER BY ts, {self.dialect.event_order}",
                 part,
             )
             for mid, src, st, ps, ts, desc, code, reason in rows:
@@ -188,12 +193,13 @@ class Queries:
         self, flt: ListFilter = ListFilter(), batch: int = 1000
     ) -> Iterator[dict[str, Any]]:
         """Every message in the view as `get --json` objects (for export), oldest first, in batches."""
-        where, params = flt.where(self.fts)
+        where, params = flt.where(self._text_match)
         last = 0
         while True:
             rows = self._read(
                 f"SELECT seq, id, provider, status, snapshot, last_polled, last_error, "
-                f"(SELECT group_concat(campaign, ';') FROM campaign_messages c WHERE c.message_id = messages.id) "
+                f"(SELECT {self.dialect.concat('campaign', ';')} FROM campaign_messages c "
+                f"WHERE c.message_id = messages.id) "
                 f"FROM messages{_and(where, 'seq > ?')} ORDER BY seq LIMIT ?",
                 [*params, last, batch],
             )
@@ -229,7 +235,7 @@ class Queries:
                 yield data
 
     def first_seen(self) -> float | None:
-        return self._read("SELECT min(first_seen) FROM messages")[0][0]
+        return self._number("SELECT min(first_seen) FROM messages")
 
     def campaigns(self) -> list[tuple[str, int]]:
         return [
@@ -251,15 +257,15 @@ class Queries:
                 r[0]
                 for r in self._read(
                     "SELECT e.ts FROM events e JOIN campaign_messages c ON c.message_id = e.message_id "
-                    "WHERE e.source = 'observed' AND e.ts >= ? AND c.campaign = ? AND e.description NOT LIKE 'first seen%'",
-                    (since, flt.campaign),
+                    "WHERE e.source = 'observed' AND e.ts >= ? AND c.campaign = ? AND e.description NOT LIKE ?",
+                    (since, flt.campaign, FIRST_SEEN),
                 )
             ]
         return [
             r[0]
             for r in self._read(
-                "SELECT ts FROM events WHERE source = 'observed' AND ts >= ? AND description NOT LIKE 'first seen%'",
-                (since,),
+                "SELECT ts FROM events WHERE source = 'observed' AND ts >= ? AND description NOT LIKE ?",
+                (since, FIRST_SEEN),
             )
         ]
 
@@ -272,15 +278,3 @@ class Queries:
                 (limit,),
             )
         ]
-
-    def changes_since(self, rev: int, limit: int = 5000) -> Changes:
-        """IDs written after revision `rev` (at most `limit`), the newest revision seen and the generation.
-
-        The revision only moves to what the rows themselves carry: jumping to a "current" revision
-        read separately could step over a write that committed in between, never to be shown."""
-        rows = self._read(
-            "SELECT id, rev FROM messages WHERE rev > ? ORDER BY rev LIMIT ?", (rev, limit)
-        )
-        generation = self._read("SELECT value FROM history_meta WHERE key = 'generation'")[0][0]
-        newest = rows[-1][1] if rows else rev
-        return Changes(newest, [r[0] for r in rows], generation, truncated=len(rows) >= limit)

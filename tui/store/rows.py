@@ -1,6 +1,6 @@
 """What the store's callers see: list rows, the list's filter, answers' outcomes, change sets.
 
-Plain values only, shared by every backend (tui/store/history.py for the SQLite file,
+Plain values only, shared by every backend (tui/store/sqlite.py for the SQLite file,
 tui/store/postgres.py for a team's server) and by the SQL helpers the query mixins use.
 """
 
@@ -12,7 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from tui.model import Message, Provider, Status
-from tui.store.schema import SEARCHABLE
+
+#: How a backend matches free text: SQL and its parameters for "a searchable field contains `text`".
+TextMatch = Callable[[str], tuple[str, list[Any]]]
 
 ROW_COLUMNS = (
     "seq, id, provider, status, provider_status, to_addr, channel, error_code, error_message, updated_at, "
@@ -53,22 +55,15 @@ class ListFilter:
     campaign: str | None = None
     error_code: str | None = None
 
-    def where(self, fts: bool = False) -> tuple[str, list[Any]]:
-        """SQL for this view. With `fts`, text of 3+ characters goes through the trigram index."""
+    def where(self, text_match: TextMatch) -> tuple[str, list[Any]]:
+        """SQL for this view; free text is matched the way the backend's index allows."""
         clauses: list[str] = []
         params: list[Any] = []
         text = self.text.strip()
-        if text and fts and len(text) >= 3:
-            clauses.append("seq IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?)")
-            params.append(
-                '"' + text.replace('"', '""') + '"'
-            )  # one quoted phrase: a plain substring
-        elif text:
-            # LIKE is case-insensitive for ASCII in SQLite: no lower() calls per row.
-            like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            columns = [c.strip() for c in SEARCHABLE.split(",")]
-            clauses.append("(" + " OR ".join(f"{c} LIKE ? ESCAPE '\\'" for c in columns) + ")")
-            params += [like] * len(columns)
+        if text:
+            clause, values = text_match(text)
+            clauses.append(clause)
+            params += values
         if self.statuses:
             # A normalized status (`failed`) or the provider's own word (`blocked`, `expired`).
             normalized = sorted(
@@ -121,6 +116,8 @@ class Changes:
     ids: list[str]
     generation: int
     truncated: bool = False
+    #: the revision each of `ids` was written at (same order), when the backend says
+    revs: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -133,6 +130,11 @@ class Stored:
     poll_errors: int
     last_error: str | None
     campaigns: list[str] = field(default_factory=list)
+
+
+def like_pattern(text: str) -> str:
+    """`text` as a LIKE pattern matching it anywhere, its wildcards literal (with `ESCAPE '\\'`)."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _and(where: str, condition: str) -> str:

@@ -1,7 +1,7 @@
 """The poller's questions to the store: what is due, when next, how far behind.
 
 The store is the scheduler's state (`next_poll` per message), so these are indexed queries, not an
-in-memory queue. A mixin over a backend that provides `_tx()` and `_read()`.
+in-memory queue. A mixin over `Backend` (backend.py); the SQL is shared by both backends.
 """
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from tui.model import Provider
+from tui.store.backend import Backend
 from tui.store.rows import ListFilter, _and, _owner_condition
 
 
-class Scheduling:
+class Scheduling(Backend):
     """Due work for the poller, and the backlog the status line and summary show."""
 
     def due(
@@ -53,25 +54,25 @@ class Scheduling:
         self, provider: Provider | None = None, *, unresolved: bool = False
     ) -> float | None:
         cond, params = _owner_condition(provider, unresolved)
-        return self._read(
+        return self._number(
             f"SELECT min(next_poll) FROM messages WHERE next_poll IS NOT NULL AND {cond}", params
-        )[0][0]
+        )
 
     def pending_count(self) -> int:
-        return self._read("SELECT count(*) FROM messages WHERE next_poll IS NOT NULL")[0][0]
+        return self._count("SELECT count(*) FROM messages WHERE next_poll IS NOT NULL")
 
     def backlog(self, now: float, flt: ListFilter = ListFilter()) -> int:
         """How many messages are overdue right now: what the poller still has to catch up on."""
-        where, params = flt.where(self.fts)
-        return self._read(
+        where, params = flt.where(self._text_match)
+        return self._count(
             f"SELECT count(*) FROM messages{_and(where, 'next_poll <= ?')}", [*params, now]
-        )[0][0]
+        )
 
     def oldest_due(self, now: float, flt: ListFilter = ListFilter()) -> float | None:
-        where, params = flt.where(self.fts)
-        return self._read(
+        where, params = flt.where(self._text_match)
+        return self._number(
             f"SELECT min(next_poll) FROM messages{_and(where, 'next_poll <= ?')}", [*params, now]
-        )[0][0]
+        )
 
     def pull_forward(
         self, ids: Iterable[str], interval: float, now: float, *, changed_since: float | None = None
@@ -91,8 +92,8 @@ class Scheduling:
         # the later of `now` and `last_polled + interval`, spelled so SQLite and PostgreSQL agree
         target = "CASE WHEN coalesce(last_polled, 0) + ? > ? THEN coalesce(last_polled, 0) + ? ELSE ? END"
         bound = [interval, now, interval, now]
-        with self._tx() as db:
-            db.execute(
+        with self.transaction() as tx:
+            tx.execute(
                 f"UPDATE messages SET next_poll = {target} WHERE next_poll IS NOT NULL "
                 f"AND next_poll > {target} AND id IN ({','.join('?' * len(ids))}){fresh}",
                 [*bound, *bound, *ids, *extra],
@@ -100,15 +101,15 @@ class Scheduling:
 
     def make_all_due(self, now: float) -> int:
         """Every pending message due now (`R`); final ones stay final."""
-        with self._tx() as db:
-            return db.execute(
+        with self.transaction() as tx:
+            return tx.execute(
                 "UPDATE messages SET next_poll = ? WHERE next_poll IS NOT NULL AND next_poll > ?",
                 (now, now),
             ).rowcount
 
     def last_push(self, provider: Provider) -> float | None:
         """The latest coverage deadline set by a webhook for this provider (None: never pushed)."""
-        return self._read(
+        return self._number(
             "SELECT max(push_until) FROM messages WHERE provider = ? AND push_until IS NOT NULL",
             (provider.value,),
-        )[0][0]
+        )

@@ -1,11 +1,11 @@
-"""The history database schema and its migrations, keyed by `PRAGMA user_version`."""
+"""The SQLite history's schema and its migrations, keyed by `PRAGMA user_version`."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _v1(db: sqlite3.Connection) -> None:
@@ -138,6 +138,14 @@ def _v3(db: sqlite3.Connection) -> None:
     _fts(db, SEARCHABLE)
 
 
+def _v4(db: sqlite3.Connection) -> None:
+    """Webhook events already applied, shared by every receiver on this file (tui/store/seen.py)."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS webhook_seen (key TEXT PRIMARY KEY, expires REAL NOT NULL) WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS webhook_seen_expires ON webhook_seen(expires)")
+
+
 def has_fts5(db: sqlite3.Connection) -> bool:
     try:
         db.execute(
@@ -155,11 +163,11 @@ def fts_ready(db: sqlite3.Connection) -> bool:
     )
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2, 3: _v3}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
 
 
 class NewerSchema(sqlite3.DatabaseError):
-    """The file was written by a newer sendwatch: set aside, never rewritten."""
+    """The file was written by a newer sendwatch: refused, never rewritten or moved."""
 
 
 def migrate(db: sqlite3.Connection) -> None:
@@ -171,15 +179,13 @@ def migrate(db: sqlite3.Connection) -> None:
     if current == SCHEMA_VERSION:
         return
     if current > SCHEMA_VERSION:
-        raise NewerSchema(
-            f"history was written by a newer sendwatch (schema {current} > {SCHEMA_VERSION})"
-        )
+        raise NewerSchema(f"was written by a newer sendwatch (schema {current} > {SCHEMA_VERSION})")
     db.execute("BEGIN IMMEDIATE")
     try:
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise NewerSchema(
-                f"history was written by a newer sendwatch (schema {version} > {SCHEMA_VERSION})"
+                f"was written by a newer sendwatch (schema {version} > {SCHEMA_VERSION})"
             )
         for target in range(version + 1, SCHEMA_VERSION + 1):
             MIGRATIONS[target](db)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tui.store.history import HistoryStore, ListFilter
+from tui.store.base import Store
+from tui.store.rows import ListFilter
 
 SETTLED = ("delivered", "read", "failed", "cancelled", "received")
 
@@ -36,7 +37,7 @@ class Summary:
         return sum(self.counts.get(s, 0) for s in statuses) / self.settled if self.settled else 0.0
 
 
-def summarize(store: HistoryStore, flt: ListFilter, now: float, minutes: int = 30) -> Summary:
+def summarize(store: Store, flt: ListFilter, now: float, minutes: int = 30) -> Summary:
     counts = store.status_counts(flt)
     since = now - minutes * 60
     buckets = [0] * minutes

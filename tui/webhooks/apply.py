@@ -1,22 +1,29 @@
 """Write one pushed status into the history store, through its public API only.
 
-Synchronous (SQLite): the server calls `apply_push` in a worker thread, never on the event loop.
+Synchronous: the server calls `apply_push` in a worker thread, never on the event loop. Everything
+one push does happens in one store transaction, holding the message's lock from the first read to
+the commit, so a poll answer (or another receiver) writing the same message at the same moment can
+never be overwritten by a merge made from a stale read:
 
+- The push's dedup keys (the provider's event ID, the hash of what was signed: see dedup.py) are
+  claimed first. A key claimed before means the event was applied already (by this or any other
+  receiver on the same history, before a restart too): nothing is written, `Applied.duplicate`.
 - A message the store already has is updated with the pushed status, keeping everything the push
   does not carry (recipient, body, the REST payload), and re-scheduled by the poll policy.
 - A push older than what is stored (DELIVERED arrived, then a late SENT) only adds its event to the
   timeline: a status never moves backwards.
 - A message the store does not know yet (a webhook can arrive before GET can read it) is stored
   from the payload and made due for a poll now, so the poller fetches its details within budget.
+If the write fails, nothing of it (the claim included) is kept, so the provider's retry applies it.
 """
 
 from __future__ import annotations
 
-import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 
 from tui.errors import StoreError
-from tui.model import Message, Provider, Status
+from tui.model import Message, MessageError, Provider, Status
 from tui.polling.policy import PollPolicy
 from tui.polling.record import record_lookup
 from tui.store import FetchOutcome, Store
@@ -40,6 +47,18 @@ class Applied:
     stale: bool  # older than the stored status: only the timeline received the event
     status: Status  # the status the store holds now
     outcome: FetchOutcome | None = None
+    duplicate: bool = (
+        False  # applied before (same event ID or same signed content): nothing written
+    )
+
+
+@dataclass(frozen=True)
+class Push:
+    """One push for `apply_pushes`: the message and its dedup keys (dedup.py)."""
+
+    message: Message
+    event_key: str | None = None
+    content_key: str | None = None
 
 
 def merge(known: Message, push: Message) -> Message:
@@ -51,6 +70,7 @@ def merge(known: Message, push: Message) -> Message:
         for f in fields(Message)
         if f.name not in _WHOLE
     }
+    error: MessageError | None
     if push.error is not None:
         error = push.error
     elif push.status is Status.FAILED or push.status is known.status:
@@ -73,23 +93,49 @@ def merge(known: Message, push: Message) -> Message:
     )
 
 
-def apply_push(store: Store, policy: PollPolicy, push: Message, now: float) -> Applied:
-    """Store one pushed message status. Raises StoreUnavailable when SQLite refuses the write."""
+def apply_push(
+    store: Store,
+    policy: PollPolicy,
+    push: Message,
+    now: float,
+    *,
+    event_key: str | None = None,
+    content_key: str | None = None,
+) -> Applied:
+    """Store one pushed message status, once. Raises StoreUnavailable when the store refuses the write."""
+    return apply_pushes(store, policy, [Push(push, event_key, content_key)], now)[0]
+
+
+def apply_pushes(
+    store: Store, policy: PollPolicy, pushes: Sequence[Push], now: float
+) -> list[Applied]:
+    """Several pushes in one transaction (one commit, one change notice): all stored, or none."""
     try:
-        stored = store.get(push.id)
-        if stored is None:
-            outcome = store.record_fetch(push, next_poll=now, fetched_at=now)
-            return Applied(push.id, push.provider, True, False, outcome.current, outcome)
-        known = stored.message
-        if push.status.rank < known.status.rank:
-            store.add_events(push.id, push.events)
-            return Applied(push.id, push.provider, False, True, known.status)
-        outcome = record_lookup(store, policy, merge(known, push), now)
-        if (
-            outcome.next_poll is not None
-        ):  # not final: its webhooks will tell; poll only as a safety net
-            store.cover_by_push(push.id, now + policy.webhook_recheck)
-        return Applied(push.id, push.provider, False, False, outcome.current, outcome)
-    except (sqlite3.Error, StoreError, OSError) as exc:
-        # The SQLite message names no values (parameters are bound), but keep only the class name.
-        raise StoreUnavailable(type(exc).__name__) from None
+        with store.transaction(lock=[p.message.id for p in pushes]):
+            return [_apply(store, policy, p, now) for p in pushes]
+    except (StoreError, OSError) as exc:
+        raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from None
+
+
+def _apply(store: Store, policy: PollPolicy, push: Push, now: float) -> Applied:
+    msg = push.message
+    keys = [k for k in (push.event_key, push.content_key) if k]
+    if keys and not store.claim_events(keys, now=now):
+        row = store.row(msg.id)
+        held = row.status if row is not None else msg.status.value
+        status = Status(held) if held in Status._value2member_map_ else Status.UNKNOWN
+        return Applied(msg.id, msg.provider, False, False, status, duplicate=True)
+    stored = store.get(msg.id)
+    if stored is None:
+        outcome = store.record_fetch(msg, next_poll=now, fetched_at=now)
+        return Applied(msg.id, msg.provider, True, False, outcome.current, outcome)
+    known = stored.message
+    if msg.status.rank < known.status.rank:
+        store.add_events(msg.id, msg.events)
+        return Applied(msg.id, msg.provider, False, True, known.status)
+    outcome = record_lookup(store, policy, merge(known, msg), now)
+    if (
+        outcome.next_poll is not None
+    ):  # not final: its webhooks will tell; poll only as a safety net
+        store.cover_by_push(msg.id, now + policy.webhook_recheck)
+    return Applied(msg.id, msg.provider, False, False, outcome.current, outcome)
