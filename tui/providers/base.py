@@ -11,7 +11,7 @@ import math
 import random
 import time
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
@@ -35,6 +35,9 @@ from tui.providers.transfer import (
     exchange,
 )
 from tui.providers.waiting import WaitInfo, notify_wait
+
+if TYPE_CHECKING:  # sending.py builds on this module
+    from tui.providers.sending import SendRequest, SendResult
 
 
 class RequestTimeout(UnavailableError):
@@ -126,6 +129,10 @@ class ProviderClient(ABC):
     @abstractmethod
     def read_message(self, response: Answer, message_id: str) -> Message:
         """Map the answer to a GET of `message_id`; whatever it holds, raise only SendwatchError."""
+
+    @abstractmethod
+    async def send(self, req: SendRequest) -> SendResult:
+        """Send; every recipient's outcome is in the result (raises only before anything was sent)."""
 
     def message_path(self, template: str, message_id: str) -> str:
         return template.format(id=quote(message_id, safe=""))

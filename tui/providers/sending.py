@@ -170,7 +170,9 @@ def _an_id(value: Any) -> bool:
     return isinstance(value, str) and is_message_id(value)
 
 
-async def post_idempotent(client: ProviderClient, path: str, body: dict[str, Any], key: str) -> Answer:
+async def post_idempotent(
+    client: ProviderClient, path: str, body: dict[str, Any], key: str
+) -> Answer:
     """POST with the same Idempotency-Key on every try: 5xx, 409, 429, lost and late answers are
     retried (the key makes a repeat return the first answer). An answer that arrives but cannot be
     read is "outcome unknown": the messages may exist, and the key gets their IDs safely later."""
@@ -231,7 +233,9 @@ async def post_idempotent(client: ProviderClient, path: str, body: dict[str, Any
     raise last
 
 
-async def post_once(client: ProviderClient, path: str, body: dict[str, Any], recipient: str) -> Answer:
+async def post_once(
+    client: ProviderClient, path: str, body: dict[str, Any], recipient: str
+) -> Answer:
     """POST that is repeated only when it certainly never left (no connection, or a 429 refusal).
 
     Anything after the request may have reached the provider — a lost, late or unreadable answer,
