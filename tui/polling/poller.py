@@ -127,6 +127,7 @@ class Poller:
         self._task_errors: dict[Owner, BaseException] = {}
         self._push_checked: dict[Provider, float] = {}
         self._vitals: dict[Owner, LoopVitals] = {}
+        self._told: dict[Owner, str] = {}  # the state `on_state` last heard of, per loop
         #: since when the store has failed every loop (None: it answers); `sendwatch poll` gives up
         self.store_down_since: float | None = None
 
@@ -176,23 +177,23 @@ class Poller:
                 await asyncio.to_thread(lease.release)
 
     async def _observe(self) -> None:
-        """Every second: is a loop stalled or slow? `loop_health` follows; `on_state` hears of
-        each change once."""
-        told: dict[Owner, str] = {}
+        """Every second: is a loop stalled or slow? `loop_health` follows."""
         while not self._stopped:
             for owner, health in list(self.loop_health.items()):
                 vitals = self._vitals.get(owner)
                 if vitals is not None:
                     health = self.loop_health[owner] = vitals.assess(health, self.clock())
-                if told.get(owner) != health.state:
-                    told[owner] = health.state
-                    self._tell_state(owner, health)
+                self._tell_state(owner, health)
             await self._pause(OBSERVE_EVERY)
 
     def _tell_state(self, owner: Owner, health: LoopHealth) -> None:
+        """`on_state`, once per change of a loop's state."""
+        if self._told.get(owner) == health.state:
+            return
+        self._told[owner] = health.state
         try:
             self.on_state(owner, health)
-        except Exception:  # noqa: BLE001 - a failing logger must not stop the observer
+        except Exception:  # noqa: BLE001 - a failing logger must not stop the loops
             pass
 
     async def _elected(self, owner: Owner) -> None:
@@ -252,11 +253,17 @@ class Poller:
                     pass
                 await self._pause(delay)
                 self.loop_health[owner] = replace(
-                    self.loop_health[owner], state="running", retry_at=None, since=self.clock()
+                    self.loop_health[owner],
+                    state="running",
+                    retry_at=None,
+                    since=self.clock(),
+                    reason="",
                 )
+                self._tell_state(owner, self.loop_health[owner])
         self.loop_health[owner] = replace(
             self.loop_health[owner], state="stopped", retry_at=None, since=self.clock(), reason=""
         )
+        self._tell_state(owner, self.loop_health[owner])
 
     async def _pause(self, seconds: float) -> None:
         """Sleep that only `stop()` cuts short (a UI wake must not skip a restart backoff)."""

@@ -32,6 +32,7 @@ from tui.providers.transfer import (
     Answer,
     BodyRefused,
     DeadlineExceeded,
+    TooDeep,
     exchange,
 )
 from tui.providers.waiting import WaitInfo, notify_wait
@@ -300,6 +301,8 @@ class ProviderClient(ABC):
     def decode(self, response: Answer) -> Any:
         try:
             return response.json()
+        except TooDeep as exc:
+            raise self.bad_shape(str(exc)) from None
         except ValueError:
             raise BadResponseError(
                 f"{self.label} sent a response that is not JSON (HTTP {response.status_code}); the API may have changed or a proxy is in the way",

@@ -32,6 +32,10 @@ class DeadlineExceeded(Exception):
         self.received = received  # body bytes that had arrived by then (0: not even headers)
 
 
+class TooDeep(ValueError):
+    """JSON nested deeper than any documented answer."""
+
+
 class BodyRefused(Exception):
     """The body cannot be an answer: too large, or not decodable as its headers say."""
 
@@ -50,9 +54,9 @@ class Answer:
         try:
             value = json.loads(self.content)
         except RecursionError:
-            raise ValueError("the JSON is nested too deeply") from None
+            raise TooDeep(f"its JSON is nested more than {MAX_JSON_DEPTH} levels deep") from None
         if too_deep(value, MAX_JSON_DEPTH):
-            raise ValueError(f"the JSON is nested more than {MAX_JSON_DEPTH} levels deep")
+            raise TooDeep(f"its JSON is nested more than {MAX_JSON_DEPTH} levels deep")
         return value
 
 
