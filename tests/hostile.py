@@ -198,7 +198,9 @@ class HostileProvider:
         await writer.drain()
         return True
 
-    async def _huge(self, writer: asyncio.StreamWriter, *, chunked: bool, extra: dict[str, str]) -> bool:
+    async def _huge(
+        self, writer: asyncio.StreamWriter, *, chunked: bool, extra: dict[str, str]
+    ) -> bool:
         framing = {"Transfer-Encoding": "chunked"} if chunked else {"Content-Length": str(HUGE)}
         writer.write(_head(200, {**extra, **framing, "Connection": "close"}))
         sent = 0
@@ -214,7 +216,9 @@ class HostileProvider:
             await writer.drain()
         return False
 
-    async def _trickle(self, writer: asyncio.StreamWriter, raw: bytes, extra: dict[str, str]) -> bool:
+    async def _trickle(
+        self, writer: asyncio.StreamWriter, raw: bytes, extra: dict[str, str]
+    ) -> bool:
         writer.write(_head(200, {**extra, "Content-Length": str(len(raw)), "Connection": "close"}))
         await writer.drain()
         for index in range(len(raw)):
