@@ -15,8 +15,8 @@ Sent.dm's `GET /v3/messages/{id}` (+ `/activities`) and Sendo's `GET /v1/message
                  reused buffer: never built in memory here either
   trickle        a valid answer sent one byte every `trickle_every` seconds
 
-Sendo sends answer per recipient from `send_modes`: `ok` (a new ID), `garbled` (a 200 that is not
-JSON) or `forbidden` (403, the key rejected). With `limits=True` it enforces the providers' real
+Sends answer per recipient from `send_modes`: `ok` (a new ID), `garbled` (a 200 that is not
+JSON) or `forbidden` (403, the key rejected; Sendo only). With `limits=True` it enforces the providers' real
 budgets (Sent.dm 200/min with a burst of 50, Sendo 20/s) and sends their X-RateLimit-* headers.
 """
 
@@ -134,6 +134,8 @@ class HostileProvider:
         parts = target.split("?")[0].strip("/").split("/")
         if method == "POST" and parts == ["v1", "message", "send"]:
             return await self._sendo_send(json.loads(body or b"{}"), writer)
+        if method == "POST" and parts == ["v3", "messages"]:
+            return await self._sentdm_send(json.loads(body or b"{}"), writer)
         if method != "GET" or len(parts) < 3:
             return await self._write(writer, 404, {"error": "Not Found"})
         provider = Provider.SENTDM if parts[0] == "v3" else Provider.SENDO
@@ -239,9 +241,26 @@ class HostileProvider:
             return await self._write_raw(writer, 200, b"<html>OK</html>", {})
         return await self._write(writer, 200, {"id": new_id, "status": "QUEUED"})
 
+    async def _sentdm_send(self, body: dict[str, Any], writer: asyncio.StreamWriter) -> bool:
+        """202 with one ID per recipient, or (any recipient `garbled`) a 202 that is not JSON."""
+        recipients = [str(to) for to in body.get("to") or []]
+        made = [(to, str(uuid.uuid4())) for to in recipients]
+        with self._lock:
+            self.sent += made
+        if any(self.send_modes.get(to) == "garbled" for to in recipients):
+            return await self._write_raw(writer, 202, b"<html>Accepted</html>", {})
+        answer = [{"message_id": new, "to": to, "channel": "sms"} for to, new in made]
+        return await self._write(writer, 202, {"success": True, "data": {"recipients": answer}})
+
 
 def _head(status: int, headers: dict[str, str]) -> bytes:
-    reason = {200: "OK", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests"}[status]
+    reason = {
+        200: "OK",
+        202: "Accepted",
+        403: "Forbidden",
+        404: "Not Found",
+        429: "Too Many Requests",
+    }[status]
     lines = [f"HTTP/1.1 {status} {reason}", "Content-Type: application/json"]
     lines += [f"{name}: {value}" for name, value in headers.items()]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")

@@ -369,7 +369,7 @@ class Poller:
                     self.store.due,
                     now,
                     limit,
-                    owner,
+                    provider=owner,
                     unresolved=owner is None,
                     among=among,
                     never_asked=never_asked,
