@@ -267,6 +267,21 @@ class LoopHealth:
     since: float | None = None
     reason: str = ""
 
+    def restarting(self, error: str, now: float, delay: float) -> LoopHealth:
+        """After a crash: restarting in `delay` seconds."""
+        return LoopHealth(
+            "restarting",
+            self.restarts + 1,
+            error,
+            now + delay,
+            since=now,
+            reason=f"the loop failed ({error}); restarting in {delay:.0f} s",
+        )
+
+    def now(self, state: str, at: float) -> LoopHealth:
+        """`running` again after a restart, or `stopped`: the counts kept, the reason cleared."""
+        return replace(self, state=state, retry_at=None, since=at, reason="")
+
 
 #: a loop with due work and no answer for this long is `stalled`
 STALL_AFTER = 60.0

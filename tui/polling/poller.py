@@ -21,7 +21,7 @@ import asyncio
 import functools
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from tui.errors import (
     AuthError,
@@ -236,34 +236,21 @@ class Poller:
                     failures = 0
                 delay = min(self.restart_backoff_max, self.restart_backoff * 2**failures)
                 failures += 1
-                health = self.loop_health[owner]
-                self.loop_health[owner] = LoopHealth(
-                    "restarting",
-                    health.restarts + 1,
-                    describe(exc),
-                    now + delay,
-                    since=now,
-                    reason=f"the loop failed ({describe(exc)}); restarting in {delay:.0f} s",
+                self._set_health(
+                    owner, self.loop_health[owner].restarting(describe(exc), now, delay)
                 )
-                self._tell_state(owner, self.loop_health[owner])
                 self._task_errors.pop(owner, None)  # other polls that failed in the same incident
                 try:
                     self.on_crash(owner, exc)
                 except Exception:  # noqa: BLE001 - a failing logger must not stop the restart
                     pass
                 await self._pause(delay)
-                self.loop_health[owner] = replace(
-                    self.loop_health[owner],
-                    state="running",
-                    retry_at=None,
-                    since=self.clock(),
-                    reason="",
-                )
-                self._tell_state(owner, self.loop_health[owner])
-        self.loop_health[owner] = replace(
-            self.loop_health[owner], state="stopped", retry_at=None, since=self.clock(), reason=""
-        )
-        self._tell_state(owner, self.loop_health[owner])
+                self._set_health(owner, self.loop_health[owner].now("running", self.clock()))
+        self._set_health(owner, self.loop_health[owner].now("stopped", self.clock()))
+
+    def _set_health(self, owner: Owner, health: LoopHealth) -> None:
+        self.loop_health[owner] = health
+        self._tell_state(owner, health)
 
     async def _pause(self, seconds: float) -> None:
         """Sleep that only `stop()` cuts short (a UI wake must not skip a restart backoff)."""
