@@ -229,3 +229,9 @@ def test_a_gzip_bomb_is_refused_before_it_expands() -> None:
     with pytest.raises(BodyRefused, match="larger than 2,000,000"):
         for start in range(0, len(bomb), 65536):
             decoder.feed(bomb[start : start + 65536])
+
+
+def test_nan_and_infinity_in_an_answer_read_as_null() -> None:
+    """Not JSON, but Python's reader takes them: they must not reach `get --json` output."""
+    body = b'{"price": NaN, "x": [Infinity, -Infinity], "ok": 1}'
+    assert answer(200, {}, body).json() == {"price": None, "x": [None, None], "ok": 1}

@@ -217,3 +217,26 @@ async def test_a_600_mb_answer_is_refused_with_memory_staying_low(fake, tmp_path
         await providers.aclose()
     growth = peak_rss_since_reset() - before
     assert growth < 50 * 1024 * 1024, f"peak RSS grew by {growth / 1e6:.0f} MB"
+
+
+async def test_a_trickling_first_request_does_not_hold_up_the_others(fake, tmp_path) -> None:
+    """The budget's first request goes alone so its headers teach the limits; when its body
+    trickles, the requests behind it go as soon as those headers are in, not at the deadline."""
+    settings = hostile_settings(fake, tmp_path)  # the default 30 s request deadline
+    store = SQLiteStore(settings.history_path())
+    probe, good = str(uuid.uuid4()), ids(10)
+    fake.modes[probe] = "trickle"
+    store.track([MessageRef(i, Provider.SENTDM) for i in [probe, *good]], now=time.time() - 10)
+    answered: set[str] = set()
+    everyone = asyncio.Event()
+
+    def on_update(update: PollUpdate) -> None:
+        answered.add(update.message_id)
+        if answered >= set(good):
+            everyone.set()
+
+    providers = Providers(settings)
+    poller = Poller(store, providers, POLICY, on_update=on_update)
+    took = await poll_until(poller, providers, everyone, bound=25.0)
+    assert answered >= set(good) and took < 10.0, took
+    assert fake.asked[0].message_id == probe  # it really was the first request

@@ -52,7 +52,9 @@ class Answer:
         """The decoded JSON body. Raises ValueError for anything else, including nesting past
         `MAX_JSON_DEPTH` (so callers need catch only ValueError)."""
         try:
-            value = json.loads(self.content)
+            # NaN and Infinity are not JSON: read as null, so they can never reach the model,
+            # the store or `get --json` output (which must stay valid JSON)
+            value = json.loads(self.content, parse_constant=lambda name: None)
         except RecursionError:
             raise TooDeep(f"its JSON is nested more than {MAX_JSON_DEPTH} levels deep") from None
         if too_deep(value, MAX_JSON_DEPTH):
