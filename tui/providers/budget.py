@@ -90,6 +90,8 @@ class RequestBudget:
         self._semaphore: asyncio.Semaphore | None = None
         self._probed: asyncio.Event | None = None  # set once a first answer told us the limits
         self._probing = False
+        self._throttled_until = 0.0  # 429s before this (clock) time are the same refusal
+        self._in_flight = 0
         self._slow_until = 0.0  # wall time until which the status stays `slow`
         self._slow_detail = ""
         self.stats = BudgetStats()
@@ -153,11 +155,15 @@ class RequestBudget:
             else:
                 self._probing = probe = True
         async with self._semaphore:
+            taken = False
             try:
                 await self._take_token(fail_if_open)
+                taken = True
                 self.stats.requests += 1
+                self._in_flight += 1
                 yield
             finally:
+                self._in_flight -= taken
                 if probe:
                     self._probed.set()
 
@@ -184,7 +190,9 @@ class RequestBudget:
                 self.rate = min(self.rate, server_rate)
         if remaining is not None:
             self._refill()
-            self.tokens = min(self.tokens, max(0.0, remaining))
+            # the other requests in flight may not be counted in this `Remaining` yet
+            others = max(0, self._in_flight - 1)
+            self.tokens = min(self.tokens, max(0.0, remaining - others))
             if remaining < 1 and self.limit_window <= SHORT_WINDOW:
                 # A short fixed window (Sendo's second) resets whole: wait for it. A long one
                 # (Sent.dm's minute, a token bucket) refills gradually: the rate already paces it.
@@ -193,13 +201,19 @@ class RequestBudget:
                     self._pause(min(reset, self.limit_window * 2))
 
     def on_throttled(self, retry_after: float) -> None:
-        """A 429: wait it out, halve the rate, and cap the ceiling below what was refused."""
+        """A 429: wait it out, halve the rate, and cap the ceiling below what was refused.
+
+        The requests already in flight when the first 429 came answer 429 too; they are the same
+        refusal, not new ones, so they extend the wait but cut the rate and ceiling only once
+        (otherwise one burst halved the ceiling again and again, and it never recovered)."""
         self.stats.throttled += 1
         self._refill()
         self.tokens = 0.0
-        self.ceiling = max(self.configured_rate * 0.05, min(self.ceiling, self.rate * 0.9))
-        self.rate = max(self.configured_rate * 0.05, self.rate * 0.5)
+        if self._clock() >= self._throttled_until:
+            self.ceiling = max(self.configured_rate * 0.05, min(self.ceiling, self.rate * 0.9))
+            self.rate = max(self.configured_rate * 0.05, self.rate * 0.5)
         self._pause(retry_after)
+        self._throttled_until = max(self._throttled_until, self._paused_until)
         self.health = Health(
             HealthState.RATE_LIMITED, since=self._wall(), until=self._wall() + retry_after
         )
