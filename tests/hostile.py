@@ -136,6 +136,8 @@ class HostileProvider:
             return await self._sendo_send(json.loads(body or b"{}"), writer)
         if method == "POST" and parts == ["v3", "messages"]:
             return await self._sentdm_send(json.loads(body or b"{}"), writer)
+        if method == "GET" and parts == ["v1", "message", "list"]:
+            return await self._list(target, writer)
         if method != "GET" or len(parts) < 3:
             return await self._write(writer, 404, {"error": "Not Found"})
         provider = Provider.SENTDM if parts[0] == "v3" else Provider.SENDO
@@ -228,6 +230,16 @@ class HostileProvider:
             await writer.drain()
             await asyncio.sleep(self.trickle_every)  # the hostile behaviour itself, not a wait
         return False
+
+    async def _list(self, target: str, writer: asyncio.StreamWriter) -> bool:
+        """`GET /v1/message/list`: every message given a mode, one page (the campaign is ignored)."""
+        from urllib.parse import parse_qs, urlsplit
+
+        query = parse_qs(urlsplit(target).query)
+        skip, limit = int(query.get("skip", ["0"])[0]), int(query.get("limit", ["100"])[0])
+        page = list(self.modes.items())[skip : skip + limit]
+        items = [_valid(Provider.SENDO, mid, mode)["message"] for mid, mode in page]
+        return await self._write(writer, 200, {"messages": items})
 
     async def _sendo_send(self, body: dict[str, Any], writer: asyncio.StreamWriter) -> bool:
         recipient = str(body.get("to"))

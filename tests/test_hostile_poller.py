@@ -240,3 +240,30 @@ async def test_a_trickling_first_request_does_not_hold_up_the_others(fake, tmp_p
     took = await poll_until(poller, providers, everyone, bound=25.0)
     assert answered >= set(good) and took < 10.0, took
     assert fake.asked[0].message_id == probe  # it really was the first request
+
+
+async def test_a_listed_answer_the_store_refuses_fails_alone(fake, tmp_path, pg_server) -> None:
+    """A Sendo campaign listing with a NUL in one message: PostgreSQL refuses that one write; the
+    rest of the page is stored and the pass completes (it used to fail whole, every time)."""
+    from tui.polling.discovery import CampaignDiscovery
+    from tui.store.postgres import PostgresStore
+
+    good = ids(5)
+    bad = str(uuid.uuid4())
+    fake.modes.update({good[0]: "good", good[1]: "good", bad: "nul"})
+    fake.modes.update({g: "good" for g in good[2:]})
+    settings = hostile_settings(fake, tmp_path)
+    store = PostgresStore(pg_server.create_database())
+    providers = Providers(settings)
+    try:
+        discovery = CampaignDiscovery(
+            providers.client(Provider.SENDO), store, POLICY, "SPRNG001", page_size=100
+        )
+        found = await discovery.run_once()
+        assert found.seen == 6 and found.new == 6
+        assert all(store.row(g).status == "delivered" for g in good)
+        row = store.row(bad)
+        assert row.poll_errors == 1 and "could not be stored" in row.last_error
+    finally:
+        await providers.aclose()
+        store.close()
