@@ -194,18 +194,41 @@ def test_get_reports_retries_and_retry_after(env, sim, world, tmp_path: Path) ->
     lines = [line for line in out.stderr.splitlines() if line.startswith("sendwatch:")]
     assert 1 <= len(lines) <= 4  # at most one line per second or per event
 
-    # a 429 with Retry-After: said at once, however early, because the wait is long
-    sim.set_rate_limit(Provider.SENTDM, 120, 1)
-    import httpx
+    # A 429 with Retry-After: said at once, however early, because the wait is long. The bucket
+    # holds no token at all (burst 0: Retry-After 2 s) until sendwatch has been refused once, so
+    # nothing depends on how fast the child process starts (on a fresh clone, with no bytecode
+    # cached, it started after the old one-token bucket had refilled, and no 429 ever came).
+    sim.set_rate_limit(Provider.SENTDM, 30, 0)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tui", "get", f"sentdm:{m.id}", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        refused = wait_until(
+            lambda: any(r.status == 429 for r in sim.requests_for(m.id)) or child.poll() is not None
+        )
+        sim.set_rate_limit(Provider.SENTDM, 200, 50)
+        stdout, stderr = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+    assert refused and child.returncode == 0, stderr
+    assert "Sent.dm asked us to wait 2 s" in stderr and "(Retry-After)" in stderr
+    assert json.loads(stdout)["status"] == "delivered"
 
-    spent = httpx.get(
-        f"{sim.base_url}/v3/messages/{m.id}", headers={"x-api-key": SENTDM_KEY}
-    )  # another client
-    assert spent.status_code == 200
-    throttled = run(["get", f"sentdm:{m.id}", "--json"], env)
-    assert throttled.returncode == 0, throttled.stderr
-    assert "Sent.dm asked us to wait" in throttled.stderr and "(Retry-After)" in throttled.stderr
-    assert json.loads(throttled.stdout)["status"] == "delivered"
+
+def wait_until(condition, bound: float = 60.0) -> bool:
+    """Poll `condition` every 20 ms for up to `bound` seconds (a condition, never a clock)."""
+    deadline = time.monotonic() + bound
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 HOSTILE = "Hi \x1b[31mred\x1b[0m \x1b]52;c;aGk=\x07 \u202eevil"

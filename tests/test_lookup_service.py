@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tui.config import Settings
+from tui.errors import SendwatchError
 from tui.ids import MessageRef
 from tui.model import Event, EventSource, Provider, Status
 from tui.polling.policy import PollPolicy
@@ -218,3 +219,24 @@ def test_dedupe_events_keeps_one_copy_with_its_reason() -> None:
     merged = dedupe_events([stored, observed], (fresh, earlier))
     assert merged[0] is earlier and len(merged) == 3
     assert fresh in merged and stored not in merged and observed in merged
+
+
+async def test_a_failed_refresh_is_recorded_by_the_policys_rule(
+    settings: Settings, sim: Simulator, world: SimWorld, store: Store
+) -> None:
+    """A tracked message whose lookup fails is backed off like a failed poll (one rule), so the
+    poller does not ask it again at once; a rejected key leaves its schedule alone."""
+    m = world.add_message(Provider.SENDO, [(0, "created")], created=-10)
+    store.track([MessageRef(m.id, Provider.SENDO)], now=time.time() - 5)
+    sim.set_fault(Provider.SENDO, "down")
+    service = await _service(settings, store)
+    try:
+        before = time.time()
+        with pytest.raises(SendwatchError):
+            await service.lookup(MessageRef(m.id, Provider.SENDO))
+        row = store.row(m.id)
+        assert row.poll_errors == 1 and "server error" in row.last_error
+        assert row.next_poll >= before + settings.polling.min_interval * 2
+    finally:
+        sim.set_fault(Provider.SENDO, None)
+        await service.providers.aclose()

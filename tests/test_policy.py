@@ -165,3 +165,42 @@ def test_selected_first_then_never_asked_before_overdue_and_no_request_left_unus
     assert ScreenShare().pick(
         3, share=0.5, selected=["sel"], screen=["v1"], first=["v1", "n1"]
     ) == ["sel", "v1", "n1"]
+
+
+def test_a_failed_ask_backs_off_like_a_5xx_and_a_429_waits_its_retry_after() -> None:
+    from tui.errors import BadResponseError, RateLimitedError, UnavailableError
+
+    policy = PollPolicy(min_interval=5, max_interval=900)
+    for error in (UnavailableError("503"), BadResponseError("poison")):
+        assert [policy.after_failure(error, n, 1000.0) for n in (1, 2, 3)] == [1010, 1020, 1040]
+    assert policy.after_failure(RateLimitedError("429", retry_after=42.0), 7, 1000.0) == 1042.0
+
+
+def test_a_loop_is_stalled_when_due_work_gets_no_answer_for_a_minute() -> None:
+    from tui.polling.policy import STALL_AFTER, LoopHealth, LoopVitals
+
+    vitals = LoopVitals(started=0.0)
+    health = LoopHealth(since=0.0)
+    vitals.work(True, 10.0)
+    assert vitals.assess(health, 10.0 + STALL_AFTER - 1).state == "running"
+    stalled = vitals.assess(health, 10.0 + STALL_AFTER)
+    assert stalled.state == "stalled" and stalled.since == 10.0 and "no answer" in stalled.reason
+    vitals.answered(100.0)
+    assert vitals.assess(stalled, 101.0).state == "running"
+    vitals.work(False, 102.0)  # nothing due: an idle loop is not stalled, however quiet
+    assert vitals.assess(stalled, 1000.0).state == "running"
+
+
+def test_a_loop_is_slow_while_timeouts_are_recent_and_restarts_are_left_alone() -> None:
+    from dataclasses import replace
+
+    from tui.polling.policy import SLOW_WINDOW, LoopHealth, LoopVitals
+
+    vitals = LoopVitals(started=0.0)
+    vitals.timed_out(5.0)
+    vitals.timed_out(6.0)
+    slow = vitals.assess(LoopHealth(), 7.0)
+    assert slow.state == "slow" and slow.since == 5.0 and slow.reason.startswith("2 requests")
+    assert vitals.assess(slow, 6.0 + SLOW_WINDOW + 1).state == "running"
+    restarting = replace(slow, state="restarting")
+    assert vitals.assess(restarting, 8.0) is restarting

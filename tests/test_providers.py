@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import replace
 
@@ -247,3 +248,68 @@ async def test_unconfigured_provider_is_a_config_error(settings, world) -> None:
         await fetch(only_sentdm, MessageRef(MISSING, Provider.SENDO))
     m = sentdm_msg(world)
     assert (await fetch(only_sentdm, MessageRef(m.id))).provider is Provider.SENTDM
+
+
+def test_a_provider_cut_off_at_the_deadline_shows_as_slow_for_a_while() -> None:
+    """`slow` (with the reason) survives the good answers around it for SLOW_MEMORY seconds; it
+    is not `offline`, and a 429 or a rejected key still says what it is."""
+    from tui.providers.budget import SLOW_MEMORY, HealthState, RequestBudget
+
+    now = [1000.0]
+    budget = RequestBudget(10, 5, 2, wall=lambda: now[0], clock=lambda: now[0])
+    budget.on_success()
+    budget.on_failure("answers cut off at the 30 s request deadline", slow=True)
+    assert budget.health.state is HealthState.SLOW and "deadline" in budget.health.detail
+    budget.on_failure("answers cut off at the 30 s request deadline", slow=True)
+    assert budget.health.state is HealthState.SLOW and budget.health.since == 1000.0
+    now[0] += 10
+    budget.on_success()
+    assert budget.health.state is HealthState.SLOW and budget.health.since == 1000.0
+    now[0] += SLOW_MEMORY
+    budget.on_success()
+    assert budget.health.state is HealthState.OK
+    budget.on_throttled(30)
+    budget.on_failure("cut off", slow=True)
+    assert budget.health.state is HealthState.RATE_LIMITED
+
+
+def test_the_429s_of_one_burst_cut_the_rate_once() -> None:
+    """Requests in flight when the first 429 came answer 429 too: one refusal, not several (each
+    used to halve the ceiling again, leaving Sendo at 45% of its limit for good)."""
+    from tui.providers.budget import RequestBudget
+
+    now = [0.0]
+    budget = RequestBudget(20.0, 20, 8, clock=lambda: now[0], wall=lambda: 1e9 + now[0])
+    for _ in range(3):  # three answers of one burst
+        budget.on_throttled(0.7)
+    assert budget.rate == 10.0 and budget.ceiling == 18.0 and budget.stats.throttled == 3
+    now[0] += 1.0  # past the wait: a new 429 is a new refusal
+    budget.on_throttled(0.7)
+    assert budget.rate == 5.0 and budget.ceiling == 9.0
+
+
+async def test_remaining_counts_the_requests_still_in_flight() -> None:
+    """`Remaining: 5` while 3 others are in flight leaves 2 tokens, not 5 (the 429s at start-up
+    that slowed a whole Sendo campaign came from counting them twice)."""
+    from tui.providers.budget import RequestBudget
+
+    budget = RequestBudget(100.0, 50, 8)
+    entered, release = asyncio.Event(), asyncio.Event()
+    count = 0
+
+    async def hold() -> None:
+        nonlocal count
+        async with budget.slot():
+            count += 1
+            if count == 4:
+                entered.set()
+            await release.wait()
+
+    budget.probe_answered()
+    holders = [asyncio.ensure_future(hold()) for _ in range(4)]
+    await asyncio.wait_for(entered.wait(), timeout=30)
+    budget.observe_headers({"x-ratelimit-remaining": "5"})  # seen by one of the four
+    assert budget.tokens == pytest.approx(2.0, abs=0.1)
+    release.set()
+    await asyncio.gather(*holders)
+    assert budget._in_flight == 0

@@ -182,6 +182,11 @@ class Pty:
             time.sleep(0.05)
         assert needle in self.output, bytes(self.output[-2000:])
 
+    def drained(self, timeout: float) -> None:
+        """Wait until the reader met the end of the child's output (it exited and closed it)."""
+        self._reader.join(timeout=timeout)
+        assert not self._reader.is_alive()
+
     def close(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
@@ -248,7 +253,7 @@ def test_a_crash_exits_non_zero_with_one_line_naming_the_log(env, world) -> None
     child = Pty([sys.executable, "-c", script], env)
     try:
         code = child.proc.wait(timeout=20)
-        time.sleep(0.2)
+        child.drained(timeout=10)  # everything it wrote has been read
     finally:
         child.close()
     out = bytes(child.output).decode("utf-8", "replace")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -100,9 +101,14 @@ async def test_sendo_timeout_after_sending_is_outcome_unknown(settings, sim, wor
         await providers.aclose()
         sim.set_fault(Provider.SENDO, None)
     assert not result.messages and result.unknown and "outcome is unknown" in result.unknown[0][1]
-    await asyncio.sleep(1.2)
-    sends = [r for r in sim.records[before:] if r.message_id == "send"]
-    assert len(sends) == 1  # asked once, never repeated once it may have reached Sendo
+    # asked once, never repeated once it may have reached Sendo: the client made one request ...
+    assert providers.client(Provider.SENDO).budget.stats.requests == 1
+    # ... and the server, once its hang is over, saw exactly one
+    deadline = time.monotonic() + 30
+    while not [r for r in sim.records[before:] if r.message_id == "send"]:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.02)
+    assert len([r for r in sim.records[before:] if r.message_id == "send"]) == 1
 
 
 @pytest.mark.parametrize(
@@ -198,3 +204,21 @@ def test_send_command_json_then_get(env, world) -> None:
     assert usage.returncode == 2 and "--sendo-campaign" in usage.stderr
     bad = run(["send", "--provider", "sentdm", "--to", "+1415", "--text", "x"], env)
     assert bad.returncode == 2 and "E.164" in bad.stderr and "Traceback" not in bad.stderr
+
+
+async def test_an_unreadable_sentdm_answer_is_outcome_unknown_with_the_key(tmp_path) -> None:
+    """Sent.dm took the send (202) but its answer cannot be read: every recipient's outcome is
+    unknown — never "nothing sent" — and the key to recover the IDs safely is named."""
+    from tests.hostile import HostileProvider, hostile_settings
+
+    fake = HostileProvider(send_modes={"+14155550102": "garbled"}).start()
+    providers = Providers(hostile_settings(fake, tmp_path))
+    try:
+        req = SendRequest(to=("+14155550101", "+14155550102"), text="hi", idempotency_key="k-1")
+        result = await providers.client(Provider.SENTDM).send(req)
+    finally:
+        await providers.aclose()
+        fake.stop()
+    assert not result.messages and [to for to, _ in result.unknown] == list(req.to)
+    assert "--idempotency-key k-1" in result.unknown[0][1] and result.exit_code == 5
+    assert len(fake.sent) == 2  # it did create them: that is why the outcome is "unknown"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from tui import __version__, paths
 
@@ -32,7 +33,7 @@ def _global_options(*, in_subcommand: bool) -> argparse.ArgumentParser:
     there does not overwrite what was given before it.
     """
     options = argparse.ArgumentParser(add_help=False)
-    unset = {"default": argparse.SUPPRESS} if in_subcommand else {}
+    unset: dict[str, Any] = {"default": argparse.SUPPRESS} if in_subcommand else {}
     options.add_argument("--version", action="version", version=f"sendwatch {__version__}")
     options.add_argument(
         "--config",

@@ -10,7 +10,10 @@ def as_str(value: Any, limit: int = 100_000) -> str | None:
     if isinstance(value, str):
         return value[:limit]
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
+        try:
+            return str(value)[:limit]
+        except ValueError:  # an int past Python's 4300-digit conversion limit
+            return None
     return None
 
 
@@ -18,7 +21,10 @@ def as_float(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # a JSON integer of hundreds of digits
+            return None
     elif isinstance(value, str):
         try:
             number = float(value.strip())

@@ -8,8 +8,11 @@ Environment variables override the file for API keys, so keys can stay out of it
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import tomllib
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -134,6 +137,9 @@ class NetworkSettings:
     #: Consecutive failures before a provider is left alone (circuit breaker).
     breaker_threshold: int = 5
     breaker_cooldown: float = 15.0
+    #: Longest one request may take, headers and body together: a provider that trickles its
+    #: answer a byte at a time never trips `read_timeout`, but trips this.
+    request_deadline: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -201,8 +207,10 @@ class Settings:
         )
 
     def with_provider(self, provider: Provider, **changes: Any) -> Settings:
-        name = "sentdm" if provider is Provider.SENTDM else "sendo"
-        return replace(self, **{name: replace(self.provider(provider), **changes)})
+        changed = replace(self.provider(provider), **changes)
+        if provider is Provider.SENTDM:
+            return replace(self, sentdm=changed)
+        return replace(self, sendo=changed)
 
 
 _PROVIDER_DEFAULTS = {
@@ -292,9 +300,30 @@ def _coerce(value: Any, default: Any, where: str) -> Any:
         raise ConfigError(
             f"{where} must be {_type_name(expected)} (got {type(value).__name__} {value!r:.40})"
         )
+    if expected is float and not math.isfinite(value):
+        raise ConfigError(f"{where} must be a finite number (got {value!r})")
     if expected in (int, float) and value < 0:
         raise ConfigError(f"{where} must not be negative")
     return value
+
+
+#: Values sent in (or compared with) HTTP headers: printable ASCII only.
+_HEADER_SAFE = frozenset(chr(c) for c in range(0x20, 0x7F))
+_HEADER_VALUES = ("api_key", "webhook_secret", "webhook_token", "profile_id")
+
+
+def check_header_value(value: str, where: str) -> None:
+    """Refuse a key or ID that cannot travel in an HTTP header, naming it but never showing it.
+
+    A zero-width space or a typographic quote pasted along with a key would otherwise fail deep in
+    the HTTP client on the first request (a UnicodeEncodeError, with a traceback)."""
+    for position, char in enumerate(value, start=1):
+        if char not in _HEADER_SAFE:
+            name = unicodedata.name(char, "a control character")
+            raise ConfigError(
+                f"{where} contains U+{ord(char):04X} ({name}) at character {position}: only "
+                "printable ASCII is allowed (was an invisible character pasted with it?)"
+            )
 
 
 def _type_name(t: type) -> str:
@@ -318,7 +347,7 @@ def _build(cls: type, table: Any, base: Any, path: Path, text: str, section: str
     return replace(base, **changes)
 
 
-def load(path: Path | None = None, env: dict[str, str] | None = None) -> Settings:
+def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the config (a missing file is fine: defaults + env)."""
     env = os.environ if env is None else env
     path = path or paths.config_file()
@@ -362,13 +391,19 @@ def load(path: Path | None = None, env: dict[str, str] | None = None) -> Setting
             section,
         )
         source = "file" if settings.api_key else ""
+        origin = {name: _where(path, text, section, name) for name in _HEADER_VALUES}
         for var in ENV_KEYS[provider]:
             if env.get(var, "").strip():
                 settings, source = replace(settings, api_key=Secret(env[var].strip())), f"env:{var}"
+                origin["api_key"] = f"${var} ({provider.label} API key)"
                 break
         own, var = ENV_WEBHOOK[provider]
         if env.get(var, "").strip():
             settings = replace(settings, **{own: Secret(env[var].strip())})
+            origin[own] = f"${var}"
+        for name in _HEADER_VALUES:
+            value = getattr(settings, name)
+            check_header_value(value.reveal() if isinstance(value, Secret) else value, origin[name])
         other = "webhook_token" if own == "webhook_secret" else "webhook_secret"
         if getattr(settings, other):
             raise ConfigError(
@@ -398,6 +433,8 @@ def load(path: Path | None = None, env: dict[str, str] | None = None) -> Setting
             sections["history"], url=Secret(env[DATABASE_URL_ENV].strip())
         )
     check_database_url(sections["history"].url.reveal(), _where(path, text, "history", "url"))
+    if sections["network"].request_deadline <= 0:
+        raise ConfigError(f"{_where(path, text, 'network', 'request_deadline')} must be above 0")
     keys = _keys(data.get("keys", {}), path, text)
     return Settings(
         path=path,

@@ -31,6 +31,19 @@ CSV_COLUMNS = [
 ]
 
 
+#: what a spreadsheet takes as the start of a formula (or, for TAB and CR, hides one behind)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """Text we did not write, made inert for spreadsheets: a cell starting with `=`, `+`, `-`, `@`,
+    TAB or CR gets a leading `'` (OWASP's advice against CSV injection), so `=HYPERLINK(…)` in a
+    message body is shown, never evaluated."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def _csv_row(item: dict[str, Any]) -> dict[str, Any]:
     error = item.get("error") or {}
     row = {key: item.get(key) for key in CSV_COLUMNS}
@@ -38,7 +51,7 @@ def _csv_row(item: dict[str, Any]) -> dict[str, Any]:
     row["error_message"] = error.get("message")
     row["error_advice"] = error.get("advice")
     row["campaigns"] = ";".join(item.get("campaigns") or [])
-    return {k: ("" if v is None else v) for k, v in row.items()}
+    return {k: ("" if v is None else spreadsheet_safe(v)) for k, v in row.items()}
 
 
 def write_export(store: Store, flt: ListFilter, fmt: str, out: TextIO) -> int:

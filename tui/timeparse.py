@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 
 _ISO = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})[T ](?P<time>\d{2}:\d{2}(?::\d{2})?)"
-    r"(?:[.,](?P<frac>\d+))?\s*(?P<tz>Z|z|[+-]\d{2}:?\d{2})?$"
+    r"(?:[.,](?P<frac>\d+))?\s*(?P<tz>Z|z|[+-]\d{2}:?\d{2})?$",
+    re.ASCII,  # `\d` is 0-9 only: other scripts' digits are not a provider's timestamp
 )
 
 
@@ -38,7 +39,7 @@ def parse_time(value: object) -> datetime | None:
     text = f"{match['date']}T{match['time']}{'.' + frac if frac else ''}{tz}"
     try:
         return datetime.fromisoformat(text).astimezone(UTC)
-    except ValueError:
+    except (ValueError, OverflowError):  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
         return None
 
 

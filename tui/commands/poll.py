@@ -2,9 +2,11 @@
 
 For a server or a container next to a team's shared history: it takes part in the election like a
 dashboard (so it polls an account only while nobody else does), logs one line per notable event —
-a lease won or lost, a provider's health changing, a message failing, a loop restarting, webhooks
-falling silent — and stops cleanly on SIGTERM/SIGINT. It exits non-zero when the store cannot be
-reached (2) or the receiver cannot bind (5).
+a lease won or lost, a provider's health changing (ok, slow, offline, auth rejected…), a message
+failing, a poll loop restarting, stalled or slow, webhooks falling silent — and stops cleanly on
+SIGTERM/SIGINT (exit 0). It exits non-zero when it cannot do its job: the store cannot be opened
+(2), every provider rejected its key (4), the store has been unreachable for `STORE_GIVE_UP`
+seconds (5), or the receiver cannot bind (5).
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from tui.config import Settings
 from tui.errors import SendwatchError
 from tui.model import Provider, Status
 from tui.polling.election import lease_for
-from tui.polling.policy import PollPolicy
-from tui.polling.poller import Poller, PollUpdate, describe
+from tui.polling.policy import LoopHealth, PollPolicy
+from tui.polling.poller import Owner, Poller, PollUpdate
+from tui.providers.budget import HealthState
 from tui.providers.lookup import Providers
 from tui.store import Store
 from tui.store.changes import ChangeWatcher
@@ -33,6 +36,9 @@ log = logging.getLogger("sendwatch.poll")
 WATCH_EVERY = (
     1.0  # seconds between checks of leases, health and webhook state (logged only when they change)
 )
+STORE_GIVE_UP = 300.0  # seconds of an unreachable store after which polling gives up (exit 5)
+EXIT_KEYS_REJECTED = 4
+EXIT_STORE_DOWN = 5
 
 
 def run(settings: Settings, listen: tuple[str, int] | None = None) -> int:
@@ -58,7 +64,13 @@ def run(settings: Settings, listen: tuple[str, int] | None = None) -> int:
         store.close()
 
 
-async def _serve(settings: Settings, store: Store, listen: tuple[str, int] | None) -> int:
+async def _serve(
+    settings: Settings,
+    store: Store,
+    listen: tuple[str, int] | None,
+    *,
+    store_give_up: float = STORE_GIVE_UP,
+) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -74,9 +86,7 @@ async def _serve(settings: Settings, store: Store, listen: tuple[str, int] | Non
         on_error=lambda p, exc: log.warning(
             "%s: %s", _label(p), safe_text(str(exc), single_line=True)
         ),
-        on_crash=lambda p, exc: log.error(
-            "%s poll loop failed (%s); restarting", _label(p), describe(exc)
-        ),
+        on_state=_log_loop_state,
         leases=leases,
     )
     receiver = None
@@ -103,20 +113,28 @@ async def _serve(settings: Settings, store: Store, listen: tuple[str, int] | Non
         safe_text(describe_store(settings), single_line=True),
     )
     task = asyncio.ensure_future(poller.run())
-    watcher = asyncio.ensure_future(_watch(poller, providers, stop.is_set))
+    watcher = asyncio.ensure_future(_watch(poller, providers, stop.is_set, store_give_up))
+    stopping = asyncio.ensure_future(stop.wait())
+
+    def wake(_: object) -> None:
+        loop.call_soon_threadsafe(poller.wake)
+
     # work added by other instances (an import, a webhook's unknown message) wakes the poller at once
-    changes = ChangeWatcher(store, lambda _: loop.call_soon_threadsafe(poller.wake)).start()
-    await stop.wait()
+    changes = ChangeWatcher(store, wake).start()
+    await asyncio.wait([stopping, watcher], return_when=asyncio.FIRST_COMPLETED)
+    code = watcher.result() if watcher.done() else None
     log.info("stopping")
     poller.stop()
     await asyncio.gather(task, return_exceptions=True)
-    watcher.cancel()
+    for waiting in (watcher, stopping):
+        waiting.cancel()
+    await asyncio.gather(watcher, stopping, return_exceptions=True)
     changes.stop()
     if receiver is not None:
         await receiver.stop()
     await providers.aclose()
     log.info("stopped")
-    return 0
+    return code or 0
 
 
 def _label(provider: Provider | None) -> str:
@@ -136,15 +154,52 @@ def _log_update(update: PollUpdate) -> None:
         )
 
 
-async def _watch(poller: Poller, providers: Providers, stopping: Callable[[], bool]) -> None:
-    """Log each change of who polls, of provider health and of webhook state: one line each."""
+def _log_loop_state(owner: Owner, health: LoopHealth) -> None:
+    """One line per change of a poll loop's state; the first `running` goes unsaid."""
+    if health.state == "running" and not health.restarts and health.reason == "":
+        log.info("%s poll loop: running", _label(owner))
+    elif health.state in ("running", "stopped"):
+        log.info("%s poll loop: %s", _label(owner), health.state)
+    else:
+        log.warning(
+            "%s poll loop: %s (%s)",
+            _label(owner),
+            health.state,
+            safe_text(health.reason, single_line=True),
+        )
+
+
+async def _watch(
+    poller: Poller, providers: Providers, stopping: Callable[[], bool], store_give_up: float
+) -> int | None:
+    """Log each change of who polls, of provider health and of webhook state: one line each.
+
+    Returns an exit code when polling cannot do its job at all: every provider rejected its key
+    (4), or the store has been unreachable for `store_give_up` seconds (5)."""
     seen: dict[str, str] = {}
     while not stopping():
         now = {f"lease {_label(o)}": s for o, s in poller.lease_state.items()}
-        now |= {f"health {p.label}": providers.health(p).state.value for p in providers.clients}
+        now |= {f"health {p.label}": _health_words(providers, p) for p in providers.clients}
         now |= {f"webhooks {p.label}": s for p, s in poller.push_state.items()}
         for key, value in now.items():
             if seen.get(key) != value:
                 log.info("%s: %s", key, value)
                 seen[key] = value
+        states = [providers.health(p).state for p in providers.clients]
+        if states and all(s is HealthState.AUTH_REJECTED for s in states):
+            log.error("every configured provider rejected its API key: nothing can be polled")
+            return EXIT_KEYS_REJECTED
+        down = poller.store_down_since
+        if down is not None and poller.clock() - down >= store_give_up:
+            log.error("the history has been unreachable for %.0f s: giving up", store_give_up)
+            return EXIT_STORE_DOWN
         await asyncio.sleep(WATCH_EVERY)
+    return None
+
+
+def _health_words(providers: Providers, provider: Provider) -> str:
+    """`ok`, or a state with what it is about (`slow: answers cut off at the 30 s deadline`)."""
+    health = providers.health(provider)
+    if health.state is not HealthState.OK and health.detail:
+        return f"{health.state.value}: {safe_text(health.detail, single_line=True)}"
+    return health.state.value

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from tui.commands.output import fail, warn
 from tui.config import Settings
 from tui.errors import ConfigError, SendwatchError
+from tui.model import Provider
 from tui.providers.lookup import Providers
 from tui.providers.sending import SendRequest, SendResult
 from tui.services.send import choose_provider, cost, result_to_dict, send
@@ -92,7 +93,7 @@ def run(settings: Settings, args: SendArgs) -> int:
     if store is not None:
         store.close()
     _report(result, req, args.as_json, campaign)
-    code = 5 if result.unknown else 2 if result.refused else 0
+    code = result.exit_code
     if args.watch and result.messages and code == 0:
         from tui.commands import dashboard
 
@@ -101,7 +102,11 @@ def run(settings: Settings, args: SendArgs) -> int:
 
 
 async def _send(
-    settings: Settings, provider, req: SendRequest, store: Store | None, campaign: str | None
+    settings: Settings,
+    provider: Provider,
+    req: SendRequest,
+    store: Store | None,
+    campaign: str | None,
 ) -> SendResult:
     providers = Providers(settings)
     try:
@@ -130,6 +135,12 @@ def _report(result: SendResult, req: SendRequest, as_json: bool, campaign: str |
         print(
             f"  refused for {safe_text(to, single_line=True)}: {safe_text(why, single_line=True)}"
         )
+    for to, why in result.not_sent:
+        print(
+            f"  not sent to {safe_text(to, single_line=True)}: {safe_text(why, single_line=True)}"
+        )
+    if result.stopped is not None:
+        print(f"sendwatch: {safe_text(result.stopped, single_line=True)}", file=sys.stderr)
     for note in result.notes:
         print(f"  note: {safe_text(note, single_line=True)}")
     if campaign and result.messages:

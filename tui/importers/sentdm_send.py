@@ -2,7 +2,8 @@
 
 So the reader is shape-tolerant: it walks the document and takes every `message_id` (or
 `messageId`, or the `id` of an object in a `messages`/`recipients` list) that holds a UUID. A
-plain JSON array of ID strings works too.
+plain JSON array of ID strings works too. The walk is iterative and bounded in depth: a document
+nested 100,000 deep is a problem to report, not a crash.
 """
 
 from __future__ import annotations
@@ -15,20 +16,27 @@ from tui.model import Provider
 
 ID_KEYS = ("message_id", "messageId")
 LIST_KEYS = ("messages", "recipients", "results", "data")
+MAX_DEPTH = 64  # a send response nests 4 deep
 
 
-def read_json(text: str, default_provider: Provider | None = Provider.SENTDM) -> ImportResult:
+def read_json(
+    text: str, default_provider: Provider | None = Provider.SENTDM, *, first_line: int = 1
+) -> ImportResult:
     result = ImportResult("json")
     try:
         document = json.loads(text)
-    except ValueError as exc:
+    except RecursionError:
         result.problems.append(
-            Problem(
-                f"line {getattr(exc, 'lineno', 1)}", f"not valid JSON: {getattr(exc, 'msg', exc)}"
-            )
+            Problem(f"line {first_line}", "the JSON is nested too deeply to read")
         )
         return result
-    _walk(document, "$", result, default_provider, in_list=False)
+    except ValueError as exc:
+        line = first_line - 1 + getattr(exc, "lineno", 1)
+        result.problems.append(
+            Problem(f"line {line}", f"not valid JSON: {getattr(exc, 'msg', exc)}")
+        )
+        return result
+    _walk(document, result, default_provider)
     if not result.refs and not result.problems:
         result.problems.append(
             Problem("$", "no message IDs found (expected message_id fields or an array of IDs)")
@@ -36,37 +44,47 @@ def read_json(text: str, default_provider: Provider | None = Provider.SENTDM) ->
     return result
 
 
-def _walk(
-    node: Any, path: str, result: ImportResult, provider: Provider | None, *, in_list: bool
-) -> None:
-    if isinstance(node, dict):
-        for key in ID_KEYS:
-            if key in node:
-                value = node[key]
-                if isinstance(value, str):
-                    result.add(f"{path}.{key}", value, None if ":" in value else provider)
-                else:
-                    result.problems.append(Problem(f"{path}.{key}", "not a string"))
-        if (
-            in_list
-            and "id" in node
-            and not any(k in node for k in ID_KEYS)
-            and isinstance(node["id"], str)
-        ):
-            result.add(f"{path}.id", node["id"], None if ":" in node["id"] else provider)
-        for key, value in node.items():
-            if isinstance(value, (dict, list)):
-                _walk(
-                    value,
-                    f"{path}.{key}",
-                    result,
-                    provider,
-                    in_list=key in LIST_KEYS and isinstance(value, list),
+def _walk(document: Any, result: ImportResult, provider: Provider | None) -> None:
+    """Visit every object and list in document order, without recursion."""
+    stack: list[tuple[Any, str, bool, int]] = [(document, "$", False, 1)]
+    too_deep = False
+    while stack:
+        node, path, in_list, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            if not too_deep:
+                result.problems.append(
+                    Problem(path[:200], f"nested more than {MAX_DEPTH} levels deep: not read")
                 )
-    elif isinstance(node, list):
-        for index, item in enumerate(node):
-            where = f"{path}[{index}]"
-            if isinstance(item, str) and path == "$":
-                result.add(where, item, None if ":" in item else provider)
+                too_deep = True
+            continue
+        children: list[tuple[Any, str, bool, int]] = []
+        if isinstance(node, dict):
+            _take_ids(node, path, result, provider, in_list)
+            for key, value in node.items():
+                if isinstance(value, (dict, list)):
+                    listed = key in LIST_KEYS and isinstance(value, list)
+                    children.append((value, f"{path}.{key}", listed, depth + 1))
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                where = f"{path}[{index}]"
+                if isinstance(item, str) and path == "$":
+                    result.add(where, item, None if ":" in item else provider)
+                elif isinstance(item, (dict, list)):
+                    children.append((item, where, in_list, depth + 1))
+        stack.extend(reversed(children))  # first child on top: document order
+
+
+def _take_ids(
+    node: dict[str, Any], path: str, result: ImportResult, provider: Provider | None, in_list: bool
+) -> None:
+    for key in ID_KEYS:
+        if key in node:
+            value = node[key]
+            if isinstance(value, str):
+                result.add(f"{path}.{key}", value, None if ":" in value else provider)
             else:
-                _walk(item, where, result, provider, in_list=in_list)
+                result.problems.append(Problem(f"{path}.{key}", "not a string"))
+    if in_list and "id" in node and not any(k in node for k in ID_KEYS):
+        value = node["id"]
+        if isinstance(value, str):
+            result.add(f"{path}.id", value, None if ":" in value else provider)

@@ -13,11 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tui.errors import SendwatchError
+from tui.errors import BadResponseError, SendwatchError, StoreError
 from tui.ids import MessageRef
 from tui.model import Message
 from tui.polling.policy import PollPolicy
-from tui.polling.record import record_lookup
+from tui.polling.record import record_failed_ask, record_lookup
 from tui.providers.sendo import SendoClient
 from tui.store import Store
 
@@ -66,12 +66,21 @@ class CampaignDiscovery:
         return result
 
     def _record(self, page: list[Message]) -> int:
+        """Track the page and store each answer; one the store refuses (a NUL PostgreSQL will not
+        take) is that message's failure, never the page's or the pass's."""
         added = self.store.track(
             [MessageRef(m.id, m.provider) for m in page], campaign=self.name, now=self.clock()
         )
         now = self.clock()
         for msg in page:
-            record_lookup(self.store, self.policy, msg, now)
+            try:
+                record_lookup(self.store, self.policy, msg, now)
+            except StoreError as exc:
+                error = BadResponseError(
+                    f"the answer for {msg.id} could not be stored ({exc})",
+                    provider=msg.provider.value,
+                )
+                record_failed_ask(self.store, self.policy, msg.id, error, now)
         return added
 
     async def run(

@@ -31,8 +31,10 @@ from __future__ import annotations
 import enum
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from tui.config import PollingSettings
+from tui.errors import RateLimitedError, SendwatchError
 from tui.model import Provider, Status
 
 # Channels that report reads after delivery: Sent.dm documents READ for WhatsApp and RCS only.
@@ -95,18 +97,17 @@ class PollPolicy:
     webhook_silence: float = 600.0
 
     @classmethod
-    def from_settings(cls, polling: object) -> PollPolicy:
-        names = (
-            "min_interval",
-            "max_interval",
-            "selected_interval",
-            "visible_interval",
-            "delivered_recheck",
-            "delivered_max_age",
-            "webhook_recheck",
-            "webhook_silence",
+    def from_settings(cls, polling: PollingSettings) -> PollPolicy:
+        return cls(
+            min_interval=polling.min_interval,
+            max_interval=polling.max_interval,
+            selected_interval=polling.selected_interval,
+            visible_interval=polling.visible_interval,
+            delivered_recheck=polling.delivered_recheck,
+            delivered_max_age=polling.delivered_max_age,
+            webhook_recheck=polling.webhook_recheck,
+            webhook_silence=polling.webhook_silence,
         )
-        return cls(**{n: getattr(polling, n) for n in names})
 
     def can_still_change(
         self, status: Status, provider: Provider | None, channel: str | None, age: float
@@ -167,7 +168,19 @@ class PollPolicy:
 
     def after_error(self, errors: int, now: float) -> float:
         """Back off one message that keeps failing: min_interval doubling per error, capped."""
-        return now + min(self.max_interval, self.min_interval * (2 ** min(errors, 16)))
+        backoff: float = self.min_interval * 2.0 ** min(errors, 16)
+        return now + min(self.max_interval, backoff)
+
+    def after_failure(self, error: SendwatchError, errors: int, now: float) -> float:
+        """When to ask again after a failed ask (the `errors`-th in a row for this message).
+
+        The one rule for every caller (the poller, lookups, the app): a 429 waits its
+        Retry-After; anything else — a 5xx, a timeout, an answer that cannot be read or stored,
+        an answer about another message — backs off like a 5xx, so one poison answer is asked
+        ever more rarely and never in a tight loop."""
+        if isinstance(error, RateLimitedError):
+            return now + max(0.0, error.retry_after)
+        return self.after_error(errors, now)
 
 
 @dataclass
@@ -237,3 +250,108 @@ class ScreenShare:
             else:
                 break
         return out
+
+
+@dataclass(frozen=True)
+class LoopHealth:
+    """One provider loop's state for the status line and the log.
+
+    `running`; `restarting` (until `retry_at`) after a crash; `stalled` (messages due, no answer
+    for a minute); `slow` (requests timing out); `stopped`. `since` is when the state began (the
+    poller's clock) and `reason` says why in plain words we wrote."""
+
+    state: str = "running"
+    restarts: int = 0
+    last_error: str = ""
+    retry_at: float | None = None  # clock time of the next restart while `restarting`
+    since: float | None = None
+    reason: str = ""
+
+    def restarting(self, error: str, now: float, delay: float) -> LoopHealth:
+        """After a crash: restarting in `delay` seconds."""
+        return LoopHealth(
+            "restarting",
+            self.restarts + 1,
+            error,
+            now + delay,
+            since=now,
+            reason=f"the loop failed ({error}); restarting in {delay:.0f} s",
+        )
+
+    def now(self, state: str, at: float) -> LoopHealth:
+        """`running` again after a restart, or `stopped`: the counts kept, the reason cleared."""
+        return replace(self, state=state, retry_at=None, since=at, reason="")
+
+
+#: a loop with due work and no answer for this long is `stalled`
+STALL_AFTER = 60.0
+#: a loop that saw a timeout (or an answer cut off at the deadline) this recently is `slow`
+SLOW_WINDOW = 60.0
+
+
+@dataclass
+class LoopVitals:
+    """What one provider's poll loop has been through, to tell whether it still does its job.
+
+    Pure bookkeeping over times the loop reports: work became due, an ask got an answer (any
+    answer from the provider, even a 404, is progress), an ask timed out. `condition` turns them
+    into `stalled` (due work, no answer for `STALL_AFTER`), `slow` (timeouts within
+    `SLOW_WINDOW`) or `running`, with since when and why in words."""
+
+    started: float
+    last_progress: float | None = None
+    work_since: float | None = None
+    timeouts: deque[float] = field(default_factory=deque)
+
+    def work(self, due: bool, now: float) -> None:
+        if not due:
+            self.work_since = None
+        elif self.work_since is None:
+            self.work_since = now
+
+    def answered(self, now: float) -> None:
+        self.last_progress = now
+
+    def timed_out(self, now: float) -> None:
+        self.timeouts.append(now)
+        self._forget(now)
+
+    def _forget(self, now: float) -> None:
+        while self.timeouts and now - self.timeouts[0] > SLOW_WINDOW:
+            self.timeouts.popleft()
+
+    def assess(self, health: LoopHealth, now: float) -> LoopHealth:
+        """`health` with its state brought up to date; a restarting or stopped loop stays so (the
+        supervisor owns those states)."""
+        if health.state in ("restarting", "stopped"):
+            return health
+        state, since, reason = self.condition(now)
+        if state == health.state and reason == health.reason:
+            return health
+        return replace(
+            health,
+            state=state,
+            since=since if state != health.state or since is not None else health.since,
+            reason=reason,
+        )
+
+    def condition(self, now: float) -> tuple[str, float | None, str]:
+        """(`stalled` | `slow` | `running`, since, reason)."""
+        self._forget(now)
+        if self.work_since is not None:
+            quiet_since = max(self.work_since, self.last_progress or self.started)
+            if now - quiet_since >= STALL_AFTER:
+                return (
+                    "stalled",
+                    quiet_since,
+                    f"messages are due but no answer came for {now - quiet_since:.0f} s",
+                )
+        if self.timeouts:
+            count = len(self.timeouts)
+            return (
+                "slow",
+                self.timeouts[0],
+                f"{count} request{'s' if count != 1 else ''} timed out in the last "
+                f"{SLOW_WINDOW:.0f} s",
+            )
+        return "running", None, ""

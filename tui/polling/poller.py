@@ -7,35 +7,45 @@ final message is never asked again.
 
 What to ask is decided when a request could start (`ScreenShare` in policy.py): the selected row,
 then rows on screen within a bounded share of the budget, then messages never asked yet, then the
-most overdue. Each loop is supervised: an unexpected exception (a store error, a bug) restarts it
-after 1 s, 2 s, 4 s … (capped), reported through `on_crash` and `loop_health` for the status line.
+most overdue. One ask is one message's business: whatever goes wrong while fetching, decoding,
+parsing or storing its answer is recorded as that message's failure (`record_failed_ask`: backed
+off like a 5xx) and never stops, restarts or starves the polling of any other message. What fails
+the loop itself (the store unreachable, a bug) restarts it after 1 s, 2 s, 4 s … (capped),
+reported through `on_crash`. `loop_health` says how each loop does — running, restarting,
+stalled, slow, stopped, with since when and why — for the status line and `sendwatch poll`'s log.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from tui.errors import (
     AuthError,
+    BadResponseError,
     CircuitOpenError,
     NotFoundError,
     RateLimitedError,
     SendwatchError,
+    StoreError,
+    UnavailableError,
 )
 from tui.ids import MessageRef
 from tui.model import Message, Provider, Status
 from tui.polling.election import RETRY, Lease
-from tui.polling.policy import PollPolicy, Priority, ScreenShare
-from tui.polling.record import record_lookup
+from tui.polling.policy import LoopHealth, LoopVitals, PollPolicy, Priority, ScreenShare
+from tui.polling.record import record_failed_ask, record_lookup
+from tui.providers.base import RequestTimeout
 from tui.providers.budget import HealthState
 from tui.providers.lookup import Providers
 from tui.store import Store
 
 AUTH_PAUSE = 60.0  # a rejected key is retried this rarely, so a fixed key recovers by itself
 IDLE_WAKE = 30.0  # longest sleep when nothing is due (wakes earlier on new work)
+OBSERVE_EVERY = 1.0  # seconds between looks at each loop's condition (stalled, slow)
 
 Owner = Provider | None  # None: the loop for IDs whose provider is not known yet
 
@@ -60,16 +70,6 @@ class LoopStats:
     screen: int = 0  # requests spent on the selected row and rows on screen
     last_answer: float | None = None
     last_error: str = ""
-
-
-@dataclass(frozen=True)
-class LoopHealth:
-    """One provider loop's state for the status line: `running`, `restarting` (until `retry_at`) or `stopped`."""
-
-    state: str = "running"
-    restarts: int = 0
-    last_error: str = ""
-    retry_at: float | None = None  # clock time of the next restart while `restarting`
 
 
 @dataclass
@@ -100,6 +100,8 @@ class Poller:
     on_error: Callable[[Provider | None, SendwatchError], None] = lambda provider, error: None
     #: an unexpected exception ended a provider's loop; it is restarted after a backoff
     on_crash: Callable[[Provider | None, BaseException], None] = lambda provider, exc: None
+    #: a loop's state changed (running / restarting / stalled / slow / stopped): once per change
+    on_state: Callable[[Owner, LoopHealth], None] = lambda owner, health: None
     focus: Focus = field(default_factory=Focus)
     stats: dict[Owner, LoopStats] = field(default_factory=dict)
     loop_health: dict[Owner, LoopHealth] = field(default_factory=dict)
@@ -124,6 +126,10 @@ class Poller:
         self._shares: dict[Owner, ScreenShare] = {}
         self._task_errors: dict[Owner, BaseException] = {}
         self._push_checked: dict[Provider, float] = {}
+        self._vitals: dict[Owner, LoopVitals] = {}
+        self._told: dict[Owner, str] = {}  # the state `on_state` last heard of, per loop
+        #: since when the store has failed every loop (None: it answers); `sendwatch poll` gives up
+        self.store_down_since: float | None = None
 
     # -- control from the UI --------------------------------------------------------------------
     def wake(self) -> None:
@@ -161,11 +167,34 @@ class Poller:
         if self._stopped:
             self._stop_event.set()
         owners: list[Owner] = [*self.providers.clients, None]
+        observer = asyncio.ensure_future(self._observe())
         try:
             await asyncio.gather(*(self._elected(owner) for owner in owners))
         finally:
+            observer.cancel()
+            await asyncio.gather(observer, return_exceptions=True)
             for lease in self.leases.values():
                 await asyncio.to_thread(lease.release)
+
+    async def _observe(self) -> None:
+        """Every second: is a loop stalled or slow? `loop_health` follows."""
+        while not self._stopped:
+            for owner, health in list(self.loop_health.items()):
+                vitals = self._vitals.get(owner)
+                if vitals is not None:
+                    health = self.loop_health[owner] = vitals.assess(health, self.clock())
+                self._tell_state(owner, health)
+            await self._pause(OBSERVE_EVERY)
+
+    def _tell_state(self, owner: Owner, health: LoopHealth) -> None:
+        """`on_state`, once per change of a loop's state."""
+        if self._told.get(owner) == health.state:
+            return
+        self._told[owner] = health.state
+        try:
+            self.on_state(owner, health)
+        except Exception:  # noqa: BLE001 - a failing logger must not stop the loops
+            pass
 
     async def _elected(self, owner: Owner) -> None:
         """Poll this account only while this instance holds its lease; try again every few seconds."""
@@ -190,7 +219,8 @@ class Poller:
     async def _supervise(self, owner: Owner) -> None:
         """Restart a loop that raised, after 1 s, 2 s, 4 s … (reset once it ran a full cap cleanly)."""
         failures = 0
-        self.loop_health[owner] = LoopHealth()
+        self.loop_health[owner] = LoopHealth(since=self.clock())
+        self._vitals[owner] = LoopVitals(started=self.clock())
         while not self._stopped:
             started = self.clock()
             try:
@@ -199,13 +229,15 @@ class Poller:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - whatever it was, the loop must come back
-                if self.clock() - started >= self.restart_backoff_max:
+                now = self.clock()
+                if isinstance(exc, StoreError) and self.store_down_since is None:
+                    self.store_down_since = now
+                if now - started >= self.restart_backoff_max:
                     failures = 0
                 delay = min(self.restart_backoff_max, self.restart_backoff * 2**failures)
                 failures += 1
-                health = self.loop_health[owner]
-                self.loop_health[owner] = LoopHealth(
-                    "restarting", health.restarts + 1, describe(exc), self.clock() + delay
+                self._set_health(
+                    owner, self.loop_health[owner].restarting(describe(exc), now, delay)
                 )
                 self._task_errors.pop(owner, None)  # other polls that failed in the same incident
                 try:
@@ -213,10 +245,12 @@ class Poller:
                 except Exception:  # noqa: BLE001 - a failing logger must not stop the restart
                     pass
                 await self._pause(delay)
-                self.loop_health[owner] = replace(
-                    self.loop_health[owner], state="running", retry_at=None
-                )
-        self.loop_health[owner] = replace(self.loop_health[owner], state="stopped", retry_at=None)
+                self._set_health(owner, self.loop_health[owner].now("running", self.clock()))
+        self._set_health(owner, self.loop_health[owner].now("stopped", self.clock()))
+
+    def _set_health(self, owner: Owner, health: LoopHealth) -> None:
+        self.loop_health[owner] = health
+        self._tell_state(owner, health)
 
     async def _pause(self, seconds: float) -> None:
         """Sleep that only `stop()` cuts short (a UI wake must not skip a restart backoff)."""
@@ -259,6 +293,8 @@ class Poller:
                         continue
                     free = min(free, max(1, int(client.budget.tokens)))
                 batch = await self._choose(owner, free)
+                self.store_down_since = None  # the store just answered
+                self._vitals[owner].work(bool(batch or tasks), self.clock())
                 if not batch:
                     next_due = await asyncio.to_thread(
                         self.store.next_due, owner, unresolved=owner is None
@@ -276,7 +312,7 @@ class Poller:
                     task = asyncio.ensure_future(self._poll_one(owner, message_id, stats))
                     tasks.add(task)
                     task.add_done_callback(
-                        lambda t, mid=message_id: self._done(owner, tasks, t, mid)
+                        functools.partial(self._done, owner, tasks, message_id=message_id)
                     )
         finally:
             for task in tasks:
@@ -288,6 +324,7 @@ class Poller:
         owner: Owner,
         tasks: set[asyncio.Task[None]],
         task: asyncio.Task[None],
+        *,
         message_id: str,
     ) -> None:
         tasks.discard(task)
@@ -296,10 +333,9 @@ class Poller:
         self._finished[message_id] = self._finish_seq
         if len(self._finished) > 10_000:
             self._finished.clear()  # only races within one query matter; the map never needs to grow
-        if not task.cancelled() and task.exception() is not None:
-            self._task_errors.setdefault(
-                owner, task.exception()
-            )  # the loop raises it: supervised restart
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            self._task_errors.setdefault(owner, error)  # the loop raises it: supervised restart
             self._wake_one(owner)
 
     async def _choose(self, owner: Owner, count: int) -> list[tuple[str, bool]]:
@@ -309,29 +345,40 @@ class Poller:
         its message (maybe to never), so its now-stale 'due' answer is ignored."""
         now = self.clock()
         mark = self._finish_seq
-        where = {"provider": owner, "unresolved": owner is None}
         selected = self.focus.selected
         visible = [v for v in self.focus.visible if v != selected]
 
-        async def due_rows(limit: int, **kw: object) -> list[tuple]:
-            rows = await asyncio.to_thread(self.store.due, now, limit, **where, **kw)
+        async def due_rows(
+            limit: int, among: list[str] | None = None, never_asked: bool | None = None
+        ) -> list[tuple[str, str | None, str, float | None]]:
+            rows = await asyncio.to_thread(
+                functools.partial(
+                    self.store.due,
+                    now,
+                    limit,
+                    provider=owner,
+                    unresolved=owner is None,
+                    among=among,
+                    never_asked=never_asked,
+                )
+            )
             return [
                 r
                 for r in rows
                 if r[0] not in self._inflight and self._finished.get(r[0], 0) <= mark
             ]
 
-        async def due(limit: int, **kw: object) -> list[str]:
-            return [r[0] for r in await due_rows(limit, **kw)]
+        async def due(
+            limit: int, among: list[str] | None = None, never_asked: bool | None = None
+        ) -> list[str]:
+            return [r[0] for r in await due_rows(limit, among, never_asked)]
 
-        chosen_selected = await due(1, among=[selected]) if selected else []
+        chosen_selected = await due(1, [selected]) if selected else []
         screen: list[str] = []
         first: list[str] = []
         if visible:
-            first += await due(len(visible), among=visible, never_asked=True)
-            for mid, _, _, changed in await due_rows(
-                len(visible), among=visible, never_asked=False
-            ):
+            first += await due(len(visible), visible, never_asked=True)
+            for mid, _, _, changed in await due_rows(len(visible), visible, never_asked=False):
                 if changed is not None and now - changed <= self.policy.boost_fade:
                     screen.append(mid)  # a faded row is ordinary overdue work below
         limit = len(self._inflight) + count * 2 + len(visible) + 1
@@ -390,8 +437,11 @@ class Poller:
         event.clear()
 
     async def _poll_one(self, provider: Provider | None, message_id: str, stats: LoopStats) -> None:
+        """Ask for one message and store the answer. Anything wrong with this one answer is this
+        message's failure; only a store that cannot even record that raises (the loop restarts)."""
         stats.requests += 1
         now = self.clock()
+        vitals = self._vitals[provider]
         try:
             if provider is None:
                 msg = await self.providers.fetch(MessageRef(message_id), retries=0)
@@ -405,26 +455,50 @@ class Poller:
             self.on_error(provider, exc)
             return  # not the message's fault: leave its schedule alone
         except SendwatchError as exc:
-            stats.errors += 1
-            stats.last_error = str(exc)
-            errors = await asyncio.to_thread(self._failure, message_id, exc, now)
-            if not isinstance(exc, (RateLimitedError, NotFoundError)) or errors == 1:
-                self.on_error(provider, exc)
+            if isinstance(exc, RequestTimeout):
+                vitals.timed_out(self.clock())
+            elif not isinstance(exc, (UnavailableError, RateLimitedError)):
+                vitals.answered(
+                    self.clock()
+                )  # a 404 or an unreadable answer: the provider is there
+            await self._failed(provider, message_id, exc, now, stats)
+            return
+        except Exception as exc:  # noqa: BLE001 - a poison answer must not end the loop
+            error = BadResponseError(
+                f"the answer for {message_id} could not be read ({describe(exc)})",
+                provider=provider.value if provider else None,
+            )
+            await self._failed(provider, message_id, error, now, stats)
+            return
+        vitals.answered(self.clock())
+        try:
+            await self._store_answer(msg, provider is None)
+        except Exception as exc:  # noqa: BLE001 - e.g. a NUL PostgreSQL refuses: this message's failure
+            error = BadResponseError(
+                f"the answer for {message_id} could not be stored ({describe(exc)})",
+                provider=msg.provider.value,
+            )
+            await self._failed(provider, message_id, error, now, stats)
             return
         stats.answers += 1
         stats.last_answer = self.clock()
-        await self._store_answer(msg, provider is None)
 
-    def _failure(self, message_id: str, exc: SendwatchError, now: float) -> int:
-        row = self.store.row(message_id)
-        errors = (row.poll_errors if row else 0) + 1
-        next_poll = (
-            now + exc.retry_after
-            if isinstance(exc, RateLimitedError)
-            else self.policy.after_error(errors, now)
+    async def _failed(
+        self,
+        provider: Provider | None,
+        message_id: str,
+        exc: SendwatchError,
+        now: float,
+        stats: LoopStats,
+    ) -> None:
+        """Record a failed ask with its backoff; raises only when the store cannot record it."""
+        stats.errors += 1
+        stats.last_error = str(exc)
+        errors = await asyncio.to_thread(
+            record_failed_ask, self.store, self.policy, message_id, exc, now
         )
-        self.store.record_failure(message_id, str(exc), next_poll=next_poll)
-        return errors
+        if not isinstance(exc, (RateLimitedError, NotFoundError)) or errors == 1:
+            self.on_error(provider, exc)
 
     async def _store_answer(self, msg: Message, resolved_now: bool) -> None:
         at = self.clock()

@@ -1,10 +1,16 @@
-"""Store an answer and schedule its next poll: shared by the poller, lookups and `sendwatch get`."""
+"""Store what one ask of a provider came to, and schedule the next: shared by the poller, lookups,
+`sendwatch get` and the app, so an answer — or a failure — is recorded the same way everywhere."""
 
 from __future__ import annotations
 
+from tui.errors import SendwatchError
 from tui.model import Message
 from tui.polling.policy import PollPolicy, Priority
 from tui.store import FetchOutcome, Store
+from tui.textsafe import safe_text
+
+#: longest failure text kept on a message (the store's column holds 500)
+FAILURE_TEXT = 300
 
 
 def record_lookup(
@@ -14,7 +20,7 @@ def record_lookup(
     now: float,
     priority: Priority = Priority.NORMAL,
 ) -> FetchOutcome:
-    """Store an answer obtained outside the poller (a lookup, `r`, `sendwatch get`) and schedule it."""
+    """Store an answer (from the poller, a lookup, `r`, `sendwatch get`) and schedule its next poll."""
     created = msg.created_at.timestamp() if msg.created_at else None
 
     def schedule(last_changed: float, first_seen: float) -> float | None:
@@ -30,3 +36,17 @@ def record_lookup(
         )
 
     return store.record_fetch(msg, next_poll=schedule, fetched_at=now)
+
+
+def record_failed_ask(
+    store: Store, policy: PollPolicy, message_id: str, error: SendwatchError, now: float
+) -> int:
+    """Record that asking for `message_id` failed, and when to ask again (`policy.after_failure`).
+
+    Returns how many asks in a row have now failed for it. The error is kept as one line of
+    plain text (it may quote what a provider sent: no control character, no NUL, bounded)."""
+    row = store.row(message_id)
+    errors = (row.poll_errors if row else 0) + 1
+    text = safe_text(str(error), single_line=True, limit=FAILURE_TEXT)
+    store.record_failure(message_id, text, next_poll=policy.after_failure(error, errors, now))
+    return errors

@@ -7,11 +7,11 @@ A provider module only knows its own URLs, headers, envelope and field names; ev
 from __future__ import annotations
 
 import asyncio
-import json
+import math
 import random
 import time
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
@@ -27,9 +27,22 @@ from tui.errors import (
 )
 from tui.model import Message, Provider
 from tui.providers.budget import RequestBudget, reset_in
+from tui.providers.transfer import (
+    ACCEPT_ENCODING,
+    Answer,
+    BodyRefused,
+    DeadlineExceeded,
+    TooDeep,
+    exchange,
+)
 from tui.providers.waiting import WaitInfo, notify_wait
 
-MAX_BODY_BYTES = 2_000_000  # a status response is a few KB; anything huge is not one
+if TYPE_CHECKING:  # sending.py builds on this module
+    from tui.providers.sending import SendRequest, SendResult
+
+
+class RequestTimeout(UnavailableError):
+    """No complete answer in time: a read timeout, or the request deadline on a trickling answer."""
 
 
 def retry_after_seconds(headers: httpx.Headers, default: float = 60.0) -> float:
@@ -40,6 +53,8 @@ def retry_after_seconds(headers: httpx.Headers, default: float = 60.0) -> float:
         seconds = float(value) if value is not None else None
     except ValueError:
         seconds = None
+    if seconds is not None and not math.isfinite(seconds):
+        seconds = None  # "nan" / "inf" parse as floats but say nothing
     if seconds is None:
         seconds = reset_in(headers.get("x-ratelimit-reset"), time.time())
     if seconds is None:
@@ -90,7 +105,11 @@ class ProviderClient(ABC):
                 base_url=self.settings.base_url,
                 timeout=timeout,
                 limits=limits,
-                headers={"user-agent": f"sendwatch/{__version__}", "accept": "application/json"},
+                headers={
+                    "user-agent": f"sendwatch/{__version__}",
+                    "accept": "application/json",
+                    "accept-encoding": ACCEPT_ENCODING,
+                },
                 follow_redirects=False,
             )
         return self._http
@@ -107,6 +126,14 @@ class ProviderClient(ABC):
     @abstractmethod
     async def fetch(self, message_id: str, *, retries: int | None = None) -> Message:
         """Fetch one message; raise a `SendwatchError` subclass on any failure."""
+
+    @abstractmethod
+    def read_message(self, response: Answer, message_id: str) -> Message:
+        """Map the answer to a GET of `message_id`; whatever it holds, raise only SendwatchError."""
+
+    @abstractmethod
+    async def send(self, req: SendRequest) -> SendResult:
+        """Send; every recipient's outcome is in the result (raises only before anything was sent)."""
 
     def message_path(self, template: str, message_id: str) -> str:
         return template.format(id=quote(message_id, safe=""))
@@ -140,11 +167,54 @@ class ProviderClient(ABC):
     def forbidden_hint(self) -> str:
         return "Check that the key may read messages."
 
-    async def get(self, path: str, *, retries: int | None = None) -> httpx.Response:
-        """GET with pacing and retries. Returns any non-retryable response for the caller to map.
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
+        """One exchange, no pacing and no retries: bounded by the deadline and the size cap.
 
-        429 waits out Retry-After (up to `max_retry_after`); 5xx, timeouts and connection errors
-        back off exponentially with jitter; other 4xx are returned at once, never retried.
+        Raises DeadlineExceeded, BodyRefused or httpx's errors; callers map them (`get` here, the
+        senders in `sending.py`, which must never repeat a send blindly)."""
+        return await exchange(
+            self.http(),
+            method,
+            path,
+            headers={**self.auth_headers(), **(headers or {})},
+            deadline=self.network.request_deadline,
+            json_body=json_body,
+            on_headers=self._headers_arrived,
+        )
+
+    def _headers_arrived(self, headers: httpx.Headers) -> None:
+        """The rate-limit headers are known as soon as the headers are: pace by them at once,
+        and let requests queued behind the budget's first probe go (its body may still trickle)."""
+        self.budget.observe_headers(headers)
+        self.budget.probe_answered()
+
+    def deadline_error(self, exc: DeadlineExceeded) -> RequestTimeout:
+        got = f"; {exc.received:,} bytes had arrived" if exc.received else ""
+        return RequestTimeout(
+            f"{self.label} did not finish its answer within the {exc.seconds:g} s request deadline"
+            f"{got}: it is answering very slowly",
+            provider=self.provider.value,
+        )
+
+    def refused_body(self, exc: BodyRefused | httpx.HTTPError) -> BadResponseError:
+        return BadResponseError(
+            f"{self.label} sent an answer that cannot be read: {exc}", provider=self.provider.value
+        )
+
+    async def get(self, path: str, *, retries: int | None = None) -> Answer:
+        """GET with pacing and retries. Returns any non-retryable answer for the caller to map.
+
+        429 waits out Retry-After (up to `max_retry_after`); 5xx, timeouts, the request deadline
+        and connection errors back off exponentially with jitter; other 4xx are returned at once,
+        never retried. A body that cannot be an answer (too large, lying about its encoding) is a
+        BadResponseError at once: asking again would get the same.
         """
         attempts = 1 + (self.network.max_retries if retries is None else retries)
         last: SendwatchError | None = None
@@ -159,10 +229,18 @@ class ProviderClient(ABC):
                 await asyncio.sleep(delay)
             try:
                 async with self.budget.slot():
-                    response = await self.http().get(path, headers=self.auth_headers())
-                    await response.aread()
+                    response = await self.request("GET", path)
+            except DeadlineExceeded as exc:
+                last = self.deadline_error(exc)
+                self.budget.on_failure(
+                    f"answers cut off at the {exc.seconds:g} s request deadline", slow=True
+                )
+                why = "the request deadline"
+                continue
+            except BodyRefused as exc:
+                raise self.refused_body(exc) from None
             except httpx.TimeoutException:
-                last = UnavailableError(
+                last = RequestTimeout(
                     f"{self.label} did not answer in time (timeout); it may be down or slow",
                     provider=self.provider.value,
                 )
@@ -177,7 +255,8 @@ class ProviderClient(ABC):
                 self.budget.on_failure("cannot connect")
                 why = "a connection error"
                 continue
-            self.budget.observe_headers(response.headers)
+            except httpx.HTTPError as exc:  # e.g. an undecodable body httpx itself refused
+                raise self.refused_body(exc) from None
             if response.status_code == 429:
                 wait = retry_after_seconds(response.headers, default=self.budget.limit_window)
                 self.budget.on_throttled(wait)
@@ -210,24 +289,21 @@ class ProviderClient(ABC):
                 self.budget.on_failure(f"HTTP {response.status_code}")
                 why = f"HTTP {response.status_code}"
                 continue
-            if len(response.content) > MAX_BODY_BYTES:
-                raise BadResponseError(
-                    f"{self.label} sent an implausibly large response ({len(response.content)} bytes)",
-                    provider=self.provider.value,
-                )
             self.budget.on_success()  # any non-5xx answer means the provider is up
             return response
         assert last is not None
         raise last
 
-    def error_code(self, response: httpx.Response) -> str:
+    def error_code(self, response: Answer) -> str:
         """A short provider error code from an error body, if any (used in messages)."""
         return ""
 
-    def decode(self, response: httpx.Response) -> Any:
+    def decode(self, response: Answer) -> Any:
         try:
-            return json.loads(response.content)
-        except (ValueError, UnicodeDecodeError):
+            return response.json()
+        except TooDeep as exc:
+            raise self.bad_shape(str(exc)) from None
+        except ValueError:
             raise BadResponseError(
                 f"{self.label} sent a response that is not JSON (HTTP {response.status_code}); the API may have changed or a proxy is in the way",
                 provider=self.provider.value,
@@ -237,3 +313,12 @@ class ProviderClient(ABC):
         return BadResponseError(
             f"{self.label} sent an unexpected response: {what}", provider=self.provider.value
         )
+
+    def check_answer_id(self, message: Message, asked: str) -> Message:
+        """An answer about another message is no answer: storing it would file it under an ID
+        nobody asked for and leave the asked one due again at once (a tight loop on the budget)."""
+        if message.id != asked.lower():
+            raise self.bad_shape(
+                f"asked for message {asked} but the answer is about {message.id[:80]!r}"
+            )
+        return message

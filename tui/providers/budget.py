@@ -20,6 +20,10 @@ from tui.errors import CircuitOpenError
 MAX_PAUSE = 300.0  # never trust a header that asks us to stop for longer than this
 OFFLINE_AFTER = 2  # failures in a row before the status line says a provider is offline
 SHORT_WINDOW = 5.0  # rate-limit windows up to this long are waited out at Remaining: 0
+#: how long an answer cut off at the request deadline keeps the provider shown as `slow`
+SLOW_MEMORY = 300.0
+#: longest the requests queued behind the first one (the probe) wait for its headers
+PROBE_WAIT = 5.0
 
 
 class HealthState(str, enum.Enum):
@@ -28,6 +32,8 @@ class HealthState(str, enum.Enum):
     RATE_LIMITED = "rate-limited"
     AUTH_REJECTED = "auth rejected"
     OFFLINE = "offline"
+    #: answering, but some answers took longer than the request deadline (`detail` says how)
+    SLOW = "slow"
     NOT_CONFIGURED = "not configured"
 
 
@@ -84,6 +90,10 @@ class RequestBudget:
         self._semaphore: asyncio.Semaphore | None = None
         self._probed: asyncio.Event | None = None  # set once a first answer told us the limits
         self._probing = False
+        self._throttled_until = 0.0  # 429s before this (clock) time are the same refusal
+        self._in_flight = 0
+        self._slow_until = 0.0  # wall time until which the status stays `slow`
+        self._slow_detail = ""
         self.stats = BudgetStats()
         self.health = Health(HealthState.UNKNOWN)
 
@@ -127,7 +137,9 @@ class RequestBudget:
         """Hold one concurrency slot and one token for the duration of a request.
 
         The very first request goes alone: its answer's rate-limit headers tell the real limit
-        before a burst of concurrent requests could run into it blind.
+        before a burst of concurrent requests could run into it blind. The others wait for those
+        headers (`probe_answered`), not for its body, and never longer than `PROBE_WAIT`: a probe
+        whose answer trickles must not hold up everything else.
         """
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self.concurrency)
@@ -136,19 +148,31 @@ class RequestBudget:
         probe = False
         if not self._probed.is_set():
             if self._probing:
-                await self._probed.wait()
+                try:
+                    await asyncio.wait_for(self._probed.wait(), timeout=PROBE_WAIT)
+                except TimeoutError:
+                    pass
             else:
                 self._probing = probe = True
         async with self._semaphore:
+            taken = False
             try:
                 await self._take_token(fail_if_open)
+                taken = True
                 self.stats.requests += 1
+                self._in_flight += 1
                 yield
             finally:
+                self._in_flight -= taken
                 if probe:
                     self._probed.set()
 
     # -- feedback from responses --------------------------------------------------------------
+    def probe_answered(self) -> None:
+        """An answer's headers arrived: the limits are known, queued requests may go."""
+        if self._probed is not None:
+            self._probed.set()
+
     def observe_headers(self, headers: Mapping[str, str]) -> None:
         """Learn from X-RateLimit-* headers so pacing happens before a 429, not after.
 
@@ -166,7 +190,9 @@ class RequestBudget:
                 self.rate = min(self.rate, server_rate)
         if remaining is not None:
             self._refill()
-            self.tokens = min(self.tokens, max(0.0, remaining))
+            # the other requests in flight may not be counted in this `Remaining` yet
+            others = max(0, self._in_flight - 1)
+            self.tokens = min(self.tokens, max(0.0, remaining - others))
             if remaining < 1 and self.limit_window <= SHORT_WINDOW:
                 # A short fixed window (Sendo's second) resets whole: wait for it. A long one
                 # (Sent.dm's minute, a token bucket) refills gradually: the rate already paces it.
@@ -175,15 +201,21 @@ class RequestBudget:
                     self._pause(min(reset, self.limit_window * 2))
 
     def on_throttled(self, retry_after: float) -> None:
-        """A 429: wait it out, halve the rate, and cap the ceiling below what was refused."""
+        """A 429: wait it out, halve the rate, and cap the ceiling below what was refused.
+
+        The requests already in flight when the first 429 came answer 429 too; they are the same
+        refusal, not new ones, so they extend the wait but cut the rate and ceiling only once
+        (otherwise one burst halved the ceiling again and again, and it never recovered)."""
         self.stats.throttled += 1
         self._refill()
         self.tokens = 0.0
-        self.ceiling = max(self.configured_rate * 0.05, min(self.ceiling, self.rate * 0.9))
-        self.rate = max(self.configured_rate * 0.05, self.rate * 0.5)
+        if self._clock() >= self._throttled_until:
+            self.ceiling = max(self.configured_rate * 0.05, min(self.ceiling, self.rate * 0.9))
+            self.rate = max(self.configured_rate * 0.05, self.rate * 0.5)
         self._pause(retry_after)
+        self._throttled_until = max(self._throttled_until, self._paused_until)
         self.health = Health(
-            HealthState.RATE_LIMITED, since=time.time(), until=time.time() + retry_after
+            HealthState.RATE_LIMITED, since=self._wall(), until=self._wall() + retry_after
         )
 
     def on_success(self) -> None:
@@ -192,33 +224,50 @@ class RequestBudget:
         self._open_until = 0.0
         if self.rate < self.ceiling:  # additive recovery towards the ceiling
             self.rate = min(self.ceiling, self.rate + self.ceiling * 0.02)
-        if self.health.state is not HealthState.RATE_LIMITED or time.time() >= (
-            self.health.until or 0
-        ):
-            if self.health.state is not HealthState.OK:
-                self.health = Health(HealthState.OK, since=time.time())
+        now = self._wall()
+        state = self.health.state
+        if state is HealthState.RATE_LIMITED and now < (self.health.until or 0):
+            return
+        if now < self._slow_until:
+            if state is not HealthState.SLOW or self.health.until is not None:
+                since = self.health.since if state is HealthState.SLOW else now
+                self.health = Health(HealthState.SLOW, since=since, detail=self._slow_detail)
+            return
+        if state is not HealthState.OK:
+            self.health = Health(HealthState.OK, since=now)
 
-    def on_failure(self, detail: str) -> None:
-        """A 5xx, timeout or connection error. Enough in a row open the circuit."""
+    def on_failure(self, detail: str, *, slow: bool = False) -> None:
+        """A 5xx, timeout or connection error; `slow`: an answer cut off at the request deadline.
+
+        Enough failures in a row open the circuit. A slow answer shows as `slow` (for
+        `SLOW_MEMORY` seconds, also between good answers) rather than `offline`: the provider is
+        there, it answers too slowly."""
         self.stats.failures += 1
         self._consecutive_failures += 1
-        now_wall = time.time()
-        since = self.health.since if self.health.state is HealthState.OFFLINE else now_wall
+        now_wall = self._wall()
         until = None
-        if (
-            self._consecutive_failures < min(OFFLINE_AFTER, self.breaker_threshold)
-            and self.health.state is not HealthState.OFFLINE
-        ):
-            return  # one random 5xx or timeout among answers is not "offline" (the retry usually succeeds)
         if self._consecutive_failures >= self.breaker_threshold:
             cooldown = min(MAX_PAUSE, self.breaker_cooldown * (2**self._opens))
             self._opens += 1
             self._open_until = self._clock() + cooldown
             until = now_wall + cooldown
+        if slow:
+            self._slow_until, self._slow_detail = now_wall + SLOW_MEMORY, detail
+            if self.health.state in (HealthState.AUTH_REJECTED, HealthState.RATE_LIMITED):
+                return
+            since = self.health.since if self.health.state is HealthState.SLOW else now_wall
+            self.health = Health(HealthState.SLOW, since=since, until=until, detail=detail)
+            return
+        since = self.health.since if self.health.state is HealthState.OFFLINE else now_wall
+        if (
+            self._consecutive_failures < min(OFFLINE_AFTER, self.breaker_threshold)
+            and self.health.state is not HealthState.OFFLINE
+        ):
+            return  # one random 5xx or timeout among answers is not "offline" (the retry usually succeeds)
         self.health = Health(HealthState.OFFLINE, since=since, until=until, detail=detail)
 
     def on_auth_rejected(self, detail: str) -> None:
-        self.health = Health(HealthState.AUTH_REJECTED, since=time.time(), detail=detail)
+        self.health = Health(HealthState.AUTH_REJECTED, since=self._wall(), detail=detail)
 
     def _pause(self, seconds: float) -> None:
         seconds = min(MAX_PAUSE, max(0.0, seconds))

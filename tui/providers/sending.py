@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from tui.coerce import as_str
 from tui.errors import (
     BadResponseError,
     InvalidIdError,
@@ -25,8 +26,10 @@ from tui.errors import (
     SendwatchError,
     UnavailableError,
 )
+from tui.ids import is_message_id
 from tui.model import Provider
-from tui.providers.base import retry_after_seconds
+from tui.providers.base import ProviderClient, retry_after_seconds
+from tui.providers.transfer import Answer, BodyRefused, DeadlineExceeded
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -106,8 +109,22 @@ class SendResult:
     unknown: list[tuple[str, str]] = field(default_factory=list)
     #: recipients the provider refused (nothing sent), with why
     refused: list[tuple[str, str]] = field(default_factory=list)
+    #: recipients never sent to (the provider could not be reached, or sending stopped), with why
+    not_sent: list[tuple[str, str]] = field(default_factory=list)
+    #: the error that stopped sending before the last recipient (a rejected key); what was sent
+    #: before it is still in `messages`
+    stopped: SendwatchError | None = None
     #: what else the user must know (e.g. sent, but history could not record it)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """The CLI's: the stopping error's, else 5 for any unknown outcome, else 2 for a refusal."""
+        if self.stopped is not None:
+            return self.stopped.exit_code
+        if self.unknown or self.not_sent:
+            return 5
+        return 2 if self.refused else 0
 
 
 def sentdm_body(req: SendRequest) -> dict[str, Any]:
@@ -130,25 +147,35 @@ def sentdm_recipients(payload: Any) -> list[SentMessage]:
     data = payload.get("data") if isinstance(payload, dict) else None
     if not isinstance(data, dict):
         raise ValueError("no `data` object")
+    items = data.get("recipients") or data.get("messages") or []
     out = []
-    for item in data.get("recipients") or data.get("messages") or []:
-        if isinstance(item, dict) and isinstance(item.get("message_id") or item.get("id"), str):
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and _an_id(item.get("message_id") or item.get("id")):
             out.append(
                 SentMessage(
                     str(item.get("message_id") or item.get("id")).lower(),
-                    str(item.get("to") or ""),
-                    str(item.get("channel") or ""),
+                    as_str(item.get("to"), 100) or "",
+                    as_str(item.get("channel"), 50) or "",
                 )
             )
-    if not out and isinstance(data.get("message_id") or data.get("id"), str):
+    if not out and _an_id(data.get("message_id") or data.get("id")):
         out.append(SentMessage(str(data.get("message_id") or data.get("id")).lower(), "", ""))
     if not out:
         raise ValueError("no message IDs in `data.recipients`")
     return out
 
 
-async def post_idempotent(client: Any, path: str, body: dict[str, Any], key: str) -> httpx.Response:
-    """POST with the same Idempotency-Key on every try: 5xx, 409, 429 and lost answers are retried."""
+def _an_id(value: Any) -> bool:
+    """A message ID we can track (a UUID), not whatever text an answer put there."""
+    return isinstance(value, str) and is_message_id(value)
+
+
+async def post_idempotent(
+    client: ProviderClient, path: str, body: dict[str, Any], key: str
+) -> Answer:
+    """POST with the same Idempotency-Key on every try: 5xx, 409, 429, lost and late answers are
+    retried (the key makes a repeat return the first answer). An answer that arrives but cannot be
+    read is "outcome unknown": the messages may exist, and the key gets their IDs safely later."""
     network = client.network
     last: SendwatchError | None = None
     attempts = 1 + network.max_retries
@@ -158,9 +185,17 @@ async def post_idempotent(client: Any, path: str, body: dict[str, Any], key: str
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
         try:
             async with client.budget.slot():
-                response = await client.http().post(
-                    path, json=body, headers={**client.auth_headers(), "idempotency-key": key}
+                response = await client.request(
+                    "POST", path, json_body=body, headers={"idempotency-key": key}
                 )
+        except DeadlineExceeded as exc:
+            client.budget.on_failure("the send's answer was cut off at the deadline", slow=True)
+            last = UnavailableError(
+                f"{client.label} did not finish answering the send within {exc.seconds:g} s; "
+                f"retrying with the same idempotency key {key}",
+                provider=client.provider.value,
+            )
+            continue
         except httpx.TransportError as exc:
             client.budget.on_failure(exc.__class__.__name__)
             last = UnavailableError(
@@ -169,7 +204,13 @@ async def post_idempotent(client: Any, path: str, body: dict[str, Any], key: str
                 provider=client.provider.value,
             )
             continue
-        client.budget.observe_headers(response.headers)
+        except (BodyRefused, httpx.HTTPError) as exc:
+            raise OutcomeUnknownError(
+                f"{client.label}'s answer to the send cannot be read ({exc}); the messages may "
+                f"exist: send again with --idempotency-key {key} to get their IDs without "
+                "sending twice",
+                provider=client.provider.value,
+            ) from None
         if response.status_code == 429:
             wait = min(network.max_retry_after, retry_after_seconds(response.headers, default=1.0))
             client.budget.on_throttled(wait)
@@ -192,8 +233,13 @@ async def post_idempotent(client: Any, path: str, body: dict[str, Any], key: str
     raise last
 
 
-async def post_once(client: Any, path: str, body: dict[str, Any], recipient: str) -> httpx.Response:
-    """POST that is repeated only when it certainly never left (connect failed, or a 429 refusal)."""
+async def post_once(
+    client: ProviderClient, path: str, body: dict[str, Any], recipient: str
+) -> Answer:
+    """POST that is repeated only when it certainly never left (no connection, or a 429 refusal).
+
+    Anything after the request may have reached the provider — a lost, late or unreadable answer,
+    a 5xx — is OutcomeUnknownError: the message may exist, so it is never sent again blindly."""
     network = client.network
     for attempt in range(1 + network.max_retries):
         if attempt:
@@ -202,29 +248,24 @@ async def post_once(client: Any, path: str, body: dict[str, Any], recipient: str
             )
         try:
             async with client.budget.slot():
-                response = await client.http().post(path, json=body, headers=client.auth_headers())
-        except httpx.ConnectError:
+                response = await client.request("POST", path, json_body=body)
+        except (httpx.ConnectError, httpx.ConnectTimeout):
             client.budget.on_failure("cannot connect")
             continue  # nothing reached the provider: safe to try again
-        except httpx.TransportError as exc:
-            raise OutcomeUnknownError(
-                f"{client.label} did not answer the send to {recipient} ({exc.__class__.__name__}): the outcome is "
-                "unknown — check the provider's dashboard before sending again",
-                provider=client.provider.value,
-                recipients=(recipient,),
+        except DeadlineExceeded as exc:
+            client.budget.on_failure("the send's answer was cut off at the deadline", slow=True)
+            raise _unknown(
+                client, recipient, f"no complete answer within {exc.seconds:g} s"
             ) from None
-        client.budget.observe_headers(response.headers)
+        except (httpx.HTTPError, BodyRefused) as exc:
+            raise _unknown(client, recipient, str(exc) or exc.__class__.__name__) from None
         if response.status_code == 429:
             client.budget.on_throttled(
                 min(network.max_retry_after, retry_after_seconds(response.headers, default=1.0))
             )
             continue
         if response.status_code >= 500:
-            raise OutcomeUnknownError(
-                f"{client.label} answered HTTP {response.status_code} to the send to {recipient}: the outcome is unknown",
-                provider=client.provider.value,
-                recipients=(recipient,),
-            )
+            raise _unknown(client, recipient, f"HTTP {response.status_code}")
         client.budget.on_success()
         return response
     raise UnavailableError(
@@ -232,7 +273,16 @@ async def post_once(client: Any, path: str, body: dict[str, Any], recipient: str
     )
 
 
-def refused(client: Any, response: httpx.Response) -> SendwatchError:
+def _unknown(client: ProviderClient, recipient: str, why: str) -> OutcomeUnknownError:
+    return OutcomeUnknownError(
+        f"{client.label} did not answer the send to {recipient} readably ({why}): the outcome is "
+        "unknown — check the provider's dashboard before sending again",
+        provider=client.provider.value,
+        recipients=(recipient,),
+    )
+
+
+def refused(client: ProviderClient, response: Answer) -> SendwatchError:
     """A 4xx answer to a send, in words (auth keeps its own wording and exit code)."""
     code = client.error_code(response)
     detail = ""

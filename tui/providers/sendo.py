@@ -9,13 +9,19 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
-
 from tui.coerce import as_dict, as_int, as_list, as_str
-from tui.errors import AuthError, InvalidIdError, NotFoundError, OutcomeUnknownError
+from tui.errors import (
+    AuthError,
+    InvalidIdError,
+    NotFoundError,
+    OutcomeUnknownError,
+    SendwatchError,
+)
+from tui.ids import is_message_id
 from tui.model import Event, EventSource, Message, MessageError, Provider, Status, normalize_status
 from tui.providers.base import ProviderClient
 from tui.providers.sending import SendRequest, SendResult, SentMessage, post_once, refused
+from tui.providers.transfer import Answer
 from tui.timeparse import parse_time
 
 
@@ -110,13 +116,13 @@ class SendoClient(ProviderClient):
             "Check it in Sendo's dashboard and set it there."
         )
 
-    def error_code(self, response: httpx.Response) -> str:
+    def error_code(self, response: Answer) -> str:
         try:
             return as_str(as_dict(response.json()).get("error"), 60) or ""
         except ValueError:
             return ""
 
-    def _check(self, response: httpx.Response, what: str) -> None:
+    def _check(self, response: Answer, what: str) -> None:
         """Map an error answer (401 missing key, 403 invalid key, 404, 400) to the taxonomy."""
         status = response.status_code
         if status < 400:
@@ -136,11 +142,16 @@ class SendoClient(ProviderClient):
         response = await self.get(
             self.message_path("/v1/message/{id}", message_id), retries=retries
         )
+        return self.read_message(response, message_id)
+
+    def read_message(self, response: Answer, message_id: str) -> Message:
+        """The answer to `GET /v1/message/{message_id}` as a Message; raises only SendwatchError."""
         self._check(response, f"message {message_id}")
         try:
-            return parse_message(self.decode(response))
+            message = parse_message(self.decode(response))
         except ValueError as exc:
             raise self.bad_shape(str(exc)) from None
+        return self.check_answer_id(message, message_id)
 
     async def list_campaign(
         self, campaign: str, *, limit: int = 100, skip: int = 0, retries: int | None = None
@@ -162,10 +173,14 @@ class SendoClient(ProviderClient):
         return out
 
     async def send(self, req: SendRequest) -> SendResult:
-        """`POST /v1/message/send`, one recipient at a time, never repeated once it may have arrived."""
+        """`POST /v1/message/send`, one recipient at a time, never repeated once it may have arrived.
+
+        Every recipient's outcome is kept: a later failure never loses the IDs already created. An
+        answer that cannot be read is "outcome unknown" for that recipient and the next one is
+        still sent; a rejected key stops the loop (the rest would be rejected too)."""
         req = req.check(self.provider)
         result = SendResult(self.provider, None)
-        for number in req.to:
+        for index, number in enumerate(req.to):
             body: dict[str, Any] = {"campaign": req.sendo_campaign, "body": req.text, "to": number}
             if req.from_:
                 body["from"] = req.from_
@@ -174,18 +189,39 @@ class SendoClient(ProviderClient):
             except OutcomeUnknownError as exc:
                 result.unknown.append((number, str(exc)))
                 continue
+            except SendwatchError as exc:  # it never reached Sendo (no connection, breaker open)
+                result.not_sent.append((number, str(exc)))
+                continue
             if response.status_code >= 400:
                 error = refused(self, response)
-                if isinstance(error, AuthError):
-                    raise error
                 result.refused.append((number, str(error)))
+                if isinstance(error, AuthError):
+                    result.stopped = error
+                    why = f"not sent: sending stopped when {self.label} rejected the key"
+                    result.not_sent += [(rest, why) for rest in req.to[index + 1 :]]
+                    break
                 continue
-            payload = self.decode(response)
-            message_id = as_str(payload.get("id"), 200) if isinstance(payload, dict) else None
-            if not message_id:
-                result.unknown.append((number, "Sendo answered without a message id"))
+            message_id = self._sent_id(response)
+            if message_id is None:
+                result.unknown.append(
+                    (
+                        number,
+                        f"{self.label} accepted the send (HTTP {response.status_code}) but its "
+                        "answer has no readable message id: it was probably sent — check Sendo's "
+                        "dashboard before sending again",
+                    )
+                )
                 continue
             result.messages.append(
-                SentMessage(message_id.lower(), number, "mms" if body.get("mediaUrls") else "sms")
+                SentMessage(message_id, number, "mms" if body.get("mediaUrls") else "sms")
             )
         return result
+
+    def _sent_id(self, response: Answer) -> str | None:
+        """The new message's ID from a 2xx answer, or None when it cannot be read."""
+        try:
+            payload = response.json()
+        except ValueError:
+            return None
+        value = payload.get("id") if isinstance(payload, dict) else None
+        return value.lower() if isinstance(value, str) and is_message_id(value) else None

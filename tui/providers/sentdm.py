@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import httpx
-
 from tui.coerce import as_dict, as_float, as_list, as_str
-from tui.errors import InvalidIdError, NotFoundError, UnavailableError
+from tui.errors import (
+    BadResponseError,
+    InvalidIdError,
+    NotFoundError,
+    OutcomeUnknownError,
+    UnavailableError,
+)
 from tui.model import (
     Event,
     EventSource,
@@ -27,6 +31,7 @@ from tui.providers.sending import (
     sentdm_body,
     sentdm_recipients,
 )
+from tui.providers.transfer import Answer
 from tui.timeparse import parse_time
 
 FAILURE_STATUSES = ("failed", "blocked", "filtered")  # folded provider words that carry a reason
@@ -178,7 +183,7 @@ class SentDmClient(ProviderClient):
             return "providers.sentdm.profile_id is set: only organization keys may act for a child profile; remove it for a profile key."
         return "Check that the key may read messages."
 
-    def error_code(self, response: httpx.Response) -> str:
+    def error_code(self, response: Answer) -> str:
         """`error.code` of the envelope, or the `title` of an older problem+json body."""
         try:
             payload = as_dict(response.json())
@@ -190,7 +195,7 @@ class SentDmClient(ProviderClient):
             or ""
         )
 
-    def _unwrap(self, response: httpx.Response, message_id: str) -> Any:
+    def _unwrap(self, response: Answer, message_id: str) -> Any:
         """Check the envelope and map error statuses; return `data`."""
         payload = self.decode(response)
         if not isinstance(payload, dict):
@@ -225,11 +230,16 @@ class SentDmClient(ProviderClient):
         response = await self.get(
             self.message_path("/v3/messages/{id}", message_id), retries=retries
         )
+        return self.read_message(response, message_id)
+
+    def read_message(self, response: Answer, message_id: str) -> Message:
+        """The answer to `GET /v3/messages/{message_id}` as a Message; raises only SendwatchError."""
         envelope = self._unwrap(response, message_id)
         try:
-            return parse_message(envelope["data"], envelope)
+            message = parse_message(envelope["data"], envelope)
         except ValueError as exc:
             raise self.bad_shape(str(exc)) from None
+        return self.check_answer_id(message, message_id)
 
     async def fetch_activities(
         self, message_id: str, *, retries: int | None = None
@@ -238,6 +248,10 @@ class SentDmClient(ProviderClient):
         response = await self.get(
             self.message_path("/v3/messages/{id}/activities", message_id), retries=retries
         )
+        return self.read_activities(response, message_id)
+
+    def read_activities(self, response: Answer, message_id: str) -> tuple[Event, ...]:
+        """The answer to `GET /v3/messages/{message_id}/activities`; raises only SendwatchError."""
         envelope = self._unwrap(response, message_id)
         data = envelope["data"]
         if not isinstance(data, dict) or not isinstance(data.get("activities"), list):
@@ -245,15 +259,25 @@ class SentDmClient(ProviderClient):
         return parse_events(data["activities"])
 
     async def send(self, req: SendRequest) -> SendResult:
-        """`POST /v3/messages` (202): one message per (recipient, channel), retried with the same key."""
+        """`POST /v3/messages` (202): one message per (recipient, channel), retried with the same key.
+
+        An answer that cannot be read leaves every recipient's outcome unknown (the key recovers
+        the IDs without sending twice); it is never reported as "nothing sent"."""
         req = req.check(self.provider)
-        response = await post_idempotent(
-            self, "/v3/messages", sentdm_body(req), req.idempotency_key
-        )
+        key = req.idempotency_key
+        try:
+            response = await post_idempotent(self, "/v3/messages", sentdm_body(req), key)
+        except OutcomeUnknownError as exc:
+            return SendResult(self.provider, key, unknown=[(to, str(exc)) for to in req.to])
         if response.status_code >= 400:
             raise refused(self, response)
         try:
             messages = sentdm_recipients(self.decode(response))
-        except ValueError as exc:
-            raise self.bad_shape(f"send answer: {exc}") from None
-        return SendResult(self.provider, req.idempotency_key, messages)
+        except (ValueError, BadResponseError) as exc:
+            why = (
+                f"Sent.dm accepted the send (HTTP {response.status_code}) but its answer cannot be "
+                f"read ({exc}); send again with --idempotency-key {key} to get the IDs without "
+                "sending twice"
+            )
+            return SendResult(self.provider, key, unknown=[(to, why) for to in req.to])
+        return SendResult(self.provider, key, messages)

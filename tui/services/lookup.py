@@ -9,17 +9,25 @@ keeps the CLI and the dashboard telling the same story about a message.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from tui.errors import SendwatchError, StoreError, UnavailableError
+from tui.errors import (
+    AuthError,
+    CircuitOpenError,
+    ConfigError,
+    InvalidIdError,
+    SendwatchError,
+    StoreError,
+    UnavailableError,
+)
 from tui.ids import MessageRef
 from tui.model import Event, Message, Provider
 from tui.polling.policy import PollPolicy, Priority
-from tui.polling.record import record_lookup
+from tui.polling.record import record_failed_ask, record_lookup
 from tui.providers.lookup import Providers, first_answer
+from tui.providers.sentdm import SentDmClient
 from tui.providers.waiting import WaitHook, WaitInfo, waiting_reported_to
 from tui.store import FetchOutcome, Store
 
@@ -155,17 +163,21 @@ class LookupService:
                 async with asyncio.timeout_at(deadline):
                     msg = await self._ask(ref)
             except TimeoutError:
-                raise self._timeout_error(
+                error = self._timeout_error(
                     timeout if timeout is not None else loop.time() - started
-                ) from None
+                )
+                await self._record_failure(ref, error)
+                raise error from None
+            except SendwatchError as exc:
+                await self._record_failure(ref, exc)
+                raise
             self.pending = set()
-            if activities and msg.provider is Provider.SENTDM and Provider.SENTDM in self.providers:
+            client = self.providers.clients.get(Provider.SENTDM)
+            if activities and msg.provider is Provider.SENTDM and isinstance(client, SentDmClient):
                 self.phase = "activities"
                 try:
                     async with asyncio.timeout_at(deadline):
-                        extra = await self.providers.client(Provider.SENTDM).fetch_activities(
-                            msg.id
-                        )  # type: ignore[attr-defined]
+                        extra = await client.fetch_activities(msg.id)
                     read_activities = True
                 except TimeoutError:
                     notes.append(
@@ -195,7 +207,7 @@ class LookupService:
             return ref
         try:
             known = await asyncio.to_thread(self.store.provider_of, ref.id)
-        except (sqlite3.Error, StoreError):
+        except StoreError:
             return ref
         return MessageRef(ref.id, known) if known is not None and known in self.providers else ref
 
@@ -253,6 +265,21 @@ class LookupService:
             if extra:
                 self.store.add_events(msg.id, extra)
             stored = self.store.get(msg.id)
-        except (sqlite3.Error, StoreError, OSError) as exc:
+        except (StoreError, OSError) as exc:
             return None, [], f"the answer could not be saved in history ({exc.__class__.__name__})"
         return outcome, list(stored.message.events) if stored else [], None
+
+    async def _record_failure(self, ref: MessageRef, error: SendwatchError) -> None:
+        """A tracked message whose lookup failed is scheduled like a failed poll (the policy's one
+        rule), so the poller does not ask it again at once. Not for what is not the message's
+        doing: a rejected key, an open breaker, a bad ID, no configuration."""
+        if self.store is None or isinstance(
+            error, (AuthError, CircuitOpenError, InvalidIdError, ConfigError)
+        ):
+            return
+        try:
+            await asyncio.to_thread(
+                record_failed_ask, self.store, self.policy, ref.id, error, self.clock()
+            )
+        except (StoreError, OSError):
+            pass  # history is a convenience here: the lookup's own error is what the user needs

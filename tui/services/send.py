@@ -9,7 +9,6 @@ retry of the same send can reuse it.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from dataclasses import dataclass
 
 from tui.config import Settings
@@ -64,15 +63,18 @@ async def send(
     store: Store | None,
     campaign: str | None = None,
 ) -> SendResult:
-    """Send, then record the new messages (and the key) in history; raises `SendwatchError`."""
-    result = await providers.client(provider).send(req)  # type: ignore[attr-defined]
+    """Send, then record the new messages (and the key) in history.
+
+    Raises `SendwatchError` only when nothing was sent. Whatever was created is recorded, also when
+    a later recipient failed or sending stopped (`result.stopped`): it is printed and tracked."""
+    result = await providers.client(provider).send(req)
     if store is not None and result.messages:
         refs = [MessageRef(m.id, provider) for m in result.messages]
         try:
             await asyncio.to_thread(
                 store.record_send, provider, result.idempotency_key, refs, campaign
             )
-        except (sqlite3.Error, StoreError, OSError) as exc:
+        except (StoreError, OSError) as exc:
             # the send happened: say so, or the user might send (and pay) again
             result.notes.append(
                 f"sent, but history could not record it ({exc.__class__.__name__}); "
@@ -92,4 +94,8 @@ def result_to_dict(result: SendResult) -> dict[str, object]:
         out["outcome_unknown"] = [{"to": to, "why": why} for to, why in result.unknown]
     if result.refused:
         out["refused"] = [{"to": to, "why": why} for to, why in result.refused]
+    if result.not_sent:
+        out["not_sent"] = [{"to": to, "why": why} for to, why in result.not_sent]
+    if result.stopped is not None:
+        out["stopped"] = str(result.stopped)
     return out
