@@ -95,7 +95,6 @@ class _Handlers:
         self.on_applied, self.clock = on_applied, clock
         self.seen = SeenEvents()
         self.budget = BodyBudget(limits.max_buffered)
-        self.active = 0  # requests past their body: being verified, parsed or written
 
     async def healthz(self, request: Request) -> Response:
         return JSONResponse({"ok": True})
@@ -153,14 +152,14 @@ class _Handlers:
             if exc.status == 503:
                 return self._busy(str(exc))
             return self._reject(stats, provider, exc.status, str(exc))
-        if self.active >= self.limits.max_requests:
+        if self.stats.in_flight >= self.limits.max_requests:
             self.budget.give(len(body))
             return self._busy("receiver busy")
-        self.active += 1
+        self.stats.in_flight += 1
         try:
             return await self._accept(body, signed, provider, stats, now)
         finally:
-            self.active -= 1
+            self.stats.in_flight -= 1
             self.budget.give(len(body))
 
     async def _accept(

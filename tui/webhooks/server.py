@@ -41,7 +41,7 @@ def socket_cap(wanted: int, reserve: int = 256) -> int:
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft == resource.RLIM_INFINITY:
         return wanted
-    return max(16, min(wanted, soft - reserve))
+    return min(wanted, max(16, soft - reserve))
 
 
 class _EmbeddedServer(uvicorn.Server):

@@ -83,6 +83,7 @@ class WebhookStats:
         default_factory=lambda: {p: ProviderStats() for p in Provider}
     )
     refusals: Refusals = field(default_factory=Refusals)
+    in_flight: int = 0  # requests past their body now: being verified, parsed or written
     #: Authentic events the store could not take (answered 503): the same summary, as warnings.
     unstored: Refusals = field(
         default_factory=lambda: Refusals("webhook events not stored", logging.WARNING)
