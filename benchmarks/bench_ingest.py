@@ -127,7 +127,9 @@ def make_events(messages: int, retries: int, seed: int) -> tuple[list[Event], li
                 "timestamp": f"2026-01-15T10:3{i}:01Z",
             }
             body = json.dumps(envelope).encode()
-            events.append(Event(mid, status, "evt_" + uuid.UUID(int=rng.getrandbits(128)).hex, body))
+            events.append(
+                Event(mid, status, "evt_" + uuid.UUID(int=rng.getrandbits(128)).hex, body)
+            )
     rng.shuffle(events)
     repeats = [rng.choice(events) for _ in range(retries)]
     return events + repeats, ids
@@ -158,7 +160,9 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, (await reader.readexactly(length) if length else b"")
 
 
-async def drive(ports: list[int], events: list[Event], clients: int, budget: float, result: Result) -> None:
+async def drive(
+    ports: list[int], events: list[Event], clients: int, budget: float, result: Result
+) -> None:
     """`clients` keep-alive connections, spread over the ports, take events from one queue."""
     queue: asyncio.Queue[Event] = asyncio.Queue()
     for event in events:
@@ -262,7 +266,9 @@ def store_for(env: dict[str, str]):  # -> tui.store.Store
     return SQLiteStore(Path(env["SENDWATCH_DATA_DIR"]) / "history.sqlite3")
 
 
-def verify(result: Result, env: dict[str, str], ids: list[str], started: float, wait: float) -> None:
+def verify(
+    result: Result, env: dict[str, str], ids: list[str], started: float, wait: float
+) -> None:
     """Read every message back until all are complete (or `wait` runs out): lost / twice."""
     store = store_for(env)
     try:
@@ -271,9 +277,11 @@ def verify(result: Result, env: dict[str, str], ids: list[str], started: float, 
             lost = twice = 0
             for mid in ids:
                 stored = store.get(mid)
-                pushed = [] if stored is None else [
-                    e for e in stored.message.events if e.source.value == "webhook"
-                ]
+                pushed = (
+                    []
+                    if stored is None
+                    else [e for e in stored.message.events if e.source.value == "webhook"]
+                )
                 if stored is None or stored.message.provider_status != "DELIVERED":
                     lost += 1
                 elif len(pushed) < len(STATUSES):
