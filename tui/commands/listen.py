@@ -20,7 +20,7 @@ from tui.polling.policy import PollPolicy
 from tui.store import Store
 from tui.store.open import describe, open_store
 from tui.webhooks.credentials import PATHS, WebhookCredentials
-from tui.webhooks.server import WebhookReceiver
+from tui.webhooks.server import WebhookReceiver, limits_for
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
@@ -105,7 +105,12 @@ def run(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) 
     for warning in store.warnings:
         fail(warning, 0)
     receiver = WebhookReceiver(
-        store, credentials, host=host, port=port, policy=PollPolicy.from_settings(settings.polling)
+        store,
+        credentials,
+        host=host,
+        port=port,
+        policy=PollPolicy.from_settings(settings.polling),
+        limits=limits_for(settings),
     )
 
     async def main() -> int:

@@ -70,6 +70,7 @@ class ReceiverLimits:
     max_sockets: int = 1024
     max_requests: int = 128  # requests being verified/written at once; beyond: 503 at once
     max_buffered: int = MAX_BUFFERED  # body bytes held by all requests together; beyond: 503
+    write_lanes: int = 1  # batches written at once (SQLite takes one write lock anyway)
     retry_after: int = 30  # seconds suggested to the provider on a 503
 
 
@@ -232,12 +233,15 @@ def build_app(
     `/readyz` (default: the store answering). `app.state.writer` must be closed by whoever serves
     the app (`await app.state.writer.aclose()`), as `WebhookReceiver.stop` does."""
     stats = stats if stats is not None else WebhookStats()
-    writer = PushWriter(apply_batch or apply_each(store, policy or PollPolicy()))
+    limits = limits or ReceiverLimits()
+    writer = PushWriter(
+        apply_batch or apply_each(store, policy or PollPolicy()), lanes=limits.write_lanes
+    )
     readiness = readiness if readiness is not None else Readiness(store)
     handlers = _Handlers(
         credentials,
         stats,
-        limits or ReceiverLimits(),
+        limits,
         writer,
         readiness,
         on_applied,

@@ -12,7 +12,6 @@ in there without touching the receiver.
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -32,6 +31,8 @@ class PushWrite:
     message: Message
     now: float
 
+
+_Item = tuple[PushWrite, "asyncio.Future[Applied]"]
 
 #: Writes a batch in a worker thread: one outcome per write, in order; an exception is that
 #: write's failure (`StoreUnavailable` becomes a 503 for its request), never the batch's.
@@ -54,42 +55,53 @@ def apply_each(store: Store, policy: PollPolicy) -> ApplyBatch:
 
 
 class PushWriter:
-    """The single writer task. `await write(...)` returns that push's `Applied` or raises its error."""
+    """The writer task(s). `await write(push)` returns that push's `Applied` or raises its error.
 
-    def __init__(self, apply_batch: ApplyBatch, max_batch: int = MAX_BATCH) -> None:
-        self.apply_batch, self.max_batch = apply_batch, max_batch
-        self._queue: deque[tuple[PushWrite, asyncio.Future[Applied]]] = deque()
-        self._wake: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._closing = False
+    `lanes` batches may be written at once (each in its own thread); one suits SQLite, whose
+    writes take one lock anyway."""
+
+    def __init__(self, apply_batch: ApplyBatch, max_batch: int = MAX_BATCH, lanes: int = 1) -> None:
+        self.apply_batch, self.max_batch, self.lanes = apply_batch, max_batch, lanes
+        self._queue: asyncio.Queue[_Item | None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self.batches = 0  # batches written (with `writes`, the mean batch size)
         self.writes = 0
 
+    @property
+    def queued(self) -> int:
+        """Writes waiting for a batch (not those being written)."""
+        return 0 if self._queue is None else self._queue.qsize()
+
     async def write(self, push: PushWrite) -> Applied:
         loop = asyncio.get_running_loop()
-        if self._task is None or self._task.done():
-            self._wake, self._closing = asyncio.Event(), False
-            self._task = loop.create_task(self._run(), name="sendwatch-webhook-writer")
+        queue = self._queue
+        if queue is None:
+            queue = self._queue = asyncio.Queue()
+            self._tasks = [
+                loop.create_task(self._lane(queue), name="sendwatch-webhook-writer")
+                for _ in range(self.lanes)
+            ]
         future: asyncio.Future[Applied] = loop.create_future()
-        self._queue.append((push, future))
-        assert self._wake is not None
-        self._wake.set()
+        queue.put_nowait((push, future))
         return await future
 
-    async def _run(self) -> None:
-        assert self._wake is not None
+    async def _lane(self, queue: asyncio.Queue[_Item | None]) -> None:
         while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._queue:
-                batch = [
-                    self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))
-                ]
-                await self._write(batch)
-            if self._closing:
+            first = await queue.get()
+            if first is None:
+                return
+            batch, last = [first], False
+            while len(batch) < self.max_batch and not queue.empty():
+                item = queue.get_nowait()
+                if item is None:  # closing: what came before is in this batch
+                    last = True
+                    break
+                batch.append(item)
+            await self._write(batch)
+            if last:
                 return
 
-    async def _write(self, batch: list[tuple[PushWrite, asyncio.Future[Applied]]]) -> None:
+    async def _write(self, batch: list[_Item]) -> None:
         writes = [push for push, _ in batch]
         try:
             outcomes = await asyncio.to_thread(self.apply_batch, writes)
@@ -108,14 +120,14 @@ class PushWriter:
                 future.set_result(outcome)
 
     async def aclose(self, timeout: float = 10.0) -> None:
-        """Finish what is queued (each waiting request gets its answer), then end the task; a
+        """Finish what is queued (each waiting request gets its answer), then end the tasks; a
         store that hangs longer than `timeout` is abandoned (its requests get no answer)."""
-        task, self._task = self._task, None
-        if task is None or self._wake is None:
+        queue, tasks = self._queue, self._tasks
+        self._queue, self._tasks = None, []
+        if queue is None:
             return
-        self._closing = True
-        self._wake.set()
-        try:
-            await asyncio.wait_for(task, timeout)
-        except TimeoutError:
-            pass  # wait_for cancelled the task; the thread finishes its batch on its own
+        for _ in tasks:
+            queue.put_nowait(None)
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        for task in pending:
+            task.cancel()  # the thread finishes its batch on its own
