@@ -50,7 +50,10 @@ def parse_listen(text: str, default_host: str = DEFAULT_HOST) -> tuple[str, int]
 
 def describe_endpoints(receiver: WebhookReceiver, credentials: WebhookCredentials) -> list[str]:
     """The lines `listen` prints at start (also usable by the dashboard's log/notification)."""
-    lines = [f"Receiving webhooks on {receiver.base_url} (GET /healthz for a load balancer)."]
+    lines = [
+        f"Receiving webhooks on {receiver.base_url} "
+        "(GET /healthz: alive, GET /readyz: ready, for a load balancer)."
+    ]
     served = credentials.served()
     for provider in Provider:
         setting, env = _SETTING[provider]

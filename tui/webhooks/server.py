@@ -167,6 +167,7 @@ class WebhookReceiver:
             self.app,
             lifespan="off",
             http=guarded(self.guard),  # uvicorn's h11 protocol with a request deadline
+            ws="none",  # no WebSocket upgrade, whatever happens to be installed: plain HTTP only
             log_config=None,
             access_log=False,
             server_header=False,
