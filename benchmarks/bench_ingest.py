@@ -3,6 +3,8 @@
 Scenarios, each a separate server process on 127.0.0.1 fed by the same client:
 * bare:            a Starlette endpoint on uvicorn (h11, as the receiver) answering 200 after reading
                    the body, without verifying or writing: the baseline, measured in the same run;
+* no store:        the receiver itself (headers, signature, parsing, dedup, the writer task) with a
+                   batch writer that stores nothing: what the receiver costs apart from the store;
 * SQLite:          `sendwatch listen` on a history file;
 * PostgreSQL:      `sendwatch listen` on a PostgreSQL database (a private server, tests/pgserver.py);
 * 2 x PostgreSQL:  two `sendwatch listen` processes on one PostgreSQL database, clients split.
@@ -70,6 +72,32 @@ print("Ctrl+C stops it.", flush=True)
 config = uvicorn.Config(app, http="h11", lifespan="off", log_config=None, access_log=False,
                         server_header=False)
 uvicorn.Server(config).run(sockets=[sock])
+"""
+
+
+#: The receiver as `listen` runs it (signatures, parsing, dedup, the writer task), with a batch
+#: writer that stores nothing: what the receiver itself costs, apart from the store.
+STORELESS_MAIN = """
+import asyncio, sys, tempfile
+from pathlib import Path
+from tui.store import SQLiteStore
+from tui.webhooks import WebhookCredentials, WebhookReceiver
+from tui.webhooks.apply import Applied
+
+def remember_nothing(writes):
+    return [Applied(w.message.id, w.message.provider, True, False, w.message.status) for w in writes]
+
+async def main():
+    store = SQLiteStore(Path(tempfile.mkdtemp()) / "unused.sqlite3")
+    credentials = WebhookCredentials.from_values(sys.argv[2], None)
+    receiver = WebhookReceiver(store, credentials, port=int(sys.argv[1]), apply_batch=remember_nothing)
+    async with receiver:
+        print("Ctrl+C stops it.", flush=True)
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(15, stop.set)
+        await stop.wait()
+
+asyncio.run(main())
 """
 
 
@@ -321,6 +349,7 @@ def scenario(
     url: str | None = None,
     processes: int = 1,
     bare: bool = False,
+    storeless: bool = False,
 ) -> Result:
     result = Result(name)
     ports = [free_port() for _ in range(processes)]
@@ -330,6 +359,8 @@ def scenario(
         for port in ports:
             if bare:
                 pids.append(stack.enter_context(server(BARE_MAIN, [str(port)], env)))
+            elif storeless:
+                pids.append(stack.enter_context(server(STORELESS_MAIN, [str(port), SECRET], env)))
             else:
                 pids.append(
                     stack.enter_context(server(LISTEN_MAIN, ["listen", f"127.0.0.1:{port}"], env))
@@ -338,7 +369,7 @@ def scenario(
         started = time.perf_counter()
         asyncio.run(drive(ports, events, clients, budget, result))
         result.cpu = sum(cpu_seconds(pid) for pid in pids) - cpu
-        if not bare:
+        if not bare and not storeless:
             verify(result, env, ids, started, wait=30.0)
     return result
 
@@ -391,20 +422,21 @@ def main() -> None:
     )
     from tests import pgserver
 
-    pg = pgserver.start()
-    rows: list[Result] = []
     wanted = set(args.only.split(",")) if args.only else None
+    plan: list[tuple[str, dict[str, object]]] = [
+        ("bare", {"bare": True}),
+        ("no store", {"storeless": True}),
+        ("SQLite", {}),
+        ("PostgreSQL", {"url": "pg"}),
+        ("2 x PostgreSQL", {"url": "pg", "processes": 2}),
+    ]
+    plan = [(n, o) for n, o in plan if wanted is None or n in wanted or n == "bare"]
+    pg = pgserver.start() if any(o.get("url") == "pg" for _, o in plan) else None
+    rows: list[Result] = []
     try:
-        plan: list[tuple[str, dict[str, object]]] = [
-            ("bare", {"bare": True}),
-            ("SQLite", {}),
-            ("PostgreSQL", {"url": "pg"}),
-            ("2 x PostgreSQL", {"url": "pg", "processes": 2}),
-        ]
         for name, options in plan:
-            if wanted is not None and name not in wanted and name != "bare":
-                continue
             if options.get("url") == "pg":
+                assert pg is not None
                 options["url"] = pg.create_database()
             with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
                 rows.append(
@@ -420,7 +452,8 @@ def main() -> None:
                 )
             print(f"  {name}: {rows[-1].rate:.0f} events/s", flush=True)
     finally:
-        pg.stop()
+        if pg is not None:
+            pg.stop()
     report(rows, args.clients)
 
 
