@@ -57,6 +57,9 @@ BUSY = "requests answered 503: the receiver was full"
 
 @dataclass(frozen=True)
 class ReceiverLimits:
+    """What one receiver takes at most; `server.limits_for(settings)` picks the defaults for a
+    history (more write lanes for PostgreSQL)."""
+
     max_body: int = MAX_BODY
     body_timeout: float = 8.0  # seconds to receive a whole body once headers are in (then 408)
     #: Seconds a connection has to deliver a complete request (head and body) from the moment it
