@@ -99,6 +99,40 @@ def test_listen_without_any_credential_says_so(
     assert "SENT_DM_WEBHOOK_SECRET" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("where", ["sqlite", "postgresql"])
+def test_listen_says_in_one_line_why_the_history_cannot_be_opened(
+    tmp_path: Path, where: str
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    env = {
+        **os.environ,
+        "SENT_DM_WEBHOOK_SECRET": SECRET,
+        "SENDWATCH_DATA_DIR": str(blocker / "data"),  # under a regular file: cannot be created
+        "SENDWATCH_CONFIG": str(tmp_path / "absent.toml"),
+    }
+    if where == "postgresql":
+        env["SENDWATCH_DATABASE_URL"] = f"postgresql://sw:hunter2@127.0.0.1:{_free_port()}/sw"
+    done = subprocess.run(
+        [sys.executable, "-m", "tui", "listen", f"127.0.0.1:{_free_port()}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    if where == "sqlite":
+        assert str(blocker / "data" / "history.sqlite3") in lines[0]
+        assert "Not a directory" in lines[0]
+    else:
+        assert "127.0.0.1" in lines[0] and "refused" in lines[0].lower()
+        assert "hunter2" not in done.stderr
+    assert "history" in lines[0]
+
+
 @pytest.mark.parametrize(
     "text, expected",
     [

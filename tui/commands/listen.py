@@ -17,9 +17,10 @@ from tui.config import Settings, is_loopback
 from tui.errors import SendwatchError
 from tui.model import Provider
 from tui.polling.policy import PollPolicy
-from tui.store.open import open_store
+from tui.store import Store
+from tui.store.open import describe, open_store
 from tui.webhooks.credentials import PATHS, WebhookCredentials
-from tui.webhooks.server import WebhookReceiver
+from tui.webhooks.server import WebhookReceiver, limits_for
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
@@ -49,7 +50,10 @@ def parse_listen(text: str, default_host: str = DEFAULT_HOST) -> tuple[str, int]
 
 def describe_endpoints(receiver: WebhookReceiver, credentials: WebhookCredentials) -> list[str]:
     """The lines `listen` prints at start (also usable by the dashboard's log/notification)."""
-    lines = [f"Receiving webhooks on {receiver.base_url} (GET /healthz for a load balancer)."]
+    lines = [
+        f"Receiving webhooks on {receiver.base_url} "
+        "(GET /healthz: alive, GET /readyz: ready, for a load balancer)."
+    ]
     served = credentials.served()
     for provider in Provider:
         setting, env = _SETTING[provider]
@@ -68,8 +72,23 @@ def describe_endpoints(receiver: WebhookReceiver, credentials: WebhookCredential
     return lines
 
 
+def _open_history(settings: Settings) -> Store | None:
+    """The history, or None after one line on stderr naming it and the cause (never a traceback)."""
+    try:
+        return open_store(settings)
+    except SendwatchError as exc:  # already names the history and the cause
+        fail(str(exc), 2)
+    except OSError as exc:
+        fail(f"cannot open the history {describe(settings)}: {exc.strerror or exc}", 2)
+    except Exception as exc:  # noqa: BLE001 - a backend's own error (sqlite3 until the store wraps it)
+        cause = str(exc).strip() or type(exc).__name__
+        fail(f"cannot open the history {describe(settings)}: {cause}", 2)
+    return None
+
+
 def run(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
-    """`sendwatch listen`: 0 after SIGINT/SIGTERM; 2 when no endpoint can be served; 5 if it cannot bind."""
+    """`sendwatch listen`: 0 after SIGINT/SIGTERM; 2 when no endpoint can be served or the history
+    cannot be opened; 5 if it cannot bind."""
     credentials = WebhookCredentials.from_settings(settings)
     if not credentials.served():
         for problem in credentials.problems:
@@ -83,14 +102,18 @@ def run(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) 
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
     )
     logging.getLogger("sendwatch.webhooks").setLevel(logging.INFO)
-    try:
-        store = open_store(settings)
-    except SendwatchError as exc:
-        return fail(str(exc), exc.exit_code)
+    store = _open_history(settings)
+    if store is None:
+        return 2
     for warning in store.warnings:
         fail(warning, 0)
     receiver = WebhookReceiver(
-        store, credentials, host=host, port=port, policy=PollPolicy.from_settings(settings.polling)
+        store,
+        credentials,
+        host=host,
+        port=port,
+        policy=PollPolicy.from_settings(settings.polling),
+        limits=limits_for(settings),
     )
 
     async def main() -> int:

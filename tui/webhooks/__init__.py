@@ -5,7 +5,17 @@ Domain code: no Textual, no Rich. `server.WebhookReceiver` runs inside any async
 """
 
 from tui.webhooks.credentials import WebhookCredentials
-from tui.webhooks.server import WebhookReceiver, build_app
+from tui.webhooks.readiness import Readiness
+from tui.webhooks.server import ReceiverLimits, WebhookReceiver, build_app, limits_for
 from tui.webhooks.stats import ProviderStats, WebhookStats
 
-__all__ = ["ProviderStats", "WebhookCredentials", "WebhookReceiver", "WebhookStats", "build_app"]
+__all__ = [
+    "ProviderStats",
+    "Readiness",
+    "ReceiverLimits",
+    "WebhookCredentials",
+    "WebhookReceiver",
+    "WebhookStats",
+    "build_app",
+    "limits_for",
+]

@@ -1,7 +1,9 @@
 """Provider push bodies -> one normalized `Push`: what happened to which message, and when.
 
 Bodies are untrusted even when authentic: fields are read leniently (a wrong type is None), and
-only what the documented shape requires (an object, a status, a message ID) makes a body invalid.
+only what the documented shape requires (an object, a status, a message ID) makes a body invalid,
+as does a time that names no representable instant (year 1 at +14:00): a clear 400, not a 500.
+`parse_sentdm` and `parse_sendo` raise nothing but `BadPayload` (property-tested).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from tui.timeparse import parse_time
 
 #: Sendo event types that report a status change; the others are acknowledged without acting.
 SENDO_STATUS_TYPES = frozenset({"message.status"})
+_SENDO_TIMES = ("createdAt", "sentAt", "updatedAt", "scheduledAt")
 
 
 class BadPayload(ValueError):
@@ -47,12 +50,44 @@ def load_object(body: bytes) -> dict[str, Any]:
     return data
 
 
-def _when(*candidates: object, received: float) -> datetime:
-    for value in candidates:
+def _time(value: object, name: str) -> datetime | None:
+    """`parse_time`, except that a time outside what a datetime can hold is refused (400)."""
+    try:
         parsed = parse_time(value)
+    except (OverflowError, ValueError):
+        raise BadPayload(f"`{name}` is out of range") from None
+    if parsed is None and isinstance(value, str) and _overflows(value):
+        raise BadPayload(f"`{name}` is out of range")
+    return parsed
+
+
+def _overflows(text: str) -> bool:
+    """A well-formed ISO time whose offset carries it past year 1 or 9999 in UTC."""
+    try:
+        local = datetime.fromisoformat(text.strip()[:64])
+    except ValueError:
+        return False
+    try:
+        local.astimezone(UTC)
+    except OverflowError:
+        return True
+    return False
+
+
+def _when(*candidates: tuple[object, str], received: float) -> datetime:
+    for value, name in candidates:
+        parsed = _time(value, name)
         if parsed is not None:
             return parsed
     return datetime.fromtimestamp(received, tz=UTC)
+
+
+def _acknowledged_at(value: object, received: float) -> datetime:
+    """When an event we only acknowledge happened: its times are never a reason to refuse it."""
+    try:
+        return _when((value, "timestamp"), received=received)
+    except BadPayload:
+        return datetime.fromtimestamp(received, tz=UTC)
 
 
 def _message_id(value: object) -> str:
@@ -82,7 +117,7 @@ def parse_sentdm(body: bytes, event_id: str | None, received: float) -> Push:
             kind[:100],
             event_id,
             None,
-            _when(envelope.get("timestamp"), received=received),
+            _acknowledged_at(envelope.get("timestamp"), received),
         )
     payload = envelope.get("payload")
     if not isinstance(payload, dict):
@@ -92,7 +127,11 @@ def parse_sentdm(body: bytes, event_id: str | None, received: float) -> Push:
         raise BadPayload("`payload.message_status` is missing")
     word = word.strip()
     message_id = _message_id(payload.get("message_id"))
-    at = _when(payload.get("updated_at"), envelope.get("timestamp"), received=received)
+    at = _when(
+        (payload.get("updated_at"), "payload.updated_at"),
+        (envelope.get("timestamp"), "timestamp"),
+        received=received,
+    )
     status = normalize_status(word)
     reason_code = as_str(payload.get("reason_code"), 200)
     reason = as_str(payload.get("reason"), 2000)
@@ -105,7 +144,7 @@ def parse_sentdm(body: bytes, event_id: str | None, received: float) -> Push:
         channel=as_str(payload.get("channel"), 50),
         template_id=as_str(payload.get("template_id"), 200),
         template_name=as_str(payload.get("template_name"), 500),
-        scheduled_at=parse_time(payload.get("scheduled_at")),
+        scheduled_at=_time(payload.get("scheduled_at"), "payload.scheduled_at"),
         updated_at=at,
         error=MessageError(reason_code, reason) if (reason_code or reason) else None,
         events=(_event(status, word, at, kind, reason_code, reason),),
@@ -125,7 +164,7 @@ def parse_sendo(body: bytes, received: float) -> Push:
             kind,
             event_id,
             None,
-            _when(envelope.get("timestamp"), received=received),
+            _acknowledged_at(envelope.get("timestamp"), received),
         )
     inner = envelope.get("message")
     if not isinstance(inner, dict):
@@ -133,11 +172,17 @@ def parse_sendo(body: bytes, received: float) -> Push:
     _message_id(inner.get("id"))
     if not (as_str(inner.get("status"), 100) or "").strip():
         raise BadPayload("`message.status` is missing")
+    for name in _SENDO_TIMES:  # refused here with their name, before the REST parser sees them
+        _time(inner.get(name), f"message.{name}")
     try:
         parsed = sendo_api.parse_message({"message": inner})
-    except ValueError:
-        raise BadPayload("`message` has no id or status") from None
-    at = _when(inner.get("updatedAt"), envelope.get("timestamp"), received=received)
+    except (ValueError, OverflowError):
+        raise BadPayload("`message` has no usable id, status or times") from None
+    at = _when(
+        (inner.get("updatedAt"), "message.updatedAt"),
+        (envelope.get("timestamp"), "timestamp"),
+        received=received,
+    )
     error = parsed.error
     pushed = _event(
         parsed.status,

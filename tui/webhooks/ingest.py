@@ -1,0 +1,133 @@
+"""One writer for the receiver: pushes queue up while a batch is being written, then go together.
+
+Every request used to take a thread of its own for its write (`asyncio.to_thread(apply_push)`),
+so under a burst several threads contended for the GIL and for the store's one write lock, and the
+event loop waited on both. Here a single task hands the store whatever has queued since the last
+batch, in one thread hop, and each request is answered once its own write is done: a 2xx still
+means stored. The batch is applied by an `ApplyBatch` function; today's, `apply_each`, applies the
+pushes one by one with `apply_push`. A store that can write a whole batch in one transaction slots
+in there without touching the receiver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tui.model import Message
+from tui.polling.policy import PollPolicy
+from tui.store import Store
+from tui.webhooks.apply import Applied, apply_push
+
+#: Most pushes written per thread hop (a burst is written in a few hops, each answered promptly).
+MAX_BATCH = 64
+
+
+@dataclass(frozen=True)
+class PushWrite:
+    """One authentic, parsed push to store; `now` is when it was received (wall clock)."""
+
+    message: Message
+    now: float
+
+
+_Item = tuple[PushWrite, "asyncio.Future[Applied]"]
+
+#: Writes a batch in a worker thread: one outcome per write, in order; an exception is that
+#: write's failure (`StoreUnavailable` becomes a 503 for its request), never the batch's.
+ApplyBatch = Callable[[Sequence[PushWrite]], list["Applied | Exception"]]
+
+
+def apply_each(store: Store, policy: PollPolicy) -> ApplyBatch:
+    """Today's batch: `apply_push` for each write, in arrival order, each in its own transaction."""
+
+    def apply(writes: Sequence[PushWrite]) -> list[Applied | Exception]:
+        outcomes: list[Applied | Exception] = []
+        for write in writes:
+            try:
+                outcomes.append(apply_push(store, policy, write.message, write.now))
+            except Exception as exc:  # noqa: BLE001 - one write's failure is that request's answer
+                outcomes.append(exc)
+        return outcomes
+
+    return apply
+
+
+class PushWriter:
+    """The writer task(s). `await write(push)` returns that push's `Applied` or raises its error.
+
+    `lanes` batches may be written at once (each in its own thread); one suits SQLite, whose
+    writes take one lock anyway."""
+
+    def __init__(self, apply_batch: ApplyBatch, max_batch: int = MAX_BATCH, lanes: int = 1) -> None:
+        self.apply_batch, self.max_batch, self.lanes = apply_batch, max_batch, lanes
+        self._queue: asyncio.Queue[_Item | None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.batches = 0  # batches written (with `writes`, the mean batch size)
+        self.writes = 0
+
+    @property
+    def queued(self) -> int:
+        """Writes waiting for a batch (not those being written)."""
+        return 0 if self._queue is None else self._queue.qsize()
+
+    async def write(self, push: PushWrite) -> Applied:
+        loop = asyncio.get_running_loop()
+        queue = self._queue
+        if queue is None:
+            queue = self._queue = asyncio.Queue()
+            self._tasks = [
+                loop.create_task(self._lane(queue), name="sendwatch-webhook-writer")
+                for _ in range(self.lanes)
+            ]
+        future: asyncio.Future[Applied] = loop.create_future()
+        queue.put_nowait((push, future))
+        return await future
+
+    async def _lane(self, queue: asyncio.Queue[_Item | None]) -> None:
+        while True:
+            first = await queue.get()
+            if first is None:
+                return
+            batch, last = [first], False
+            while len(batch) < self.max_batch and not queue.empty():
+                item = queue.get_nowait()
+                if item is None:  # closing: what came before is in this batch
+                    last = True
+                    break
+                batch.append(item)
+            await self._write(batch)
+            if last:
+                return
+
+    async def _write(self, batch: list[_Item]) -> None:
+        writes = [push for push, _ in batch]
+        try:
+            outcomes = await asyncio.to_thread(self.apply_batch, writes)
+            if len(outcomes) != len(writes):
+                raise RuntimeError("the batch writer returned a wrong number of outcomes")
+        except Exception as exc:  # noqa: BLE001 - the whole batch failed: each request is told
+            outcomes = [exc] * len(writes)
+        self.batches += 1
+        self.writes += len(writes)
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():  # its request went away; the write happened all the same
+                continue
+            if isinstance(outcome, Exception):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+
+    async def aclose(self, timeout: float = 10.0) -> None:
+        """Finish what is queued (each waiting request gets its answer), then end the tasks; a
+        store that hangs longer than `timeout` is abandoned (its requests get no answer)."""
+        queue, tasks = self._queue, self._tasks
+        self._queue, self._tasks = None, []
+        if queue is None:
+            return
+        for _ in tasks:
+            queue.put_nowait(None)
+        _, pending = await asyncio.wait(tasks, timeout=timeout)
+        for task in pending:
+            task.cancel()  # the thread finishes its batch on its own
