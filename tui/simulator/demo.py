@@ -6,13 +6,10 @@ what a new user sees.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-from tui.config import Secret, Settings, load
 from tui.model import Provider
-from tui.simulator.server import SENDO_KEY, SENTDM_KEY, SimConfig, Simulator
+from tui.simulator.server import SimConfig, Simulator
 from tui.simulator.world import SimMessage, SimWorld
 
 HOSTILE_BODY = "Your code is [bold red]1234[/] \x1b[2J\x1b]52;c;cHduZWQ=\x07 [link=https://evil.example]click[/link]"
@@ -166,26 +163,6 @@ def build_world(
     )
     tracked += world.add_campaign(campaign_size, name="spring-sale", spread=0.0)
     return world, tracked
-
-
-def demo_settings(sim: Simulator, history_path: Path, base: Settings | None = None) -> Settings:
-    """Settings that point both providers at the simulator, with its (public, fake) keys."""
-    base = base or load(Path("/nonexistent/sendwatch-demo.toml"), env={})
-    sentdm = replace(
-        base.sentdm,
-        api_key=Secret(SENTDM_KEY),
-        base_url=sim.base_url,
-        profile_id="",
-        key_source="demo",
-    )
-    sendo = replace(base.sendo, api_key=Secret(SENDO_KEY), base_url=sim.base_url, key_source="demo")
-    return replace(
-        base,
-        sentdm=sentdm,
-        sendo=sendo,
-        history=replace(base.history, path=str(history_path)),
-        path=Path("(demo)"),
-    )
 
 
 def start_demo(

@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from tui.model import Provider
 from tui.simulator import payloads
-from tui.simulator.payloads import envelope, sendo_time, sentdm_error, sentdm_time  # noqa: F401 (times: kept importable)
+from tui.simulator.payloads import envelope, sentdm_error
 from tui.simulator.ratelimit import Limiter, TokenBucket, WindowLimit, sendo_headers, sentdm_headers
 from tui.simulator.sending import IDEMPOTENCY_KEY, Idempotency, SendRefused, sendo_send, sentdm_send
 from tui.simulator.world import SimMessage, SimWorld

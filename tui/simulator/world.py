@@ -67,9 +67,6 @@ class SimMessage:
         """Steps that have happened by world time `now`, as (absolute time, status)."""
         return [(self.created + off, st) for off, st in self.steps if self.created + off <= now]
 
-    def final_time(self) -> float:
-        return self.created + self.steps[-1][0]
-
     @property
     def media_urls(self) -> list[str]:
         return [m["url"] for m in self.media or [] if m.get("url")]
