@@ -3,14 +3,13 @@
 Domain code: imports only `tui.model`, the standard library and httpx (webhook delivery).
 """
 
-from tui.simulator.server import (
+from tui.simulator.accounts import (
     ALLOWED_PROFILE,
     SENDO_KEY,
     SENTDM_KEY,
     SENTDM_PROFILE_KEY,
-    SimConfig,
-    Simulator,
 )
+from tui.simulator.server import SimConfig, Simulator
 from tui.simulator.world import SimMessage, SimWorld
 
 __all__ = [

@@ -15,7 +15,7 @@ from typing import Any
 
 from tui.model import Provider
 from tui.simulator.catalog import SENTDM_BLOCKED, TEMPLATES
-from tui.simulator.world import SimWorld, Steps
+from tui.simulator.world import SimMessage, SimWorld, Steps
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -182,9 +182,9 @@ def _add_sentdm(
     text: str,
     media: list[str],
     scheduled: float | None,
-):
+) -> SimMessage:
     now = world.now()
-    error = None
+    error: tuple[str | int, str] | None = None
     if number.endswith("0000"):  # the simulator's account has no balance for these
         steps: Steps = [(0.0, "QUEUED"), (0.4, "BLOCKED")]
         error = SENTDM_BLOCKED[0]

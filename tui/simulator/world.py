@@ -27,6 +27,7 @@ from tui.simulator.catalog import (
     TEMPLATES,
     canon_status,
 )
+from tui.simulator.hostile import add_hostile
 
 Steps = list[tuple[float, str]]
 DEFAULT_SENDO_CAMPAIGN = "U7fQ3123"
@@ -62,6 +63,9 @@ class SimMessage:
         None  # Sent.dm message_body.media; Sendo mediaUrls come from it
     )
     subject: str | None = None
+    account: str | None = None  # owning account id (accounts.py); None: the default family
+    hostile: str | None = None  # a poison answer kind (hostile.py); None: answered normally
+    hostile_options: dict[str, Any] = field(default_factory=dict)
 
     def visible_steps(self, now: float) -> Steps:
         """Steps that have happened by world time `now`, as (absolute time, status)."""
@@ -97,6 +101,8 @@ class SimWorld:
         self._frozen: float | None = None
         self.lock = threading.RLock()
         self.messages: dict[str, SimMessage] = {}
+        # New features draw from here, never from `rng`: seeded worlds stay what they were.
+        self.extra_rng = random.Random(f"{seed}-extra")
 
     # -- clock ------------------------------------------------------------------------------
     def now(self) -> float:
@@ -120,8 +126,8 @@ class SimWorld:
         return wall - self.epoch
 
     # -- messages ---------------------------------------------------------------------------
-    def new_id(self, provider: Provider) -> str:
-        bits = self.rng.getrandbits(128)
+    def new_id(self, provider: Provider, rng: random.Random | None = None) -> str:
+        bits = (rng or self.rng).getrandbits(128)
         # Sent.dm's documented IDs look time-based (version 1); Sendo's are random (version 4).
         return str(uuid.UUID(int=bits, version=1 if provider is Provider.SENTDM else 4))
 
@@ -137,28 +143,31 @@ class SimWorld:
         message_id: str | None = None,
         created: float | None = None,
         to: str | None = None,
+        rng: random.Random | None = None,
         **extra: Any,
     ) -> SimMessage:
         """Add one message; without `steps` a random realistic progression is drawn.
 
         `error` is Sent.dm's (reason_code, reason) or Sendo's (errorCode, errorMessage); an int
         Sendo code is answered as a JSON number. `extra` sets any other `SimMessage` field.
+        `rng` draws this message's id, text and progression from another stream than the
+        world's own, so new features leave every seeded world's existing messages unchanged.
         """
         with self.lock:
-            rng = self.rng
+            rng = rng or self.rng
             n = rng.randrange(100000, 999999)
             name = rng.choice(FIRST_NAMES)
             template = rng.choice(TEMPLATES)
             to_number = f"+1{rng.randrange(2012000000, 9899999999)}"
             if steps is None:
-                steps, drawn = self.random_steps(provider, channel)
+                steps, drawn = self.random_steps(provider, channel, rng)
                 error = error or drawn
             steps = [(float(off), canon_status(provider, st)) for off, st in steps]
             numeric = isinstance(error[0], int) if error else False
             if error is not None:
                 error = (str(error[0]), error[1])
             msg = SimMessage(
-                id=(message_id or self.new_id(provider)).lower(),
+                id=(message_id or self.new_id(provider, rng)).lower(),
                 provider=provider,
                 created=self.now() if created is None else created,
                 steps=steps,
@@ -190,6 +199,10 @@ class SimWorld:
             self.messages[msg.id] = msg
             return msg
 
+    def add_hostile(self, provider: Provider, kind: str, **options: Any) -> SimMessage:
+        """A message whose every GET is answered with poison `kind` (hostile.py lists them)."""
+        return add_hostile(self, provider, kind, self.extra_rng, **options)
+
     @staticmethod
     def _price(provider: Provider, channel: str, steps: Steps) -> float | None:
         if provider is not Provider.SENTDM:
@@ -199,14 +212,16 @@ class SimWorld:
         return SENTDM_PRICES.get(channel, 0.0075)
 
     def random_steps(
-        self, provider: Provider, channel: str
+        self, provider: Provider, channel: str, rng: random.Random | None = None
     ) -> tuple[Steps, tuple[str | int, str] | None]:
         if provider is Provider.SENTDM:
-            return self._random_sentdm(channel)
-        return self._random_sendo(channel)
+            return self._random_sentdm(channel, rng or self.rng)
+        return self._random_sendo(channel, rng or self.rng)
 
-    def _random_sentdm(self, channel: str) -> tuple[Steps, tuple[str | int, str] | None]:
-        rng = self.rng
+    @staticmethod
+    def _random_sentdm(
+        channel: str, rng: random.Random
+    ) -> tuple[Steps, tuple[str | int, str] | None]:
         steps: Steps = [(0.0, "QUEUED")]
         roll = rng.random()
         t = rng.uniform(0.3, 2)
@@ -236,8 +251,10 @@ class SimWorld:
             steps.append((t, "READ"))
         return steps, None
 
-    def _random_sendo(self, channel: str) -> tuple[Steps, tuple[str | int, str] | None]:
-        rng = self.rng
+    @staticmethod
+    def _random_sendo(
+        channel: str, rng: random.Random
+    ) -> tuple[Steps, tuple[str | int, str] | None]:
         t = rng.uniform(0.5, 3)
         steps: Steps = [(0.0, "CREATED"), (t, "QUEUED")]
         t += rng.uniform(1, 15)
