@@ -6,7 +6,7 @@ would for the real API, the simulator is wrong, and so would be every test that 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
@@ -164,3 +164,28 @@ def test_send_through_the_sdk(client, world) -> None:
         client.messages.send(to=["not-a-number"], text="hi")
     error = ErrorDetail.model_validate(invalid.value.body["error"])
     assert error.code == "VALIDATION_001" and error.details["to"] and not error.model_extra
+
+
+def test_resend_and_cancel_answer_the_message_shape_the_sdk_reads(client, world) -> None:
+    """SDK 0.46 has no resend/cancel methods; both answer GET's message shape: parse it so."""
+    from sent_dm.types.message_retrieve_status_response import MessageRetrieveStatusResponse
+
+    m = failed(world)
+    world.plan_resend(m.id, "DELIVERED")
+    resent = client.post(f"/v3/messages/{m.id}/resend", cast_to=MessageRetrieveStatusResponse)
+    assert resent.data.id == m.id and resent.data.status == "QUEUED"
+    assert not resent.data.model_extra and resent.data.events[-1].status == "QUEUED"
+    sent = client.messages.send(
+        to=["+14155550123"],
+        text="later",
+        scheduled_at=datetime.fromtimestamp(world.wall(600.0), UTC),
+    )
+    mid = sent.data.recipients[0].message_id
+    cancelled = client.post(f"/v3/messages/{mid}/cancel", cast_to=MessageRetrieveStatusResponse)
+    assert cancelled.data.status == "CANCELLED" and cancelled.data.scheduled_at  # a str in the SDK
+    assert datetime.fromisoformat(cancelled.data.scheduled_at).timestamp() == world.wall(600.0)
+    # scheduled_at is documented on held messages (the cancel reference) but not in 0.46's model
+    assert set(cancelled.data.model_extra or {}) <= {"scheduled_at"}
+    with pytest.raises(sent_dm.ConflictError) as refused:
+        client.post(f"/v3/messages/{m.id}/cancel", cast_to=MessageRetrieveStatusResponse)
+    assert "BUSINESS_006" in str(refused.value.body)

@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from tui.model import Provider
-from tui.simulator import payloads, poison
+from tui.simulator import lifecycle, payloads, poison
 from tui.simulator.accounts import Account, visible
 from tui.simulator.handler import NOT_JSON, UUID_RE
 from tui.simulator.payloads import envelope
@@ -93,7 +93,64 @@ def send(h: Handler, m: re.Match[str], query: dict[str, str]) -> None:
     h.ok(SD, "send", data, 202)
 
 
+def resend(h: Handler, m: re.Match[str], query: dict[str, str]) -> None:
+    """202 with the message as GET shows it (now QUEUED). The body is empty (ignored if not);
+    Idempotency-Key is not documented for resend and ignored: a repeat meets a 409 anyway."""
+    raw_id = m.group(1)
+    account = h.gate(SD, raw_id)
+    msg = find_message(h, raw_id, account) if account else None
+    if msg is None:
+        return
+    try:
+        lifecycle.resend(h.sim.world, msg)
+    except lifecycle.ActionRefused as exc:
+        return h.sentdm_fail(409, "BUSINESS_006", exc.message, msg.id)
+    h.ok(SD, msg.id, payloads.sentdm_data(h.sim.world, msg), 202)
+
+
+def cancel(h: Handler, m: re.Match[str], query: dict[str, str]) -> None:
+    """200 with the message (CANCELLED, its scheduled_at, the events as they stood before);
+    the same again for a repeat. Idempotency-Key replays the first answer for that key."""
+    raw_id = m.group(1)
+    sim = h.sim
+    account = h.gate(SD, raw_id)
+    key = h.headers.get("idempotency-key")
+    if account is None:
+        return
+    if key is not None and not IDEMPOTENCY_KEY.match(key):
+        return h.sentdm_fail(
+            400, "VALIDATION_001", "Idempotency-Key must be 1-255 of A-Z a-z 0-9 _ -.", raw_id
+        )
+    msg = find_message(h, raw_id, account)
+    if msg is None:
+        return
+    slot = f"{account.id}:{key}"
+    try:
+        cached = sim.action_idempotency.begin(slot) if key is not None else None
+    except SendRefused as exc:
+        return h.sentdm_fail(exc.status, exc.code, exc.message, msg.id)
+    if cached is not None:
+        sim.record(SD, msg.id, cached.status)
+        return h.send(cached.status, envelope(cached.data), {"Idempotent-Replayed": "true"})
+    try:
+        lifecycle.cancel(sim.world, msg)
+    except lifecycle.ActionRefused as exc:
+        if key is not None:
+            sim.action_idempotency.finish(slot, None)
+        return h.sentdm_fail(409, "BUSINESS_006", exc.message, msg.id)
+    data = payloads.sentdm_data(sim.world, msg)
+    if data["events"] and data["events"][-1]["status"] == "CANCELLED":
+        data["events"] = data["events"][:-1]  # the lifecycle as it stood before the cancel
+    if key is not None:
+        sim.action_idempotency.finish(slot, 200, data)
+    h.ok(SD, msg.id, data)
+
+
 ROUTES: dict[str, list[tuple[re.Pattern[str], Route]]] = {
     "GET": [(re.compile(r"/v3/messages/([^/]+)(/activities)?"), get_message)],
-    "POST": [(re.compile(r"/v3/messages"), send)],
+    "POST": [
+        (re.compile(r"/v3/messages"), send),
+        (re.compile(r"/v3/messages/([^/]+)/resend"), resend),
+        (re.compile(r"/v3/messages/([^/]+)/cancel"), cancel),
+    ],
 }

@@ -15,6 +15,7 @@ from typing import Any
 
 from tui.model import Provider
 from tui.simulator.catalog import SENTDM_BLOCKED, TEMPLATES
+from tui.simulator.lifecycle import release_time
 from tui.simulator.world import SimMessage, SimWorld, Steps
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -190,9 +191,9 @@ def _add_sentdm(
         error = SENTDM_BLOCKED[0]
     else:
         steps, error = world.random_steps(Provider.SENTDM, channel)
-    if scheduled is not None:
-        delay = scheduled - now
-        steps = [(0.0, "QUEUED"), (0.2, "SCHEDULED")] + [(off + delay, st) for off, st in steps[1:]]
+    if scheduled is not None:  # held until the sweeper's first tick at or after scheduled_at
+        shift = release_time(scheduled) - now - steps[1][0]
+        steps = [(0.0, "QUEUED"), (0.0, "SCHEDULED")] + [(off + shift, st) for off, st in steps[1:]]
     extra: dict[str, Any] = {
         "scheduled_at": scheduled,
         "template": template[:3] if template else ("", "", ""),

@@ -90,7 +90,8 @@ class Simulator:
             if c.sendo_per_minute
             else WindowLimit(c.sendo_limit, c.sendo_window),
         }
-        self.idempotency = Idempotency()
+        self.idempotency = Idempotency()  # sends
+        self.action_idempotency = Idempotency()  # cancels, per account
         self.records: list[RequestRecord] = []
         self.counts: Counter[tuple[Provider, int]] = Counter()
         self.stopping = threading.Event()  # ends answers written in parts (hostile.py)

@@ -19,6 +19,7 @@ from typing import Any
 from tui.model import Provider
 from tui.simulator.catalog import (
     FIRST_NAMES,
+    RESEND_OUTCOMES,
     SENDO_FAILURES,
     SENTDM_BLOCKED,
     SENTDM_FAILED,
@@ -30,6 +31,18 @@ from tui.simulator.catalog import (
 from tui.simulator.hostile import add_hostile
 
 Steps = list[tuple[float, str]]
+Error = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One delivery attempt of a resent message: where its steps start, its failure, its price."""
+
+    first_step: int
+    error: Error | None
+    price: float | None
+
+
 DEFAULT_SENDO_CAMPAIGN = "U7fQ3123"
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -66,10 +79,33 @@ class SimMessage:
     account: str | None = None  # owning account id (accounts.py); None: the default family
     hostile: str | None = None  # a poison answer kind (hostile.py); None: answered normally
     hostile_options: dict[str, Any] = field(default_factory=dict)
+    # Sent.dm resends (lifecycle.py): every attempt once the message was resent, oldest first;
+    # empty while it has had one attempt, whose failure and price are `error` and `price`.
+    attempts: list[AttemptRecord] = field(default_factory=list)
 
     def visible_steps(self, now: float) -> Steps:
         """Steps that have happened by world time `now`, as (absolute time, status)."""
         return [(self.created + off, st) for off, st in self.steps if self.created + off <= now]
+
+    def status_at(self, now: float) -> tuple[float, str]:
+        """(when, STATUS) of the last step reached by world time `now` (the first before it)."""
+        seen = self.visible_steps(now)
+        return seen[-1] if seen else (self.created, self.steps[0][1])
+
+    def attempt_of(self, step: int) -> tuple[Error | None, float | None]:
+        """The failure and price of the attempt the step at index `step` belongs to."""
+        for attempt in reversed(self.attempts):
+            if attempt.first_step <= step:
+                return attempt.error, attempt.price
+        return self.error, self.price
+
+    def step_index(self, at: float, status: str) -> int:
+        """Index of the (last) step reached at world time `at` with `status` (-1: none)."""
+        for i in range(len(self.steps) - 1, -1, -1):
+            off, st = self.steps[i]
+            if st == status and abs(self.created + off - at) < 1e-9:
+                return i
+        return -1
 
     @property
     def media_urls(self) -> list[str]:
@@ -103,6 +139,8 @@ class SimWorld:
         self.messages: dict[str, SimMessage] = {}
         # New features draw from here, never from `rng`: seeded worlds stay what they were.
         self.extra_rng = random.Random(f"{seed}-extra")
+        self.resend_rng = random.Random(f"{seed}-resend")
+        self.resend_plans: dict[str, list[tuple[Steps, Error | None]]] = {}
 
     # -- clock ------------------------------------------------------------------------------
     def now(self) -> float:
@@ -180,7 +218,7 @@ class SimWorld:
                 error=error,
                 metadata={"customId": str(n)},
                 numeric_code=extra.pop("numeric_code", numeric),
-                price=extra.pop("price", self._price(provider, channel, steps)),
+                price=extra.pop("price", self.price_for(provider, channel, steps)),
             )
             for key, value in extra.items():
                 if not hasattr(msg, key):
@@ -203,8 +241,23 @@ class SimWorld:
         """A message whose every GET is answered with poison `kind` (hostile.py lists them)."""
         return add_hostile(self, provider, kind, self.extra_rng, **options)
 
+    def plan_resend(
+        self, message_id: str, outcome: str | Steps, error: Error | None = None
+    ) -> None:
+        """How the message's next resend goes: "DELIVERED", "FAILED", "BLOCKED" or explicit steps
+        (offsets from the resend), with `error` for a failure (a documented code by default).
+        Plans queue up, one per resend; without one, a resend draws a fresh progression."""
+        if isinstance(outcome, str):
+            steps, default = RESEND_OUTCOMES[outcome.upper()]
+            outcome, error = list(steps), error or default
+        with self.lock:
+            self.resend_plans.setdefault(message_id.lower(), []).append(
+                ([(float(off), canon_status(Provider.SENTDM, st)) for off, st in outcome], error)
+            )
+
     @staticmethod
-    def _price(provider: Provider, channel: str, steps: Steps) -> float | None:
+    def price_for(provider: Provider, channel: str, steps: Steps) -> float | None:
+        """Sent.dm's price of an attempt with these steps (free when refused before sending)."""
         if provider is not Provider.SENTDM:
             return None
         if steps and steps[-1][1] in ("BLOCKED", "FILTERED", "CANCELLED"):
