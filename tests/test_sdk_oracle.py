@@ -189,3 +189,39 @@ def test_resend_and_cancel_answer_the_message_shape_the_sdk_reads(client, world)
     with pytest.raises(sent_dm.ConflictError) as refused:
         client.post(f"/v3/messages/{m.id}/cancel", cast_to=MessageRetrieveStatusResponse)
     assert "BUSINESS_006" in str(refused.value.body)
+
+
+def test_webhook_management_through_the_sdk(client, world, sim) -> None:
+    """Every webhook method of SDK 0.46 against the simulator; nothing it does not expect."""
+    from sent_dm.types.message_event import MessageEvent
+
+    made = client.webhooks.create(
+        display_name="oracle", endpoint_url="http://127.0.0.1:9/hook", event_types=["message"]
+    ).data
+    assert made.signing_secret.startswith("whsec_") and made.is_active is True
+    assert isinstance(made.created_at, datetime) and not made.model_extra
+    client.webhooks.create(display_name="second", endpoint_url="https://hooks.example/b")
+    listed = [w.id for w in client.webhooks.list(page_size=1)]  # the SDK pages on has_more
+    assert listed[0] == made.id and len(listed) == 2
+    got = client.webhooks.retrieve(made.id).data
+    assert got.signing_secret is None and got.display_name == "oracle"
+    updated = client.webhooks.update(made.id, display_name="renamed", retry_count=1).data
+    assert updated.display_name == "renamed" and updated.retry_count == 1
+    rotated = client.webhooks.rotate_secret(made.id).data.signing_secret
+    assert rotated.startswith("whsec_") and rotated != made.signing_secret
+    tested = client.webhooks.test(made.id, event_type="message.sent").data
+    assert tested.success is False and tested.message  # nothing listens on port 9
+    (row,) = list(client.webhooks.list_events(made.id))
+    assert row.delivery_status == "failed" and row.http_status_code is None
+    assert row.delivery_attempts == 1 and row.event_type == "message.sent"
+    assert isinstance(row.event_data, MessageEvent) and not row.event_data.payload.model_extra
+    assert isinstance(row.created_at, datetime) and not row.model_extra
+    off = client.webhooks.toggle_status(made.id, is_active=False).data
+    assert off.is_active is False and off.signing_secret is None
+    types = client.webhooks.list_event_types().data.event_types
+    assert any(t.name == "message" and t.sub_types for t in types)
+    assert client.webhooks.delete(made.id) is None
+    with pytest.raises(sent_dm.NotFoundError):
+        client.webhooks.retrieve(made.id)
+    with pytest.raises(sent_dm.BadRequestError):
+        client.webhooks.create(display_name="x", endpoint_url="ftp://nope")

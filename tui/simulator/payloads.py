@@ -166,20 +166,26 @@ def sentdm_activities(
         if event["status"] in ("SCHEDULED", "CANCELLED") and msg.scheduled_at is not None:
             act["scheduled_at"] = sentdm_time(world.wall(msg.scheduled_at))
         acts.append(act)
-    total = len(acts)
+    chunk, meta = paginate(acts, page, page_size)
+    return {"message_id": msg.id, "activities": chunk, "pagination": meta}
+
+
+def paginate(
+    items: list[Any], page: int, page_size: int, *, cursors: bool = False
+) -> tuple[list[Any], dict[str, Any]]:
+    """One 1-based page of `items` and Sent.dm's `pagination` (`cursors: null` where listed)."""
+    total = len(items)
     pages = max(1, -(-total // page_size))
-    chunk = acts[(page - 1) * page_size : page * page_size]
-    return {
-        "message_id": msg.id,
-        "activities": chunk,
-        "pagination": {
-            "page": page,
-            "page_size": page_size,
-            "total_count": total,
-            "total_pages": pages,
-            "has_more": page < pages,
-        },
+    meta: dict[str, Any] = {
+        "page": page,
+        "page_size": page_size,
+        "total_count": total,
+        "total_pages": pages,
+        "has_more": page < pages,
     }
+    if cursors:
+        meta["cursors"] = None
+    return items[(page - 1) * page_size : page * page_size], meta
 
 
 def sendo_data(

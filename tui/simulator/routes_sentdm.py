@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from tui.model import Provider
 from tui.simulator import lifecycle, payloads, poison
@@ -108,42 +110,58 @@ def resend(h: Handler, m: re.Match[str], query: dict[str, str]) -> None:
     h.ok(SD, msg.id, payloads.sentdm_data(h.sim.world, msg), 202)
 
 
+def idempotent(
+    h: Handler, account: Account, record: str, run: Callable[[], tuple[int, Any] | None]
+) -> None:
+    """Answer with `run()`'s (status, data), replayed for a repeated Idempotency-Key (per
+    account and endpoint); `run` answers refusals itself and returns None (nothing is kept)."""
+    sim = h.sim
+    key = h.headers.get("idempotency-key")
+    if key is not None and not IDEMPOTENCY_KEY.match(key):
+        return h.sentdm_fail(
+            400, "VALIDATION_001", "Idempotency-Key must be 1-255 of A-Z a-z 0-9 _ -.", record
+        )
+    slot = f"{account.id} {h.command} {urlsplit(h.path).path} {key}"
+    try:
+        cached = sim.action_idempotency.begin(slot) if key is not None else None
+    except SendRefused as exc:
+        return h.sentdm_fail(exc.status, exc.code, exc.message, record)
+    if cached is not None:
+        sim.record(SD, record, cached.status)
+        return h.send(cached.status, envelope(cached.data), {"Idempotent-Replayed": "true"})
+    result = None
+    try:
+        result = run()
+    finally:
+        if key is not None:
+            sim.action_idempotency.finish(slot, *(result or (None,)))
+    if result is not None:
+        h.ok(SD, record, result[1], result[0])
+
+
 def cancel(h: Handler, m: re.Match[str], query: dict[str, str]) -> None:
     """200 with the message (CANCELLED, its scheduled_at, the events as they stood before);
     the same again for a repeat. Idempotency-Key replays the first answer for that key."""
     raw_id = m.group(1)
-    sim = h.sim
     account = h.gate(SD, raw_id)
-    key = h.headers.get("idempotency-key")
     if account is None:
         return
-    if key is not None and not IDEMPOTENCY_KEY.match(key):
-        return h.sentdm_fail(
-            400, "VALIDATION_001", "Idempotency-Key must be 1-255 of A-Z a-z 0-9 _ -.", raw_id
-        )
-    msg = find_message(h, raw_id, account)
-    if msg is None:
-        return
-    slot = f"{account.id}:{key}"
-    try:
-        cached = sim.action_idempotency.begin(slot) if key is not None else None
-    except SendRefused as exc:
-        return h.sentdm_fail(exc.status, exc.code, exc.message, msg.id)
-    if cached is not None:
-        sim.record(SD, msg.id, cached.status)
-        return h.send(cached.status, envelope(cached.data), {"Idempotent-Replayed": "true"})
-    try:
-        lifecycle.cancel(sim.world, msg)
-    except lifecycle.ActionRefused as exc:
-        if key is not None:
-            sim.action_idempotency.finish(slot, None)
-        return h.sentdm_fail(409, "BUSINESS_006", exc.message, msg.id)
-    data = payloads.sentdm_data(sim.world, msg)
-    if data["events"] and data["events"][-1]["status"] == "CANCELLED":
-        data["events"] = data["events"][:-1]  # the lifecycle as it stood before the cancel
-    if key is not None:
-        sim.action_idempotency.finish(slot, 200, data)
-    h.ok(SD, msg.id, data)
+
+    def run() -> tuple[int, Any] | None:
+        msg = find_message(h, raw_id, account)
+        if msg is None:
+            return None
+        try:
+            lifecycle.cancel(h.sim.world, msg)
+        except lifecycle.ActionRefused as exc:
+            h.sentdm_fail(409, "BUSINESS_006", exc.message, msg.id)
+            return None
+        data = payloads.sentdm_data(h.sim.world, msg)
+        if data["events"] and data["events"][-1]["status"] == "CANCELLED":
+            data["events"] = data["events"][:-1]  # the lifecycle as it stood before the cancel
+        return 200, data
+
+    idempotent(h, account, raw_id.lower(), run)
 
 
 ROUTES: dict[str, list[tuple[re.Pattern[str], Route]]] = {

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tui.model import Provider
-from tui.simulator import payloads, routes_sendo, routes_sentdm
+from tui.simulator import payloads, routes_sendo, routes_sentdm, routes_webhooks
 from tui.simulator.accounts import (
     ALLOWED_PROFILE,
     SENDO_KEY,
@@ -25,7 +25,9 @@ from tui.simulator.accounts import (
     SENTDM_PROFILE_KEY,
     Account,
 )
+from tui.simulator.dispatch import Dispatcher
 from tui.simulator.handler import Handler, SimServer
+from tui.simulator.hooks import HookRegistry
 from tui.simulator.ratelimit import Limiter, TokenBucket, WindowLimit
 from tui.simulator.sending import Idempotency
 from tui.simulator.world import SimMessage, SimWorld
@@ -39,6 +41,9 @@ __all__ = [
     "SimConfig",
     "Simulator",
 ]
+
+
+_FAMILIES = (routes_webhooks, routes_sentdm, routes_sendo)  # webhooks first: event-types
 
 
 @dataclass
@@ -64,6 +69,10 @@ class SimConfig:
     fail_next: dict[Provider, int] = field(
         default_factory=dict
     )  # answer the next N requests with a 500
+    # Registered webhooks (hooks.py, dispatch.py):
+    webhook_timeout_scale: float = 1.0  # real seconds per unit of a webhook's timeout_seconds
+    webhook_log_ids_match: bool = True  # a delivery-log row's id is its X-Webhook-Event-ID
+    webhook_interval: float = 0.02  # real seconds between the dispatcher's looks at the world
 
 
 @dataclass
@@ -94,7 +103,9 @@ class Simulator:
         self.action_idempotency = Idempotency()  # cancels, per account
         self.records: list[RequestRecord] = []
         self.counts: Counter[tuple[Provider, int]] = Counter()
-        self.stopping = threading.Event()  # ends answers written in parts (hostile.py)
+        self.stopping = threading.Event()  # ends answers written in parts, the dispatcher
+        self.hooks = HookRegistry(self.world.seed)  # registered webhooks and their logs
+        self.dispatcher = Dispatcher(self.world, self.hooks, self.config, self.stopping)
         self._lock = threading.Lock()
         self._server: SimServer | None = None
         self._thread: threading.Thread | None = None
@@ -102,7 +113,7 @@ class Simulator:
     # -- lifecycle --------------------------------------------------------------------------
     def start(self, port: int = 0, host: str = "127.0.0.1") -> Simulator:
         routes = {
-            method: routes_sentdm.ROUTES.get(method, []) + routes_sendo.ROUTES.get(method, [])
+            method: [r for family in _FAMILIES for r in family.ROUTES.get(method, [])]
             for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
         }
         handler = type("BoundHandler", (Handler,), {"sim": self, "routes": routes})
@@ -116,6 +127,7 @@ class Simulator:
 
     def stop(self) -> None:
         self.stopping.set()
+        self.dispatcher.stop()
         if self._server:
             self._server.shutdown()
             self._server.server_close()
