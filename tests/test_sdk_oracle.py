@@ -200,7 +200,7 @@ def test_webhook_management_through_the_sdk(client, world, sim) -> None:
     ).data
     assert made.signing_secret.startswith("whsec_") and made.is_active is True
     assert isinstance(made.created_at, datetime) and not made.model_extra
-    client.webhooks.create(display_name="second", endpoint_url="https://hooks.example/b")
+    client.webhooks.create(display_name="second", endpoint_url="http://127.0.0.1:9/b")
     listed = [w.id for w in client.webhooks.list(page_size=1)]  # the SDK pages on has_more
     assert listed[0] == made.id and len(listed) == 2
     got = client.webhooks.retrieve(made.id).data
@@ -225,3 +225,26 @@ def test_webhook_management_through_the_sdk(client, world, sim) -> None:
         client.webhooks.retrieve(made.id)
     with pytest.raises(sent_dm.BadRequestError):
         client.webhooks.create(display_name="x", endpoint_url="ftp://nope")
+
+
+@pytest.mark.parametrize("kind", ["organization", "profile", "user"])
+def test_me_through_the_sdk(sim, kind) -> None:
+    from tui.simulator import ALLOWED_PROFILE, SENTDM_PROFILE_KEY, SENTDM_USER_KEY
+
+    key = {"organization": SENTDM_KEY, "profile": SENTDM_PROFILE_KEY, "user": SENTDM_USER_KEY}[kind]
+    with sent_dm.Sent(api_key=key, base_url=sim.base_url, max_retries=0) as c:
+        data = c.me.retrieve().data
+        assert data.type == kind and not data.model_extra
+        assert not data.channels.model_extra and not data.channels.sms.model_extra
+        assert isinstance(data.created_at, datetime)
+        if kind == "organization":
+            assert len(data.profiles) >= 2 and not data.profiles[0].model_extra
+            assert not data.profiles[0].settings.model_extra
+            acting = c.me.retrieve(x_profile_id=ALLOWED_PROFILE).data
+            assert acting.type == "profile" and acting.id == ALLOWED_PROFILE
+        elif kind == "profile":
+            assert data.organization_id and data.profiles == [] and data.settings.billing_model
+        else:
+            assert data.profiles == [] and data.organization_id is None
+            with pytest.raises(sent_dm.PermissionDeniedError):
+                c.me.retrieve(x_profile_id=ALLOWED_PROFILE)

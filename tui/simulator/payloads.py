@@ -11,10 +11,11 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from tui.simulator.accounts import SENTDM_ORG_ID, owner_id
 from tui.simulator.catalog import SENTDM_DESCRIPTIONS, SENTDM_REASONED, channel_label
 from tui.simulator.world import Error, SimMessage, SimWorld, campaign_id
 
-CUSTOMER_ID = "550e8400-e29b-41d4-a716-446655440000"
+CUSTOMER_ID = SENTDM_ORG_ID  # every message added without an account belongs to it
 CONTACT_ID = "550e8400-e29b-41d4-a716-446655440002"
 
 
@@ -117,7 +118,7 @@ def sentdm_data(world: SimWorld, msg: SimMessage, now: float | None = None) -> d
     _, status = msg.status_at(now)
     data: dict[str, Any] = {
         "id": msg.id,
-        "customer_id": CUSTOMER_ID,
+        "customer_id": owner_id(msg),
         "contact_id": CONTACT_ID,
         "phone": msg.to,
         "phone_international": f"+1 {msg.to[2:5]}-{msg.to[5:8]}-{msg.to[8:]}",
@@ -236,7 +237,7 @@ def sentdm_webhook_payload(
     payload: dict[str, Any] = {
         "message_status": status,
         "message_id": msg.id,
-        "account_id": CUSTOMER_ID,
+        "account_id": owner_id(msg),
         "channel": msg.channel,
         "template_id": msg.template[0] or None,
         "template_name": msg.template[1] or None,

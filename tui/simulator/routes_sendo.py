@@ -70,7 +70,7 @@ def send(h: Handler, m: re.Match[str], query: dict[str, str]) -> None:
     if account is None:
         return
     try:
-        message_id = sendo_send(h.sim.world, None if h.body is NOT_JSON else h.body)
+        message_id = sendo_send(h.sim.world, None if h.body is NOT_JSON else h.body, account.id)
     except SendRefused as exc:
         return h.sendo_fail(exc.status, exc.message, "send")
     h.ok(SO, "send", {"success": True, "id": message_id})

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from tui.model import Provider
 from tui.simulator import lifecycle, payloads, poison
-from tui.simulator.accounts import Account, visible
+from tui.simulator.accounts import Account, me_data, visible
 from tui.simulator.handler import NOT_JSON, UUID_RE
 from tui.simulator.payloads import envelope
 from tui.simulator.sending import IDEMPOTENCY_KEY, SendRefused, sentdm_send
@@ -83,7 +83,7 @@ def send(h: Handler, m: re.Match[str], query: dict[str, str]) -> None:
         try:
             if sim.config.send_seconds:
                 time.sleep(sim.config.send_seconds)
-            data = sentdm_send(sim.world, None if h.body is NOT_JSON else h.body)
+            data = sentdm_send(sim.world, None if h.body is NOT_JSON else h.body, account.id)
         except SendRefused:
             if key is not None:
                 sim.idempotency.finish(key, None)
@@ -164,8 +164,18 @@ def cancel(h: Handler, m: re.Match[str], query: dict[str, str]) -> None:
     idempotent(h, account, raw_id.lower(), run)
 
 
+def me(h: Handler, m: re.Match[str], query: dict[str, str]) -> None:
+    """The account behind the key (and `x-profile-id`): organization, profile or user."""
+    account = h.gate(SD, "me")
+    if account is not None:
+        h.ok(SD, "me", me_data(account))
+
+
 ROUTES: dict[str, list[tuple[re.Pattern[str], Route]]] = {
-    "GET": [(re.compile(r"/v3/messages/([^/]+)(/activities)?"), get_message)],
+    "GET": [
+        (re.compile(r"/v3/messages/([^/]+)(/activities)?"), get_message),
+        (re.compile(r"/v3/me"), me),
+    ],
     "POST": [
         (re.compile(r"/v3/messages"), send),
         (re.compile(r"/v3/messages/([^/]+)/resend"), resend),

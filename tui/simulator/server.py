@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from tui.model import Provider
 from tui.simulator import payloads, routes_sendo, routes_sentdm, routes_webhooks
 from tui.simulator.accounts import (
     ALLOWED_PROFILE,
+    DEFAULT_ACCOUNT,
     SENDO_KEY,
     SENTDM_KEY,
     SENTDM_PROFILE_KEY,
@@ -93,12 +95,18 @@ class Simulator:
         self.config = config or SimConfig()
         self.rng = random.Random(self.world.seed + 1)
         c = self.config
-        self.buckets: dict[Provider, Limiter] = {
-            Provider.SENTDM: TokenBucket(c.sentdm_per_minute, c.sentdm_burst),
-            Provider.SENDO: TokenBucket(c.sendo_per_minute, c.sendo_burst)
-            if c.sendo_per_minute
-            else WindowLimit(c.sendo_limit, c.sendo_window),
+        sendo_per_minute = c.sendo_per_minute
+        # How each provider's buckets are made: one per account, the default account's in `buckets`.
+        self._make_limiter: dict[Provider, Callable[[], Limiter]] = {
+            Provider.SENTDM: lambda: TokenBucket(c.sentdm_per_minute, c.sentdm_burst),
+            Provider.SENDO: (lambda: TokenBucket(sendo_per_minute, c.sendo_burst))
+            if sendo_per_minute
+            else (lambda: WindowLimit(c.sendo_limit, c.sendo_window)),
         }
+        self.buckets: dict[Provider, Limiter] = {
+            p: make() for p, make in self._make_limiter.items()
+        }
+        self.account_buckets: dict[tuple[Provider, str], Limiter] = {}  # every other account's
         self.idempotency = Idempotency()  # sends
         self.action_idempotency = Idempotency()  # cancels, per account
         self.records: list[RequestRecord] = []
@@ -147,16 +155,29 @@ class Simulator:
         self.config.faults[provider] = fault
 
     def set_rate_limit(self, provider: Provider, per_minute: float, burst: int) -> None:
-        """A per-minute bucket with a burst (either provider)."""
-        self.buckets[provider] = TokenBucket(per_minute, burst)
+        """A per-minute bucket with a burst (either provider), fresh for every account."""
+        self._set_limits(provider, lambda: TokenBucket(per_minute, burst))
 
     def set_sendo_window(self, limit: int, window: float = 1.0) -> None:
-        """Sendo's documented shape: `limit` requests per `window` seconds."""
-        self.buckets[Provider.SENDO] = WindowLimit(limit, window)
+        """Sendo's documented shape: `limit` requests per `window` seconds, for every account."""
+        self._set_limits(Provider.SENDO, lambda: WindowLimit(limit, window))
+
+    def _set_limits(self, provider: Provider, make: Callable[[], Limiter]) -> None:
+        with self._lock:
+            self._make_limiter[provider] = make
+            self.buckets[provider] = make()
+            for key in [k for k in self.account_buckets if k[0] is provider]:
+                del self.account_buckets[key]
 
     def limiter(self, account: Account) -> Limiter:
-        """The rate-limit bucket `account`'s requests spend."""
-        return self.buckets[account.provider]
+        """The rate-limit bucket `account`'s requests spend: each account has its own."""
+        if account == DEFAULT_ACCOUNT[account.provider]:
+            return self.buckets[account.provider]
+        with self._lock:
+            key = (account.provider, account.id)
+            if key not in self.account_buckets:
+                self.account_buckets[key] = self._make_limiter[account.provider]()
+            return self.account_buckets[key]
 
     def take_forced_failure(self, provider: Provider) -> bool:
         """Should this request be a 500 (`fail_next`, then `error_rate`)?"""
