@@ -121,8 +121,9 @@ def sentdm_data(world: SimWorld, msg: SimMessage, now: float | None = None) -> d
         "customer_id": owner_id(msg),
         "contact_id": CONTACT_ID,
         "phone": msg.to,
-        "phone_international": f"+1 {msg.to[2:5]}-{msg.to[5:8]}-{msg.to[8:]}",
-        "region_code": "US",
+        "phone_international": msg.phone_international
+        or f"+1 {msg.to[2:5]}-{msg.to[5:8]}-{msg.to[8:]}",
+        "region_code": msg.region or "US",
         "direction": msg.direction.lower(),
         "channel": msg.channel,
         "template_id": msg.template[0] or None,

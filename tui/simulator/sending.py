@@ -16,7 +16,8 @@ from typing import Any
 from tui.model import Provider
 from tui.simulator.catalog import SENTDM_BLOCKED, TEMPLATES
 from tui.simulator.lifecycle import release_time
-from tui.simulator.world import SimMessage, SimWorld, Steps
+from tui.simulator.progressions import Steps
+from tui.simulator.world import SimMessage, SimWorld
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{1,255}$")

@@ -20,19 +20,15 @@ from tui.model import Provider
 from tui.simulator.catalog import (
     FIRST_NAMES,
     RESEND_OUTCOMES,
-    SENDO_FAILURES,
     SENDO_FROM,
-    SENTDM_BLOCKED,
-    SENTDM_FAILED,
-    SENTDM_FILTERED,
     SENTDM_FROM,
     SENTDM_PRICES,
     TEMPLATES,
     canon_status,
 )
 from tui.simulator.hostile import add_hostile
+from tui.simulator.progressions import Steps, sendo_steps, sentdm_steps
 
-Steps = list[tuple[float, str]]
 Error = tuple[str, str]
 
 
@@ -78,6 +74,8 @@ class SimMessage:
         None  # Sent.dm message_body.media; Sendo mediaUrls come from it
     )
     subject: str | None = None
+    region: str | None = None  # Sent.dm region_code (None: "US", the simulator's usual numbers)
+    phone_international: str | None = None  # Sent.dm's display form (None: a US rendering)
     account: str | None = None  # owning account id (accounts.py); None: the default family
     hostile: str | None = None  # a poison answer kind (hostile.py); None: answered normally
     hostile_options: dict[str, Any] = field(default_factory=dict)
@@ -269,73 +267,10 @@ class SimWorld:
     def random_steps(
         self, provider: Provider, channel: str, rng: random.Random | None = None
     ) -> tuple[Steps, tuple[str | int, str] | None]:
+        """A realistic progression (and its failure, if any) drawn from `rng` (the world's)."""
         if provider is Provider.SENTDM:
-            return self._random_sentdm(channel, rng or self.rng)
-        return self._random_sendo(channel, rng or self.rng)
-
-    @staticmethod
-    def _random_sentdm(
-        channel: str, rng: random.Random
-    ) -> tuple[Steps, tuple[str | int, str] | None]:
-        steps: Steps = [(0.0, "QUEUED")]
-        roll = rng.random()
-        t = rng.uniform(0.3, 2)
-        if roll < 0.03:  # refused before sending: balance, sender not active
-            steps.append((t, "BLOCKED"))
-            return steps, rng.choice(SENTDM_BLOCKED)
-        for st in rng.choice([["PROCESSED", "ROUTED"], ["PROCESSED"], ["ROUTED"]]):
-            steps.append((t, st))
-            t += rng.uniform(0.5, 3)
-        if roll < 0.05:
-            steps.append((t, "FILTERED"))
-            return steps, rng.choice(SENTDM_FILTERED)
-        skip_sent = channel == "sms" and steps[-1][1] == "ROUTED" and rng.random() < 0.15
-        if not skip_sent:
-            t += rng.uniform(1, 12)
-            steps.append((t, "SENT"))
-        if roll < 0.11:
-            t += rng.uniform(2, 60)
-            steps.append((t, "FAILED"))
-            return steps, rng.choice(SENTDM_FAILED)
-        if roll < 0.14 and not skip_sent:
-            return steps, None  # no delivery report ever comes: stays SENT
-        t += rng.expovariate(1 / 20) + 2
-        steps.append((t, "DELIVERED"))
-        if channel in ("whatsapp", "rcs") and rng.random() < 0.6:
-            t += rng.expovariate(1 / 60) + 5
-            steps.append((t, "READ"))
-        return steps, None
-
-    @staticmethod
-    def _random_sendo(
-        channel: str, rng: random.Random
-    ) -> tuple[Steps, tuple[str | int, str] | None]:
-        t = rng.uniform(0.5, 3)
-        steps: Steps = [(0.0, "CREATED"), (t, "QUEUED")]
-        t += rng.uniform(1, 15)
-        steps.append((t, "SENT"))
-        roll = rng.random()
-        if channel == "mms" and roll < 0.5:
-            return steps, None  # MMS sometimes never leave SENT
-        if roll < 0.08:
-            t += rng.uniform(2, 60)
-            code, text = rng.choice(SENDO_FAILURES)
-            steps.append((t, "FAILED"))
-            return steps, (int(code) if rng.random() < 0.5 else code, text)
-        if roll < 0.10:
-            t += rng.uniform(120, 600)
-            steps.append((t, "EXPIRED"))
-            return steps, None
-        if roll < 0.13:
-            return steps, None  # stuck in SENT ("almost always means it was delivered")
-        t += rng.expovariate(1 / 20) + 2
-        steps.append((t, "DELIVERED"))
-        if (
-            channel == "mms" and rng.random() < 0.3
-        ):  # read receipts: MMS only (sendwatch rechecks just those)
-            t += rng.expovariate(1 / 60) + 5
-            steps.append((t, "READ"))
-        return steps, None
+            return sentdm_steps(channel, rng or self.rng)
+        return sendo_steps(channel, rng or self.rng)
 
     def add_campaign(
         self,
