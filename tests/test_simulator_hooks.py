@@ -89,6 +89,7 @@ def hsim(world: SimWorld):
     s = Simulator(world, SimConfig(webhook_timeout_scale=0.01, webhook_interval=0.01)).start()
     yield s
     s.stop()
+    assert not s.dispatcher.errors
 
 
 @pytest.fixture

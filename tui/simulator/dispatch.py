@@ -50,7 +50,8 @@ class Dispatcher:
         self._ticks = 0
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._client = httpx.Client()
+        self._client: httpx.Client | None = None  # the thread's own, for its lifetime
+        self.errors: list[str] = []  # what went wrong inside the thread (tests assert none)
 
     # -- lifecycle --------------------------------------------------------------------------
     def ensure_started(self) -> None:
@@ -64,16 +65,23 @@ class Dispatcher:
             self._thread.start()
 
     def stop(self) -> None:
-        thread = self._thread
+        """Wait (a little) for the thread, which ends once `stopping` is set."""
+        with self._lock:
+            thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(5.0)
-        self._client.close()
 
     def _run(self) -> None:
-        while not self.stopping.is_set():
-            self.tick()
-            self._ticks += 1
-            self.stopping.wait(self.config.webhook_interval)
+        with httpx.Client() as self._client:
+            while not self.stopping.is_set():
+                try:
+                    self.tick()
+                except Exception as exc:  # noqa: BLE001 (kept for tests to see; delivery goes on)
+                    if self.stopping.is_set():
+                        return
+                    self.errors.append(f"{type(exc).__name__}: {exc}")
+                self._ticks += 1
+                self.stopping.wait(self.config.webhook_interval)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every change up to the world's present was turned into events and every
@@ -207,9 +215,9 @@ class Dispatcher:
         headers["content-type"] = "application/json"
         timeout = hook.timeout_seconds * self.config.webhook_timeout_scale
         try:
-            response = (client or self._client).post(
-                hook.url, content=row.body, headers=headers, timeout=timeout
-            )
+            sender = client or self._client
+            assert sender is not None, "deliveries run on the dispatcher's thread"
+            response = sender.post(hook.url, content=row.body, headers=headers, timeout=timeout)
         except httpx.TimeoutException:
             return None, None, "timeout"
         except httpx.HTTPError as exc:
