@@ -11,11 +11,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from tui.simulator.accounts import SENTDM_ORG_ID, owner_id
+from tui.simulator.accounts import owner_id
 from tui.simulator.catalog import SENTDM_DESCRIPTIONS, SENTDM_REASONED, channel_label
 from tui.simulator.world import Error, SimMessage, SimWorld, campaign_id
 
-CUSTOMER_ID = SENTDM_ORG_ID  # every message added without an account belongs to it
 CONTACT_ID = "550e8400-e29b-41d4-a716-446655440002"
 
 

@@ -4,6 +4,9 @@ Each message carries a script of (offset, STATUS) steps drawn once from the seed
 at any moment is read off that script, so the same seed and clock give the same answers no matter
 how often, or in what order, a client asks. The clock can be frozen and advanced by tests.
 Statuses are stored as the providers send them today (upper case, docs/providers.md).
+Actions (resend, cancel: lifecycle.py) rewrite a script from the present on, never its past.
+Later features (hostile messages, resends, the rich campaign) draw from streams of their own,
+so a seeded world built without them answers exactly as it always did.
 """
 
 from __future__ import annotations
