@@ -133,6 +133,7 @@ def _find(h: Handler, raw_id: str, account: Account, record: str) -> Hook | None
     hook = h.sim.hooks.get(raw_id, account)
     if hook is None or hook.provider is not SD:
         h.sentdm_fail(404, "RESOURCE_008", "Webhook not found", record)
+        return None
     return hook
 
 
