@@ -49,7 +49,9 @@ def run(
     webhook_url: str | None = None,
     webhook_secret: str | None = None,
     webhook_token: str | None = None,
+    rich: bool = False,
 ) -> int:
+    """Serve the demo world (`rich`: the richer campaign of tui/simulator/rich.py) until Ctrl+C."""
     config = None
     if webhook_url:
         config, problem = _webhook_config(webhook_url, webhook_secret, webhook_token)
@@ -58,7 +60,7 @@ def run(
             return 2
     try:
         sim, tracked = start_demo(
-            seed=seed, campaign_size=campaign, port=port, sentdm_per_minute=rate
+            seed=seed, campaign_size=campaign, port=port, sentdm_per_minute=rate, rich=rich
         )
     except OSError as exc:
         print(f"sendwatch: cannot listen on 127.0.0.1:{port}: {exc.strerror}")

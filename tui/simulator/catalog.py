@@ -112,6 +112,17 @@ SENTDM_DESCRIPTIONS = {
     "CANCELLED": "Scheduled message cancelled",
     "RECEIVED": "Message received",
 }
+# `SimWorld.plan_resend` outcomes: (steps from the resend, failure).
+RESEND_OUTCOMES: dict[str, tuple[list[tuple[float, str]], tuple[str, str] | None]] = {
+    "DELIVERED": (
+        [(0, "QUEUED"), (0.5, "PROCESSED"), (1, "ROUTED"), (2, "SENT"), (5, "DELIVERED")],
+        None,
+    ),
+    "FAILED": ([(0, "QUEUED"), (0.5, "PROCESSED"), (2, "SENT"), (6, "FAILED")], SENTDM_FAILED[1]),
+    "BLOCKED": ([(0, "QUEUED"), (0.4, "BLOCKED")], SENTDM_BLOCKED[0]),
+}
+SENTDM_FROM = "+14155550100"  # the simulated accounts' sending numbers
+SENDO_FROM = "+14159436397"  # every simulated Sendo campaign's number
 SENTDM_PRICES = {"sms": 0.0075, "mms": 0.0200, "whatsapp": 0.0450, "rcs": 0.0300}
 
 

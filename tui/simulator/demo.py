@@ -6,13 +6,11 @@ what a new user sees.
 
 from __future__ import annotations
 
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
-from tui.config import Secret, Settings, load
 from tui.model import Provider
-from tui.simulator.server import SENDO_KEY, SENTDM_KEY, SimConfig, Simulator
+from tui.simulator.rich import add_rich_campaign
+from tui.simulator.server import SimConfig, Simulator
 from tui.simulator.world import SimMessage, SimWorld
 
 HOSTILE_BODY = "Your code is [bold red]1234[/] \x1b[2J\x1b]52;c;cHduZWQ=\x07 [link=https://evil.example]click[/link]"
@@ -124,11 +122,13 @@ _TELLING: list[tuple[Provider, list[tuple[float, str]], dict[str, Any]]] = [
 
 
 def build_world(
-    seed: int = 7, campaign_size: int = 240, *, epoch: float | None = None
+    seed: int = 7, campaign_size: int = 240, *, epoch: float | None = None, rich: bool = False
 ) -> tuple[SimWorld, list[SimMessage]]:
     """A world with settled history (created hours ago), the telling cases and a live campaign.
 
-    Deterministic for a seed and epoch: screenshots and snapshot tests depend on it.
+    Deterministic for a seed and epoch: screenshots and snapshot tests depend on it. `rich`
+    makes the campaign the richer one of rich.py (countries, channels, prices, hours of
+    history, one dominant failure cause); everything before the campaign is the same either way.
     """
     world = SimWorld(seed, epoch=epoch)
     if epoch is not None:
@@ -164,34 +164,22 @@ def build_world(
             created=-5400.0,
         )
     )
-    tracked += world.add_campaign(campaign_size, name="spring-sale", spread=0.0)
+    if rich:
+        tracked += add_rich_campaign(world, campaign_size, name="spring-sale")
+    else:
+        tracked += world.add_campaign(campaign_size, name="spring-sale", spread=0.0)
     return world, tracked
 
 
-def demo_settings(sim: Simulator, history_path: Path, base: Settings | None = None) -> Settings:
-    """Settings that point both providers at the simulator, with its (public, fake) keys."""
-    base = base or load(Path("/nonexistent/sendwatch-demo.toml"), env={})
-    sentdm = replace(
-        base.sentdm,
-        api_key=Secret(SENTDM_KEY),
-        base_url=sim.base_url,
-        profile_id="",
-        key_source="demo",
-    )
-    sendo = replace(base.sendo, api_key=Secret(SENDO_KEY), base_url=sim.base_url, key_source="demo")
-    return replace(
-        base,
-        sentdm=sentdm,
-        sendo=sendo,
-        history=replace(base.history, path=str(history_path)),
-        path=Path("(demo)"),
-    )
-
-
 def start_demo(
-    seed: int = 7, campaign_size: int = 240, port: int = 0, sentdm_per_minute: float = 200.0
+    seed: int = 7,
+    campaign_size: int = 240,
+    port: int = 0,
+    sentdm_per_minute: float = 200.0,
+    *,
+    rich: bool = False,
 ) -> tuple[Simulator, list[SimMessage]]:
-    world, tracked = build_world(seed, campaign_size)
+    world, tracked = build_world(seed, campaign_size, rich=rich)
     config = SimConfig(
         error_rate=0.01,
         sentdm_per_minute=sentdm_per_minute,

@@ -15,7 +15,9 @@ from typing import Any
 
 from tui.model import Provider
 from tui.simulator.catalog import SENTDM_BLOCKED, TEMPLATES
-from tui.simulator.world import SimWorld, Steps
+from tui.simulator.lifecycle import release_time
+from tui.simulator.progressions import Steps
+from tui.simulator.world import SimMessage, SimWorld
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
@@ -144,8 +146,9 @@ def _validate_sentdm(
     return list(dict.fromkeys(to)), list(dict.fromkeys(channels)), found, text, media
 
 
-def sentdm_send(world: SimWorld, body: Any) -> dict[str, Any]:
-    """Validate and (unless `sandbox`) add one message per (recipient, channel); the 202 `data`."""
+def sentdm_send(world: SimWorld, body: Any, account: str | None = None) -> dict[str, Any]:
+    """Validate and (unless `sandbox`) add one message per (recipient, channel), owned by
+    `account`; the 202 `data`."""
     to, channels, template, text, media = _validate_sentdm(body)
     scheduled = _scheduled(world, body.get("scheduled_at"))
     sandbox = bool(body.get("sandbox"))
@@ -158,7 +161,7 @@ def sentdm_send(world: SimWorld, body: Any) -> dict[str, Any]:
                     mid = world.new_id(Provider.SENTDM)
                 else:
                     mid = _add_sentdm(
-                        world, number, channel, template, text or "", media, scheduled
+                        world, number, channel, template, text or "", media, scheduled, account
                     ).id
                 recipients.append(
                     {"message_id": mid, "to": number, "channel": channel, "body": text}
@@ -182,18 +185,20 @@ def _add_sentdm(
     text: str,
     media: list[str],
     scheduled: float | None,
-):
+    account: str | None,
+) -> SimMessage:
     now = world.now()
-    error = None
+    error: tuple[str | int, str] | None = None
     if number.endswith("0000"):  # the simulator's account has no balance for these
         steps: Steps = [(0.0, "QUEUED"), (0.4, "BLOCKED")]
         error = SENTDM_BLOCKED[0]
     else:
         steps, error = world.random_steps(Provider.SENTDM, channel)
-    if scheduled is not None:
-        delay = scheduled - now
-        steps = [(0.0, "QUEUED"), (0.2, "SCHEDULED")] + [(off + delay, st) for off, st in steps[1:]]
+    if scheduled is not None:  # held until the sweeper's first tick at or after scheduled_at
+        shift = release_time(scheduled) - now - steps[1][0]
+        steps = [(0.0, "QUEUED"), (0.0, "SCHEDULED")] + [(off + shift, st) for off, st in steps[1:]]
     extra: dict[str, Any] = {
+        "account": account,
         "scheduled_at": scheduled,
         "template": template[:3] if template else ("", "", ""),
     }
@@ -220,8 +225,8 @@ def _add_sentdm(
     )
 
 
-def sendo_send(world: SimWorld, body: Any) -> str:
-    """Validate and add one Sendo message; its ID."""
+def sendo_send(world: SimWorld, body: Any, account: str | None = None) -> str:
+    """Validate and add one Sendo message owned by `account`; its ID."""
     if not isinstance(body, dict):
         raise SendRefused(400, "", "Request body must be a JSON object")
     campaign, text, to = body.get("campaign"), body.get("body"), body.get("to")
@@ -248,7 +253,7 @@ def sendo_send(world: SimWorld, body: Any) -> str:
             [(0.0, "CREATED"), (0.5, "QUEUED"), (1.5, "FAILED")],
             (1002, "Invalid destination number"),
         )
-    extra: dict[str, Any] = {"metadata": dict(metadata)}
+    extra: dict[str, Any] = {"metadata": dict(metadata), "account": account}
     if media:
         extra["media"] = [{"url": u} for u in media]
     if sender:

@@ -63,6 +63,11 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def iso_now() -> str:
+    """An envelope's `timestamp`: when the event was emitted (real time), milliseconds, `Z`."""
+    return _iso(time.time())
+
+
 @dataclass
 class WebhookConfig:
     url: str  # a base URL (the PATHS are added) or a full endpoint URL (both providers post to it)

@@ -4,6 +4,9 @@ Each message carries a script of (offset, STATUS) steps drawn once from the seed
 at any moment is read off that script, so the same seed and clock give the same answers no matter
 how often, or in what order, a client asks. The clock can be frozen and advanced by tests.
 Statuses are stored as the providers send them today (upper case, docs/providers.md).
+Actions (resend, cancel: lifecycle.py) rewrite a script from the present on, never its past.
+Later features (hostile messages, resends, the rich campaign) draw from streams of their own,
+so a seeded world built without them answers exactly as it always did.
 """
 
 from __future__ import annotations
@@ -19,16 +22,28 @@ from typing import Any
 from tui.model import Provider
 from tui.simulator.catalog import (
     FIRST_NAMES,
-    SENDO_FAILURES,
-    SENTDM_BLOCKED,
-    SENTDM_FAILED,
-    SENTDM_FILTERED,
+    RESEND_OUTCOMES,
+    SENDO_FROM,
+    SENTDM_FROM,
     SENTDM_PRICES,
     TEMPLATES,
     canon_status,
 )
+from tui.simulator.hostile import add_hostile
+from tui.simulator.progressions import Steps, sendo_steps, sentdm_steps
 
-Steps = list[tuple[float, str]]
+Error = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One delivery attempt of a resent message: where its steps start, its failure, its price."""
+
+    first_step: int
+    error: Error | None
+    price: float | None
+
+
 DEFAULT_SENDO_CAMPAIGN = "U7fQ3123"
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -62,13 +77,38 @@ class SimMessage:
         None  # Sent.dm message_body.media; Sendo mediaUrls come from it
     )
     subject: str | None = None
+    region: str | None = None  # Sent.dm region_code (None: "US", the simulator's usual numbers)
+    phone_international: str | None = None  # Sent.dm's display form (None: a US rendering)
+    account: str | None = None  # owning account id (accounts.py); None: the default family
+    hostile: str | None = None  # a poison answer kind (hostile.py); None: answered normally
+    hostile_options: dict[str, Any] = field(default_factory=dict)
+    # Sent.dm resends (lifecycle.py): every attempt once the message was resent, oldest first;
+    # empty while it has had one attempt, whose failure and price are `error` and `price`.
+    attempts: list[AttemptRecord] = field(default_factory=list)
 
     def visible_steps(self, now: float) -> Steps:
         """Steps that have happened by world time `now`, as (absolute time, status)."""
         return [(self.created + off, st) for off, st in self.steps if self.created + off <= now]
 
-    def final_time(self) -> float:
-        return self.created + self.steps[-1][0]
+    def status_at(self, now: float) -> tuple[float, str]:
+        """(when, STATUS) of the last step reached by world time `now` (the first before it)."""
+        seen = self.visible_steps(now)
+        return seen[-1] if seen else (self.created, self.steps[0][1])
+
+    def attempt_of(self, step: int) -> tuple[Error | None, float | None]:
+        """The failure and price of the attempt the step at index `step` belongs to."""
+        for attempt in reversed(self.attempts):
+            if attempt.first_step <= step:
+                return attempt.error, attempt.price
+        return self.error, self.price
+
+    def step_index(self, at: float, status: str) -> int:
+        """Index of the (last) step reached at world time `at` with `status` (-1: none)."""
+        for i in range(len(self.steps) - 1, -1, -1):
+            off, st = self.steps[i]
+            if st == status and abs(self.created + off - at) < 1e-9:
+                return i
+        return -1
 
     @property
     def media_urls(self) -> list[str]:
@@ -100,6 +140,10 @@ class SimWorld:
         self._frozen: float | None = None
         self.lock = threading.RLock()
         self.messages: dict[str, SimMessage] = {}
+        # New features draw from here, never from `rng`: seeded worlds stay what they were.
+        self.extra_rng = random.Random(f"{seed}-extra")
+        self.resend_rng = random.Random(f"{seed}-resend")
+        self.resend_plans: dict[str, list[tuple[Steps, Error | None]]] = {}
 
     # -- clock ------------------------------------------------------------------------------
     def now(self) -> float:
@@ -123,8 +167,8 @@ class SimWorld:
         return wall - self.epoch
 
     # -- messages ---------------------------------------------------------------------------
-    def new_id(self, provider: Provider) -> str:
-        bits = self.rng.getrandbits(128)
+    def new_id(self, provider: Provider, rng: random.Random | None = None) -> str:
+        bits = (rng or self.rng).getrandbits(128)
         # Sent.dm's documented IDs look time-based (version 1); Sendo's are random (version 4).
         return str(uuid.UUID(int=bits, version=1 if provider is Provider.SENTDM else 4))
 
@@ -140,33 +184,36 @@ class SimWorld:
         message_id: str | None = None,
         created: float | None = None,
         to: str | None = None,
+        rng: random.Random | None = None,
         **extra: Any,
     ) -> SimMessage:
         """Add one message; without `steps` a random realistic progression is drawn.
 
         `error` is Sent.dm's (reason_code, reason) or Sendo's (errorCode, errorMessage); an int
         Sendo code is answered as a JSON number. `extra` sets any other `SimMessage` field.
+        `rng` draws this message's id, text and progression from another stream than the
+        world's own, so new features leave every seeded world's existing messages unchanged.
         """
         with self.lock:
-            rng = self.rng
+            rng = rng or self.rng
             n = rng.randrange(100000, 999999)
             name = rng.choice(FIRST_NAMES)
             template = rng.choice(TEMPLATES)
             to_number = f"+1{rng.randrange(2012000000, 9899999999)}"
             if steps is None:
-                steps, drawn = self.random_steps(provider, channel)
+                steps, drawn = self.random_steps(provider, channel, rng)
                 error = error or drawn
             steps = [(float(off), canon_status(provider, st)) for off, st in steps]
             numeric = isinstance(error[0], int) if error else False
             if error is not None:
                 error = (str(error[0]), error[1])
             msg = SimMessage(
-                id=(message_id or self.new_id(provider)).lower(),
+                id=(message_id or self.new_id(provider, rng)).lower(),
                 provider=provider,
                 created=self.now() if created is None else created,
                 steps=steps,
                 to=to or to_number,
-                from_="+14155550100" if provider is Provider.SENTDM else "+14159436397",
+                from_=SENTDM_FROM if provider is Provider.SENTDM else SENDO_FROM,
                 body=body if body is not None else template[3].format(name=name, n=n),
                 channel=channel,
                 template=(template[0], template[1], template[2]),
@@ -174,7 +221,7 @@ class SimWorld:
                 error=error,
                 metadata={"customId": str(n)},
                 numeric_code=extra.pop("numeric_code", numeric),
-                price=extra.pop("price", self._price(provider, channel, steps)),
+                price=extra.pop("price", self.price_for(provider, channel, steps)),
             )
             for key, value in extra.items():
                 if not hasattr(msg, key):
@@ -193,8 +240,27 @@ class SimWorld:
             self.messages[msg.id] = msg
             return msg
 
+    def add_hostile(self, provider: Provider, kind: str, **options: Any) -> SimMessage:
+        """A message whose every GET is answered with poison `kind` (hostile.py lists them)."""
+        return add_hostile(self, provider, kind, self.extra_rng, **options)
+
+    def plan_resend(
+        self, message_id: str, outcome: str | Steps, error: Error | None = None
+    ) -> None:
+        """How the message's next resend goes: "DELIVERED", "FAILED", "BLOCKED" or explicit steps
+        (offsets from the resend), with `error` for a failure (a documented code by default).
+        Plans queue up, one per resend; without one, a resend draws a fresh progression."""
+        if isinstance(outcome, str):
+            steps, default = RESEND_OUTCOMES[outcome.upper()]
+            outcome, error = list(steps), error or default
+        with self.lock:
+            self.resend_plans.setdefault(message_id.lower(), []).append(
+                ([(float(off), canon_status(Provider.SENTDM, st)) for off, st in outcome], error)
+            )
+
     @staticmethod
-    def _price(provider: Provider, channel: str, steps: Steps) -> float | None:
+    def price_for(provider: Provider, channel: str, steps: Steps) -> float | None:
+        """Sent.dm's price of an attempt with these steps (free when refused before sending)."""
         if provider is not Provider.SENTDM:
             return None
         if steps and steps[-1][1] in ("BLOCKED", "FILTERED", "CANCELLED"):
@@ -202,71 +268,12 @@ class SimWorld:
         return SENTDM_PRICES.get(channel, 0.0075)
 
     def random_steps(
-        self, provider: Provider, channel: str
+        self, provider: Provider, channel: str, rng: random.Random | None = None
     ) -> tuple[Steps, tuple[str | int, str] | None]:
+        """A realistic progression (and its failure, if any) drawn from `rng` (the world's)."""
         if provider is Provider.SENTDM:
-            return self._random_sentdm(channel)
-        return self._random_sendo(channel)
-
-    def _random_sentdm(self, channel: str) -> tuple[Steps, tuple[str | int, str] | None]:
-        rng = self.rng
-        steps: Steps = [(0.0, "QUEUED")]
-        roll = rng.random()
-        t = rng.uniform(0.3, 2)
-        if roll < 0.03:  # refused before sending: balance, sender not active
-            steps.append((t, "BLOCKED"))
-            return steps, rng.choice(SENTDM_BLOCKED)
-        for st in rng.choice([["PROCESSED", "ROUTED"], ["PROCESSED"], ["ROUTED"]]):
-            steps.append((t, st))
-            t += rng.uniform(0.5, 3)
-        if roll < 0.05:
-            steps.append((t, "FILTERED"))
-            return steps, rng.choice(SENTDM_FILTERED)
-        skip_sent = channel == "sms" and steps[-1][1] == "ROUTED" and rng.random() < 0.15
-        if not skip_sent:
-            t += rng.uniform(1, 12)
-            steps.append((t, "SENT"))
-        if roll < 0.11:
-            t += rng.uniform(2, 60)
-            steps.append((t, "FAILED"))
-            return steps, rng.choice(SENTDM_FAILED)
-        if roll < 0.14 and not skip_sent:
-            return steps, None  # no delivery report ever comes: stays SENT
-        t += rng.expovariate(1 / 20) + 2
-        steps.append((t, "DELIVERED"))
-        if channel in ("whatsapp", "rcs") and rng.random() < 0.6:
-            t += rng.expovariate(1 / 60) + 5
-            steps.append((t, "READ"))
-        return steps, None
-
-    def _random_sendo(self, channel: str) -> tuple[Steps, tuple[str | int, str] | None]:
-        rng = self.rng
-        t = rng.uniform(0.5, 3)
-        steps: Steps = [(0.0, "CREATED"), (t, "QUEUED")]
-        t += rng.uniform(1, 15)
-        steps.append((t, "SENT"))
-        roll = rng.random()
-        if channel == "mms" and roll < 0.5:
-            return steps, None  # MMS sometimes never leave SENT
-        if roll < 0.08:
-            t += rng.uniform(2, 60)
-            code, text = rng.choice(SENDO_FAILURES)
-            steps.append((t, "FAILED"))
-            return steps, (int(code) if rng.random() < 0.5 else code, text)
-        if roll < 0.10:
-            t += rng.uniform(120, 600)
-            steps.append((t, "EXPIRED"))
-            return steps, None
-        if roll < 0.13:
-            return steps, None  # stuck in SENT ("almost always means it was delivered")
-        t += rng.expovariate(1 / 20) + 2
-        steps.append((t, "DELIVERED"))
-        if (
-            channel == "mms" and rng.random() < 0.3
-        ):  # read receipts: MMS only (sendwatch rechecks just those)
-            t += rng.expovariate(1 / 60) + 5
-            steps.append((t, "READ"))
-        return steps, None
+            return sentdm_steps(channel, rng or self.rng)
+        return sendo_steps(channel, rng or self.rng)
 
     def add_campaign(
         self,
