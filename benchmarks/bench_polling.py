@@ -30,8 +30,8 @@ from tui.model import Provider, normalize_status
 from tui.polling.policy import PollPolicy
 from tui.polling.poller import Poller
 from tui.providers.lookup import Providers
+from tui.services.demo import demo_settings
 from tui.simulator import SENDO_KEY, SENTDM_KEY, SimConfig, Simulator, SimWorld
-from tui.simulator.demo import demo_settings
 from tui.store import SQLiteStore
 
 FINAL = {"delivered", "read", "failed"}

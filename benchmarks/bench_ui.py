@@ -250,8 +250,8 @@ async def idle_cpu(db: Path, seconds: float) -> float:
     """CPU share of the app process over `seconds` when every message is final."""
     from tui.app.app import SendwatchApp
     from tui.config import load
+    from tui.services.demo import demo_settings
     from tui.simulator import Simulator, SimWorld
-    from tui.simulator.demo import demo_settings
     from tui.store import SQLiteStore
 
     sim = Simulator(SimWorld(4)).start()

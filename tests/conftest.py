@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tui.config import Settings, load
+from tui.services.demo import demo_settings
 from tui.simulator import SimConfig, Simulator, SimWorld
-from tui.simulator.demo import demo_settings
 
 EPOCH = 1_767_225_600.0  # 2026-01-01T00:00:00Z: fixed so payloads are reproducible
 

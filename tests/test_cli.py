@@ -111,7 +111,7 @@ def test_secrets_never_leak(env, world, sim, tmp_path: Path) -> None:
     """The keys appear nowhere: output, errors, the history file, reprs."""
     from tests.conftest import fast
     from tui.config import load
-    from tui.simulator.demo import demo_settings
+    from tui.services.demo import demo_settings
 
     m = world.add_message(
         Provider.SENTDM, [(0, "queued"), (2, "failed")], error=("30003", "x"), created=-5

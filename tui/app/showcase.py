@@ -16,8 +16,9 @@ from tui.model import Provider
 from tui.polling.policy import PollPolicy
 from tui.polling.record import record_lookup
 from tui.providers.lookup import Providers
+from tui.services.demo import demo_settings
 from tui.simulator import SimConfig, Simulator
-from tui.simulator.demo import build_world, demo_settings
+from tui.simulator.demo import build_world
 from tui.simulator.world import SimMessage
 from tui.store import SQLiteStore, Store
 

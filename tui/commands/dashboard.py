@@ -86,7 +86,8 @@ def run_demo(listen: tuple[str, int] | None = None) -> int:
     from dataclasses import replace
 
     from tui.config import Secret
-    from tui.simulator.demo import demo_settings, start_demo
+    from tui.services.demo import demo_settings
+    from tui.simulator.demo import start_demo
     from tui.simulator.webhooks import (
         SIM_WEBHOOK_SECRET,
         SIM_WEBHOOK_TOKEN,
