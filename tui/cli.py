@@ -4,11 +4,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui import __version__, paths
+
+if TYPE_CHECKING:
+    from tui.observe.logs import LogFormat
+
+#: commands that change something at a provider or delete history: refused in read-only mode
+READ_ONLY_REFUSED = frozenset({"send", "resend", "cancel"})
 
 EPILOG = """commands:
   (none)        open the dashboard (sendwatch --demo: against the embedded simulator, no keys)
@@ -17,12 +25,16 @@ EPILOG = """commands:
   send          send a message (or a template) and track it; --watch opens the dashboard on it
   listen        receive status by webhook into history (Sent.dm signed, Sendo token)
   poll          the poller (and --listen receiver) without a screen, for a server; one poller per account
+  wait          wait until messages (IDs or --campaign) are final; exit by outcome (for scripts and CI)
+  report        delivery numbers of a campaign (or everything) and what explains its failures
+  serve         serve the dashboard in a browser (sendwatch --demo serve: the demo)
   export        write the tracked messages as CSV or JSON
   config        path | init | check
   simulate      run the provider simulator on 127.0.0.1
 
-exit codes: 0 ok, 2 usage / invalid ID / bad config, 3 not found, 4 auth or permission,
-5 network or provider failure after retries"""
+exit codes: 0 ok, 1 (wait) all final but a threshold missed, 2 usage / invalid ID / bad config /
+read-only mode, 3 not found, 4 auth or permission, 5 network, provider or store failure after
+retries, 6 (wait) the timeout passed"""
 
 
 def _global_options(*, in_subcommand: bool) -> argparse.ArgumentParser:
@@ -41,6 +53,19 @@ def _global_options(*, in_subcommand: bool) -> argparse.ArgumentParser:
         metavar="FILE",
         **unset,
         help=f"config file (default {paths.config_file()}; env {paths.CONFIG_ENV})",
+    )
+    options.add_argument(
+        "--read-only",
+        action="store_true",
+        **unset,
+        help="refuse send, resend, cancel, forget and clear history (env SENDWATCH_READ_ONLY=1, "
+        "or [ui] read_only = true)",
+    )
+    options.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        **unset,
+        help="listen/poll: plain lines or one JSON object per line (env SENDWATCH_LOG_FORMAT)",
     )
     options.add_argument(
         "--demo",
@@ -178,6 +203,17 @@ def build_parser() -> argparse.ArgumentParser:
         parents=common,
     )
     poll.add_argument("--listen", metavar="[HOST:]PORT", help="also receive webhooks there")
+    poll.add_argument(
+        "--metrics", metavar="[HOST:]PORT", help="serve GET /metrics (Prometheus) there"
+    )
+
+    from tui.commands import report as report_cmd
+    from tui.commands import serve as serve_cmd
+    from tui.commands import wait as wait_cmd
+
+    wait_cmd.add_parser(sub, common)
+    report_cmd.add_parser(sub, common)
+    serve_cmd.add_parser(sub, common)
 
     export = sub.add_parser("export", help="write tracked messages as CSV or JSON", parents=common)
     export.add_argument("--campaign", help="only this campaign")
@@ -239,7 +275,7 @@ def _plain_streams() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.demo and args.command:
+    if args.demo and args.command not in (None, "serve"):
         parser.error(
             f"--demo opens the dashboard on the embedded simulator; it does not combine with `{args.command}` "
             "(to try the CLI, run `sendwatch simulate`)"
@@ -276,6 +312,22 @@ def main(argv: list[str] | None = None) -> int:
             listen_at = parse_listen(args.listen)
         except ValueError as exc:
             return fail(str(exc), 2)
+    log_format: LogFormat = "text"
+    if args.command in ("listen", "poll"):  # from here on, every line they write is in this format
+        from tui.observe.logs import resolve_format, setup_logging
+
+        try:
+            log_format = resolve_format(getattr(args, "log_format", None))
+        except ValueError as exc:
+            return fail(str(exc), 2)
+        setup_logging(log_format)  # the commands add the settings' secrets once they are read
+    if args.command == "serve":
+        from tui.commands import serve
+
+        if getattr(args, "read_only", False):
+            os.environ["SENDWATCH_READ_ONLY"] = "1"  # every browser session's dashboard inherits it
+
+        return serve.run(args, None)  # each browser session loads the config itself
     if args.demo:
         from tui.commands import dashboard
 
@@ -284,6 +336,24 @@ def main(argv: list[str] | None = None) -> int:
         settings = load(config_path)
     except ConfigError as exc:
         return fail(str(exc), 2)
+    if getattr(args, "read_only", False) and not settings.ui.read_only:
+        settings = replace(
+            settings, ui=replace(settings.ui, read_only=True), read_only_source="--read-only"
+        )
+    if settings.ui.read_only and args.command in READ_ONLY_REFUSED:
+        return fail(
+            f"read-only mode is on ({settings.read_only_source}): `{args.command}` is refused "
+            "and nothing was sent",
+            2,
+        )
+    if args.command == "wait":
+        from tui.commands import wait
+
+        return wait.run(args, settings)
+    if args.command == "report":
+        from tui.commands import report
+
+        return report.run(args, settings)
     if args.command == "get":
         from tui.commands import get
 
@@ -300,15 +370,16 @@ def main(argv: list[str] | None = None) -> int:
             host, port = listen.parse_listen(args.address)
         except ValueError as exc:
             return fail(str(exc), 2)
-        return listen.run(settings, host, port)
+        return listen.run(settings, host, port, log_format)
     if args.command == "poll":
         from tui.commands import listen, poll
 
         try:
             address = listen.parse_listen(args.listen) if args.listen else None
+            metrics_at = listen.parse_listen(args.metrics) if args.metrics else None
         except ValueError as exc:
             return fail(str(exc), 2)
-        return poll.run(settings, address)
+        return poll.run(settings, address, metrics_at=metrics_at, log_format=log_format)
     if args.command == "export":
         from tui.commands import export
 

@@ -7,7 +7,6 @@ Environment variables override the file for API keys, so keys can stay out of it
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import os
 import tomllib
@@ -21,8 +20,11 @@ from urllib.parse import urlsplit
 import tomli_w
 
 from tui import paths
+from tui.alerts.settings import AlertSettings, parse_alerts
+from tui.alerts.settings import default_settings as default_alert_settings
 from tui.errors import ConfigError
 from tui.model import Provider
+from tui.secret import Secret, is_loopback
 
 ENV_KEYS: dict[Provider, tuple[str, ...]] = {
     Provider.SENTDM: ("SENT_DM_API_KEY", "SENT_API_KEY"),
@@ -34,6 +36,7 @@ ENV_WEBHOOK: dict[Provider, tuple[str, str]] = {
     Provider.SENDO: ("webhook_token", "SENDO_WEBHOOK_TOKEN"),
 }
 DATABASE_URL_ENV = "SENDWATCH_DATABASE_URL"
+READ_ONLY_ENV = "SENDWATCH_READ_ONLY"
 ENV_URLS: dict[Provider, str] = {
     Provider.SENTDM: "SENDWATCH_SENTDM_URL",
     Provider.SENDO: "SENDWATCH_SENDO_URL",
@@ -42,41 +45,6 @@ DEFAULT_BASE_URLS = {
     Provider.SENTDM: "https://api.sent.dm",
     Provider.SENDO: "https://api.sendo.dev",
 }
-
-
-class Secret:
-    """An API key that refuses to be printed: repr/str/format all show a redaction."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def redacted(self) -> str:
-        """What may be shown: the last 4 characters of a long key, nothing of a short one."""
-        if not self._value:
-            return "(not set)"
-        return f"…{self._value[-4:]}" if len(self._value) >= 16 else "****"
-
-    def __repr__(self) -> str:
-        return f"Secret({self.redacted()!r})"
-
-    __str__ = redacted
-
-    def __format__(self, spec: str) -> str:
-        return self.redacted()
 
 
 @dataclass(frozen=True)
@@ -159,6 +127,9 @@ class UiSettings:
     """`[ui]`."""
 
     theme: str = "textual-dark"
+    #: Refuse send, resend, cancel, forget and clear history (a shared production account on a
+    #: teammate's screen); also `--read-only` and SENDWATCH_READ_ONLY=1.
+    read_only: bool = False
 
 
 #: Dashboard actions whose keys `[keys]` may remap (binding IDs in the app).
@@ -192,6 +163,10 @@ class Settings:
     #: `[keys]`: action -> key(s), e.g. refresh = "f5,r" (for keys a terminal or tmux swallows)
     keys: dict[str, str] = field(default_factory=dict)
     file_exists: bool = False
+    #: `[alerts]`: where alerts go and the rules (tui/alerts/settings.py); defaults when absent
+    alerts: AlertSettings = field(default_factory=default_alert_settings)
+    #: how read-only mode was switched on ("" when off): said when an action is refused
+    read_only_source: str = ""
 
     def provider(self, provider: Provider) -> ProviderSettings:
         return self.sentdm if provider is Provider.SENTDM else self.sendo
@@ -238,16 +213,6 @@ def check_database_url(url: str, where: str) -> None:
         raise ConfigError(
             f"{where}: history url must start with postgresql:// (leave it empty for the local file)"
         )
-
-
-def is_loopback(host: str) -> bool:
-    """localhost or a loopback address (where plain http:// and a webhook receiver are fine)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def check_base_url(url: str, where: str) -> None:
@@ -365,11 +330,11 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    unknown = set(data) - {"providers", "keys", *_SECTIONS}
+    unknown = set(data) - {"providers", "keys", "alerts", *_SECTIONS}
     if unknown:
         name = sorted(unknown)[0]
         raise ConfigError(
-            f"{_where(path, text, name, None)} is not a known section (known: providers, {', '.join(_SECTIONS)})"
+            f"{_where(path, text, name, None)} is not a known section (known: providers, keys, alerts, {', '.join(_SECTIONS)})"
         )
     providers = data.get("providers", {})
     if not isinstance(providers, dict):
@@ -436,12 +401,21 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
     if sections["network"].request_deadline <= 0:
         raise ConfigError(f"{_where(path, text, 'network', 'request_deadline')} must be above 0")
     keys = _keys(data.get("keys", {}), path, text)
+    alerts = parse_alerts(data.get("alerts", {}), str(path), env)
+    read_only_source = ""
+    if env.get(READ_ONLY_ENV, "").strip().lower() in ("1", "true", "yes", "on"):
+        sections["ui"] = replace(sections["ui"], read_only=True)
+        read_only_source = f"${READ_ONLY_ENV}"
+    elif sections["ui"].read_only:
+        read_only_source = f"read_only = true in [ui] of {path}"
     return Settings(
         path=path,
         sentdm=built[Provider.SENTDM],
         sendo=built[Provider.SENDO],
         keys=keys,
         file_exists=exists,
+        alerts=alerts,
+        read_only_source=read_only_source,
         **sections,
     )
 

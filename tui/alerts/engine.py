@@ -22,8 +22,9 @@ from tui.alerts.notify import Notifier
 from tui.alerts.settings import AlertRule, AlertSettings, RuleKind
 from tui.alerts.state import RuleState, StateFile
 from tui.alerts.units import format_duration
-from tui.config import Secret, Settings
+from tui.config import Settings
 from tui.model import Provider
+from tui.secret import Secret
 from tui.store import ListFilter, Row, Store
 
 log = logging.getLogger("sendwatch.alerts")

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from tui.config import Secret
+from tui.secret import Secret
 
 log = logging.getLogger("sendwatch.alerts")
 

@@ -30,8 +30,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tui.alerts.units import parse_duration, parse_percent
-from tui.config import Secret, is_loopback
 from tui.errors import ConfigError
+from tui.secret import Secret, is_loopback
 
 WEBHOOK_ENV = "SENDWATCH_ALERT_WEBHOOK_URL"
 
