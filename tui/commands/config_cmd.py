@@ -52,7 +52,9 @@ def run(action: str, path: Path, force: bool) -> int:
                 f"  {'':<8} webhooks     {'secret' if provider is Provider.SENTDM else 'token'} {secret.redacted()} "
                 "(sendwatch listen serves /webhooks/" + provider.value + ")"
             )
-    for line in settings.alerts.describe():  # the rules in force (defaults when none are configured)
+    for (
+        line
+    ) in settings.alerts.describe():  # the rules in force (defaults when none are configured)
         print(safe_text(line, single_line=True))
     if settings.ui.read_only:
         print(f"read-only mode: on ({safe_text(settings.read_only_source, single_line=True)})")
