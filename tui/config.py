@@ -24,7 +24,8 @@ from tui.alerts.settings import AlertSettings, parse_alerts
 from tui.alerts.settings import default_settings as default_alert_settings
 from tui.errors import ConfigError
 from tui.model import Provider
-from tui.secret import Secret, is_loopback
+from tui.secret import Secret as Secret  # re-exported: callers import it from the config
+from tui.secret import is_loopback as is_loopback
 
 ENV_KEYS: dict[Provider, tuple[str, ...]] = {
     Provider.SENTDM: ("SENT_DM_API_KEY", "SENT_API_KEY"),
