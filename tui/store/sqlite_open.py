@@ -258,7 +258,7 @@ def _move_aside(path: Path) -> Path:
 def _os_error(exc: OSError, where: Path) -> StoreError:
     cause = exc.strerror or type(exc).__name__
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return StoreReadOnly(f"the history's {where} cannot be written: read-only ({cause})")
+        return StoreReadOnly(f"the history at {where} cannot be written: read-only ({cause})")
     if exc.errno == errno.ENOSPC:
-        return StoreFull(f"the history's {where} cannot be written: the disk is full")
-    return StoreError(f"the history's {where} cannot be used: {cause}")
+        return StoreFull(f"the history at {where} cannot be written: the disk is full")
+    return StoreError(f"the history at {where} cannot be used: {cause}")
