@@ -27,9 +27,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import phonenumbers
-
 from tui.coerce import as_dict, as_float, as_int, as_list
+from tui.countries import CountryLookup as CountryLookup  # re-exported for the report's callers
 from tui.model import Status
 from tui.reasons import explain, explain_status
 from tui.store import ListFilter, Store
@@ -62,52 +61,6 @@ def _epoch(value: object) -> float | None:
         parsed = parse_time(value)
         return parsed.timestamp() if parsed else None
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp()
-
-
-class CountryLookup:
-    """ISO 3166 alpha-2 country of an E.164 number, via phonenumbers, cached per number prefix.
-
-    The key is the country calling code plus the first six national digits: enough to tell apart
-    every region sharing a calling code (NANP area codes, +44 Crown dependencies, +7 Kazakhstan,
-    +39 Vatican...). A prefix is only cached once a number under it was placed.
-    """
-
-    PREFIX_DIGITS = 6
-
-    def __init__(self) -> None:
-        self._cache: dict[str, str] = {}
-
-    def country(self, number: object) -> str | None:
-        if not isinstance(number, str) or not number.startswith("+") or len(number) > 32:
-            return None
-        digits = "".join(ch for ch in number if ch.isdigit())
-        key = _prefix_key(digits, self.PREFIX_DIGITS)
-        if key is not None and key in self._cache:
-            return self._cache[key]
-        try:
-            parsed = phonenumbers.parse("+" + digits, None)
-        except phonenumbers.NumberParseException:
-            return None
-        region = phonenumbers.region_code_for_number(parsed)
-        if not region or region == phonenumbers.REGION_CODE_FOR_NON_GEO_ENTITY:
-            return None
-        if key is not None:
-            self._cache[key] = region
-        return region
-
-
-def _prefix_key(digits: str, national_digits: int) -> str | None:
-    """Calling code + the first national digits, or None when the number is shorter than that.
-
-    Calling codes are prefix-free, so the first 1-3 digits found in phonenumbers' table are it."""
-    for size in (1, 2, 3):
-        if (
-            digits[:size].isdigit()
-            and int(digits[:size]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
-        ):
-            key = digits[: size + national_digits]
-            return key if len(key) == size + national_digits else None
-    return None
 
 
 def percentile(ordered: list[float], pct: float) -> float | None:
