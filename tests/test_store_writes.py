@@ -264,8 +264,8 @@ def test_overlapping_imports_at_once_both_succeed(open_store) -> None:
 
 @pytest.mark.parametrize("backend", ["postgresql"])
 def test_an_import_waiting_on_another_never_deadlocks_with_it(open_store) -> None:
-    """First imports A and, while still open, B; the second imports B and A. In one order the
-    second waits for the first; in the given order each would wait for the other."""
+    """First imports A and, while still open, B; the second imports B and A: without imports
+    waiting for each other, each would wait for a row the other inserted."""
     from tests.test_team import wait_until
 
     first, second, probe = open_store(), open_store(), open_store()
@@ -299,3 +299,15 @@ def test_an_import_waiting_on_another_never_deadlocks_with_it(open_store) -> Non
     for t in threads:
         t.join(BOUND)
     assert not errors and probe.count() == 2
+
+
+def test_track_keeps_the_order_given(open_store) -> None:
+    """The list shows the newest first: an import's IDs keep their order, whatever they are."""
+    from tui.store import ListFilter
+
+    store = open_store()
+    ids = [message(i).id for i in (5, 1, 9, 3)]
+    refs = [MessageRef(i) for i in ids] + [MessageRef(ids[1], Provider.SENDO)]  # owner named later
+    assert store.track(refs) == 4
+    assert [r.id for r in store.page(ListFilter(), 0, 10)] == ids[::-1]
+    assert store.provider_of(ids[1]) is Provider.SENDO

@@ -75,6 +75,12 @@ class Backend(ABC):
         """Serialize writers of one message until the transaction ends."""
 
     @abstractmethod
+    def _lock_tracking(self, tx: Tx) -> None:
+        """Serialize `track` transactions: two imports of overlapping IDs in different orders
+        would otherwise each wait for a row the other inserted (the list keeps the given order,
+        so the rows cannot simply be sorted)."""
+
+    @abstractmethod
     def _bump_generation(self, tx: Tx) -> None:
         """Rows were deleted: other instances reload instead of patching rows."""
 

@@ -7,7 +7,8 @@ A sibling of the SQLite store, over a psycopg connection pool. The shared querie
     revision only up to its snapshot's xmin, below which every transaction has ended: a write still
     in flight can never land behind the revision a reader has passed (it may be handed out twice);
   * each transaction that writes sends one `NOTIFY sendwatch_history`, which watchers LISTEN for;
-  * writers of one message queue on an advisory lock of that message (read-merge-write is safe);
+  * writers of one message queue on an advisory lock of that message (read-merge-write is safe),
+    and imports (`track`) on one of their own, so two overlapping imports never deadlock;
   * free text matches one generated, lower-cased search column through a trigram index;
   * the polling lease is a session advisory lock (lease.py).
 
@@ -38,6 +39,7 @@ from tui.store.values import bind
 __all__ = ["PostgresStore", "redact_url"]
 
 ANALYZE_AFTER = 100  # rows added at once before the statistics are refreshed
+TRACK_LOCK = 0x5E4D_0003  # pg_advisory_xact_lock key: one `track` (an import) at a time
 CHANNEL = "sendwatch_history"
 
 
@@ -150,6 +152,9 @@ class PostgresStore(Store):
 
     def _lock_message(self, tx: Tx, message_id: str) -> None:
         _native(tx).native("SELECT pg_advisory_xact_lock(hashtext(%s))", (message_id,))
+
+    def _lock_tracking(self, tx: Tx) -> None:
+        _native(tx).native("SELECT pg_advisory_xact_lock(%s)", (TRACK_LOCK,))
 
     def _bump_generation(self, tx: Tx) -> None:
         _native(tx).native("UPDATE history_meta SET value = value + 1 WHERE key = 'generation'")

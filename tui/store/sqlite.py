@@ -169,6 +169,9 @@ class SQLiteStore(Store):
     def _lock_message(self, tx: Tx, message_id: str) -> None:
         """Nothing to do: the transaction already holds the file's one write lock."""
 
+    def _lock_tracking(self, tx: Tx) -> None:
+        """Nothing to do: the transaction already holds the file's one write lock."""
+
     def _bump_generation(self, tx: Tx) -> None:
         tx.execute("UPDATE history_meta SET value = value + 1 WHERE key = 'generation'")
 

@@ -80,12 +80,12 @@ class Writes(Backend):
         of round trips to a server, not three per ID."""
         now = _now() if now is None else now
         unique: dict[str, MessageRef] = {}
-        for ref in refs:  # one row per ID; an owner named anywhere in the batch is kept
+        for ref in refs:  # one row per ID, in the order given; an owner named anywhere is kept
             if ref.id not in unique or unique[ref.id].provider is None:
                 unique[ref.id] = ref
-        # in one order: two imports of overlapping IDs wait for each other, never deadlock
-        refs = [unique[i] for i in sorted(unique)]
+        refs = list(unique.values())
         with self.transaction() as tx:
+            self._lock_tracking(tx)
             rev = self._rev(tx)
             if campaign:
                 tx.execute(
