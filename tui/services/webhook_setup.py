@@ -138,7 +138,9 @@ async def _register_sendo(
 ) -> list[Secret]:
     tokens: list[Secret] = []
     for campaign in campaigns or await api.campaigns():
-        existing = next((h for h in await api.of_campaign(campaign) if h.url.rstrip("/") == url), None)
+        existing = next(
+            (h for h in await api.of_campaign(campaign) if h.url.rstrip("/") == url), None
+        )
         hook = existing or await api.create(campaign, url)
         action = "reused" if existing else "created"
         result.hooks.append(Registered(Provider.SENDO, hook.id, hook.url, action, campaign))
