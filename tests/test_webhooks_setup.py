@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import fast
 from tui.commands import webhooks_cmd
-from tui.config import Settings, load
+from tui.config import Secret, Settings, load
 from tui.model import Provider, Status
 from tui.providers.lookup import Providers
 from tui.services.demo import demo_settings
@@ -231,3 +231,20 @@ async def test_a_receiver_with_the_registered_secrets_accepts_signed_deliveries(
         store.close()
     for hook in hsim.hooks.hooks.values():
         assert all(row.http_status_code == 200 for row in hook.log), hook.provider
+
+
+def test_one_provider_failing_keeps_what_the_other_gave(
+    hsim, config_path, tmp_path, capsys
+) -> None:
+    settings = settings_for(hsim, config_path, tmp_path)
+    settings = settings.with_provider(Provider.SENDO, api_key=Secret("not-the-key-at-all"))
+    args = cli("register", "https://hooks.example.com", "--sendo-campaign", CAMPAIGN)
+    assert webhooks_cmd.run(args, settings) == 4  # Sendo refused the key
+    captured = capsys.readouterr()
+    assert "Sendo rejected the API key" in captured.err and "not-the-key" not in captured.err
+    (sd,) = hooks_of(hsim, Provider.SENTDM)
+    assert load(config_path, env={}).sentdm.webhook_secret.reveal() == sd.secret  # not lost
+    assert "Sent.dm: created" in captured.out and not hooks_of(hsim, Provider.SENDO)
+    assert webhooks_cmd.run(cli("status", "--sendo-campaign", CAMPAIGN), settings) == 4
+    captured = capsys.readouterr()
+    assert sd.id in captured.out and "Sendo rejected the API key" in captured.err

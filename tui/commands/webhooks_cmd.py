@@ -67,12 +67,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if action == "register":
             result = asyncio.run(_register(settings, args))
             _print_register(result, args.json)
-            return 0
-        found = asyncio.run(_status(settings, args))
+            for error in result.errors:
+                fail(str(error), error.exit_code)
+            return result.exit_code
+        found, errors = asyncio.run(_status(settings, args))
     except SendwatchError as exc:
         return fail(str(exc), exc.exit_code)
-    _print_status(found, args.json)
-    return 5 if any(h.problem for h in found) else 0
+    _print_status(found, errors, args.json)
+    for error in errors:
+        fail(str(error), error.exit_code)
+    unhealthy = 5 if any(h.problem for h in found) else 0
+    return max([unhealthy, *(e.exit_code for e in errors)])
 
 
 async def _register(settings: Settings, args: argparse.Namespace) -> RegisterResult:
@@ -89,7 +94,9 @@ async def _register(settings: Settings, args: argparse.Namespace) -> RegisterRes
         await providers.aclose()
 
 
-async def _status(settings: Settings, args: argparse.Namespace) -> list[HookHealth]:
+async def _status(
+    settings: Settings, args: argparse.Namespace
+) -> tuple[list[HookHealth], list[SendwatchError]]:
     providers = Providers(settings)
     try:
         return await status(providers.clients, campaigns=args.sendo_campaign or None)
@@ -114,12 +121,13 @@ def _print_register(result: RegisterResult, as_json: bool) -> None:
         print(f"note: {_line(note)}")
 
 
-def _print_status(found: list[HookHealth], as_json: bool) -> None:
+def _print_status(found: list[HookHealth], errors: list[SendwatchError], as_json: bool) -> None:
     now = datetime.now(UTC)
     if as_json:
-        print(json.dumps({"webhooks": [h.to_dict(now) for h in found]}, indent=2))
+        shown = {"webhooks": [h.to_dict(now) for h in found], "errors": [str(e) for e in errors]}
+        print(json.dumps(shown, indent=2))
         return
-    if not found:
+    if not found and not errors:
         print("no webhooks registered at the configured providers")
     for health in found:
         hook = health.hook

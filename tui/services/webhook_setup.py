@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tui.config import Settings, write_webhook_secrets
-from tui.errors import ConfigError
+from tui.errors import ConfigError, SendwatchError
 from tui.model import Provider
 from tui.providers.base import ProviderClient
 from tui.providers.sending import SENDO_CAMPAIGN
@@ -66,12 +66,18 @@ class RegisterResult:
     hooks: list[Registered] = field(default_factory=list)
     written_to: Path | None = None  # where new credentials were written (None: nothing new)
     notes: list[str] = field(default_factory=list)
+    errors: list[SendwatchError] = field(default_factory=list)  # what failed (the rest is done)
+
+    @property
+    def exit_code(self) -> int:
+        return max((e.exit_code for e in self.errors), default=0)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "webhooks": [h.to_dict() for h in self.hooks],
             "config": str(self.written_to) if self.written_to else None,
             "notes": list(self.notes),
+            "errors": [str(e) for e in self.errors],
         }
 
 
@@ -101,14 +107,28 @@ async def register(
     tokens: list[Secret] = []
     for provider, client in _clients(clients).items():
         url = base + RECEIVER_PATHS[provider]
-        if provider is Provider.SENTDM:
-            secret = await _register_sentdm(SentDmHooks(client), url, settings, rotate, result)
-        else:
-            tokens += await _register_sendo(SendoHooks(client), url, campaigns, result)
+        try:  # one provider failing must not lose what the other one (or a campaign) gave
+            if provider is Provider.SENTDM:
+                secret = await _register_sentdm(SentDmHooks(client), url, settings, rotate, result)
+            else:
+                await _register_sendo(SendoHooks(client), url, campaigns, result, tokens)
+        except SendwatchError as exc:
+            result.errors.append(exc)
     known = set(settings.sendo.webhook_tokens) | {settings.sendo.webhook_token}
     new_tokens = tuple(t for t in tokens if t not in known)
     if secret or new_tokens:
-        result.written_to = write_webhook_secrets(settings.path, secret, new_tokens)
+        try:
+            result.written_to = write_webhook_secrets(settings.path, secret, new_tokens)
+        except (ConfigError, OSError) as exc:
+            why = (
+                exc if isinstance(exc, ConfigError) else f"{exc.__class__.__name__}: {exc.strerror}"
+            )
+            result.errors.append(
+                ConfigError(
+                    f"the webhook credentials could not be written to {settings.path} ({why}); "
+                    "fix the file, then run register again with --rotate for a new Sent.dm secret"
+                )
+            )
     return result
 
 
@@ -134,9 +154,13 @@ async def _register_sentdm(
 
 
 async def _register_sendo(
-    api: SendoHooks, url: str, campaigns: list[str] | None, result: RegisterResult
-) -> list[Secret]:
-    tokens: list[Secret] = []
+    api: SendoHooks,
+    url: str,
+    campaigns: list[str] | None,
+    result: RegisterResult,
+    tokens: list[Secret],
+) -> None:
+    """Each campaign's webhook; `tokens` grows as they come, so a later failure keeps them."""
     for campaign in campaigns or await api.campaigns():
         existing = next(
             (h for h in await api.of_campaign(campaign) if h.url.rstrip("/") == url), None
@@ -146,9 +170,8 @@ async def _register_sendo(
         result.hooks.append(Registered(Provider.SENDO, hook.id, hook.url, action, campaign))
         if hook.secret:
             tokens.append(hook.secret)
-    if not tokens and not result.hooks:
+    if not any(h.provider is Provider.SENDO for h in result.hooks):
         result.notes.append("Sendo lists no campaign: no Sendo webhook was registered")
-    return tokens
 
 
 @dataclass(frozen=True)
@@ -187,18 +210,23 @@ class HookHealth:
 
 async def status(
     clients: dict[Provider, ProviderClient], *, campaigns: list[str] | None = None
-) -> list[HookHealth]:
+) -> tuple[list[HookHealth], list[SendwatchError]]:
     """Every provider-side webhook of the configured accounts, with Sent.dm's health fields and the
-    failed rows among the newest `RECENT_LOG_ROWS` of its delivery log."""
+    failed rows among the newest `RECENT_LOG_ROWS` of its delivery log; and what could not be
+    asked (one provider failing still shows the other's webhooks)."""
     found: list[HookHealth] = []
+    errors: list[SendwatchError] = []
     for provider, client in _clients(clients).items():
-        if provider is Provider.SENTDM:
-            api = SentDmHooks(client)
-            for hook in await api.list_all():
-                rows, _ = await api.events(hook.id, 1)
-                found.append(HookHealth(hook, sum(r.failed for r in rows[:RECENT_LOG_ROWS])))
-        else:
-            sendo = SendoHooks(client)
-            for campaign in campaigns or await sendo.campaigns():
-                found += [HookHealth(h) for h in await sendo.of_campaign(campaign)]
-    return found
+        try:
+            if provider is Provider.SENTDM:
+                api = SentDmHooks(client)
+                for hook in await api.list_all():
+                    rows, _ = await api.events(hook.id, 1)
+                    found.append(HookHealth(hook, sum(r.failed for r in rows[:RECENT_LOG_ROWS])))
+            else:
+                sendo = SendoHooks(client)
+                for campaign in campaigns or await sendo.campaigns():
+                    found += [HookHealth(h) for h in await sendo.of_campaign(campaign)]
+        except SendwatchError as exc:
+            errors.append(exc)
+    return found, errors
