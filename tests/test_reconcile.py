@@ -9,6 +9,7 @@ import asyncio
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import fast
@@ -154,6 +155,32 @@ async def test_run_forever_stops_when_told(hsim, world, settings, tmp_path) -> N
         stop.set()
         await asyncio.wait_for(task, timeout=30)
         assert reconciler.hooks == [] and reconciler.status == ""
+    finally:
+        await providers.aclose()
+        store.close()
+
+
+async def test_a_webhook_deleted_meanwhile_is_dropped_and_listed_again(
+    hsim, world, settings, tmp_path
+) -> None:
+    store = SQLiteStore(tmp_path / "history.sqlite3")
+    providers = Providers(settings)
+    client = providers.client(Provider.SENTDM)
+    try:
+        hook = await SentDmHooks(client).create("http://127.0.0.1:9/webhooks/sentdm")
+        now = [world.wall(world.now())]
+        reconciler = Reconciler(store, client, POLICY, clock=lambda: now[0])
+        await reconciler.run_once()
+        assert [h.id for h in reconciler.hooks] == [hook.id]
+        async with httpx.AsyncClient(base_url=hsim.base_url) as http:
+            gone = await http.delete(f"/v3/webhooks/{hook.id}", headers=client.auth_headers())
+        assert gone.status_code == 204
+        now[0] += 60
+        await reconciler.run_once()  # its log answers 404: no error, the list is asked again
+        assert reconciler.hooks == []
+        now[0] += 60
+        result = await reconciler.run_once()
+        assert result.log_requests == 1 and reconciler.hooks == []
     finally:
         await providers.aclose()
         store.close()

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from tui.errors import SendwatchError
+from tui.errors import NotFoundError, SendwatchError
 from tui.ids import MessageRef
 from tui.model import Provider
 from tui.polling.policy import PollPolicy
@@ -107,8 +107,12 @@ class Reconciler:
                 path = RECEIVER_PATHS[Provider.SENTDM]
                 self.hooks = [h for h in await self.api.list_all() if h.url.endswith(path)]
                 self._listed = now
-        for hook in self.hooks:
-            result.found += await self._read_log(hook, now, result)
+        for hook in list(self.hooks):
+            try:
+                result.found += await self._read_log(hook, now, result)
+            except NotFoundError:  # deleted since it was listed: list again next round
+                self.hooks.remove(hook)
+                self._listed = None
         take = list(self._due)[: int(self._credit)]
         if take:
             await asyncio.to_thread(self._make_due, take, now)
