@@ -7,6 +7,7 @@ Environment variables override the file for API keys, so keys can stay out of it
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import tomllib
@@ -67,6 +68,8 @@ class ProviderSettings:
     webhook_secret: Secret = field(default_factory=lambda: Secret(""))
     #: Sendo only: the static `X-Webhook-Token` value, for `sendwatch listen`.
     webhook_token: Secret = field(default_factory=lambda: Secret(""))
+    #: Sendo only: more tokens (one per campaign webhook; `sendwatch webhooks register` writes them).
+    webhook_tokens: tuple[Secret, ...] = ()
     #: Where the key came from: "env:NAME", "file" or "" (not configured). Shown by `config check`.
     key_source: str = ""
 
@@ -256,6 +259,10 @@ def _where(path: Path, text: str, section: str, key: str | None) -> str:
 def _coerce(value: Any, default: Any, where: str) -> Any:
     """Check `value` has the type of `default`; ints are accepted for floats."""
     expected = type(default)
+    if expected is tuple:  # a list of secrets (Sendo's webhook tokens)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where} must be a list of strings")
+        return tuple(Secret(v.strip()) for v in value if v.strip())
     if expected is Secret:
         if not isinstance(value, str):
             raise ConfigError(f"{where} must be a string (got {type(value).__name__})")
@@ -370,6 +377,12 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
         for name in _HEADER_VALUES:
             value = getattr(settings, name)
             check_header_value(value.reveal() if isinstance(value, Secret) else value, origin[name])
+        for token in settings.webhook_tokens:
+            check_header_value(token.reveal(), _where(path, text, section, "webhook_tokens"))
+        if own == "webhook_secret" and settings.webhook_tokens:
+            raise ConfigError(
+                f"{_where(path, text, section, 'webhook_tokens')}: {provider.label} uses {own}, not webhook_tokens"
+            )
         other = "webhook_token" if own == "webhook_secret" else "webhook_secret"
         if getattr(settings, other):
             raise ConfigError(
@@ -475,3 +488,81 @@ def write_starter(path: Path, *, force: bool = False) -> Path:
     finally:
         os.close(fd)
     return path
+
+
+def write_webhook_secrets(
+    path: Path, sentdm_secret: Secret | None, sendo_tokens: tuple[Secret, ...] = ()
+) -> Path:
+    """Put the webhook credentials into the config file (created if missing), mode 0600.
+
+    Only `providers.sentdm.webhook_secret` and `providers.sendo.webhook_tokens` lines change (the
+    tokens are merged with those already there); every other line, comment included, is kept.
+    The result is read back before it replaces the file: a layout this cannot edit safely is
+    refused with the file left as it was."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    current = load(path, env={}) if text else None
+    if sentdm_secret:
+        text = _set_key(text, "providers.sentdm", "webhook_secret", sentdm_secret.reveal())
+    if sendo_tokens:
+        known = [t.reveal() for t in current.sendo.webhook_tokens] if current else []
+        merged = known + [t.reveal() for t in sendo_tokens if t.reveal() not in known]
+        text = _set_key(text, "providers.sendo", "webhook_tokens", merged)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        written = load_text(text, path)
+    except ConfigError:
+        written = None
+    if written is None or (
+        (sentdm_secret and written.sentdm.webhook_secret != sentdm_secret)
+        or not set(sendo_tokens) <= set(written.sendo.webhook_tokens)
+    ):
+        raise ConfigError(
+            f"{path}: cannot add the webhook credentials to this file's layout; set "
+            "providers.sentdm.webhook_secret and providers.sendo.webhook_tokens by hand"
+        )
+    temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, text.encode("utf-8"))
+    finally:
+        os.close(fd)
+    os.replace(temporary, path)
+    return path
+
+
+def load_text(text: str, path: Path) -> Settings:
+    """`load` of `text` as if it were `path` (no environment): checks a file before writing it."""
+    scratch = path.with_name(f".{path.name}.check{os.getpid()}")
+    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, text.encode("utf-8"))
+        os.close(fd)
+        return load(scratch, env={})
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
+def _set_key(text: str, section: str, key: str, value: Any) -> str:
+    """Replace `key = …` inside `[section]` (an array may span lines), or add it (and the section).
+
+    JSON's spelling of a string or a list of strings is TOML's too (basic strings, inline array)."""
+    line = f"{key} = {json.dumps(value)}"
+    lines = text.splitlines()
+    current, header = "", None
+    for number, raw in enumerate(lines):
+        stripped = raw.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            current = stripped.strip("[]").strip()
+            header = number if current == section else header
+        elif current == section and stripped.split("=", 1)[0].strip().strip('"') == key:
+            end = number
+            if stripped.split("=", 1)[-1].strip().startswith("[") and "]" not in stripped:
+                while end + 1 < len(lines) and "]" not in lines[end]:
+                    end += 1  # the rest of a multi-line array
+            lines[number : end + 1] = [line]
+            return "\n".join(lines) + "\n"
+    if header is None:
+        return "\n".join([*lines, "", f"[{section}]", line]).lstrip("\n") + "\n"
+    lines.insert(header + 1, line)
+    return "\n".join(lines) + "\n"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from tui.model import Provider
-from tui.webhooks.signature import decode_secret
+from tui.providers.webhooks_api import RECEIVER_PATHS
+from tui.webhooks.signature import AuthFailure, decode_secret
 
-PATHS = {Provider.SENTDM: "/webhooks/sentdm", Provider.SENDO: "/webhooks/sendo"}
+PATHS = RECEIVER_PATHS  # one definition: `webhooks register` points the providers at them
 
 
 @dataclass(frozen=True)
@@ -18,19 +21,25 @@ class WebhookCredentials:
 
     sentdm_key: bytes | None = field(default=None, repr=False)
     sendo_token: bytes | None = field(default=None, repr=False)
+    #: Every accepted Sendo token (one per campaign webhook); `sendo_token` is the first.
+    sendo_tokens: tuple[bytes, ...] = field(default=(), repr=False)
     #: Why a configured credential cannot be used (safe to print: never contains the secret).
     problems: tuple[str, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: object) -> WebhookCredentials:
-        """Read `settings.sentdm.webhook_secret` and `settings.sendo.webhook_token` (Secrets)."""
+        """Read `settings.sentdm.webhook_secret` and `settings.sendo.webhook_token(s)` (Secrets)."""
+        sendo = getattr(settings, "sendo", None)
         return cls.from_values(
             getattr(getattr(settings, "sentdm", None), "webhook_secret", None),
-            getattr(getattr(settings, "sendo", None), "webhook_token", None),
+            getattr(sendo, "webhook_token", None),
+            *getattr(sendo, "webhook_tokens", ()),
         )
 
     @classmethod
-    def from_values(cls, sentdm_secret: object, sendo_token: object) -> WebhookCredentials:
+    def from_values(
+        cls, sentdm_secret: object, sendo_token: object, *more_tokens: object
+    ) -> WebhookCredentials:
         """From `Secret`s or plain strings (tests); empty means not configured."""
         problems: list[str] = []
         key: bytes | None = None
@@ -40,8 +49,26 @@ class WebhookCredentials:
                 key = decode_secret(secret)
             except ValueError as exc:
                 problems.append(f"providers.sentdm.webhook_secret: {exc}")
-        token = _reveal(sendo_token)
-        return cls(key, token.encode("utf-8") if token else None, tuple(problems))
+        tokens: list[bytes] = []
+        for value in (sendo_token, *more_tokens):
+            token = _reveal(value).encode("utf-8")
+            if token and token not in tokens:
+                tokens.append(token)
+        first = tokens[0] if tokens else None
+        return cls(key, first, tuple(tokens), tuple(problems))
+
+    def verify_sendo(self, headers: Mapping[str, str]) -> None:
+        """Sendo's `X-Webhook-Token` against every configured token, each in constant time and
+        all of them every time (how many match, or which, never shows in the timing)."""
+        given = headers.get("x-webhook-token")
+        if not given:
+            raise AuthFailure("missing token")
+        raw = given.encode("utf-8", "replace")
+        matched = False
+        for token in self.sendo_tokens:
+            matched |= hmac.compare_digest(token, raw)
+        if not matched:
+            raise AuthFailure("wrong token")
 
     def served(self) -> list[Provider]:
         return [
