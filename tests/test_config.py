@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tui.cli import main
-from tui.config import load, write_starter
+from tui.config import load
+from tui.config_write import write_starter
 from tui.errors import ConfigError
 from tui.model import Provider
 
@@ -169,6 +170,7 @@ def test_the_example_config_is_valid_and_documents_every_setting(tmp_path: Path)
         "key_source",
         "webhook_secret",
         "webhook_token",
+        "webhook_tokens",
         "profile_id",
     }
     for name in shared:

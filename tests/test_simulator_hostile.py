@@ -13,6 +13,7 @@ import pytest
 
 from tui.model import Provider
 from tui.simulator import SENDO_KEY, SENTDM_KEY, Simulator, SimWorld
+from tui.simulator.hostile import add_hostile
 from tui.simulator.poison import OVERFLOW_TIME
 
 SD = {"x-api-key": SENTDM_KEY}
@@ -42,7 +43,7 @@ def normal(world: SimWorld, provider: Provider):
 @pytest.mark.parametrize("provider", [Provider.SENTDM, Provider.SENDO])
 def test_nested_json_defeats_a_recursive_parser_and_costs_budget(http, world, provider) -> None:
     ok = normal(world, provider)
-    bad = world.add_hostile(provider, "nested")
+    bad = add_hostile(world, provider, "nested")
     before = http.get(url(ok), headers=headers(ok))
     r = http.get(url(bad), headers=headers(bad))
     assert r.status_code == 200 and r.headers["content-type"] == "application/json"
@@ -56,7 +57,7 @@ def test_nested_json_defeats_a_recursive_parser_and_costs_budget(http, world, pr
 
 
 def test_fake_gzip_fails_to_decode(http, world) -> None:
-    bad = world.add_hostile(Provider.SENTDM, "fake_gzip")
+    bad = add_hostile(world, Provider.SENTDM, "fake_gzip")
     with pytest.raises(httpx.DecodingError):
         http.get(url(bad), headers=SD)
     with http.stream("GET", url(bad), headers=SD) as r:
@@ -66,7 +67,7 @@ def test_fake_gzip_fails_to_decode(http, world) -> None:
 
 @pytest.mark.parametrize("provider", [Provider.SENTDM, Provider.SENDO])
 def test_overflow_time_in_every_timestamp(http, world, provider) -> None:
-    bad = world.add_hostile(provider, "overflow_time")
+    bad = add_hostile(world, provider, "overflow_time")
     r = http.get(url(bad), headers=headers(bad)).json()
     data = r["data"] if provider is Provider.SENTDM else r["message"]
     stamps = (
@@ -84,7 +85,7 @@ def test_overflow_time_in_every_timestamp(http, world, provider) -> None:
 
 @pytest.mark.parametrize("provider", [Provider.SENTDM, Provider.SENDO])
 def test_nul_in_the_text_and_wrong_id(http, world, provider) -> None:
-    nul = world.add_hostile(provider, "nul")
+    nul = add_hostile(world, provider, "nul")
     got = http.get(url(nul), headers=headers(nul)).json()
     text = (
         got["data"]["message_body"]["content"]
@@ -93,17 +94,17 @@ def test_nul_in_the_text_and_wrong_id(http, world, provider) -> None:
     )
     assert "\x00" in text
     other = normal(world, provider)
-    wrong = world.add_hostile(provider, "wrong_id", other_id=other.id)
+    wrong = add_hostile(world, provider, "wrong_id", other_id=other.id)
     got = http.get(url(wrong), headers=headers(wrong)).json()
     assert (got["data"] if provider is Provider.SENTDM else got["message"])["id"] == other.id
-    default = world.add_hostile(provider, "wrong_id")  # another message of the provider's
+    default = add_hostile(world, provider, "wrong_id")  # another message of the provider's
     got = http.get(url(default), headers=headers(default)).json()
     answered = (got["data"] if provider is Provider.SENTDM else got["message"])["id"]
     assert answered != default.id and answered in world.messages
 
 
 def test_huge_is_streamed_with_a_content_length_never_built_in_memory(http, world, sim) -> None:
-    bad = world.add_hostile(Provider.SENTDM, "huge")  # 600 MB by default
+    bad = add_hostile(world, Provider.SENTDM, "huge")  # 600 MB by default
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     read = 0
     with http.stream("GET", url(bad), headers=SD) as r:
@@ -124,8 +125,8 @@ def test_huge_is_streamed_with_a_content_length_never_built_in_memory(http, worl
 
 @pytest.mark.parametrize("with_length", [True, False])
 def test_huge_is_valid_json_of_the_size_asked(http, world, with_length) -> None:
-    bad = world.add_hostile(
-        Provider.SENDO, "huge", size_mb=1.5, content_length=with_length, campaign="HUGE0001"
+    bad = add_hostile(
+        world, Provider.SENDO, "huge", size_mb=1.5, content_length=with_length, campaign="HUGE0001"
     )
     r = http.get(url(bad), headers=SO)
     if with_length:
@@ -142,7 +143,7 @@ def test_huge_is_valid_json_of_the_size_asked(http, world, with_length) -> None:
 
 def test_trickle_sends_one_byte_at_a_time(world, sim) -> None:
     interval = 0.002
-    bad = world.add_hostile(Provider.SENDO, "trickle", interval=interval)
+    bad = add_hostile(world, Provider.SENDO, "trickle", interval=interval)
     started = time.monotonic()
     with httpx.Client(base_url=sim.base_url, timeout=5.0) as http:
         with http.stream("GET", url(bad), headers=SO) as r:
@@ -156,7 +157,7 @@ def test_trickle_sends_one_byte_at_a_time(world, sim) -> None:
 
 def test_a_trickle_ends_when_the_simulator_stops(world) -> None:
     sim = Simulator(world).start()
-    bad = world.add_hostile(Provider.SENTDM, "trickle")  # one byte a second
+    bad = add_hostile(world, Provider.SENTDM, "trickle")  # one byte a second
     sock = socket.create_connection(("127.0.0.1", sim.port), timeout=30)
     try:
         request = f"GET {url(bad)} HTTP/1.1\r\nHost: x\r\nx-api-key: {SENTDM_KEY}\r\n\r\n"
@@ -179,9 +180,9 @@ def test_hostile_messages_leave_seeded_worlds_unchanged() -> None:
         w.freeze(at=0.0)
     a = [plain.add_message(Provider.SENTDM, created=0.0) for _ in range(3)]
     b = [mixed.add_message(Provider.SENTDM, created=0.0)]
-    mixed.add_hostile(Provider.SENTDM, "nested")
-    mixed.add_hostile(Provider.SENDO, "huge")
+    add_hostile(mixed, Provider.SENTDM, "nested")
+    add_hostile(mixed, Provider.SENDO, "huge")
     b += [mixed.add_message(Provider.SENTDM, created=0.0) for _ in range(2)]
     assert [(m.id, m.steps, m.body, m.to) for m in a] == [(m.id, m.steps, m.body, m.to) for m in b]
     with pytest.raises(ValueError, match="unknown hostile kind"):
-        plain.add_hostile(Provider.SENTDM, "bogus")
+        add_hostile(plain, Provider.SENTDM, "bogus")

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tui.config import Secret, load, write_webhook_secrets
+from tui.config import Secret, load
+from tui.config_write import write_webhook_secrets
 from tui.errors import ConfigError
 from tui.providers.webhooks_api import log_row, sendo_hook, sentdm_hook
 from tui.services.webhook_setup import public_base

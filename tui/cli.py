@@ -28,6 +28,7 @@ EPILOG = """commands:
   wait          wait until messages (IDs or --campaign) are final; exit by outcome (for scripts and CI)
   report        delivery numbers of a campaign (or everything) and what explains its failures
   serve         serve the dashboard in a browser (sendwatch --demo serve: the demo)
+  webhooks      register URL (create the webhooks at both providers) | status (their health)
   export        write the tracked messages as CSV or JSON
   config        path | init | check
   simulate      run the provider simulator on 127.0.0.1
@@ -210,10 +211,12 @@ def build_parser() -> argparse.ArgumentParser:
     from tui.commands import report as report_cmd
     from tui.commands import serve as serve_cmd
     from tui.commands import wait as wait_cmd
+    from tui.commands import webhooks_cmd
 
     wait_cmd.add_parser(sub, common)
     report_cmd.add_parser(sub, common)
     serve_cmd.add_parser(sub, common)
+    webhooks_cmd.add_parser(sub, common)
 
     export = sub.add_parser("export", help="write tracked messages as CSV or JSON", parents=common)
     export.add_argument("--campaign", help="only this campaign")
@@ -354,6 +357,10 @@ def main(argv: list[str] | None = None) -> int:
         from tui.commands import report
 
         return report.run(args, settings)
+    if args.command == "webhooks":
+        from tui.commands import webhooks_cmd
+
+        return webhooks_cmd.run(args, settings)
     if args.command == "get":
         from tui.commands import get
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from tui import config as cfg
 from tui.commands.output import fail
+from tui.config_write import write_starter
 from tui.errors import ConfigError, SendwatchError
 from tui.model import Provider
 from tui.textsafe import safe_text
@@ -17,7 +18,7 @@ def run(action: str, path: Path, force: bool) -> int:
         return 0
     if action == "init":
         try:
-            written = cfg.write_starter(path, force=force)
+            written = write_starter(path, force=force)
         except ConfigError as exc:
             return fail(str(exc), 2)
         except OSError as exc:

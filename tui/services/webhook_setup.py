@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tui.config import Settings, write_webhook_secrets
+from tui.config import Settings
+from tui.config_write import write_webhook_secrets
 from tui.errors import ConfigError, SendwatchError
 from tui.model import Provider
 from tui.providers.base import ProviderClient

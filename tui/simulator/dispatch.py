@@ -15,7 +15,7 @@ import heapq
 import json
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import httpx
 
@@ -30,11 +30,9 @@ from tui.simulator.hooks import (
     max_attempts,
     retry_delay,
 )
+from tui.simulator.settings import SimConfig
 from tui.simulator.webhooks import SENTDM_SUBTYPES, iso_now, sign
 from tui.simulator.world import SimMessage, SimWorld, campaign_id
-
-if TYPE_CHECKING:
-    from tui.simulator.server import SimConfig
 
 
 class Dispatcher:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from tui.model import Provider
@@ -25,11 +26,13 @@ from tui.simulator.accounts import (
     sendo_account,
     sentdm_account,
 )
+from tui.simulator.dispatch import Dispatcher
+from tui.simulator.hooks import HookRegistry
 from tui.simulator.payloads import envelope, sentdm_error
-from tui.simulator.ratelimit import Verdict, sendo_headers, sentdm_headers
-
-if TYPE_CHECKING:
-    from tui.simulator.server import Simulator
+from tui.simulator.ratelimit import Limiter, Verdict, sendo_headers, sentdm_headers
+from tui.simulator.sending import Idempotency
+from tui.simulator.settings import SimConfig
+from tui.simulator.world import SimWorld
 
 UUID_RE = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -37,6 +40,24 @@ UUID_RE = re.compile(
 NOT_JSON: Any = ...  # what `body` is when the request's body is not JSON
 Route = Callable[["Handler", re.Match[str], dict[str, str]], None]
 MAX_BODY = 1 << 20  # bytes of a request body kept; the rest is read and dropped
+
+
+class SimulatorParts(Protocol):
+    """What a request handler (and the routes) use of the `Simulator` that serves it."""
+
+    config: SimConfig
+    world: SimWorld
+    hooks: HookRegistry
+    stopping: threading.Event
+    idempotency: Idempotency
+    action_idempotency: Idempotency
+    dispatcher: Dispatcher
+
+    def take_forced_failure(self, provider: Provider) -> bool: ...
+
+    def limiter(self, account: Account) -> Limiter: ...
+
+    def record(self, provider: Provider, message_id: str, status: int) -> None: ...
 
 
 class SimServer(ThreadingHTTPServer):
@@ -49,7 +70,7 @@ class SimServer(ThreadingHTTPServer):
 
 
 class Handler(BaseHTTPRequestHandler):
-    sim: Simulator
+    sim: SimulatorParts
     routes: dict[str, list[tuple[re.Pattern[str], Route]]]
     protocol_version = "HTTP/1.1"
     server_version = "sendwatch-simulator"

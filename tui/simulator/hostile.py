@@ -46,9 +46,15 @@ _STEPS = {
 
 
 def add_hostile(
-    world: SimWorld, provider: Provider, kind: str, rng: random.Random, **options: Any
+    world: SimWorld,
+    provider: Provider,
+    kind: str,
+    rng: random.Random | None = None,
+    **options: Any,
 ) -> SimMessage:
-    """Add one hostile message (see the module's docstring); its ids come from `rng`."""
+    """Add one hostile message (see the module's docstring); its ids come from `rng` (default: the
+    world's own stream for extras, so the seeded messages never change)."""
+    rng = world.extra_rng if rng is None else rng
     if kind not in HOSTILE_KINDS:
         raise ValueError(f"unknown hostile kind {kind!r}: one of {sorted(HOSTILE_KINDS)}")
     poison = {k: options.pop(k, v) for k, v in HOSTILE_DEFAULTS.items()}

@@ -29,7 +29,6 @@ from tui.simulator.catalog import (
     TEMPLATES,
     canon_status,
 )
-from tui.simulator.hostile import add_hostile
 from tui.simulator.progressions import Steps, sendo_steps, sentdm_steps
 
 Error = tuple[str, str]
@@ -239,10 +238,6 @@ class SimWorld:
                 ]
             self.messages[msg.id] = msg
             return msg
-
-    def add_hostile(self, provider: Provider, kind: str, **options: Any) -> SimMessage:
-        """A message whose every GET is answered with poison `kind` (hostile.py lists them)."""
-        return add_hostile(self, provider, kind, self.extra_rng, **options)
 
     def plan_resend(
         self, message_id: str, outcome: str | Steps, error: Error | None = None
