@@ -19,6 +19,7 @@ from textual.widgets import Static
 from tui.app.format import GLYPH, STATUS_ORDER, STATUS_STYLE, age, clock_time
 from tui.model import Provider
 from tui.providers.budget import Health, HealthState
+from tui.textsafe import safe_text
 
 HEALTH_LOOK = {
     HealthState.OK: ("●", "green"),
@@ -26,6 +27,7 @@ HEALTH_LOOK = {
     HealthState.RATE_LIMITED: ("▲", "yellow"),
     HealthState.AUTH_REJECTED: ("✗", "bold red"),
     HealthState.OFFLINE: ("✗", "red"),
+    HealthState.SLOW: ("▲", "yellow"),
     HealthState.NOT_CONFIGURED: ("–", "dim"),
 }
 QUIET_STATES = (
@@ -77,6 +79,8 @@ def health_text(
         text.append(f" since {clock_time(health.since)[11:19]}", style=style)
         if health.until and health.until > now:
             text.append(f", retry in {age(health.until - now)}", style="dim")
+    elif health.state is HealthState.SLOW and health.detail:  # words we wrote: "3 answers over 30 s"
+        text.append(f" ({safe_text(health.detail, single_line=True, limit=60)})", style="dim")
     if extra:  # who polls, a restarting loop, webhooks: plain words we wrote
         text.append(f" · {extra}", style="dim")
     return text

@@ -1,0 +1,23 @@
+"""The status line can say every provider health state (a new state once crashed the dashboard)."""
+
+from __future__ import annotations
+
+from tui.app.widgets.status_bar import StatusSnapshot, status_line
+from tui.model import Provider
+from tui.providers.budget import Health, HealthState
+
+
+def test_every_health_state_has_a_look_and_words() -> None:
+    for state in HealthState:
+        health = {
+            p: Health(state, since=1.0, until=5.0, detail="3 answers over 30 s") for p in Provider
+        }
+        line = status_line(StatusSnapshot(health, {"sent": 2}), now=2.0).plain
+        assert state.value in line
+
+
+def test_a_slow_provider_says_why() -> None:
+    health = {p: Health(HealthState.OK) for p in Provider}
+    health[Provider.SENDO] = Health(HealthState.SLOW, since=1.0, detail="2 answers over 30 s")
+    line = status_line(StatusSnapshot(health, {}), now=2.0).plain
+    assert "Sendo ▲ slow (2 answers over 30 s)" in line
