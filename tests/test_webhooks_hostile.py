@@ -54,12 +54,9 @@ async def test_an_overflowing_timestamp_is_a_clear_400_not_a_500(tmp_path: Path,
 
 
 async def test_a_nul_in_the_text_is_taken_on_both_backends(
-    open_store: Callable[[], Store], backend: str, request: pytest.FixtureRequest
+    open_store: Callable[[], Store], backend: str
 ) -> None:
-    if backend == "postgresql":
-        # PostgreSQL text cannot hold NUL: the store replaces it (U+FFFD) at write time, a change
-        # of the store's own (issue #15, the store's part). Strict: remove this once it is merged.
-        request.applymarker(pytest.mark.xfail(strict=True, reason="store: NUL -> U+FFFD at write"))
+    # PostgreSQL text cannot hold NUL: the store replaces it (U+FFFD) at write time.
     store = open_store()
     receiver = WebhookReceiver(store, WebhookCredentials.from_values(SECRET, TOKEN), port=0)
     async with receiver:

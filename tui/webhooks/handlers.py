@@ -23,6 +23,7 @@ from starlette.routing import Route
 from tui.model import Provider
 from tui.polling.policy import PollPolicy
 from tui.store import Store
+from tui.webhooks import dedup
 from tui.webhooks.apply import Applied, StoreUnavailable
 from tui.webhooks.body import (
     MAX_BODY,
@@ -33,9 +34,8 @@ from tui.webhooks.body import (
     read_body,
 )
 from tui.webhooks.credentials import PATHS, WebhookCredentials
-from tui.webhooks.dedup import SeenEvents
 from tui.webhooks.events import BadPayload, Push, parse_sendo, parse_sentdm
-from tui.webhooks.ingest import ApplyBatch, PushWrite, PushWriter, apply_each
+from tui.webhooks.ingest import ApplyBatch, PushWrite, PushWriter, apply_together
 from tui.webhooks.readiness import Readiness
 from tui.webhooks.signature import (
     TOLERANCE_SECONDS,
@@ -97,7 +97,6 @@ class _Handlers:
         self.credentials, self.stats, self.limits = credentials, stats, limits
         self.writer, self.readiness = writer, readiness
         self.on_applied, self.clock = on_applied, clock
-        self.seen = SeenEvents()
         self.budget = BodyBudget(limits.max_buffered)
 
     async def healthz(self, request: Request) -> Response:
@@ -187,28 +186,23 @@ class _Handlers:
             return self._reject(stats, provider, 400, str(exc))
         stats.received += 1
         stats.last_event_at = now
-        return await self._apply(push, stats, now)
+        return await self._apply(push, _write(push, signed, body, now), stats)
 
-    async def _apply(self, push: Push, stats: ProviderStats, now: float) -> Response:
-        if push.message is None:
+    async def _apply(self, push: Push, write: PushWrite | None, stats: ProviderStats) -> Response:
+        if write is None:
             stats.ignored += 1
             return JSONResponse({"ok": True, "result": "ignored"})
-        key = push.event_id
-        if key is not None and not self.seen.claim(push.provider.value, key):
-            stats.duplicates += 1
-            return JSONResponse({"ok": True, "result": "duplicate"})
-        applied: Applied | None = None
         try:
-            applied = await self.writer.write(PushWrite(push.message, now))
+            applied = await self.writer.write(write)
         except StoreUnavailable as exc:
             stats.failed += 1
             self.stats.unstored.count(
                 f"{push.provider.value} events the history refused to store ({exc})"
             )
             return _error(503, "store unavailable", {"Retry-After": str(self.limits.retry_after)})
-        finally:
-            if key is not None:
-                self.seen.done(push.provider.value, key, applied=applied is not None)
+        if applied.duplicate:  # claimed before, by this or another receiver on the history
+            stats.duplicates += 1
+            return JSONResponse({"ok": True, "result": "duplicate"})
         stats.applied += 1
         if self.on_applied is not None:
             try:
@@ -216,6 +210,20 @@ class _Handlers:
             except Exception as exc:  # noqa: BLE001 - the listener's problem must not fail the provider
                 log.error("webhook on_applied callback failed: %s", type(exc).__name__)
         return JSONResponse({"ok": True, "result": "stale" if applied.stale else "applied"})
+
+
+def _write(push: Push, signed: SignedHeaders | None, body: bytes, now: float) -> PushWrite | None:
+    """The write for a push, with its dedup keys: the provider's event ID, and what authenticated
+    it (Sent.dm's signed content, Sendo's body), so a replay under another event ID is known too."""
+    if push.message is None:
+        return None
+    provider = push.provider.value
+    event = dedup.event_key(provider, push.event_id) if push.event_id else None
+    if signed is not None:
+        content = dedup.content_key(provider, signed.webhook_id, signed.timestamp, body)
+    else:
+        content = dedup.content_key(provider, body)
+    return PushWrite(push.message, now, event, content)
 
 
 def build_app(
@@ -232,13 +240,13 @@ def build_app(
 ) -> Starlette:
     """The ASGI app. Only endpoints with a usable credential get a route (others are 404).
 
-    `apply_batch` writes a batch of pushes (default: `apply_push` for each); `readiness` decides
+    `apply_batch` writes a batch of pushes (default: `apply_together`); `readiness` decides
     `/readyz` (default: the store answering). `app.state.writer` must be closed by whoever serves
     the app (`await app.state.writer.aclose()`), as `WebhookReceiver.stop` does."""
     stats = stats if stats is not None else WebhookStats()
     limits = limits or ReceiverLimits()
     writer = PushWriter(
-        apply_batch or apply_each(store, policy or PollPolicy()), lanes=limits.write_lanes
+        apply_batch or apply_together(store, policy or PollPolicy()), lanes=limits.write_lanes
     )
     readiness = readiness if readiness is not None else Readiness(store)
     handlers = _Handlers(
