@@ -128,6 +128,7 @@ async def _serve(
     if listen is not None:
         from tui.commands.listen import describe_endpoints
         from tui.webhooks import WebhookCredentials, WebhookReceiver
+        from tui.webhooks.server import limits_for
 
         credentials = WebhookCredentials.from_settings(settings)
         receiver = WebhookReceiver(
@@ -136,6 +137,7 @@ async def _serve(
             host=listen[0],
             port=listen[1],
             policy=policy,
+            limits=limits_for(settings),
             metrics=metrics,
             readiness=readiness,
         )
