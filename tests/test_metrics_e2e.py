@@ -1,12 +1,12 @@
 """Metrics and JSON logs wired into the receiver and `sendwatch poll`, end to end.
 
-These run against the receiver and the poll command once they take a `Metrics` (the wiring listed
-in tui/observe/__init__.py); until that is merged they are skipped, and the reason says so.
+The commands run in a child process through `poll.run` / `listen.run` with the arguments the CLI
+passes them (`metrics_at=`, `log_format=`), so what is tested is the command, not the flag parsing
+(tests/test_cli.py's business).
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import signal
@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.test_metrics import value
 from tests.test_webhooks import (
@@ -39,9 +38,16 @@ from tui.store import SQLiteStore
 from tui.webhooks.credentials import WebhookCredentials
 from tui.webhooks.server import WebhookReceiver
 
-WIRED = "metrics" in inspect.signature(WebhookReceiver).parameters
-needs_wiring = pytest.mark.skipif(
-    not WIRED, reason="WebhookReceiver takes no Metrics yet (wiring in tui/observe/__init__.py)"
+#: `sendwatch poll --listen L --metrics M --log-format json`, as the CLI calls it once the config is read.
+RUN_POLL = (
+    "import sys; from tui.config import load; from tui.commands import listen, poll; "
+    "sys.exit(poll.run(load(), listen.parse_listen(sys.argv[1]), "
+    "metrics_at=listen.parse_listen(sys.argv[2]), log_format='json'))"
+)
+#: `sendwatch listen ADDRESS --log-format json`.
+RUN_LISTEN = (
+    "import sys; from tui.config import load; from tui.commands import listen; "
+    "sys.exit(listen.run(load(), *listen.parse_listen(sys.argv[1]), log_format='json'))"
 )
 
 
@@ -59,13 +65,11 @@ def _eventually(check: Callable[[], bool], bound: float = 60.0) -> None:
         time.sleep(0.05)
 
 
-@needs_wiring
 async def test_the_receiver_counts_each_webhook_once_under_its_result(tmp_path: Path) -> None:
     metrics = Metrics()
     store = SQLiteStore(tmp_path / "h.sqlite3")
     credentials = WebhookCredentials.from_values(SECRET, TOKEN)
-    # call-arg until the wiring adds `metrics=` (then the ignore is unused, hence unused-ignore)
-    receiver = WebhookReceiver(store, credentials, port=0, metrics=metrics)  # type: ignore[call-arg, unused-ignore]
+    receiver = WebhookReceiver(store, credentials, port=0, metrics=metrics)
     try:
         async with receiver:
             async with httpx.AsyncClient(base_url=receiver.base_url, timeout=30) as client:
@@ -106,7 +110,6 @@ def _scrape(port: int) -> str | None:
     return response.text if response.status_code == 200 else None
 
 
-@needs_wiring
 def test_headless_poll_serves_metrics_and_writes_only_json(
     env: dict[str, str], world: Any, tmp_path: Path
 ) -> None:
@@ -131,13 +134,10 @@ def test_headless_poll_serves_metrics_and_writes_only_json(
     child = subprocess.Popen(
         [
             sys.executable,
-            "-m",
-            "tui",
-            "poll",
-            "--metrics",
-            f"127.0.0.1:{metrics_port}",
-            "--listen",
+            "-c",
+            RUN_POLL,
             f"127.0.0.1:{listen_port}",
+            f"127.0.0.1:{metrics_port}",
         ],
         env=run_env,
         stdout=subprocess.PIPE,
@@ -190,7 +190,6 @@ def test_headless_poll_serves_metrics_and_writes_only_json(
         assert secret not in out + err
 
 
-@needs_wiring
 def test_listen_banners_are_json_lines(tmp_path: Path) -> None:
     port = _free_port()
     run_env = {
@@ -201,7 +200,7 @@ def test_listen_banners_are_json_lines(tmp_path: Path) -> None:
     }
     run_env.pop("SENDO_WEBHOOK_TOKEN", None)
     child = subprocess.Popen(
-        [sys.executable, "-m", "tui", "listen", f"127.0.0.1:{port}", "--log-format", "json"],
+        [sys.executable, "-c", RUN_LISTEN, f"127.0.0.1:{port}"],
         env=run_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -8,17 +8,20 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from tests.test_webhooks import SECRET, SENTDM, new_id, sentdm_body, signed_headers
+from tui.errors import StoreError
 from tui.model import Message, Provider, Status
 from tui.polling.policy import PollPolicy
 from tui.store import SQLiteStore
 from tui.webhooks.apply import Applied, StoreUnavailable
 from tui.webhooks.credentials import WebhookCredentials
-from tui.webhooks.ingest import PushWrite, PushWriter, apply_each
+from tui.webhooks.ingest import PushWrite, PushWriter, apply_each, apply_together
 from tui.webhooks.server import ReceiverLimits, WebhookReceiver
 
 BOUND = 30.0
@@ -164,3 +167,46 @@ async def test_concurrent_webhooks_are_written_in_batches_and_all_stored(tmp_pat
         assert all(store.get(mid) is not None for mid in ids)
     finally:
         store.close()
+
+
+class _RefusesOne(SQLiteStore):
+    """A real SQLite history that refuses to store one message (as PostgreSQL refuses a NUL)."""
+
+    poisoned = ""
+
+    def record_fetch(self, msg: Message, *args: Any, **kwargs: Any) -> Any:
+        if msg.id == self.poisoned:
+            raise StoreError("the history refused this message")
+        return super().record_fetch(msg, *args, **kwargs)
+
+
+def test_a_batch_is_one_transaction_and_one_refused_push_costs_the_others_nothing(
+    tmp_path: Path,
+) -> None:
+    store = _RefusesOne(tmp_path / "h.sqlite3")
+    apply = apply_together(store, PollPolicy())
+    keyed = [replace(_push(), event_key=f"sentdm:event:{n}", content_key=None) for n in range(3)]
+    before = store.current_rev()
+    outcomes = apply(keyed)
+    assert [type(o) for o in outcomes] == [Applied] * 3
+    assert store.current_rev() == before + 1  # one transaction: one commit for the whole batch
+    again = apply(keyed)  # the same events once more (a retry): all known, nothing written
+    assert all(isinstance(o, Applied) and o.duplicate for o in again)
+
+    batch = [_push(), _push(), _push()]
+    store.poisoned = batch[1].message.id
+    batch = [replace(w, event_key=f"sentdm:event:b{n}") for n, w in enumerate(batch)]
+    outcomes = apply(batch)
+    assert isinstance(outcomes[1], StoreUnavailable)
+    for outcome in (
+        outcomes[0],
+        outcomes[2],
+    ):  # the failed transaction kept nothing, claims included
+        assert isinstance(outcome, Applied) and not outcome.duplicate and outcome.new
+    assert store.get(batch[0].message.id) is not None and store.get(batch[1].message.id) is None
+    store.poisoned = ""
+    retried = apply(
+        [batch[1]]
+    )  # the provider's retry of the refused one is applied, not a duplicate
+    assert isinstance(retried[0], Applied) and not retried[0].duplicate
+    store.close()

@@ -8,16 +8,18 @@ which are not (and why), never a secret.
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
-import sys
+import time
 
 from tui.commands.output import fail
 from tui.config import Settings, is_loopback
 from tui.errors import SendwatchError
 from tui.model import Provider
+from tui.observe.logs import LogFormat, banner, say, setup_logging
+from tui.observe.metrics import Metrics
+from tui.observe.scrub import secret_values
 from tui.polling.policy import PollPolicy
-from tui.store import Store
+from tui.store import ListFilter, Store
 from tui.store.open import describe, open_store
 from tui.webhooks.credentials import PATHS, WebhookCredentials
 from tui.webhooks.server import WebhookReceiver, limits_for
@@ -86,9 +88,21 @@ def _open_history(settings: Settings) -> Store | None:
     return None
 
 
-def run(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
+def backlog_by_provider(store: Store) -> dict[Provider, int]:
+    """Messages due for a poll now, per provider: the `sendwatch_poll_backlog_messages` gauge."""
+    now = time.time()
+    return {p: store.backlog(now, ListFilter(provider=p.value)) for p in Provider}
+
+
+def run(
+    settings: Settings,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    log_format: LogFormat = "text",
+) -> int:
     """`sendwatch listen`: 0 after SIGINT/SIGTERM; 2 when no endpoint can be served or the history
-    cannot be opened; 5 if it cannot bind."""
+    cannot be opened; 5 if it cannot bind. Every line it writes is in `log_format`."""
+    setup_logging(log_format, secrets=secret_values(settings))
     credentials = WebhookCredentials.from_settings(settings)
     if not credentials.served():
         for problem in credentials.problems:
@@ -98,15 +112,13 @@ def run(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) 
             "(or webhook_secret / webhook_token in the config file)",
             2,
         )
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr
-    )
-    logging.getLogger("sendwatch.webhooks").setLevel(logging.INFO)
     store = _open_history(settings)
     if store is None:
         return 2
     for warning in store.warnings:
         fail(warning, 0)
+    metrics = Metrics()
+    metrics.backlog_from(lambda: backlog_by_provider(store))
     receiver = WebhookReceiver(
         store,
         credentials,
@@ -114,6 +126,7 @@ def run(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) 
         port=port,
         policy=PollPolicy.from_settings(settings.polling),
         limits=limits_for(settings),
+        metrics=metrics,
     )
 
     async def main() -> int:
@@ -125,15 +138,15 @@ def run(settings: Settings, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) 
             await receiver.start()
         except OSError as exc:
             return fail(f"cannot listen on {host}:{port}: {exc.strerror or type(exc).__name__}", 5)
-        for line in describe_endpoints(receiver, credentials):
-            print(line, flush=True)
-        print("Ctrl+C stops it.", flush=True)
+        banner(describe_endpoints(receiver, credentials), event="listening")
+        say(f"Metrics: GET {receiver.base_url}/metrics (Prometheus).", event="listening")
+        say("Ctrl+C stops it.", event="listening")
         try:
             await stop.wait()
         finally:
             await receiver.stop()
         stats = receiver.stats
-        print(f"Stopped: {stats.summary()}.", flush=True)
+        say(f"Stopped: {stats.summary()}.", event="stopped", received=stats.received)
         return 0
 
     try:

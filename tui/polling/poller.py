@@ -60,6 +60,7 @@ class PollUpdate:
     current: Status
     changed: bool
     at: float
+    message: Message | None = None  # the answer stored (metrics time deliveries from it)
 
 
 @dataclass
@@ -513,5 +514,6 @@ class Poller:
                 outcome.current,
                 outcome.changed or resolved_now,
                 at,
+                msg,
             )
         )

@@ -11,6 +11,7 @@ import math
 import random
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -62,6 +63,12 @@ def retry_after_seconds(headers: httpx.Headers, default: float = 60.0) -> float:
     return min(300.0, max(0.0, seconds))
 
 
+#: Told of each HTTP attempt `get` makes: (provider, answer, seconds). The answer is the HTTP
+#: status code, or what went wrong instead: "timeout", "network" or "bad_response". `poll` points
+#: it at its metrics (tui.observe sits above this layer, so the words are mapped there).
+RequestHook = Callable[[Provider, int | str, float], None]
+
+
 class ProviderClient(ABC):
     """An async client for one provider. One instance per event loop."""
 
@@ -89,6 +96,7 @@ class ProviderClient(ABC):
             limit_window=settings.rate_limit_window,
         )
         self._http: httpx.AsyncClient | None = None
+        self.on_request: RequestHook | None = None
 
     @property
     def label(self) -> str:
@@ -227,10 +235,13 @@ class ProviderClient(ABC):
                 delay *= random.uniform(0.5, 1.0)
                 notify_wait(WaitInfo(self.provider, "backoff", delay, attempt, attempts - 1, why))
                 await asyncio.sleep(delay)
+            started = time.monotonic()
             try:
                 async with self.budget.slot():
+                    started = time.monotonic()  # the request's latency, not the wait for a slot
                     response = await self.request("GET", path)
             except DeadlineExceeded as exc:
+                self._observe("timeout", started)
                 last = self.deadline_error(exc)
                 self.budget.on_failure(
                     f"answers cut off at the {exc.seconds:g} s request deadline", slow=True
@@ -238,8 +249,10 @@ class ProviderClient(ABC):
                 why = "the request deadline"
                 continue
             except BodyRefused as exc:
+                self._observe("bad_response", started)
                 raise self.refused_body(exc) from None
             except httpx.TimeoutException:
+                self._observe("timeout", started)
                 last = RequestTimeout(
                     f"{self.label} did not answer in time (timeout); it may be down or slow",
                     provider=self.provider.value,
@@ -248,6 +261,7 @@ class ProviderClient(ABC):
                 why = "a timeout"
                 continue
             except httpx.TransportError as exc:
+                self._observe("network", started)
                 last = UnavailableError(
                     f"cannot reach {self.label} ({exc.__class__.__name__}); check the network or base_url",
                     provider=self.provider.value,
@@ -256,7 +270,9 @@ class ProviderClient(ABC):
                 why = "a connection error"
                 continue
             except httpx.HTTPError as exc:  # e.g. an undecodable body httpx itself refused
+                self._observe("bad_response", started)
                 raise self.refused_body(exc) from None
+            self._observe(response.status_code, started)
             if response.status_code == 429:
                 wait = retry_after_seconds(response.headers, default=self.budget.limit_window)
                 self.budget.on_throttled(wait)
@@ -293,6 +309,10 @@ class ProviderClient(ABC):
             return response
         assert last is not None
         raise last
+
+    def _observe(self, answer: int | str, started: float) -> None:
+        if self.on_request is not None:
+            self.on_request(self.provider, answer, time.monotonic() - started)
 
     def error_code(self, response: Answer) -> str:
         """A short provider error code from an error body, if any (used in messages)."""

@@ -21,8 +21,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tui.model import Provider
+from tui.observe.metrics import OTHER, Metrics, result_for_status
+from tui.observe.serving import metrics_route
 from tui.polling.policy import PollPolicy
 from tui.store import Store
+from tui.webhooks import dedup
 from tui.webhooks.apply import Applied, StoreUnavailable
 from tui.webhooks.body import (
     MAX_BODY,
@@ -33,9 +36,8 @@ from tui.webhooks.body import (
     read_body,
 )
 from tui.webhooks.credentials import PATHS, WebhookCredentials
-from tui.webhooks.dedup import SeenEvents
 from tui.webhooks.events import BadPayload, Push, parse_sendo, parse_sentdm
-from tui.webhooks.ingest import ApplyBatch, PushWrite, PushWriter, apply_each
+from tui.webhooks.ingest import ApplyBatch, PushWrite, PushWriter, apply_together
 from tui.webhooks.readiness import Readiness
 from tui.webhooks.signature import (
     TOLERANCE_SECONDS,
@@ -93,19 +95,20 @@ class _Handlers:
         readiness: Readiness,
         on_applied: OnApplied | None,
         clock: Callable[[], float],
+        metrics: Metrics | None,
     ) -> None:
         self.credentials, self.stats, self.limits = credentials, stats, limits
         self.writer, self.readiness = writer, readiness
-        self.on_applied, self.clock = on_applied, clock
-        self.seen = SeenEvents()
+        self.on_applied, self.clock, self.metrics = on_applied, clock, metrics
         self.budget = BodyBudget(limits.max_buffered)
+
+    def _count(self, provider: Provider, result: str) -> None:
+        """Every request answered on a provider's path is counted once, under what became of it."""
+        if self.metrics is not None:
+            self.metrics.webhook_event(provider, result)
 
     async def healthz(self, request: Request) -> Response:
         return JSONResponse({"ok": True})
-
-    async def readyz(self, request: Request) -> Response:
-        verdict = await self.readiness.verdict()
-        return JSONResponse(verdict.as_json(), status_code=200 if verdict.ready else 503)
 
     async def sentdm(self, request: Request) -> Response:
         return await self._guarded(request, Provider.SENTDM)
@@ -119,6 +122,7 @@ class _Handlers:
             return await self._receive(request, provider, stats)
         except Exception as exc:  # noqa: BLE001 - an error of ours: a generic 500, no traceback out
             stats.failed += 1
+            self._count(provider, "internal_error")
             log.error("%s webhook: internal error %s", provider.value, type(exc).__name__)
             return _error(500, "internal error")
 
@@ -126,11 +130,13 @@ class _Handlers:
         self, stats: ProviderStats, provider: Provider, status: int, reason: str
     ) -> JSONResponse:
         stats.rejected += 1
+        self._count(provider, result_for_status(status))
         self.stats.refusals.count(f"{provider.value} {status} ({reason})")
         return _error(status, "unauthorized" if status == 401 else reason)
 
-    def _busy(self, reason: str) -> JSONResponse:
+    def _busy(self, provider: Provider, reason: str) -> JSONResponse:
         self.stats.refusals.count(BUSY)
+        self._count(provider, OTHER)  # not the store's doing: no result of its own yet
         return _error(503, reason, {"Retry-After": str(self.limits.retry_after)})
 
     async def _receive(
@@ -154,11 +160,11 @@ class _Handlers:
             return self._reject(stats, provider, 413, "body too large")
         except BodyUnreadable as exc:
             if exc.status == 503:
-                return self._busy(str(exc))
+                return self._busy(provider, str(exc))
             return self._reject(stats, provider, exc.status, str(exc))
         if self.stats.in_flight >= self.limits.max_requests:
             self.budget.give(len(body))
-            return self._busy("receiver busy")
+            return self._busy(provider, "receiver busy")
         self.stats.in_flight += 1
         try:
             return await self._accept(body, signed, provider, stats, now)
@@ -187,35 +193,62 @@ class _Handlers:
             return self._reject(stats, provider, 400, str(exc))
         stats.received += 1
         stats.last_event_at = now
-        return await self._apply(push, stats, now)
+        return await self._apply(push, _write(push, signed, body, now), stats)
 
-    async def _apply(self, push: Push, stats: ProviderStats, now: float) -> Response:
-        if push.message is None:
+    async def _apply(self, push: Push, write: PushWrite | None, stats: ProviderStats) -> Response:
+        if write is None:
             stats.ignored += 1
+            self._count(push.provider, "ignored")
             return JSONResponse({"ok": True, "result": "ignored"})
-        key = push.event_id
-        if key is not None and not self.seen.claim(push.provider.value, key):
-            stats.duplicates += 1
-            return JSONResponse({"ok": True, "result": "duplicate"})
-        applied: Applied | None = None
         try:
-            applied = await self.writer.write(PushWrite(push.message, now))
+            applied = await self.writer.write(write)
         except StoreUnavailable as exc:
             stats.failed += 1
+            self._count(push.provider, "store_unavailable")
             self.stats.unstored.count(
                 f"{push.provider.value} events the history refused to store ({exc})"
             )
             return _error(503, "store unavailable", {"Retry-After": str(self.limits.retry_after)})
-        finally:
-            if key is not None:
-                self.seen.done(push.provider.value, key, applied=applied is not None)
+        if applied.duplicate:  # claimed before, by this or another receiver on the history
+            stats.duplicates += 1
+            self._count(push.provider, "duplicate")
+            return JSONResponse({"ok": True, "result": "duplicate"})
         stats.applied += 1
+        self._count(push.provider, "stale" if applied.stale else "applied")
+        if self.metrics is not None and applied.outcome is not None:
+            self.metrics.message_recorded(
+                write.message, applied.outcome.previous, applied.outcome.current
+            )
         if self.on_applied is not None:
             try:
                 self.on_applied(applied)
             except Exception as exc:  # noqa: BLE001 - the listener's problem must not fail the provider
                 log.error("webhook on_applied callback failed: %s", type(exc).__name__)
         return JSONResponse({"ok": True, "result": "stale" if applied.stale else "applied"})
+
+
+def readyz_route(readiness: Readiness) -> Route:
+    """`GET /readyz`: 200 `{"ok": true}` or 503 with a short reason; also served by `poll --metrics`."""
+
+    async def readyz(request: Request) -> Response:
+        verdict = await readiness.verdict()
+        return JSONResponse(verdict.as_json(), status_code=200 if verdict.ready else 503)
+
+    return Route("/readyz", readyz, methods=["GET"])
+
+
+def _write(push: Push, signed: SignedHeaders | None, body: bytes, now: float) -> PushWrite | None:
+    """The write for a push, with its dedup keys: the provider's event ID, and what authenticated
+    it (Sent.dm's signed content, Sendo's body), so a replay under another event ID is known too."""
+    if push.message is None:
+        return None
+    provider = push.provider.value
+    event = dedup.event_key(provider, push.event_id) if push.event_id else None
+    if signed is not None:
+        content = dedup.content_key(provider, signed.webhook_id, signed.timestamp, body)
+    else:
+        content = dedup.content_key(provider, body)
+    return PushWrite(push.message, now, event, content)
 
 
 def build_app(
@@ -229,16 +262,18 @@ def build_app(
     clock: Callable[[], float] = time.time,
     readiness: Readiness | None = None,
     apply_batch: ApplyBatch | None = None,
+    metrics: Metrics | None = None,
 ) -> Starlette:
     """The ASGI app. Only endpoints with a usable credential get a route (others are 404).
 
-    `apply_batch` writes a batch of pushes (default: `apply_push` for each); `readiness` decides
-    `/readyz` (default: the store answering). `app.state.writer` must be closed by whoever serves
+    `apply_batch` writes a batch of pushes (default: `apply_together`); `readiness` decides
+    `/readyz` (default: the store answering); `metrics` counts every request under its result and
+    is served at `GET /metrics`. `app.state.writer` must be closed by whoever serves
     the app (`await app.state.writer.aclose()`), as `WebhookReceiver.stop` does."""
     stats = stats if stats is not None else WebhookStats()
     limits = limits or ReceiverLimits()
     writer = PushWriter(
-        apply_batch or apply_each(store, policy or PollPolicy()), lanes=limits.write_lanes
+        apply_batch or apply_together(store, policy or PollPolicy()), lanes=limits.write_lanes
     )
     readiness = readiness if readiness is not None else Readiness(store)
     handlers = _Handlers(
@@ -249,14 +284,17 @@ def build_app(
         readiness,
         on_applied,
         clock,
+        metrics,
     )
     served = credentials.served()
     for provider in Provider:
         stats[provider].served = provider in served
     routes = [
         Route("/healthz", handlers.healthz, methods=["GET"]),
-        Route("/readyz", handlers.readyz, methods=["GET"]),
+        readyz_route(readiness),
     ]
+    if metrics is not None:
+        routes.append(metrics_route(metrics))
     if Provider.SENTDM in served:
         routes.append(Route(PATHS[Provider.SENTDM], handlers.sentdm, methods=["POST"]))
     if Provider.SENDO in served:

@@ -4,9 +4,11 @@ Every request used to take a thread of its own for its write (`asyncio.to_thread
 so under a burst several threads contended for the GIL and for the store's one write lock, and the
 event loop waited on both. Here a single task hands the store whatever has queued since the last
 batch, in one thread hop, and each request is answered once its own write is done: a 2xx still
-means stored. The batch is applied by an `ApplyBatch` function; today's, `apply_each`, applies the
-pushes one by one with `apply_push`. A store that can write a whole batch in one transaction slots
-in there without touching the receiver.
+means stored. The batch is applied by an `ApplyBatch` function: `apply_together` (the default)
+writes it in one store transaction (`apply_pushes`: one commit, one change notice), and falls back
+to `apply_each` (one transaction per push) only when that fails, so one push the store refuses
+costs the others nothing. Either way each push's dedup keys are claimed inside its write, so a
+retry or a replay is known to every receiver on the history, across restarts (dedup.py).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 from tui.model import Message
 from tui.polling.policy import PollPolicy
 from tui.store import Store
-from tui.webhooks.apply import Applied, apply_push
+from tui.webhooks.apply import Applied, Push, apply_push, apply_pushes
 
 #: Most pushes written per thread hop (a burst is written in a few hops, each answered promptly).
 MAX_BATCH = 64
@@ -26,10 +28,14 @@ MAX_BATCH = 64
 
 @dataclass(frozen=True)
 class PushWrite:
-    """One authentic, parsed push to store; `now` is when it was received (wall clock)."""
+    """One authentic, parsed push to store; `now` is when it was received (wall clock).
+
+    `event_key`/`content_key` are its dedup keys (`dedup.event_key`/`dedup.content_key`)."""
 
     message: Message
     now: float
+    event_key: str | None = None
+    content_key: str | None = None
 
 
 _Item = tuple[PushWrite, "asyncio.Future[Applied]"]
@@ -40,16 +46,44 @@ ApplyBatch = Callable[[Sequence[PushWrite]], list["Applied | Exception"]]
 
 
 def apply_each(store: Store, policy: PollPolicy) -> ApplyBatch:
-    """Today's batch: `apply_push` for each write, in arrival order, each in its own transaction."""
+    """`apply_push` for each write, in arrival order, each in its own transaction."""
 
     def apply(writes: Sequence[PushWrite]) -> list[Applied | Exception]:
         outcomes: list[Applied | Exception] = []
         for write in writes:
             try:
-                outcomes.append(apply_push(store, policy, write.message, write.now))
+                outcomes.append(
+                    apply_push(
+                        store,
+                        policy,
+                        write.message,
+                        write.now,
+                        event_key=write.event_key,
+                        content_key=write.content_key,
+                    )
+                )
             except Exception as exc:  # noqa: BLE001 - one write's failure is that request's answer
                 outcomes.append(exc)
         return outcomes
+
+    return apply
+
+
+def apply_together(store: Store, policy: PollPolicy) -> ApplyBatch:
+    """The whole batch in one transaction; if the store refuses it, each write on its own (nothing
+    of the failed transaction was kept, so each is applied, or refused, exactly once)."""
+    one_by_one = apply_each(store, policy)
+
+    def apply(writes: Sequence[PushWrite]) -> list[Applied | Exception]:
+        if len(writes) > 1:
+            # One `now` for the batch: the latest arrival (claims expire from it; a few ms apart).
+            now = max(w.now for w in writes)
+            pushes = [Push(w.message, w.event_key, w.content_key) for w in writes]
+            try:
+                return list(apply_pushes(store, policy, pushes, now))
+            except Exception:  # noqa: BLE001 - retried one by one below, each failure its own answer
+                pass
+        return one_by_one(writes)
 
     return apply
 

@@ -17,6 +17,7 @@ import uvicorn
 
 from tui.config import Settings
 from tui.model import Provider
+from tui.observe.metrics import Metrics
 from tui.polling.policy import PollPolicy
 from tui.store import Store
 from tui.webhooks.credentials import PATHS, WebhookCredentials
@@ -101,13 +102,16 @@ class WebhookReceiver:
         on_applied: OnApplied | None = None,
         clock: Callable[[], float] = time.time,
         apply_batch: ApplyBatch | None = None,
+        metrics: Metrics | None = None,
+        readiness: Readiness | None = None,
     ) -> None:
         self.host, self.port = host, port
         self.credentials = credentials
         self.stats = stats if stats is not None else WebhookStats()
         self.limits = limits or ReceiverLimits()
-        #: `/readyz`: the store answering, plus whatever a caller adds (`readiness.add(name, check)`).
-        self.readiness = Readiness(store)
+        #: `/readyz`: the store answering, plus whatever a caller adds (`readiness.add(name, check)`,
+        #: or its own `readiness`, shared with another server: `poll` serves it on both ports).
+        self.readiness = readiness if readiness is not None else Readiness(store)
         self.app = build_app(
             store,
             credentials,
@@ -118,6 +122,7 @@ class WebhookReceiver:
             clock=clock,
             readiness=self.readiness,
             apply_batch=apply_batch,
+            metrics=metrics,
         )
         self.guard: ConnectionGuard | None = None
         self._server: _EmbeddedServer | None = None
