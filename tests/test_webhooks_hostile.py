@@ -73,3 +73,19 @@ async def test_a_nul_in_the_text_is_taken_on_both_backends(
     assert stored.message.body is not None and stored.message.body.startswith("code")
     assert store.get(other) is not None
     assert json.loads(answer.text)["result"] == "applied"
+
+
+async def test_the_receiver_takes_every_configured_sendo_token(tmp_path: Path) -> None:
+    """One token per registered Sendo campaign webhook: a delivery carrying any of them is taken,
+    any other token is refused (the receiver used to check the first token only)."""
+    store = SQLiteStore(tmp_path / "history.sqlite3")
+    credentials = WebhookCredentials.from_values(SECRET, TOKEN, "second-campaign-token")
+    receiver = WebhookReceiver(store, credentials, port=0)
+    try:
+        async with receiver, httpx.AsyncClient(base_url=receiver.base_url, timeout=30.0) as client:
+            for token, expected in (("second-campaign-token", 200), (TOKEN, 200), ("nope", 401)):
+                body = sendo_body(new_id())
+                answer = await client.post(SENDO, content=body, headers={"X-Webhook-Token": token})
+                assert answer.status_code == expected, (token, answer.text)
+    finally:
+        store.close()

@@ -8,7 +8,6 @@ body or reason can never smuggle an escape sequence onto the user's terminal eit
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 
 from tui.model import EventSource, Message, Status, fold_status, status_word
@@ -29,12 +28,17 @@ GLYPHS = {
 
 
 def fail(message: str, code: int) -> int:
-    print(f"sendwatch: {safe_text(message)}", file=sys.stderr)
+    """One line on stderr (a JSON `error` event under `--log-format json`); returns `code`."""
+    from tui.observe.logs import problem  # loaded on the error path only
+
+    problem(safe_text(message), exit_code=code)
     return code
 
 
 def warn(message: str) -> None:
-    print(f"sendwatch: warning: {safe_text(message)}", file=sys.stderr)
+    from tui.observe.logs import problem
+
+    problem(safe_text(message), warning=True)
 
 
 def fmt_time(value: datetime | None) -> str:

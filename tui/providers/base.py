@@ -39,7 +39,7 @@ from tui.providers.transfer import (
 from tui.providers.waiting import WaitInfo, notify_wait
 
 if TYPE_CHECKING:  # sending.py builds on this module
-    from tui.providers.sending import SendRequest, SendResult
+    from tui.providers.send_request import SendRequest, SendResult
 
 
 class RequestTimeout(UnavailableError):

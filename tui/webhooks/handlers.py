@@ -45,7 +45,6 @@ from tui.webhooks.signature import (
     SignedHeaders,
     read_svix_headers,
     verify_svix,
-    verify_token,
 )
 from tui.webhooks.stats import ProviderStats, WebhookStats
 
@@ -147,9 +146,8 @@ class _Handlers:
         try:  # headers first: an unauthenticated body is never read
             if provider is Provider.SENTDM:
                 signed = read_svix_headers(request.headers, now, self.limits.tolerance)
-            else:
-                assert self.credentials.sendo_token is not None
-                verify_token(self.credentials.sendo_token, request.headers)
+            else:  # any of the configured tokens (one per registered Sendo campaign webhook)
+                self.credentials.verify_sendo(request.headers)
         except AuthFailure as exc:
             return self._reject(stats, provider, 401, str(exc))
         try:

@@ -88,12 +88,3 @@ def verify_svix(key: bytes, signed: SignedHeaders, body: bytes) -> None:
         matched |= hmac.compare_digest(expected, value.encode("utf-8", "replace"))
     if not matched:
         raise AuthFailure("signature mismatch")
-
-
-def verify_token(expected: bytes, headers: Mapping[str, str]) -> None:
-    """Sendo: the static `X-Webhook-Token`, compared in constant time."""
-    given = headers.get("x-webhook-token")
-    if not given:
-        raise AuthFailure("missing token")
-    if not hmac.compare_digest(expected, given.encode("utf-8", "replace")):
-        raise AuthFailure("wrong token")
