@@ -79,7 +79,9 @@ def health_text(
         text.append(f" since {clock_time(health.since)[11:19]}", style=style)
         if health.until and health.until > now:
             text.append(f", retry in {age(health.until - now)}", style="dim")
-    elif health.state is HealthState.SLOW and health.detail:  # words we wrote: "3 answers over 30 s"
+    elif (
+        health.state is HealthState.SLOW and health.detail
+    ):  # words we wrote: "3 answers over 30 s"
         text.append(f" ({safe_text(health.detail, single_line=True, limit=60)})", style="dim")
     if extra:  # who polls, a restarting loop, webhooks: plain words we wrote
         text.append(f" · {extra}", style="dim")
