@@ -186,6 +186,7 @@ async def _serve(
     watcher = asyncio.ensure_future(_watch(poller, providers, stop.is_set, store_give_up))
     alerting = asyncio.ensure_future(_alert(engine, stop.is_set))
     stopping = asyncio.ensure_future(stop.wait())
+    reconciling = _reconcile(settings, store, providers, receiver, stop)
 
     def wake(_: object) -> None:
         loop.call_soon_threadsafe(poller.wake)
@@ -197,9 +198,10 @@ async def _serve(
     log_event(log, "stopping")
     poller.stop()
     await asyncio.gather(task, return_exceptions=True)
-    for waiting in (watcher, stopping, alerting):
+    background: list[asyncio.Future[Any]] = [watcher, stopping, alerting, *reconciling]
+    for waiting in background:
         waiting.cancel()
-    await asyncio.gather(watcher, stopping, alerting, return_exceptions=True)
+    await asyncio.gather(*background, return_exceptions=True)
     changes.stop()
     if receiver is not None:
         await receiver.stop()
@@ -303,6 +305,36 @@ def _log_loop_state(owner: Owner, health: LoopHealth) -> None:
         log_event(
             log, "poll_loop_state", level=logging.WARNING, message=text, reason=reason, **fields
         )
+
+
+def _reconcile(
+    settings: Settings,
+    store: Store,
+    providers: Providers,
+    receiver: object | None,
+    stop: asyncio.Event,
+) -> list[asyncio.Future[None]]:
+    """With the receiver running and Sent.dm configured: read Sent.dm's delivery log every minute
+    and have the messages of failed deliveries polled, within 2 % of the budget (reconcile.py)."""
+    if receiver is None or Provider.SENTDM not in providers.clients:
+        return []
+    from tui.services.reconcile import Reconciler
+
+    reconciler = Reconciler(
+        store, providers.client(Provider.SENTDM), PollPolicy.from_settings(settings.polling)
+    )
+
+    async def run() -> None:
+        said = ""
+        rounds = asyncio.ensure_future(reconciler.run_forever(stop))
+        while not rounds.done():
+            await asyncio.wait([rounds], timeout=WATCH_EVERY)
+            if reconciler.status != said:
+                said = reconciler.status
+                log_event(log, "webhook_reconcile", message=said or "webhook deliveries: no gap")
+        await rounds
+
+    return [asyncio.ensure_future(run())]
 
 
 async def _watch(
