@@ -34,9 +34,15 @@ from tui.errors import (
     UnavailableError,
 )
 from tui.ids import MessageRef
-from tui.model import Message, Provider, Status
+from tui.model import Message, Provider
+from tui.polling.choosing import choose_due
 from tui.polling.election import RETRY, Lease
-from tui.polling.policy import LoopHealth, LoopVitals, PollPolicy, Priority, ScreenShare
+from tui.polling.loops import Focus as Focus
+from tui.polling.loops import LoopStats as LoopStats
+from tui.polling.loops import Owner as Owner
+from tui.polling.loops import PollUpdate as PollUpdate
+from tui.polling.loops import describe as describe
+from tui.polling.policy import LoopHealth, LoopVitals, PollPolicy, ScreenShare
 from tui.polling.record import record_failed_ask, record_lookup
 from tui.providers.base import RequestTimeout
 from tui.providers.budget import HealthState
@@ -46,50 +52,6 @@ from tui.store import Store
 AUTH_PAUSE = 60.0  # a rejected key is retried this rarely, so a fixed key recovers by itself
 IDLE_WAKE = 30.0  # longest sleep when nothing is due (wakes earlier on new work)
 OBSERVE_EVERY = 1.0  # seconds between looks at each loop's condition (stalled, slow)
-
-Owner = Provider | None  # None: the loop for IDs whose provider is not known yet
-
-
-@dataclass(frozen=True)
-class PollUpdate:
-    """Sent to the UI after an answer was stored."""
-
-    message_id: str
-    provider: Provider
-    previous: Status | None
-    current: Status
-    changed: bool
-    at: float
-    message: Message | None = None  # the answer stored (metrics time deliveries from it)
-
-
-@dataclass
-class LoopStats:
-    requests: int = 0
-    answers: int = 0
-    errors: int = 0
-    screen: int = 0  # requests spent on the selected row and rows on screen
-    last_answer: float | None = None
-    last_error: str = ""
-
-
-@dataclass
-class Focus:
-    """What the user is looking at: polled more often than the rest."""
-
-    selected: str | None = None
-    visible: frozenset[str] = frozenset()
-
-    def priority(self, message_id: str) -> Priority:
-        if message_id == self.selected:
-            return Priority.SELECTED
-        return Priority.VISIBLE if message_id in self.visible else Priority.NORMAL
-
-
-def describe(exc: BaseException) -> str:
-    """A short, single-line account of an unexpected error (the UI shows it as plain text)."""
-    text = " ".join(str(exc).split())[:200]
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 @dataclass
@@ -340,68 +302,27 @@ class Poller:
             self._wake_one(owner)
 
     async def _choose(self, owner: Owner, count: int) -> list[tuple[str, bool]]:
-        """Up to `count` due IDs, each with whether it is screen work (see `ScreenShare`).
+        """Up to `count` due IDs, each with whether it is screen work (choosing.py).
 
-        The due queries run in a thread; a poll that completes meanwhile has already rescheduled
-        its message (maybe to never), so its now-stale 'due' answer is ignored."""
-        now = self.clock()
+        A poll that completes while the due queries run has already rescheduled its message
+        (maybe to never), so its now-stale 'due' answer is ignored."""
         mark = self._finish_seq
-        selected = self.focus.selected
-        visible = [v for v in self.focus.visible if v != selected]
 
-        async def due_rows(
-            limit: int, among: list[str] | None = None, never_asked: bool | None = None
-        ) -> list[tuple[str, str | None, str, float | None]]:
-            rows = await asyncio.to_thread(
-                functools.partial(
-                    self.store.due,
-                    now,
-                    limit,
-                    provider=owner,
-                    unresolved=owner is None,
-                    among=among,
-                    never_asked=never_asked,
-                )
-            )
-            return [
-                r
-                for r in rows
-                if r[0] not in self._inflight and self._finished.get(r[0], 0) <= mark
-            ]
+        def free(message_id: str) -> bool:
+            return message_id not in self._inflight and self._finished.get(message_id, 0) <= mark
 
-        async def due(
-            limit: int, among: list[str] | None = None, never_asked: bool | None = None
-        ) -> list[str]:
-            return [r[0] for r in await due_rows(limit, among, never_asked)]
-
-        chosen_selected = await due(1, [selected]) if selected else []
-        screen: list[str] = []
-        first: list[str] = []
-        if visible:
-            first += await due(len(visible), visible, never_asked=True)
-            for mid, _, _, changed in await due_rows(len(visible), visible, never_asked=False):
-                if changed is not None and now - changed <= self.policy.boost_fade:
-                    screen.append(mid)  # a faded row is ordinary overdue work below
-        limit = len(self._inflight) + count * 2 + len(visible) + 1
-        first += await due(limit, never_asked=True)
-        focused = {selected, *screen}
-        overdue = (
-            [m for m in await due(limit, never_asked=False) if m not in focused]
-            if len(first) < count
-            else []
-        )
-        share = self.policy.first_pass_screen_share if first else self.policy.screen_share
         picker = self._shares.setdefault(owner, ScreenShare())
-        picked = picker.pick(
+        return await choose_due(
+            self.store,
+            self.policy,
+            self.focus,
+            picker,
+            owner,
             count,
-            share=share,
-            selected=chosen_selected,
-            screen=screen,
-            first=first,
-            overdue=overdue,
+            self.clock(),
+            free,
+            inflight=len(self._inflight),
         )
-        on_screen = {*chosen_selected, *screen}
-        return [(mid, mid in on_screen) for mid in picked]
 
     async def _check_push(self, provider: Provider) -> None:
         """Every 30 s: have this provider's webhooks gone silent? Then polling takes over again."""
