@@ -1,8 +1,8 @@
 """The store's contract: what every caller types against.
 
-`Store` is the shared queries (the Writes, Queries, Scheduling and SeenWebhooks mixins, written once in
-the SQL both databases speak) plus what callers ask of the history as a whole: the change feed, the
-polling lease, closing. `SQLiteStore` (sqlite.py) and `PostgresStore` (postgres.py) implement it as
+`Store` is the shared queries (the Writes, Queries, ReportQueries, Scheduling and SeenWebhooks
+mixins, written once in the SQL both databases speak) plus what callers ask of the history as a
+whole: the change feed, the polling lease, closing. `SQLiteStore` (sqlite.py) and `PostgresStore` (postgres.py) implement it as
 siblings; neither inherits the other. Every database failure leaves a store as a `StoreError`.
 """
 
@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from tui.store.queries import Queries
+from tui.store.report_queries import ReportQueries
 from tui.store.rows import Changes
 from tui.store.scheduling import Scheduling
 from tui.store.seen import SeenWebhooks
@@ -34,7 +35,7 @@ class ChangeSignal(Protocol):
     def close(self) -> None: ...
 
 
-class Store(Writes, Queries, Scheduling, SeenWebhooks):
+class Store(Writes, Queries, ReportQueries, Scheduling, SeenWebhooks):
     """The history: every message looked up or watched, its events, and what instances observed."""
 
     def __init__(self) -> None:

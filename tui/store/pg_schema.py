@@ -9,11 +9,14 @@ statistics. Migrations run under an advisory lock, so instances starting at once
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from tui.store import facts
+from tui.store.dialect import POSTGRESQL
 from tui.store.schema import SEARCHABLE
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MIGRATION_LOCK = 0x5E4D_0001  # pg_advisory_xact_lock key for migrations
 #: between fields in the search column, so a match never spans two of them (nobody types it)
 FIELD_SEPARATOR = "E'\\x1f'"
@@ -102,7 +105,30 @@ _V2 = [
     "CREATE INDEX IF NOT EXISTS webhook_seen_expires ON webhook_seen(expires)",
 ]
 
-MIGRATIONS: dict[int, list[str]] = {1: _V1, 2: _V2}
+
+def backfill_report_facts(conn: Any) -> None:
+    """The report's columns of every stored message (tui/store/facts.py), from its snapshot, then
+    from its events."""
+    last = 0
+    read, write = (
+        POSTGRESQL.statement(sql) for sql in (facts.NEXT_SNAPSHOTS, facts.SET_SNAPSHOT_FACTS)
+    )
+    while rows := conn.execute(read, (last, facts.BATCH)).fetchall():
+        last = rows[-1][0]
+        conn.cursor().executemany(write, facts.snapshot_updates(rows))
+    conn.execute(POSTGRESQL.statement(facts.REFRESH_FROM_EVENTS))
+
+
+_V3: list[str | Callable[[Any], None]] = [
+    "ALTER TABLE messages ADD COLUMN price DOUBLE PRECISION",
+    "ALTER TABLE messages ADD COLUMN segments BIGINT",
+    "ALTER TABLE messages ADD COLUMN region_code TEXT",
+    "ALTER TABLE messages ADD COLUMN delivered_at DOUBLE PRECISION",
+    "ALTER TABLE messages ADD COLUMN stage_since DOUBLE PRECISION",
+    backfill_report_facts,
+]
+
+MIGRATIONS: dict[int, list[str] | list[str | Callable[[Any], None]]] = {1: _V1, 2: _V2, 3: _V3}
 
 
 def migrate(conn: Any) -> int:
@@ -118,7 +144,10 @@ def migrate(conn: Any) -> int:
                 f"was written by a newer sendwatch (schema {version} > {SCHEMA_VERSION})"
             )
         for target in range(version + 1, SCHEMA_VERSION + 1):
-            for statement in MIGRATIONS[target]:
-                conn.execute(statement)
+            for step in MIGRATIONS[target]:
+                if callable(step):
+                    step(conn)
+                else:
+                    conn.execute(step)
             conn.execute("INSERT INTO schema_version VALUES (%s)", (target,))
         return SCHEMA_VERSION
