@@ -1,8 +1,10 @@
 """`sendwatch report`'s numbers: counts, rates, latency, cohorts, spend, failures and a cause.
 
 One service for the command (and later the dashboard's summary and `wait --json`): a
-`ReportBuilder` folds the stored snapshots (`store.iter_snapshots`, the `get --json` objects) one
-at a time, so a caller can feed it messages as they come; `build_report` runs it over a view.
+`ReportBuilder` counts messages one at a time (`add`: a stored snapshot, the `get --json` object)
+or in groups (`add_group`: rows of `store.report_groups`, over the columns tui/store/facts.py
+keeps). `build_report` uses the groups: the same numbers as folding every snapshot, in a fraction
+of a second at 100,000 messages instead of tens of seconds.
 
 Choices (the issue leaves them open; the README and `--help` say the same):
 - `by_status` has every normalized status plus `waiting` (tracked, never answered yet), 0 where none.
