@@ -2,8 +2,9 @@
 
 A mixin over `Backend` (backend.py), shared SQL for both backends. Nothing here reads a snapshot:
 the facts are columns (tui/store/facts.py), so 100,000 messages are one grouped scan, not 100,000
-JSON documents and their events. A message is "waiting" (tracked, never answered) while it has no
-snapshot or no provider, as the report has always counted it.
+JSON documents and their events. A message is "waiting" (tracked, never answered) until its first
+answer is stored (`last_polled`, written with its snapshot) with its provider, as the report has
+always counted it; `snapshot IS NULL` would say the same but makes SQLite load every snapshot.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from dataclasses import dataclass
 from tui.store.backend import Backend
 from tui.store.rows import ListFilter, _and
 
-_WAITING = "(snapshot IS NULL OR provider IS NULL)"
-_ANSWERED = "snapshot IS NOT NULL AND provider IS NOT NULL"
+_WAITING = "(last_polled IS NULL OR provider IS NULL)"
+_ANSWERED = "last_polled IS NOT NULL AND provider IS NOT NULL"
 _FAILED = "status = 'failed'"
 #: Numbers are grouped by "+" and their first nine digits (the longest calling code, three digits,
 #: plus the six national ones `CountryLookup` keys on), so the country is looked up once per group.
