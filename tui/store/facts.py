@@ -25,16 +25,32 @@ from tui.timeparse import parse_time
 #: event sources whose times are the provider's own (not when sendwatch happened to look)
 PROVIDER_SOURCES = ("provider", "webhook")
 
+
+def delivered_at_sql(row: str) -> str:
+    """SQL for the provider's DELIVERED time of message `row` (a table name or alias)."""
+    return (
+        f"(SELECT min(e.ts) FROM events e WHERE e.message_id = {row}.id "
+        "AND e.status = 'delivered' AND e.source IN ('provider', 'webhook'))"
+    )
+
+
+def stage_since_sql(row: str, fallback: str) -> str:
+    """SQL for when message `row`'s current status began: its latest provider or webhook event of
+    that status, else `fallback` (the snapshot's time); a scheduled message: `fallback` itself."""
+    return (
+        f"CASE WHEN {row}.status = 'scheduled' THEN {fallback} ELSE coalesce("
+        f"(SELECT max(e.ts) FROM events e WHERE e.message_id = {row}.id "
+        f"AND e.status = {row}.status AND e.source IN ('provider', 'webhook')), {fallback}) END"
+    )
+
+
 #: `delivered_at` and `stage_since` from the events table. `stage_since` is first set from the
 #: snapshot (`snapshot_facts`), then replaced by the latest event of the current status, if any;
 #: events are only ever added, so re-running it after more events arrive keeps it right.
-REFRESH_FROM_EVENTS = """UPDATE messages SET
-    delivered_at = (SELECT min(e.ts) FROM events e WHERE e.message_id = messages.id
-        AND e.status = 'delivered' AND e.source IN ('provider', 'webhook')),
-    stage_since = CASE WHEN status = 'scheduled' THEN stage_since ELSE coalesce(
-        (SELECT max(e.ts) FROM events e WHERE e.message_id = messages.id
-            AND e.status = messages.status AND e.source IN ('provider', 'webhook')),
-        stage_since) END"""
+REFRESH_FROM_EVENTS = (
+    f"UPDATE messages SET delivered_at = {delivered_at_sql('messages')}, "
+    f"stage_since = {stage_since_sql('messages', 'messages.stage_since')}"
+)
 
 #: the back-fill's batch: rows read and updated per round
 BATCH = 2000
