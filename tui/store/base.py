@@ -8,11 +8,11 @@ siblings; neither inherits the other. Every database failure leaves a store as a
 
 from __future__ import annotations
 
-import threading
 from abc import abstractmethod
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
+from tui.store.changes import ChangeSignal
 from tui.store.queries import Queries
 from tui.store.report_queries import ReportQueries
 from tui.store.rows import Changes
@@ -23,16 +23,6 @@ from tui.store.writes import Writes
 if TYPE_CHECKING:
     from tui.store.changes import ChangeWatcher
     from tui.store.lease import Lease
-
-
-class ChangeSignal(Protocol):
-    """What wakes the change watcher when another instance may have written (see changes.py)."""
-
-    def wait(self, stop: threading.Event) -> bool:
-        """Block a short while (or until `stop` is set); True if something may have changed."""
-        ...
-
-    def close(self) -> None: ...
 
 
 class Store(Writes, Queries, ReportQueries, Scheduling, SeenWebhooks):
