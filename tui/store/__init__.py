@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tui.store.base import ChangeSignal, Store
-from tui.store.changes import ChangeWatcher
+from tui.store.base import Store
+from tui.store.changes import ChangeSignal, ChangeWatcher
 from tui.store.errors import (
     StoreDamaged,
     StoreError,

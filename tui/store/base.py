@@ -1,19 +1,20 @@
 """The store's contract: what every caller types against.
 
-`Store` is the shared queries (the Writes, Queries, Scheduling and SeenWebhooks mixins, written once in
-the SQL both databases speak) plus what callers ask of the history as a whole: the change feed, the
-polling lease, closing. `SQLiteStore` (sqlite.py) and `PostgresStore` (postgres.py) implement it as
+`Store` is the shared queries (the Writes, Queries, ReportQueries, Scheduling and SeenWebhooks
+mixins, written once in the SQL both databases speak) plus what callers ask of the history as a
+whole: the change feed, the polling lease, closing. `SQLiteStore` (sqlite.py) and `PostgresStore` (postgres.py) implement it as
 siblings; neither inherits the other. Every database failure leaves a store as a `StoreError`.
 """
 
 from __future__ import annotations
 
-import threading
 from abc import abstractmethod
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
+from tui.store.changes import ChangeSignal
 from tui.store.queries import Queries
+from tui.store.report_queries import ReportQueries
 from tui.store.rows import Changes
 from tui.store.scheduling import Scheduling
 from tui.store.seen import SeenWebhooks
@@ -24,17 +25,7 @@ if TYPE_CHECKING:
     from tui.store.lease import Lease
 
 
-class ChangeSignal(Protocol):
-    """What wakes the change watcher when another instance may have written (see changes.py)."""
-
-    def wait(self, stop: threading.Event) -> bool:
-        """Block a short while (or until `stop` is set); True if something may have changed."""
-        ...
-
-    def close(self) -> None: ...
-
-
-class Store(Writes, Queries, Scheduling, SeenWebhooks):
+class Store(Writes, Queries, ReportQueries, Scheduling, SeenWebhooks):
     """The history: every message looked up or watched, its events, and what instances observed."""
 
     def __init__(self) -> None:

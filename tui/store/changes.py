@@ -11,16 +11,34 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from tui.store.rows import Changes
-
-if TYPE_CHECKING:
-    from tui.store.base import Store
 
 POLL_SECONDS = 0.25  # SQLite: how often data_version is read (well inside "within a second")
 FAILING_AFTER = 3  # consecutive failed rounds before the watcher counts as failing
 RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0)  # waits before reconnecting after a failure, then the last
+
+
+class ChangeSignal(Protocol):
+    """What wakes the change watcher when another instance may have written."""
+
+    def wait(self, stop: threading.Event) -> bool:
+        """Block a short while (or until `stop` is set); True if something may have changed."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class ChangeSource(Protocol):
+    """What the watcher needs of a store (`Store` is one): typed here so this module needs not
+    import base.py, which starts watchers (no import cycle)."""
+
+    def current_rev(self) -> int: ...
+
+    def changes_since(self, rev: int, limit: int = 5000) -> Changes: ...
+
+    def change_signal(self, interval: float) -> ChangeSignal: ...
 
 
 class ChangeWatcher:
@@ -28,7 +46,7 @@ class ChangeWatcher:
 
     def __init__(
         self,
-        store: Store,
+        store: ChangeSource,
         on_change: Callable[[Changes], None],
         *,
         interval: float = POLL_SECONDS,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
-SCHEMA_VERSION = 4
+from tui.store import facts
+
+SCHEMA_VERSION = 5
 
 
 def _v1(db: sqlite3.Connection) -> None:
@@ -146,6 +148,32 @@ def _v4(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS webhook_seen_expires ON webhook_seen(expires)")
 
 
+def _v5(db: sqlite3.Connection) -> None:
+    """The report's facts as columns (tui/store/facts.py), back-filled from snapshots and events."""
+    for column in REPORT_COLUMNS:
+        db.execute(f"ALTER TABLE messages ADD COLUMN {column}")
+    backfill_report_facts(db)
+
+
+def backfill_report_facts(db: sqlite3.Connection) -> None:
+    """The report's columns of every stored message, from its snapshot, then from its events."""
+    last = 0
+    while rows := db.execute(facts.NEXT_SNAPSHOTS, (last, facts.BATCH)).fetchall():
+        last = rows[-1][0]
+        db.executemany(facts.SET_SNAPSHOT_FACTS, facts.snapshot_updates(rows))
+    db.execute(facts.REFRESH_FROM_EVENTS)
+
+
+#: the columns schema v5 adds (PostgreSQL's v3 the same, in its types)
+REPORT_COLUMNS = (
+    "price REAL",
+    "segments INTEGER",
+    "region_code TEXT",
+    "delivered_at REAL",
+    "stage_since REAL",
+)
+
+
 def has_fts5(db: sqlite3.Connection) -> bool:
     try:
         db.execute(
@@ -163,7 +191,13 @@ def fts_ready(db: sqlite3.Connection) -> bool:
     )
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _v1,
+    2: _v2,
+    3: _v3,
+    4: _v4,
+    5: _v5,
+}
 
 
 class NewerSchema(sqlite3.DatabaseError):

@@ -18,6 +18,7 @@ from tui.ids import MessageRef
 from tui.model import Event, EventSource, Message, MessageError, Provider, Status
 from tui.serialize import message_to_dict
 from tui.store.backend import Backend, Tx
+from tui.store.facts import REFRESH_FROM_EVENTS, snapshot_facts
 from tui.store.rows import FetchOutcome, NextPoll
 from tui.store.values import Json
 
@@ -58,14 +59,18 @@ Answer = tuple[Message, "float | None | NextPoll", float]
 
 _UPSERT = """INSERT INTO messages(id, provider, status, provider_status, to_addr, body, channel, error_code,
        error_message, created_at, updated_at, snapshot, raw, first_seen, last_polled, last_changed,
-       next_poll, poll_errors, last_error, rev)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?)
+       next_poll, poll_errors, last_error, rev, price, segments, region_code, stage_since)
+   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?, ?, ?, ?)
    ON CONFLICT(id) DO UPDATE SET provider=excluded.provider, status=excluded.status,
        provider_status=excluded.provider_status, to_addr=excluded.to_addr, body=excluded.body,
        channel=excluded.channel, error_code=excluded.error_code, error_message=excluded.error_message,
        created_at=excluded.created_at, updated_at=excluded.updated_at, snapshot=excluded.snapshot,
        raw=excluded.raw, last_polled=excluded.last_polled, last_changed=excluded.last_changed,
-       next_poll=excluded.next_poll, poll_errors=0, last_error=NULL, rev=excluded.rev"""
+       next_poll=excluded.next_poll, poll_errors=0, last_error=NULL, rev=excluded.rev,
+       price=excluded.price, segments=excluded.segments, region_code=excluded.region_code,
+       stage_since=excluded.stage_since"""
+#: the report's event-derived facts of one message (tui/store/facts.py), after its events changed
+_REFRESH_ONE = REFRESH_FROM_EVENTS + " WHERE id = ?"
 
 
 class Writes(Backend):
@@ -180,6 +185,7 @@ class Writes(Backend):
                     last_changed,
                     when,
                     rev,
+                    *snapshot_facts(snapshot),
                 ),
             )
         else:
@@ -188,7 +194,9 @@ class Writes(Backend):
                 "WHERE id = ?",
                 (fetched_at, when, rev, msg.id),
             )
-        self._insert_events(tx, msg.id, msg.events)
+        added = self._insert_events(tx, msg.id, msg.events)
+        if changed or added:
+            tx.execute(_REFRESH_ONE, (msg.id,))
         at = datetime.fromtimestamp(fetched_at, tz=UTC)
         if old_snapshot is None or status_changed:
             words = (
@@ -206,6 +214,7 @@ class Writes(Backend):
             added = self._insert_events(tx, message_id, events)
             if added:  # the timeline changed: other instances re-read the message
                 tx.execute("UPDATE messages SET rev = ? WHERE id = ?", (self._rev(tx), message_id))
+                tx.execute(_REFRESH_ONE, (message_id,))
             return added
 
     @staticmethod
