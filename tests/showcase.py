@@ -78,6 +78,31 @@ def build_showcase(
     return app, sim, tracked
 
 
+def build_empty(tmp: Path) -> SendwatchApp:
+    """The dashboard on a fresh, empty history: both providers configured (an address nothing
+    listens on: never asked), nothing tracked yet, a fixed clock."""
+    from tui.config import load
+    from tui.simulator import SENDO_KEY, SENTDM_KEY
+
+    nowhere = "http://127.0.0.1:9"
+    env = {"SENT_DM_API_KEY": SENTDM_KEY, "SENDO_API_KEY": SENDO_KEY}
+    env |= {"SENDWATCH_SENTDM_URL": nowhere, "SENDWATCH_SENDO_URL": nowhere}
+    settings = load(tmp / "absent.toml", env=env)
+    settings = replace(
+        settings, history=replace(settings.history, path=str(tmp / "history.sqlite3"))
+    )
+    store = SQLiteStore(settings.history_path())
+    return SendwatchApp(settings, store, demo=True, clock=lambda: EPOCH, start_poller=False)
+
+
+def still(app: SendwatchApp) -> None:
+    """Stop the text cursors blinking, so a picture with an input does not depend on when it is taken."""
+    from textual.widgets import Input
+
+    for field in app.screen.query(Input):
+        field.cursor_blink = False
+
+
 def failed_message(tracked: list[SimMessage]) -> SimMessage:
     """A failed Sent.dm campaign message: an error code and a full provider timeline."""
     world_failed = [

@@ -291,3 +291,47 @@ async def test_messages_another_instance_adds_appear_in_the_list(settings, world
         assert {listed.model.cached_row(i).id for i in range(3)} == set(
             new
         )  # newest first, at the top
+
+
+async def test_a_send_that_fails_says_send_failed(settings, monkeypatch) -> None:
+    """Refused by the provider: said in the form (which stays open); a bug: "Send failed: …",
+    logged, never the old "A background task failed"."""
+    from tests.test_app import toasts
+    from tui.errors import AuthError
+    from tui.services.monitor import Monitor
+
+    async def refused(self, provider, req):
+        raise AuthError("Sent.dm rejected the key (401)")
+
+    monkeypatch.setattr(Monitor, "send", refused)
+    app = make_app(settings, start_poller=False)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.press("m")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "SendScreen")
+        form = app.screen
+        form.query_one("#send-to").value = "+14155550101"
+        form.query_one("#send-text").value = "hi"
+        form.query_one("#send-to").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.press("y")
+        await wait_for(
+            pilot,
+            lambda: (
+                "Send failed: Sent.dm rejected" in str(form.query_one("#send-problem").render())
+            ),
+        )
+        assert app.screen is form and any(t.startswith("Send failed: Sent.dm") for t in toasts(app))
+
+        async def bug(self, provider, req):
+            raise RuntimeError("a bug in sending")
+
+        monkeypatch.setattr(Monitor, "send", bug)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.press("y")
+        await wait_for(
+            pilot,
+            lambda: any(t.startswith("Send failed: RuntimeError: a bug") for t in toasts(app)),
+        )
+        assert app.screen is form and not any("background task" in t for t in toasts(app))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.showcase import build_showcase, failed_message, settle
+from tests.showcase import build_empty, build_showcase, failed_message, settle, still
 
 
 @pytest.fixture
@@ -63,3 +63,66 @@ def test_status_filter(snap_compare, showcase) -> None:
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=filter_failed)
+
+
+def test_empty_history(snap_compare, tmp_path: Path) -> None:
+    app = build_empty(tmp_path)
+    try:
+        assert snap_compare(app, terminal_size=(80, 24), run_before=settle)
+    finally:
+        app.store.close()
+
+
+def test_campaign_summary_at_80x24(snap_compare, showcase) -> None:
+    app, _ = showcase
+
+    async def open_summary(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_summary)
+
+
+def test_raw_view(snap_compare, showcase) -> None:
+    app, tracked = showcase
+
+    async def raw(pilot) -> None:
+        await settle(pilot)
+        app.dashboard.reveal(failed_message(tracked).id)
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=raw)
+
+
+@pytest.mark.parametrize("key", ["m", "i"], ids=["send-form", "import-form"])
+def test_forms_fit_80x24(snap_compare, showcase, key) -> None:
+    app, _ = showcase
+
+    async def open_form(pilot) -> None:
+        await settle(pilot)
+        await pilot.press(key)
+        await pilot.pause()
+        still(app)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_form)
+
+
+def test_no_color(snap_compare, tmp_path: Path, monkeypatch) -> None:
+    """NO_COLOR: statuses keep their glyphs and words."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app, sim, tracked = build_showcase(tmp_path)
+    try:
+
+        async def select(pilot) -> None:
+            await settle(pilot)
+            app.dashboard.reveal(failed_message(tracked).id)
+            await settle(pilot)
+
+        assert snap_compare(app, terminal_size=(80, 24), run_before=select)
+    finally:
+        sim.stop()
+        app.store.close()
