@@ -60,7 +60,9 @@ async def until(pilot, condition, timeout: float = 20.0) -> None:
 @pytest.fixture
 def history(tmp_path: Path):
     settings = load(tmp_path / "absent.toml", env={})
-    settings = replace(settings, history=replace(settings.history, path=str(tmp_path / "h.sqlite3")))
+    settings = replace(
+        settings, history=replace(settings.history, path=str(tmp_path / "h.sqlite3"))
+    )
     store = SQLiteStore(settings.history_path())
     failed = Message(
         id=A,
@@ -87,7 +89,9 @@ async def test_the_detail_pane_reads_shows_and_acts_on_its_message(history) -> N
     async with app.run_test(size=(120, 40), message_hook=hook(app)) as pilot:
         pane.show_message(A)
         await until(pilot, lambda: pane.stored is not None)
-        assert "✗ blocked" in pane.plain and "Error  BUSINESS_003: Insufficient balance" in pane.plain
+        assert (
+            "✗ blocked" in pane.plain and "Error  BUSINESS_003: Insufficient balance" in pane.plain
+        )
         assert "[bold red]1234[/]" in pane.plain and "\\x1b[2J" in pane.plain  # literal
         pane.toggle_raw()
         assert pane.plain.startswith("Raw provider response")
