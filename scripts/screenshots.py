@@ -14,8 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tui.app.showcase import build_showcase, failed_message  # noqa: E402
-from tui.app.widgets.message_list import MessageList  # noqa: E402
+from tests.showcase import build_showcase, failed_message, settle  # noqa: E402
 
 OUT = ROOT / "screenshots"
 
@@ -25,15 +24,10 @@ async def shoot(name: str, size: tuple[int, int], steps=None, title: str = "send
         app, sim, tracked = await asyncio.to_thread(build_showcase, Path(tmp))
         try:
             async with app.run_test(size=size, notifications=False) as pilot:
-                await pilot.pause()
-                for _ in range(3):
-                    await app.workers.wait_for_complete()
-                    await pilot.pause()
+                await settle(pilot)
                 if steps:
                     await steps(app, pilot, tracked)
-                    for _ in range(3):
-                        await app.workers.wait_for_complete()
-                        await pilot.pause()
+                    await settle(pilot)
                 app.title = title
                 app.save_screenshot(filename=f"{name}.svg", path=str(OUT))
         finally:
@@ -43,7 +37,7 @@ async def shoot(name: str, size: tuple[int, int], steps=None, title: str = "send
 
 
 async def select_failed(app, pilot, tracked) -> None:
-    app.query_one(MessageList).select_id(failed_message(tracked).id)
+    app.dashboard.reveal(failed_message(tracked).id)
 
 
 async def open_help(app, pilot, tracked) -> None:

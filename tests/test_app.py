@@ -10,6 +10,7 @@ import pytest
 from textual.widgets import Input
 
 from tui.app.app import SendwatchApp
+from tui.app.query import parse_query
 from tui.app.widgets.detail_pane import DetailPane
 from tui.app.widgets.message_list import MessageList
 from tui.app.widgets.status_bar import StatusBar
@@ -58,11 +59,24 @@ def detail_text(app: SendwatchApp) -> str:
     return app.query_one(DetailPane).plain
 
 
+async def listed_ready(pilot) -> MessageList:
+    """The list once its view is read and shown (reads are in threads: wait, do not assume)."""
+    listed = pilot.app.query_one(MessageList)
+    await wait_for(pilot, lambda: listed.ready and not listed.busy)
+    return listed
+
+
 async def type_text(pilot, text: str) -> None:
+    """Type in the find bar; a filter has been applied and shown when this returns."""
     app = pilot.app
     find = app.query_one("#find", Input)
     find.value = text
-    await pilot.pause()
+    query = parse_query(text, app.dashboard.find.base)
+    if query.ref is None:
+        listed = app.query_one(MessageList)
+        await wait_for(pilot, lambda: listed.model.filter == query.filter and not listed.busy)
+    else:
+        await pilot.pause()
 
 
 async def test_startup_shows_cached_history_without_network(settings, world, tmp_path) -> None:
@@ -84,8 +98,7 @@ async def test_startup_shows_cached_history_without_network(settings, world, tmp
     )
     app = make_app(offline)
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.pause()
-        listed = app.query_one(MessageList)
+        listed = await listed_ready(pilot)
         assert listed.model.count() == 1 and listed.selected_id == m.id
         await wait_for(pilot, lambda: m.body in detail_text(app))
 
@@ -136,13 +149,14 @@ async def test_find_filters_the_list(settings, world) -> None:
         await wait_for(pilot, lambda: app.store.status_counts() == {"failed": 1, "delivered": 2})
         await pilot.press("slash")
         await type_text(pilot, "status:failed")
-        assert listed.model.count() == 1 and listed.model.row(0).id == msgs[0].id
+        assert listed.model.count() == 1 and listed.model.cached_row(0).id == msgs[0].id
         await type_text(pilot, "special")
-        assert listed.model.count() == 1 and listed.model.row(0).id == msgs[2].id
+        assert listed.model.count() == 1 and listed.model.cached_row(0).id == msgs[2].id
         await type_text(pilot, "provider:sendo")
         assert listed.model.count() == 2
         await pilot.press("escape", "escape")
-        assert listed.model.count() == 3 and app.query_one("#find", Input).value == ""
+        await wait_for(pilot, lambda: listed.model.count() == 3 and not listed.busy)
+        assert app.query_one("#find", Input).value == ""
 
 
 async def test_refresh_selected_asks_the_provider(settings, world, sim) -> None:
@@ -175,12 +189,12 @@ async def test_message_progresses_on_screen_without_a_keypress(settings, world) 
     async with app.run_test(size=(120, 30)) as pilot:
         listed = app.query_one(MessageList)
         await wait_for(
-            pilot, lambda: (r := listed.model.row(0)) is not None and r.status == "queued"
+            pilot, lambda: (r := listed.model.cached_row(0)) is not None and r.status == "queued"
         )
         world.advance(2)
-        await wait_for(pilot, lambda: listed.model.row(0).status == "sent")
+        await wait_for(pilot, lambda: listed.model.cached_row(0).status == "sent")
         world.advance(3)
-        await wait_for(pilot, lambda: listed.model.row(0).status == "delivered")
+        await wait_for(pilot, lambda: listed.model.cached_row(0).status == "delivered")
         await wait_for(pilot, lambda: "✓ delivered" in detail_text(app))
         events = [
             e.provider_status.lower()
@@ -232,8 +246,12 @@ async def test_markup_and_escapes_in_a_body_are_shown_literally(settings, world)
         assert "[link=https://evil.example]click[/link]" in shown and "[red]E1[/red]" in shown
         assert "\x1b" not in shown and "\x07" not in shown and "\\x1b[2J" in shown
         listed = app.query_one(MessageList)
-        line = "".join(seg.text for seg in listed.render_line(1))
-        assert "\x1b" not in line and "[red]E1[/red]" in line
+
+        def first_line() -> str:
+            return "".join(seg.text for seg in listed.render_line(1))
+
+        await wait_for(pilot, lambda: "[red]E1[/red]" in first_line())
+        assert "\x1b" not in first_line()
         svg = app.export_screenshot()
         assert "pwned" in svg and "\x1b" not in svg
 
@@ -305,7 +323,7 @@ async def test_enter_on_an_id_hidden_by_the_filter_shows_it(settings, world, sim
     app.store.track([MessageRef(inside.id, Provider.SENDO)], campaign="launch")
     app.store.track([MessageRef(outside.id, Provider.SENTDM)])
     async with app.run_test(size=(120, 30)) as pilot:
-        listed = app.query_one(MessageList)
+        listed = await listed_ready(pilot)
         assert listed.model.count() == 1
         await pilot.press("slash")
         await type_text(pilot, outside.id)
@@ -329,10 +347,11 @@ async def test_freshness_is_honest_when_nothing_changes(settings, world) -> None
     async with app.run_test(size=(120, 30)) as pilot:
         listed = app.query_one(MessageList)
         await wait_for(
-            pilot, lambda: (r := listed.model.row(0)) is not None and r.last_polled is not None
+            pilot,
+            lambda: (r := listed.model.cached_row(0)) is not None and r.last_polled is not None,
         )
-        first = listed.model.row(0).last_polled
-        await wait_for(pilot, lambda: listed.model.row(0).last_polled > first + 0.5)
+        first = listed.model.cached_row(0).last_polled
+        await wait_for(pilot, lambda: listed.model.cached_row(0).last_polled > first + 0.5)
         await wait_for(pilot, lambda: app.query_one(DetailPane).stored.last_polled > first + 0.5)
 
 
@@ -352,16 +371,25 @@ async def test_import_copy_and_export_from_the_app(settings, world, tmp_path) ->
         await pilot.press("enter")
         listed = app.query_one(MessageList)
         await wait_for(
-            pilot, lambda: app.model.filter.campaign == "launch" and listed.model.count() == 3
+            pilot,
+            lambda: (
+                app.dashboard.message_list.model.filter.campaign == "launch"
+                and listed.model.count() == 3
+            ),
         )
         await wait_for(pilot, lambda: any("line 4" in n and "3 IDs read" in n for n in toasts(app)))
-        await wait_for(pilot, lambda: app.store.status_counts(app.model.filter) == {"delivered": 3})
+        await wait_for(
+            pilot,
+            lambda: (
+                app.store.status_counts(app.dashboard.message_list.model.filter) == {"delivered": 3}
+            ),
+        )
         await pilot.press("c")
         assert app.clipboard == listed.selected_id
         await wait_for(pilot, lambda: app.query_one(DetailPane).stored is not None)
         await pilot.press("C")
         assert json.loads(app.clipboard)["id"] == listed.selected_id
-        app.action_export("json")
+        app.dashboard.action_export("json")
         await wait_for(pilot, lambda: any(n.startswith("Exported 3 messages") for n in toasts(app)))
         exported = next(settings.history_path().parent.glob("exports/*.json"))
         assert {item["id"] for item in json.loads(exported.read_text())} == {m.id for m in msgs}
@@ -381,7 +409,7 @@ async def test_summary_counts_and_filter_from_it(settings, world) -> None:
         from textual.widgets import OptionList
 
         await wait_for(pilot, lambda: app.store.status_counts() == {"failed": 1, "delivered": 1})
-        app.update_summary()
+        app.dashboard.summary_panel(show=True)
         options = app.query_one("#summary-filters", OptionList)
         await wait_for(pilot, lambda: any((o.id or "") == "error:30007" for o in options.options))
         summary_text = str(app.query_one("#summary-rates").render())
@@ -393,6 +421,13 @@ async def test_summary_counts_and_filter_from_it(settings, world) -> None:
         await pilot.press("enter")
         listed = app.query_one(MessageList)
         await wait_for(
-            pilot, lambda: app.model.filter.error_code == "30007" and listed.model.count() == 1
+            pilot,
+            lambda: (
+                app.dashboard.message_list.model.filter.error_code == "30007"
+                and listed.model.count() == 1
+            ),
         )
-        assert listed.model.row(0).id == failed.id and app.model.filter.campaign == "launch"
+        assert (
+            listed.model.cached_row(0).id == failed.id
+            and app.dashboard.message_list.model.filter.campaign == "launch"
+        )

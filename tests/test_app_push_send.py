@@ -62,7 +62,7 @@ def signed(message_id: str, status: str, event_id: str) -> tuple[bytes, dict[str
 
 def _status_on_screen(app, message_id: str) -> str:
     listed = app.query_one(MessageList)
-    rows = [listed.model.row(i) for i in range(min(listed.model.count() or 0, 50))]
+    rows = [listed.model.cached_row(i) for i in range(min(listed.model.count() or 0, 50))]
     return next((r.status for r in rows if r is not None and r.id == message_id), "")
 
 
@@ -115,7 +115,8 @@ async def test_listen_inside_the_dashboard(settings, world) -> None:
     app = make_app(pushed, start_poller=False, listen=("127.0.0.1", port))
     app.store.track([MessageRef(m.id, Provider.SENTDM)])
     async with app.run_test(size=(160, 30)) as pilot:
-        await wait_for(pilot, lambda: getattr(app, "webhooks", None) is not None)
+        monitor = app.dashboard.monitor
+        await wait_for(pilot, lambda: monitor.receiver is not None and monitor.receiver.running)
         for event in ("evt-a", "evt-a"):  # a duplicate too: acknowledged, applied once
             body, headers = signed(m.id, "FAILED", event)
             async with httpx.AsyncClient() as http:
@@ -125,11 +126,10 @@ async def test_listen_inside_the_dashboard(settings, world) -> None:
                     )
                 ).status_code == 200
         await wait_for(pilot, lambda: _status_on_screen(app, m.id) == "failed", timeout=5)
-        assert (
-            app.webhooks.stats[Provider.SENTDM].applied == 1
-            and app.webhooks.stats[Provider.SENTDM].duplicates == 1
-        )
-        assert "webhooks 2" in app._status_extra(Provider.SENTDM)
+        stats = monitor.receiver.stats[Provider.SENTDM]
+        assert stats.applied == 1 and stats.duplicates == 1
+        bar = app.dashboard.status
+        await wait_for(pilot, lambda: "webhooks 2, last <10s ago" in bar.shown.plain)
         events = [e.source.value for e in app.store.get(m.id).message.events]
         assert "webhook" in events
 
@@ -137,7 +137,7 @@ async def test_listen_inside_the_dashboard(settings, world) -> None:
 async def test_send_a_test_message_from_the_dashboard(settings, world) -> None:
     app = make_app(settings, start_poller=False)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await wait_for(pilot, lambda: app.providers is not None)
+        await wait_for(pilot, lambda: app.dashboard.monitor.ready)
         await pilot.press("m")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "SendScreen")
         screen = app.screen
@@ -160,7 +160,7 @@ async def test_send_a_test_message_from_the_dashboard(settings, world) -> None:
 async def test_send_form_refuses_bad_input_and_stays_open(settings) -> None:
     app = make_app(settings, start_poller=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_for(pilot, lambda: app.providers is not None)
+        await wait_for(pilot, lambda: app.dashboard.monitor.ready)
         await pilot.press("m")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "SendScreen")
         app.screen.query_one("#send-to").value = "[/]not-a-number"
@@ -222,7 +222,7 @@ async def test_the_dashboard_on_a_shared_postgresql(settings, world, pg_server) 
     app = SendwatchApp(shared, store)
     try:
         async with app.run_test(size=(120, 30)) as pilot:
-            await wait_for(pilot, lambda: app.providers is not None)
+            await wait_for(pilot, lambda: app.dashboard.monitor.ready)
             await pilot.press("slash")
             await type_text(pilot, m.id)
             await pilot.press("enter")
@@ -234,8 +234,9 @@ async def test_the_dashboard_on_a_shared_postgresql(settings, world, pg_server) 
             await wait_for(
                 pilot,
                 lambda: (
-                    app.poller is not None
-                    and app.poller.lease_state.get(Provider.SENDO) == "polling here"
+                    app.dashboard.monitor.poller is not None
+                    and app.dashboard.monitor.poller.lease_state.get(Provider.SENDO)
+                    == "polling here"
                 ),
             )
     finally:
@@ -251,7 +252,7 @@ async def test_import_a_sendo_campaign_by_id_in_the_app(settings, world) -> None
     }
     app = make_app(settings, start_poller=False)
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
-        await wait_for(pilot, lambda: app.providers is not None)
+        await wait_for(pilot, lambda: app.dashboard.monitor.ready)
         await pilot.press("i")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ImportScreen")
         app.screen.query_one("#import-sendo").value = "LAUNCH02"
@@ -259,11 +260,14 @@ async def test_import_a_sendo_campaign_by_id_in_the_app(settings, world) -> None
         await pilot.press("enter")
         await wait_for(
             pilot,
-            lambda: app.model.filter.campaign == "sendo:LAUNCH02" and (app.model.count() or 0) == 4,
+            lambda: (
+                app.dashboard.message_list.model.filter.campaign == "sendo:LAUNCH02"
+                and (app.dashboard.message_list.model.count() or 0) == 4
+            ),
         )
         listed = app.query_one(MessageList)
-        assert {listed.model.row(i).id for i in range(4)} == ids
-        assert ("sendo:LAUNCH02", 4) in app.known_campaigns
+        assert {listed.model.cached_row(i).id for i in range(4)} == ids
+        assert ("sendo:LAUNCH02", 4) in app.dashboard.history.campaigns
 
 
 async def test_messages_another_instance_adds_appear_in_the_list(settings, world) -> None:
@@ -273,7 +277,7 @@ async def test_messages_another_instance_adds_appear_in_the_list(settings, world
     app = make_app(settings, start_poller=False)
     app.store.track([MessageRef(first.id, Provider.SENDO)])
     async with app.run_test(size=(120, 30)) as pilot:
-        await wait_for(pilot, lambda: app.model.count() == 1)
+        await wait_for(pilot, lambda: app.dashboard.message_list.model.count() == 1)
         other = SQLiteStore(settings.history_path())  # a second instance on the same history
         try:
             new = [
@@ -282,6 +286,52 @@ async def test_messages_another_instance_adds_appear_in_the_list(settings, world
             other.track([MessageRef(i, Provider.SENDO) for i in new], campaign="teammate")
         finally:
             other.close()
-        await wait_for(pilot, lambda: app.model.count() == 4, timeout=5)
+        await wait_for(pilot, lambda: app.dashboard.message_list.model.count() == 4, timeout=5)
         listed = app.query_one(MessageList)
-        assert {listed.model.row(i).id for i in range(3)} == set(new)  # newest first, at the top
+        assert {listed.model.cached_row(i).id for i in range(3)} == set(
+            new
+        )  # newest first, at the top
+
+
+async def test_a_send_that_fails_says_send_failed(settings, monkeypatch) -> None:
+    """Refused by the provider: said in the form (which stays open); a bug: "Send failed: …",
+    logged, never the old "A background task failed"."""
+    from tests.test_app import toasts
+    from tui.errors import AuthError
+    from tui.services.monitor import Monitor
+
+    async def refused(self, provider, req):
+        raise AuthError("Sent.dm rejected the key (401)")
+
+    monkeypatch.setattr(Monitor, "send", refused)
+    app = make_app(settings, start_poller=False)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.press("m")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "SendScreen")
+        form = app.screen
+        form.query_one("#send-to").value = "+14155550101"
+        form.query_one("#send-text").value = "hi"
+        form.query_one("#send-to").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.press("y")
+        await wait_for(
+            pilot,
+            lambda: (
+                "Send failed: Sent.dm rejected" in str(form.query_one("#send-problem").render())
+            ),
+        )
+        assert app.screen is form and any(t.startswith("Send failed: Sent.dm") for t in toasts(app))
+
+        async def bug(self, provider, req):
+            raise RuntimeError("a bug in sending")
+
+        monkeypatch.setattr(Monitor, "send", bug)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.__class__.__name__ == "ConfirmScreen")
+        await pilot.press("y")
+        await wait_for(
+            pilot,
+            lambda: any(t.startswith("Send failed: RuntimeError: a bug") for t in toasts(app)),
+        )
+        assert app.screen is form and not any("background task" in t for t in toasts(app))

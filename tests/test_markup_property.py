@@ -23,6 +23,7 @@ from tui.app.toasts import part
 from tui.errors import InvalidIdError
 from tui.ids import MessageRef, looks_like_id, parse_ref
 from tui.model import Provider
+from tui.services.campaigns import quoted
 from tui.textsafe import safe_text
 
 PIECES = [
@@ -183,7 +184,7 @@ async def test_import_with_hostile_lines_and_campaign_name(
         await wait_for(pilot, lambda: any(" new in " in t for t in toasts(app)))
         assert_alive_and_clean(app)
         toast = next(t for t in toasts(app) if " new in " in t)
-        assert part(campaign) in toast
+        assert quoted(campaign) in toast
         await pilot.pause(0.3)  # the campaign view and its summary are drawn
         assert_alive_and_clean(app)
         # the command palette offers the campaign by name (Textual parses palette titles as markup)

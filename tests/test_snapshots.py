@@ -1,6 +1,8 @@
 """Snapshot tests of the main screens (pytest-textual-snapshot); Textual is pinned in pyproject.
 
 Review changes with the HTML report before accepting them with `pytest --snapshot-update`.
+Each picture is taken once the dashboard is quiet (`tests.showcase.settle`: every read landed,
+the status line painted), never after a fixed sleep.
 """
 
 from __future__ import annotations
@@ -9,19 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.app.showcase import build_showcase, failed_message
-from tui.app.widgets.message_list import MessageList
-
-
-async def settle(pilot) -> None:
-    """Let every worker land and the status line's once-a-second repaint happen: same picture each run."""
-    app = pilot.app
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-    await pilot.pause(1.2)
-    await app.workers.wait_for_complete()
-    await pilot.pause()
+from tests.showcase import build_empty, build_showcase, failed_message, settle, still
 
 
 @pytest.fixture
@@ -44,8 +34,8 @@ def test_failed_message_detail(snap_compare, showcase, size) -> None:
     failed = failed_message(tracked)
 
     async def select(pilot) -> None:
-        await pilot.pause()
-        app.query_one(MessageList).select_id(failed.id)
+        await settle(pilot)
+        app.dashboard.reveal(failed.id)
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=select)
@@ -66,9 +56,73 @@ def test_status_filter(snap_compare, showcase) -> None:
     app, _ = showcase
 
     async def filter_failed(pilot) -> None:
+        await settle(pilot)
         await pilot.press("slash")
-        app.query_one("#find").value = "status:failed"
+        app.dashboard.find.value = "status:failed"
         await pilot.press("enter")
-        await settle(pilot)  # the filter worker starts the counting worker when it lands
+        await settle(pilot)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=filter_failed)
+
+
+def test_empty_history(snap_compare, tmp_path: Path) -> None:
+    app = build_empty(tmp_path)
+    try:
+        assert snap_compare(app, terminal_size=(80, 24), run_before=settle)
+    finally:
+        app.store.close()
+
+
+def test_campaign_summary_at_80x24(snap_compare, showcase) -> None:
+    app, _ = showcase
+
+    async def open_summary(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("s")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_summary)
+
+
+def test_raw_view(snap_compare, showcase) -> None:
+    app, tracked = showcase
+
+    async def raw(pilot) -> None:
+        await settle(pilot)
+        app.dashboard.reveal(failed_message(tracked).id)
+        await settle(pilot)
+        await pilot.press("v")
+        await settle(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=raw)
+
+
+@pytest.mark.parametrize("key", ["m", "i"], ids=["send-form", "import-form"])
+def test_forms_fit_80x24(snap_compare, showcase, key) -> None:
+    app, _ = showcase
+
+    async def open_form(pilot) -> None:
+        await settle(pilot)
+        await pilot.press(key)
+        await pilot.pause()
+        still(app)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=open_form)
+
+
+def test_no_color(snap_compare, tmp_path: Path, monkeypatch) -> None:
+    """NO_COLOR: statuses keep their glyphs and words."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app, sim, tracked = build_showcase(tmp_path)
+    try:
+
+        async def select(pilot) -> None:
+            await settle(pilot)
+            app.dashboard.reveal(failed_message(tracked).id)
+            await settle(pilot)
+
+        assert snap_compare(app, terminal_size=(80, 24), run_before=select)
+    finally:
+        sim.stop()
+        app.store.close()

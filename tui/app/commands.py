@@ -8,99 +8,101 @@ must pass it through `tui.app.toasts.markup_literal`.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from textual.app import SystemCommand
 
+from tui.app.screens.dashboard import DashboardScreen
 from tui.app.toasts import markup_literal
 from tui.model import Provider, Status
 
-if TYPE_CHECKING:
-    from tui.app.app import SendwatchApp
 
-
-def palette_commands(app: SendwatchApp) -> Iterable[SystemCommand]:
+def palette_commands(screen: DashboardScreen) -> Iterable[SystemCommand]:
+    """The dashboard's actions for the palette ."""
     yield SystemCommand(
-        "Look up a message ID", "Focus the find bar: paste an ID and press Enter", app.action_find
+        "Look up a message ID",
+        "Focus the find bar: paste an ID and press Enter",
+        screen.action_find,
     )
     yield SystemCommand(
-        "Refresh selected", "Ask the provider for the selected message now (r)", app.action_refresh
+        "Refresh selected",
+        "Ask the provider for the selected message now (r)",
+        screen.action_refresh,
     )
     yield SystemCommand(
-        "Refresh all pending", "Poll every message that is not final (R)", app.action_refresh_all
+        "Refresh all pending", "Poll every message that is not final (R)", screen.action_refresh_all
     )
     yield SystemCommand(
-        "Copy ID", "Copy the selected message ID to the clipboard (c)", app.action_copy_id
-    )
-    yield SystemCommand("Copy JSON", "Copy the selected message as JSON (C)", app.action_copy_json)
-    yield SystemCommand(
-        "Raw JSON", "Show/hide the provider's raw response (v)", app.action_toggle_raw
+        "Copy ID", "Copy the selected message ID to the clipboard (c)", screen.action_copy_id
     )
     yield SystemCommand(
-        "Toggle sort", "Newest first / last changed first (o)", app.action_toggle_sort
+        "Copy JSON", "Copy the selected message as JSON (C)", screen.action_copy_json
     )
     yield SystemCommand(
-        "Forget message", "Remove the selected message from history (x)", app.action_forget
+        "Raw JSON", "Show/hide the provider's raw response (v)", screen.action_toggle_raw
     )
     yield SystemCommand(
-        "Campaign summary", "Show/hide the campaign summary (s)", app.action_toggle_summary
+        "Toggle sort", "Newest first / last changed first (o)", screen.action_toggle_sort
     )
     yield SystemCommand(
-        "Import IDs", "Track the IDs in a file as a campaign (i)", app.action_import_ids
+        "Forget message", "Remove the selected message from history (x)", screen.action_forget
+    )
+    yield SystemCommand(
+        "Campaign summary", "Show/hide the campaign summary (s)", screen.action_toggle_summary
+    )
+    yield SystemCommand(
+        "Import IDs", "Track the IDs in a file as a campaign (i)", screen.action_import_ids
     )
     yield SystemCommand(
         "Send a test message",
         "Send with a provider (sandbox by default) and watch it arrive (m)",
-        app.action_send_message,
+        screen.action_send_message,
     )
     yield SystemCommand(
         "Export CSV",
         "Write the messages in the current view to a CSV file",
-        lambda: app.action_export("csv"),
+        lambda: screen.action_export("csv"),
     )
     yield SystemCommand(
         "Export JSON",
         "Write the messages in the current view to a JSON file",
-        lambda: app.action_export("json"),
+        lambda: screen.action_export("json"),
     )
     yield SystemCommand(
-        "Clear history", "Delete every cached message (asks first)", app.action_clear_history
+        "Clear history", "Delete every cached message (asks first)", screen.action_clear_history
     )
-    yield SystemCommand(
-        "Filter: all statuses", "Show every status", lambda: app.filter_status(None)
-    )
+    yield SystemCommand("Filter: all statuses", "Show every status", lambda: screen.show_filter())
     for status in [*(s.value for s in Status), "blocked", "filtered", "expired"]:
         yield SystemCommand(
             f"Filter: {status}",
             f"Show only {status} messages",
-            lambda s=status: app.filter_status(s),
+            lambda s=status: screen.show_filter(status=s),
             discover=False,
         )
     yield SystemCommand(
         "Filter: all providers",
         "Show both providers",
-        lambda: app.filter_provider(None),
+        lambda: screen.show_filter(),
         discover=False,
     )
     for provider in Provider:
         yield SystemCommand(
             f"Filter: {provider.label}",
             f"Show only {provider.label} messages",
-            lambda p=provider.value: app.filter_provider(p),
+            lambda p=provider.value: screen.show_filter(provider=p),
             discover=False,
         )
     yield SystemCommand(
         "Campaign: all messages",
         "Show every message, in any campaign or none",
-        lambda: app.show_campaign(None),
+        lambda: screen.show_campaign(None),
         discover=False,
     )
-    for name, count in app.known_campaigns[
+    for name, count in screen.history.campaigns[
         :200
     ]:  # names come from files and the command line (cached: no I/O here)
         yield SystemCommand(
             f"Campaign: {markup_literal(name, 60)}",
             f"Show only this campaign ({count} messages)",
-            lambda n=name: app.show_campaign(n),
+            lambda n=name: screen.show_campaign(n),
             discover=False,
         )

@@ -131,37 +131,11 @@ def write_report(
     return path
 
 
-class CrashReports:
-    """Mixed into the App: an exception Textual would end the app with is logged first, and the
-    terminal gets one line naming the log instead of a traceback with local variables."""
+def crash_line(error: BaseException, settings: object | None, path: Path | None) -> str:
+    """The one line the terminal gets when the app stops on an unexpected error: what it was
+    (secrets scrubbed, never a traceback with local variables) and where the report is."""
+    from tui.textsafe import safe_text
 
-    settings: object
-
-    def _handle_exception(self, error: Exception) -> None:  # Textual's hook for unhandled errors
-        where = "the app (unhandled exception)"
-        path = write_report(error, where, getattr(self, "settings", None))
-        super()._handle_exception(error)  # type: ignore[misc]  # sets return code 1 and closes the app
-
-        from tui.textsafe import safe_text
-
-        summary = safe_text(
-            error_line(error, getattr(self, "settings", None)), single_line=True, limit=160
-        )
-        line = (
-            f"sendwatch stopped after an unexpected error ({summary}); report written to {path}"
-            if path
-            else f"sendwatch stopped after an unexpected error ({summary}); the report could not be written"
-        )
-        self._crash_line = line
-        self._exit_renderables.clear()  # type: ignore[attr-defined]  # no traceback with local variables
-
-    def _print_error_renderables(
-        self,
-    ) -> None:  # Textual prints exit messages here, after the screen is restored
-        line = getattr(self, "_crash_line", None)
-        if line is None:
-            super()._print_error_renderables()  # type: ignore[misc]
-            return
-        self._exit_renderables.clear()  # type: ignore[attr-defined]
-        # plain print: one line, never cut or re-wrapped by a console width, so the path can be copied whole
-        print(line, file=sys.stderr, flush=True)  # type: ignore[attr-defined]
+    summary = safe_text(error_line(error, settings), single_line=True, limit=160)
+    where = f"report written to {path}" if path else "the report could not be written"
+    return f"sendwatch stopped after an unexpected error ({summary}); {where}"

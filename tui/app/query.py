@@ -6,7 +6,8 @@ from dataclasses import dataclass, replace
 
 from tui.errors import InvalidIdError
 from tui.ids import MessageRef, parse_ref
-from tui.model import STATUS_WORDS, Status, fold_status
+from tui.model import Status, fold_status
+from tui.present import unknown_status
 from tui.store import ListFilter
 
 ALIASES = {"code": "error", "err": "error", "p": "provider", "s": "status"}
@@ -48,17 +49,11 @@ def parse_query(text: str, base: ListFilter | None = None) -> Query:
             continue
         if key == "status":
             for part in value.lower().split(","):
-                if (
-                    part in Status._value2member_map_
-                    or fold_status(part) in STATUS_WORDS
-                    or part == "waiting"
-                ):
+                refused = unknown_status(part)
+                if refused is None:
                     statuses.add(part if part in Status._value2member_map_ else fold_status(part))
                 else:
-                    problem = (
-                        f"unknown status {part!r} (one of: {', '.join(s.value for s in Status)}, "
-                        "or a provider's word: blocked, filtered, expired, routed, …)"
-                    )
+                    problem = refused
         elif key == "provider":
             value = {"sent.dm": "sentdm", "sent": "sentdm"}.get(value.lower(), value.lower())
             if value in ("sentdm", "sendo"):

@@ -15,10 +15,9 @@ import os
 import signal
 import sys
 import threading
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from tui.app.app import SendwatchApp
+from textual.app import App
 
 CHECK_EVERY = 2.0
 WATCHDOG = 8.0
@@ -45,26 +44,28 @@ def _fds() -> list[int]:
 
 
 class TerminalWatch:
-    """Mixed into `SendwatchApp`; does nothing in headless runs (tests, screenshots)."""
+    """Held by the app; does nothing in headless runs (tests, screenshots)."""
 
-    _watched_fds: list[int]
-    _leaving: bool = False
+    def __init__(self, app: App[Any]) -> None:
+        self.app = app
+        self._watched_fds: list[int] = []
+        self._leaving = False
 
-    def watch_terminal(self: SendwatchApp) -> None:
-        if self.is_headless:
+    def start(self) -> None:
+        if self.app.is_headless:
             return
         loop = asyncio.get_running_loop()
         for sig, code in ((signal.SIGHUP, EXIT_HANGUP), (signal.SIGTERM, EXIT_TERM)):
             try:
-                loop.add_signal_handler(sig, self.terminal_gone, code)
+                loop.add_signal_handler(sig, self.gone, code)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass  # not the main thread, or no such signal on this platform
         self._watched_fds = [fd for fd in _fds() if _isatty(fd)]
         if self._watched_fds:
-            self.set_interval(CHECK_EVERY, self._check_terminal)
+            self.app.set_interval(CHECK_EVERY, self._check)
 
-    def unwatch_terminal(self: SendwatchApp) -> None:
-        if self.is_headless:
+    def stop(self) -> None:
+        if self.app.is_headless:
             return
         try:
             loop = asyncio.get_running_loop()
@@ -73,17 +74,17 @@ class TerminalWatch:
         except (NotImplementedError, RuntimeError, ValueError):
             pass
 
-    def _check_terminal(self: SendwatchApp) -> None:
+    def _check(self) -> None:
         if not all(_isatty(fd) for fd in self._watched_fds):
-            self.terminal_gone(EXIT_HANGUP)
+            self.gone(EXIT_HANGUP)
 
-    def terminal_gone(self: SendwatchApp, code: int = EXIT_HANGUP) -> None:
+    def gone(self, code: int = EXIT_HANGUP) -> None:
+        """The terminal went away: exit with `code` (the history is closed on the way out), and
+        end the process anyway if that exit hangs."""
         if self._leaving:
             return
         self._leaving = True
-        if self.poller:
-            self.poller.stop()
         watchdog = threading.Timer(WATCHDOG, os._exit, args=(code,))
         watchdog.daemon = True
         watchdog.start()
-        self.exit(return_code=code)
+        self.app.exit(return_code=code)

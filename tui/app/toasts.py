@@ -2,20 +2,20 @@
 
 `App.notify` parses its message as Textual markup by default: a `[/]` typed in the find bar or sent
 by a provider raised `MarkupError` while the toast was drawn and ended the app. Here every toast is
-plain text (`markup=False`) with control characters neutralized by `safe_text`, and `SafeNotify`
-overrides `notify` so that even a future careless call cannot turn markup on.
+plain text (`markup=False`) with control characters neutralized by `safe_text`, and the app's
+`notify` passes every message through `safe_toast` so that even a careless call cannot turn
+markup on.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from textual.content import Content
 
+from tui.present import reason
+from tui.store import Row
 from tui.textsafe import safe_text
-
-if TYPE_CHECKING:
-    from textual.notifications import SeverityLevel
 
 #: longest toast text (a pasted megabyte must not become a toast that fills the screen)
 MESSAGE_LIMIT = 600
@@ -47,22 +47,28 @@ def markup_literal(value: object, limit: int = PART_LIMIT) -> str:
     return part(value, limit).replace("[", "\\[")
 
 
-class SafeNotify:
-    """Mixed into the App before `App`: every toast is plain text, whatever the caller passes."""
+def safe_toast(message: object, title: object = "") -> tuple[str, str]:
+    """A toast's text and title as plain, printable, bounded strings (`App.notify` uses this)."""
+    return safe_text(message, limit=MESSAGE_LIMIT), safe_text(title, single_line=True, limit=80)
 
-    def notify(  # type: ignore[override]
-        self,
-        message: str,
-        *,
-        title: str = "",
-        severity: SeverityLevel = "information",
-        timeout: float | None = None,
-        markup: bool = False,  # accepted for signature compatibility, always treated as False
-    ) -> None:
-        super().notify(  # type: ignore[misc]
-            safe_text(message, limit=MESSAGE_LIMIT),
-            title=safe_text(title, single_line=True, limit=80),
-            severity=severity,
-            timeout=timeout,
-            markup=False,
-        )
+
+def failure_toasts(rows: Sequence[Row]) -> list[str]:
+    """What to say about messages that just failed: one toast each up to three, else one toast
+    grouping them by code (`12 messages failed (30007 ×9, 30003 ×3)`)."""
+    if len(rows) <= 3:
+        return [
+            toast_text(
+                "{} to {} failed: {}",
+                r.id[:8],
+                part(r.to or "?", 20),
+                part(reason(r.error_code, r.error_message) or "no reason given", 120),
+            )
+            for r in rows
+        ]
+    codes: dict[str, int] = {}
+    for r in rows:
+        codes[r.error_code or "?"] = codes.get(r.error_code or "?", 0) + 1
+    top = ", ".join(
+        f"{part(c, 20)} ×{n}" for c, n in sorted(codes.items(), key=lambda kv: -kv[1])[:4]
+    )
+    return [toast_text("{} messages failed ({})", len(rows), top)]

@@ -10,15 +10,23 @@ from pathlib import Path
 
 from tui.commands.output import fail
 from tui.config import Settings
+from tui.errors import SendwatchError
 from tui.ids import MessageRef
-from tui.importers import ImportResult, read_ids
 from tui.model import Provider
+from tui.services.campaigns import (
+    Imported,
+    TrackedCampaign,
+    check_sendo_campaign,
+    import_ids,
+    read_id_file,
+    sendo_campaign_name,
+    track_sendo_campaign,
+)
 from tui.store import ListFilter, SQLiteStore, Store
 from tui.textsafe import safe_text
 
 
 def _open_store(settings: Settings) -> Store | None:
-    from tui.errors import SendwatchError
     from tui.store.open import describe, open_store
 
     try:
@@ -133,7 +141,7 @@ def _read_source(source: str) -> tuple[str, str]:
         text = sys.stdin.read()
         return text, "stdin-" + time.strftime("%Y%m%d-%H%M")
     path = Path(source).expanduser()
-    return path.read_text(encoding="utf-8-sig", errors="replace"), path.stem
+    return read_id_file(path), path.stem
 
 
 def _reattach_terminal() -> bool:
@@ -147,26 +155,18 @@ def _reattach_terminal() -> bool:
     os.dup2(fd, 0)
     os.close(fd)
     sys.stdin = open(0, closefd=False)
-    sys.__stdin__ = sys.stdin
+    sys.__stdin__ = sys.stdin  # type: ignore[misc]  # Textual's driver reads the keys from __stdin__
     return True
 
 
-def import_into(
-    store: Store, text: str, campaign: str, provider: Provider | None
-) -> tuple[ImportResult, int]:
-    result = read_ids(text, provider)
-    added = store.track(result.refs, campaign=campaign) if result.refs else 0
-    return result, added
-
-
-def report(result: ImportResult, added: int, campaign: str, limit: int = 20) -> None:
-    for problem in result.problems[:limit]:
+def report(imported: Imported, limit: int = 20) -> None:
+    """What an import did, on stderr: each skipped line, then one summary line."""
+    problems = imported.result.problems
+    for problem in problems[:limit]:
         print(f"sendwatch: skipped {problem.where}: {safe_text(problem.reason)}", file=sys.stderr)
-    if len(result.problems) > limit:
-        print(
-            f"sendwatch: … and {len(result.problems) - limit} more skipped lines", file=sys.stderr
-        )
-    print(f"{result.summary()}; {added} new in campaign {campaign!r}", file=sys.stderr)
+    if len(problems) > limit:
+        print(f"sendwatch: … and {len(problems) - limit} more skipped lines", file=sys.stderr)
+    print(imported.summary(), file=sys.stderr)
 
 
 def run_watch(
@@ -185,18 +185,18 @@ def run_watch(
         return fail("watch needs a FILE (or - for stdin), or --sendo-campaign ID", 2)
     try:
         text, default_name = _read_source(source)
-    except OSError as exc:
-        return fail(f"cannot read {source}: {exc.strerror}", 2)
+    except SendwatchError as exc:
+        return fail(str(exc), exc.exit_code)
     store = _open_store(settings)
     if store is None:
         return 2
     name = campaign or default_name
     try:
-        result, added = import_into(store, text, name, Provider(provider) if provider else None)
+        imported = import_ids(store, text, name, Provider(provider) if provider else None)
     finally:
         store.close()
-    report(result, added, name)
-    if not result.refs:
+    report(imported)
+    if not imported.result.refs:
         return fail("no valid message IDs to watch", 2)
     if no_ui:
         return 0
@@ -205,14 +205,12 @@ def run_watch(
             "no terminal to show the dashboard on (IDs were imported; use --no-ui in scripts)", 2
         )
     notes = []
-    if result.problems:
-        first = "; ".join(f"{p.where}: {p.reason}" for p in result.problems[:3])
-        more = (
-            f" (+{len(result.problems) - 3} more, listed on the terminal before the dashboard opened)"
-            if len(result.problems) > 3
-            else ""
+    problems = imported.result.problems
+    if problems:
+        listed = (
+            " (listed on the terminal before the dashboard opened)" if len(problems) > 3 else ""
         )
-        notes.append(f"Import skipped {len(result.problems)} lines: {first}{more}")
+        notes.append(f"Import skipped {len(problems)} lines: {imported.skipped()}{listed}")
     return run(settings, ListFilter(campaign=name), campaign=name, notes=notes, listen=listen)
 
 
@@ -227,45 +225,35 @@ def _watch_sendo_campaign(
     """A whole Sendo campaign by its ID: a first listing pass now, then the dashboard keeps listing."""
     import asyncio
 
-    from tui.errors import SendwatchError
-    from tui.polling.discovery import CampaignDiscovery
     from tui.polling.policy import PollPolicy
     from tui.providers.lookup import Providers
-    from tui.providers.sending import SENDO_CAMPAIGN
 
-    if not SENDO_CAMPAIGN.match(campaign_id):
-        return fail(f"not a Sendo campaign ID: {campaign_id!r} (8 letters or digits)", 2)
+    try:
+        campaign_id = check_sendo_campaign(campaign_id)
+    except SendwatchError as exc:
+        return fail(str(exc), exc.exit_code)
     if Provider.SENDO not in settings.configured_providers():
         return fail("Sendo is not configured: set SENDO_API_KEY or providers.sendo.api_key", 2)
     store = _open_store(settings)
     if store is None:
         return 2
-    name = name or f"sendo:{campaign_id}"
+    name = sendo_campaign_name(campaign_id, name)
 
-    async def first_pass() -> int:
+    async def first_pass() -> TrackedCampaign:
         providers = Providers(settings)
         try:
-            discovery = CampaignDiscovery(
-                providers.client(Provider.SENDO),
-                store,
-                PollPolicy.from_settings(settings.polling),
-                campaign_id,
-                name,
-            )
-            found = await discovery.run_once()
-            return found.seen
+            policy = PollPolicy.from_settings(settings.polling)
+            return await track_sendo_campaign(providers, store, policy, campaign_id, name)
         finally:
             await providers.aclose()
 
     try:
-        seen = asyncio.run(first_pass())
+        tracked = asyncio.run(first_pass())
     except SendwatchError as exc:
         return fail(str(exc), exc.exit_code)
     finally:
         store.close()
-    print(
-        f"Sendo campaign {campaign_id}: {seen} messages found, tracked as {name!r}", file=sys.stderr
-    )
+    print(tracked.summary(), file=sys.stderr)
     if no_ui:
         return 0
     if not _reattach_terminal():

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, cast
 
 from tui.commands.output import fail, warn
 from tui.config import Settings
 from tui.errors import SendwatchError
 from tui.export import write_export
-from tui.model import STATUS_WORDS, Status
+from tui.present import unknown_status
 from tui.store import ListFilter
 from tui.store.open import open_store
 from tui.textsafe import safe_text
@@ -28,16 +28,18 @@ class SafeCsv:
         return self.out.write("\r\n".join(safe_text(part) for part in text.split("\r\n")))
 
 
+def safe_csv(out: TextIO) -> TextIO:
+    """`out` behind `SafeCsv`: the CSV writer only ever calls `write`, all `SafeCsv` offers."""
+    return cast(TextIO, SafeCsv(out))
+
+
 def run(
     settings: Settings, campaign: str | None, status: str | None, fmt: str, output: Path | None
 ) -> int:
     status = status.strip().lower() if status else status
-    if status and status not in Status._value2member_map_ and status.lower() not in STATUS_WORDS:
-        return fail(
-            f"unknown status {status!r} (one of: {', '.join(s.value for s in Status)}, "
-            f"or a provider's word such as blocked, filtered, expired)",
-            2,
-        )
+    refused = unknown_status(status, waiting=False) if status else None
+    if refused:
+        return fail(refused, 2)
     try:
         store = open_store(settings)
     except SendwatchError as exc:
@@ -51,12 +53,12 @@ def run(
         flt = ListFilter(statuses=frozenset({status}) if status else frozenset(), campaign=campaign)
         if output is None:
             count = write_export(
-                store, flt, fmt, SafeCsv(sys.stdout) if fmt == "csv" else sys.stdout
-            )  # type: ignore[arg-type]
+                store, flt, fmt, safe_csv(sys.stdout) if fmt == "csv" else sys.stdout
+            )
         else:
             try:
                 with output.open("w", encoding="utf-8", newline="") as out:
-                    count = write_export(store, flt, fmt, SafeCsv(out) if fmt == "csv" else out)  # type: ignore[arg-type]
+                    count = write_export(store, flt, fmt, safe_csv(out) if fmt == "csv" else out)
             except OSError as exc:
                 return fail(f"cannot write {output}: {exc.strerror}", 2)
             print(f"wrote {count} messages to {output}", file=sys.stderr)

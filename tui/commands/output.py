@@ -3,28 +3,19 @@
 The command line never writes colour or any other escape sequence, whatever the terminal: colour
 is the dashboard's second channel, and here every status already carries its glyph and word. So
 `NO_COLOR`, pipes and files all get the same bytes. Provider text goes through `safe_text`, so a
-body or reason can never smuggle an escape sequence onto the user's terminal either.
+body or reason can never smuggle an escape sequence onto the user's terminal either. Glyphs,
+times, gaps and reasons are `tui.present`'s, so `get` and the dashboard say the same thing.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
-from tui.model import EventSource, Message, Status, fold_status, status_word
+from tui import present
+from tui.model import Message, fold_status, status_word
 from tui.reasons import explain, explain_status
 from tui.textsafe import safe_text
 from tui.timeline import merge_events
-
-GLYPHS = {
-    Status.CREATED: "·",
-    Status.SCHEDULED: "◷",
-    Status.QUEUED: "…",
-    Status.SENT: "→",
-    Status.DELIVERED: "✓",
-    Status.READ: "◉",
-    Status.FAILED: "✗",
-    Status.UNKNOWN: "?",
-}
 
 
 def fail(message: str, code: int) -> int:
@@ -42,9 +33,7 @@ def warn(message: str) -> None:
 
 
 def fmt_time(value: datetime | None) -> str:
-    if value is None:
-        return "-"
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z"
+    return present.clock_time(value, millis=True)
 
 
 def _s(value: object) -> str:
@@ -62,13 +51,11 @@ def status_line(msg: Message) -> str:
         if msg.provider_status and fold_status(msg.provider_status) != word
         else ""
     )
-    return f"{GLYPHS.get(msg.status, '?')} {word}{exact}"
+    return f"{present.glyph(msg.status)} {word}{exact}"
 
 
 def _reason(code: str | None, text: str | None) -> str:
-    if code and text:
-        return f"{_s(code)}: {_s(text)}"
-    return _s(code or text)
+    return present.reason(code, text) or "-"
 
 
 def describe(msg: Message) -> str:
@@ -111,16 +98,12 @@ def describe(msg: Message) -> str:
     if msg.events:
         lines.append("Events")
         previous = None
-        for e in merge_events(
-            msg.events
-        ):  # one row per status reached; a confirmation is "seen N s later"
-            gap = f"  (+{(e.timestamp - previous).total_seconds():.1f}s)" if previous else ""
-            if e.source is EventSource.OBSERVED:
-                seen = "  [observed by sendwatch]"
-            elif e.source is EventSource.WEBHOOK:
-                seen = "  [pushed by webhook]"
-            else:
-                seen = f"  [seen {e.seen_after:.1f}s later]" if e.seen_after is not None else ""
+        # one row per status reached; a confirmation is "seen N s later"
+        for e in merge_events(msg.events):
+            since = (e.timestamp - previous).total_seconds() if previous else None
+            gap = f"  ({present.gap(since)})" if since is not None else ""
+            note = present.seen_note(e)
+            seen = f"  [{note}]" if note else ""
             reason = ""
             if e.reason_code or e.reason:
                 said = _reason(e.reason_code, e.reason)

@@ -1,32 +1,54 @@
 """`m`: send a test message — provider, recipients, template or text, parameters, channel, sandbox.
 
-The form only builds a `SendRequest` and checks it (the same `check` the CLI uses), so nothing is
-sent from here: the app asks for confirmation with the cost ("2 recipients x 2 channels = 4
-messages") and then sends through `tui.services.send`. Sandbox is on by default: a first try costs
-nothing and reaches nobody.
+The form builds a `SendRequest` and checks it (the same `check` the CLI uses), asks for
+confirmation with what it will create ("2 recipients x 2 channels = 4 messages", sandbox or
+real), then sends through the monitor (`tui.services.send`, which records the new messages in
+history) and stays open until the answer: a refused send is said here and can be corrected. It
+dismisses with the provider's answer. Sandbox is on by default: a first try costs nothing.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Select, Static
+from textual.worker import Worker
 
+from tui.app.failures import worker_failure
+from tui.app.screens.confirm import ConfirmScreen
+from tui.app.toasts import part, toast_text
 from tui.errors import SendwatchError
 from tui.model import Provider
-from tui.providers.sending import SendRequest
+from tui.providers.sending import SendRequest, SendResult
+from tui.services.monitor import Monitor
+from tui.services.send import cost
 from tui.textsafe import safe_text
 
 
-class SendScreen(ModalScreen[tuple[Provider, SendRequest] | None]):
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+def confirm_question(provider: Provider, req: SendRequest) -> str:
+    """What the confirmation asks: which provider, sandbox or real, how many messages, to whom."""
+    mode = (
+        "in the provider's sandbox (no side effects)"
+        if req.sandbox
+        else "FOR REAL (billed, delivered)"
+    )
+    what = f"Template: {req.template}" if req.template else f"Text: {req.text}"
+    return f"Send with {provider.label} {mode}: {cost(req)}?\nTo: {', '.join(req.to)}\n{what}"
 
-    def __init__(self, providers: list[Provider]) -> None:
+
+class SendScreen(ModalScreen[SendResult | None]):
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    WORKER_LABELS = {"send": "Send"}
+
+    def __init__(self, providers: list[Provider], monitor: Monitor) -> None:
         super().__init__()
         self.providers = providers
+        self.monitor = monitor
+        self.sending = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="send-box"):
@@ -67,14 +89,12 @@ class SendScreen(ModalScreen[tuple[Provider, SendRequest] | None]):
             yield Static(Text("Enter: review and send    Esc: cancel", style="dim"))
 
     def on_mount(self) -> None:
-        self.query_one(
-            "#send-to", Input
-        ).focus()  # the recipients first; the provider is one Tab back
+        self.query_one("#send-to", Input).focus()  # the recipients first; the provider one Tab back
         self._sandbox_fits(self.providers[0])
 
     def on_select_changed(self, event: Select.Changed) -> None:
-        if event.value in (p.value for p in Provider):
-            self._sandbox_fits(Provider(str(event.value)))
+        if isinstance(event.value, str) and event.value in {p.value for p in Provider}:
+            self._sandbox_fits(Provider(event.value))
 
     def _sandbox_fits(self, provider: Provider) -> None:
         """Sendo has no sandbox: its sends are real, and the form must not suggest otherwise."""
@@ -85,6 +105,13 @@ class SendScreen(ModalScreen[tuple[Provider, SendRequest] | None]):
 
     def _value(self, name: str) -> str:
         return self.query_one(f"#send-{name}", Input).value.strip()
+
+    def _say(self, text: str, *, problem: bool = True) -> None:
+        line = Text("⚠ " if problem else "", style="bold yellow")
+        line.append(
+            safe_text(text, single_line=True, limit=300), style="yellow" if problem else "dim"
+        )
+        self.query_one("#send-problem", Static).update(line)
 
     def request(self) -> tuple[Provider, SendRequest]:
         """The form as a checked request; raises `SendwatchError` with what to fix."""
@@ -112,12 +139,40 @@ class SendScreen(ModalScreen[tuple[Provider, SendRequest] | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        if self.sending:
+            return  # one send at a time: a second Enter must not send (or cancel) anything
         try:
-            self.dismiss(self.request())
+            provider, req = self.request()
         except SendwatchError as exc:
-            problem = Text("⚠ ", style="bold yellow")
-            problem.append(safe_text(str(exc), single_line=True, limit=300), style="yellow")
-            self.query_one("#send-problem", Static).update(problem)
+            self._say(str(exc))
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes and not self.sending:
+                self.sending = True
+                self._say("Sending…", problem=False)
+                self._send(provider, req)
+
+        self.app.push_screen(ConfirmScreen(confirm_question(provider, req)), answered)
+
+    @work(group="send", exclusive=True, exit_on_error=False)
+    async def _send(self, provider: Provider, req: SendRequest) -> None:
+        try:
+            result = await self.monitor.send(provider, req)
+        except SendwatchError as exc:
+            self.sending = False
+            self._say(f"Send failed: {exc}")
+            self.notify(toast_text("Send failed: {}", part(exc, 400)), severity="error", timeout=12)
+            return
+        self.dismiss(result)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        failure = worker_failure(event, self.WORKER_LABELS)
+        if failure is not None:
+            self.sending = False
+            self._say(f"Send failed: {type(failure.error).__name__}")
+            self.post_message(failure)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if not self.sending:  # a send on its way is not abandoned half-way
+            self.dismiss(None)

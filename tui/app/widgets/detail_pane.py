@@ -1,234 +1,189 @@
-"""The detail pane: the answer first (status, why it failed, the timeline), then every other field.
+"""The detail pane: the selected message, the answer first, then every other field.
 
-At 80x24 a looked-up message shows its status, its error with what to do, and its whole timeline
-(up to ~8 statuses) without another key; the descriptive fields follow below.
-
-Built from `rich.text.Text` pieces, never from markup strings, so a body containing `[bold]` or
-`[link=...]` is shown as those characters; `safe_text` removes control sequences first.
+It owns what it shows and what is done to it: `show_message(id)` reads the message in a worker
+(the newest request wins), `note_changed(ids)` re-reads it when one of those is the one shown,
+`refresh_message` asks its provider now (through the monitor's lookup service), `forget` deletes
+it, `copy_*` copy it; its own once-a-second tick redraws only the head line (the ages there). At
+80x24 a looked-up message shows its status, its error with what to do, and its whole timeline
+(up to ~8 statuses) without another key.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
 
 from rich.console import Group
 from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.widgets import Static
+from textual.worker import Worker
 
-from tui.app.format import (
-    NO_RECEIPT,
-    STATUS_STYLE,
-    age,
-    clock_time,
-    gap,
-    is_no_receipt,
-    status_label,
+from tui.app.failures import worker_failure
+from tui.app.toasts import part, toast_text
+from tui.app.widgets.detail_text import (
+    describe_answer,
+    describe_fields,
+    describe_head,
+    describe_raw,
 )
-from tui.model import EventSource, Message, fold_status, status_word
-from tui.reasons import explain, explain_status
-from tui.store import Stored
+from tui.errors import SendwatchError
+from tui.services.monitor import Monitor
+from tui.store import Store, Stored
 from tui.textsafe import safe_text
-from tui.timeline import TimelineEntry, merge_events
 
-SOURCE_MARK = {"provider": "●", "webhook": "▲", "observed": "◇"}
-
-
-def _field(label: str, value: Any) -> Text | None:
-    if value in (None, "", [], {}, ()):
-        return None
-    if isinstance(value, dict):
-        value = "  ".join(f"{k}: {v}" for k, v in value.items())
-    elif not isinstance(value, str):
-        value = (
-            json.dumps(value, ensure_ascii=False, default=str)
-            if isinstance(value, list)
-            else str(value)
-        )
-    line = Text()
-    line.append(f"{label:<11}", style="bold")
-    line.append(safe_text(value))
-    return line
-
-
-def _one_line(text: Text) -> Text:
-    text.no_wrap, text.overflow = True, "ellipsis"
-    return text
-
-
-def describe_head(stored: Stored, now: float) -> Text:
-    """Status, provider and freshness on one line: the first thing a look-up must answer."""
-    msg: Message = stored.message
-    word = status_word(msg.status, msg.provider_status)
-    head = Text()
-    head.append(
-        status_label(msg.status.value, msg.provider_status),
-        style=STATUS_STYLE.get(msg.status.value, ""),
-    )
-    if fold_status(msg.provider_status) not in (word, msg.status.value):
-        head.append(f" ({safe_text(msg.provider_status, single_line=True, limit=30)})", style="dim")
-    last = msg.last_event_time()
-    if is_no_receipt(msg.provider.value, msg.status.value, last.timestamp() if last else None, now):
-        head.append(f"  {NO_RECEIPT}", style="yellow")
-    head.append(f"  {msg.provider.label}", style="bold")
-    head.append(
-        f"  · polled {age(now - stored.last_polled)} ago"
-        if stored.last_polled
-        else "  · never polled",
-        style="dim",
-    )
-    head.append(
-        "  · final" if stored.next_poll is None else f"  · next in {age(stored.next_poll - now)}",
-        style="dim",
-    )
-    return _one_line(head)
-
-
-def describe_answer(stored: Stored) -> list[Text]:
-    """Why it failed (with what to do), then one line per status reached."""
-    msg = stored.message
-    lines: list[Text] = []
-    if msg.error:
-        err = Text()
-        err.append("Error  ", style="bold red")
-        err.append(
-            safe_text(
-                " ".join(x for x in (msg.error.code, msg.error.message) if x), single_line=True
-            ),
-            style="red",
-        )
-        lines.append(err)
-        advice = explain(msg.provider, msg.error.code)
-        if advice:
-            lines.append(Text.assemble(("→ ", "bold"), advice))
-    elif (meaning := explain_status(msg.provider_status)) is not None:
-        lines.append(Text.assemble(("→ ", "bold"), meaning))
-    if stored.poll_errors:
-        lines.append(
-            _one_line(
-                Text(
-                    f"{stored.poll_errors} failed polls: "
-                    f"{safe_text(stored.last_error or '', single_line=True, limit=200)}",
-                    style="yellow",
-                )
-            )
-        )
-    lines += describe_timeline(merge_events(msg.events))
-    return lines
-
-
-def describe_timeline(entries: list[TimelineEntry]) -> list[Text]:
-    """One line per status reached: time, gap since the previous one, word, reason, who saw it."""
-    out = [Text("Timeline", style="bold underline")]
-    previous = None
-    for entry in entries:
-        style = STATUS_STYLE.get(entry.status.value, "")
-        line = Text()
-        line.append(
-            SOURCE_MARK[entry.source.value] + " ",
-            style="dim" if entry.source is EventSource.OBSERVED else style,
-        )
-        line.append(clock_time(entry.timestamp, millis=True)[11:-1], style="bold")
-        line.append(
-            f" {gap((entry.timestamp - previous).total_seconds()) if previous else '':>7} ",
-            style="cyan",
-        )
-        line.append(
-            f"{safe_text(fold_status(entry.provider_status), single_line=True, limit=16):<10}",
-            style=style,
-        )
-        if entry.reason_code or entry.reason:
-            line.append(
-                " "
-                + safe_text(
-                    " ".join(x for x in (entry.reason_code, entry.reason) if x),
-                    single_line=True,
-                    limit=200,
-                ),
-                style="red",
-            )
-        elif entry.description:
-            line.append(" " + safe_text(entry.description, single_line=True, limit=200))
-        line.append(_who(entry), style="dim italic")
-        out.append(_one_line(line))
-        previous = entry.timestamp
-    if len(out) == 1:
-        out.append(Text("no events yet", style="dim"))
-    return out
-
-
-def _who(entry: TimelineEntry) -> str:
-    if entry.source is EventSource.OBSERVED:
-        return "  (seen by sendwatch)"
-    if entry.source is EventSource.WEBHOOK:
-        return "  (pushed)"
-    after = entry.seen_after
-    return f"  (seen {gap(after)[1:]} later)" if after is not None else ""
-
-
-def describe_fields(stored: Stored) -> list[Text]:
-    """Everything else the provider said, after the answer."""
-    msg = stored.message
-    lines = [
-        _field("ID", msg.id),
-        _field("To", msg.to),
-        _field("From", msg.from_),
-        _field("Channel", msg.channel),
-        _field("Direction", msg.direction),
-        _field("Body", msg.body),
-        _field("Subject", msg.subject),
-        _field("Header", msg.header),
-        _field("Footer", msg.footer),
-        _field("Buttons", msg.buttons),
-        _field("Head media", msg.header_media),
-        _field("Media", list(msg.media)),
-        _field(
-            "Template",
-            " · ".join(x for x in (msg.template_name, msg.template_category, msg.template_id) if x),
-        ),
-        _field(
-            "Campaign",
-            ", ".join(
-                dict.fromkeys([*([msg.campaign] if msg.campaign else []), *stored.campaigns])
-            ),
-        ),
-        _field("Created", clock_time(msg.created_at, millis=True) if msg.created_at else None),
-        _field(
-            "Scheduled", clock_time(msg.scheduled_at, millis=True) if msg.scheduled_at else None
-        ),
-        _field("Sent", clock_time(msg.sent_at, millis=True) if msg.sent_at else None),
-        _field(
-            "Updated",
-            clock_time(msg.last_event_time(), millis=True) if msg.last_event_time() else None,
-        ),
-        _field("Price", msg.price),
-        _field("Contact $", msg.active_contact_price),
-        _field("Segments", msg.segments),
-        _field("Metadata", msg.metadata),
-    ]
-    return [line for line in lines if line is not None]
+HINT = "Select a message, or press / and paste a message ID."
+#: a refresh still unanswered after this long gives up (the poller keeps asking)
+REFRESH_DEADLINE = 30.0
 
 
 class DetailPane(VerticalScroll, can_focus=True):
     """Shows one stored message; `show_raw` swaps the fields for the provider's raw JSON."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.time, id: str | None = None) -> None:
+    WORKER_LABELS = {
+        "detail": "Reading the selected message",
+        "refresh": "Refresh",
+        "forget": "Forgetting",
+    }
+
+    class Refreshed(Message):
+        """The message was asked again and stored: its row may read differently."""
+
+        def __init__(self, message_id: str) -> None:
+            self.message_id = message_id
+            super().__init__()
+
+    class Forgotten(Message):
+        def __init__(self, message_id: str) -> None:
+            self.message_id = message_id
+            super().__init__()
+
+    def __init__(
+        self,
+        store: Store,
+        monitor: Monitor,
+        *,
+        clock: Callable[[], float] = time.time,
+        id: str | None = None,
+    ) -> None:
         super().__init__(id=id)
+        self.store = store
+        self.monitor = monitor
         self.clock = clock
+        self.message_id: str | None = None  # what is shown (or being read)
         self.show_raw = False
         self.stored: Stored | None = None
         self.notice: str | None = None
         self.plain = ""  # what is shown, as plain text (tests, copy)
+        self.loading = False
         self._parts: dict[str, str] = {}
 
-    def compose(self):
+    def compose(self) -> ComposeResult:
         yield Static(id="detail-head")
         yield Static(id="detail-answer")
         yield Static(id="detail-fields")
 
+    def on_mount(self) -> None:
+        self.redraw()
+        self.set_interval(1.0, self.tick)
+
+    # -- what to show ---------------------------------------------------------------------------
+    def show_message(self, message_id: str | None) -> None:
+        """Read and show this message (None: nothing selected)."""
+        self.message_id = message_id
+        if message_id is None:
+            self.show(None)
+        else:
+            self.loading = True
+            self._load(message_id)
+
+    def note_changed(self, ids: Iterable[str]) -> None:
+        """These messages were stored anew: re-read the one shown, if it is among them."""
+        if self.message_id is not None and self.message_id in ids:
+            self.show_message(self.message_id)
+
+    def reload(self) -> None:
+        self.show_message(self.message_id)
+
+    def show_notice(self, notice: str) -> None:
+        """A line about no stored message ("Looking up…", why a lookup failed)."""
+        self.show(None, notice)
+
+    def toggle_raw(self) -> None:
+        self.show_raw = not self.show_raw
+        self.redraw()
+
+    @work(group="detail", exclusive=True, exit_on_error=False)
+    async def _load(self, message_id: str) -> None:
+        store = self.store
+        stored = await asyncio.to_thread(store.get, message_id)
+        if stored is not None:
+            self.loading = False
+            self.show(stored)
+            return
+        row = await asyncio.to_thread(store.row, message_id)
+        waiting = f"{safe_text(message_id)}: waiting for the first answer from the provider."
+        if row and row.last_error:
+            waiting += f"\nLast attempt: {safe_text(row.last_error, single_line=True, limit=300)}"
+        self.loading = False
+        self.show(None, waiting)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        failure = worker_failure(event, self.WORKER_LABELS)
+        if failure is None:
+            return
+        if event.worker.group == "detail":
+            self.loading = False
+            self.show(None, toast_text("Could not read this message: {}", failure.error))
+        self.post_message(failure)
+
+    # -- what is done to it ---------------------------------------------------------------------
+    @work(group="refresh", exclusive=True, exit_on_error=False)
+    async def refresh_message(self, message_id: str) -> None:
+        """Ask the message's provider now (with Sent.dm's activity log) and show the answer."""
+        if not await self.monitor.wait_ready(REFRESH_DEADLINE):
+            return
+        service = self.monitor.lookup_service()
+        try:
+            result = await service.refresh(message_id, timeout=REFRESH_DEADLINE)
+        except SendwatchError as exc:
+            self.notify(part(exc, 400), severity="error", timeout=8)
+            return
+        for note in result.notes:
+            self.notify(toast_text("{}", part(note, 300)), severity="warning", timeout=8)
+        self.note_changed([message_id])
+        self.post_message(self.Refreshed(message_id))
+
+    @work(group="forget", exit_on_error=False)
+    async def forget(self) -> None:
+        """Delete the message shown from history."""
+        message_id = self.message_id
+        if message_id is None:
+            return
+        await asyncio.to_thread(self.store.forget, message_id)
+        self.show_message(None)
+        self.notify(toast_text("Forgot {}", message_id[:8]))
+        self.post_message(self.Forgotten(message_id))
+
+    def copy_id(self) -> None:
+        if self.message_id:
+            self.app.copy_to_clipboard(self.message_id)
+            self.notify(toast_text("Copied {}", self.message_id))
+
+    def copy_json(self) -> None:
+        from tui.serialize import message_to_dict
+
+        if self.stored is not None:
+            answer = message_to_dict(self.stored.message, self.stored.fetched_at)
+            self.app.copy_to_clipboard(json.dumps(answer, indent=2))
+            self.notify("Copied the message as JSON")
+
+    # -- drawing --------------------------------------------------------------------------------
     def show(self, stored: Stored | None, notice: str | None = None) -> None:
         self.stored, self.notice = stored, notice
         self.redraw()
@@ -239,50 +194,37 @@ class DetailPane(VerticalScroll, can_focus=True):
         before = self._parts.get(part)
         if before != plain:
             self._parts[part] = plain
-            # the head is one unwrapped line: a new age there needs no layout pass; other regions wrap
+            # the head is one unwrapped line: a new age there needs no layout pass; others wrap
             self.query_one(f"#detail-{part}", Static).update(
                 Group(*lines) if lines else "", layout=part != "head" or before is None
             )
 
+    def _head(self) -> list[Text]:
+        assert self.stored is not None
+        head = [describe_head(self.stored, self.clock())]
+        if self.notice:
+            head.insert(0, Text(self.notice, style="yellow"))
+        return head
+
     def tick(self) -> None:
         """Once a second: only the head line reads the clock (polled … ago, next in …)."""
         if self.stored is not None and not self.show_raw and "head" in self._parts:
-            head = [describe_head(self.stored, self.clock())]
-            if self.notice:
-                head.insert(0, Text(self.notice, style="yellow"))
-            self._put("head", head)
+            self._put("head", self._head())
 
     def redraw(self) -> None:
-        now = self.clock()
         if self.stored is None:
-            parts = {
-                "head": [
-                    Text(
-                        self.notice or "Select a message, or press / and paste a message ID.",
-                        style="dim",
-                    )
-                ],
-                "answer": [],
-                "fields": [],
-            }
+            parts = {"head": [Text(self.notice or HINT, style="dim")], "answer": [], "fields": []}
         elif self.show_raw:
-            raw = json.dumps(self.stored.message.raw, indent=2, ensure_ascii=False, default=str)
-            parts = {
-                "head": [Text("Raw provider response (v to hide)", style="bold underline")],
-                "answer": [Text(safe_text(raw))],
-                "fields": [],
-            }
+            title = Text("Raw provider response (v to hide)", style="bold underline")
+            parts = {"head": [title], "answer": describe_raw(self.stored), "fields": []}
         else:
-            head = [describe_head(self.stored, now)]
-            if self.notice:
-                head.insert(0, Text(self.notice, style="yellow"))
             parts = {
-                "head": head,
+                "head": self._head(),
                 "answer": describe_answer(self.stored),
                 "fields": describe_fields(self.stored),
             }
-        for part, lines in parts.items():
-            self._put(part, lines)
+        for region, lines in parts.items():
+            self._put(region, lines)
         self.plain = "\n".join(
             self._parts[p] for p in ("head", "answer", "fields") if self._parts.get(p)
         )

@@ -1,25 +1,39 @@
 """The top status line: each provider's health, counts by status, and how far polling is behind.
 
-It is repainted only when its text changes (the app asks every second; most seconds nothing is
-written). It always fits its width without cutting a word: when the full line is too long, whole
-details are dropped in a fixed order (the catch-up estimate, the health details, the words after
-an `ok` glyph, the total, the backlog, the counts) — never half a word.
+It owns its numbers: `recount()` reads the counts of the list's view and the polling backlog in a
+worker (at most once a second), and its own once-a-second tick reads the monitor's in-memory state
+(health, who polls, a restarting loop, webhooks). It is repainted only when its text changes, and
+it always fits its width without cutting a word: when the full line is too long, whole details are
+dropped in a fixed order (the catch-up estimate, the health details, the words after an `ok`
+glyph, the total, the backlog, the counts) — never half a word.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len
 from rich.text import Text
-from textual import events
+from textual import events, work
+from textual.timer import Timer
 from textual.widgets import Static
+from textual.worker import Worker
 
-from tui.app.format import GLYPH, STATUS_ORDER, STATUS_STYLE, age, clock_time
+from tui import present
+from tui.app.failures import worker_failure
+from tui.app.look import STATUS_STYLE
 from tui.model import Provider
 from tui.providers.budget import Health, HealthState
+from tui.services.monitor import Monitor, ProviderState
+from tui.store import ListFilter, Store
 from tui.textsafe import safe_text
+
+if TYPE_CHECKING:
+    from tui.webhooks import WebhookReceiver
 
 HEALTH_LOOK = {
     HealthState.OK: ("●", "green"),
@@ -74,18 +88,41 @@ def health_text(
     if not detail.health_detail:
         return text
     if health.state is HealthState.RATE_LIMITED and health.until and health.until > now:
-        text.append(f" until {clock_time(health.until)[11:19]}", style=style)
+        text.append(f" until {present.clock_time(health.until)[11:19]}", style=style)
     elif health.state is HealthState.OFFLINE and health.since:
-        text.append(f" since {clock_time(health.since)[11:19]}", style=style)
+        text.append(f" since {present.clock_time(health.since)[11:19]}", style=style)
         if health.until and health.until > now:
-            text.append(f", retry in {age(health.until - now)}", style="dim")
-    elif (
-        health.state is HealthState.SLOW and health.detail
-    ):  # words we wrote: "3 answers over 30 s"
+            text.append(f", retry in {present.age(health.until - now)}", style="dim")
+    elif health.state is HealthState.SLOW and health.detail:  # our words: "3 answers over 30 s"
         text.append(f" ({safe_text(health.detail, single_line=True, limit=60)})", style="dim")
     if extra:  # who polls, a restarting loop, webhooks: plain words we wrote
         text.append(f" · {extra}", style="dim")
     return text
+
+
+def provider_extra(state: ProviderState, now: float) -> str:
+    """Who polls this account, a restarting loop, webhooks gone silent, in a few words."""
+    words = []
+    loop = state.loop
+    if loop is not None and loop.state == "restarting" and loop.retry_at:
+        words.append(f"poll loop restarting in {max(1, round(loop.retry_at - now))}s")
+    elif state.lease.startswith("polled by"):
+        words.append(state.lease)
+    if state.push == "silent":
+        words.append("webhooks silent: polling")
+    return ", ".join(words)
+
+
+def webhook_extra(receiver: WebhookReceiver, provider: Provider, now: float) -> str:
+    """`webhooks 12, last 30s ago` (ages round down to 10 s: the line changes rarely)."""
+    if provider not in receiver.credentials.served():
+        return ""
+    stats = receiver.stats[provider]
+    if stats.last_event_at is None:
+        return "webhooks: none yet"
+    ago = max(0.0, now - stats.last_event_at)
+    last = "<10s" if ago < 10 else present.age(ago // 10 * 10)
+    return f"webhooks {stats.received}, last {last} ago"
 
 
 @dataclass
@@ -112,17 +149,21 @@ def status_line(snap: StatusSnapshot, now: float, detail: Detail = Detail()) -> 
     total = sum(snap.counts.values())
     if detail.counts and total:
         counts = Text()
-        for status in STATUS_ORDER:
+        for status in present.STATUS_ORDER:
             n = snap.counts.get(status, 0)
             if n:
                 if counts:
                     counts.append(" ")
-                counts.append(f"{GLYPH.get(status, '?')}{n:,}", style=STATUS_STYLE.get(status, ""))
+                counts.append(f"{present.glyph(status)}{n:,}", style=STATUS_STYLE.get(status, ""))
         if detail.total:
             counts.append(f" of {total:,}", style="dim")
         parts.append(counts)
     if detail.behind and snap.behind:
-        eta = f", ~{age(snap.eta_seconds)} to catch up" if detail.eta and snap.eta_seconds else ""
+        eta = (
+            f", ~{present.age(snap.eta_seconds)} to catch up"
+            if detail.eta and snap.eta_seconds
+            else ""
+        )
         parts.append(Text(f"{snap.behind:,} due{eta}", style="yellow"))
     for i, part in enumerate(parts):
         if i:
@@ -131,28 +172,113 @@ def status_line(snap: StatusSnapshot, now: float, detail: Detail = Detail()) -> 
     return line
 
 
+def fit(snap: StatusSnapshot, now: float, width: int) -> Text:
+    """The most detailed line that fits `width`."""
+    line = status_line(snap, now)
+    for detail in LEVELS:
+        line = status_line(snap, now, detail)
+        if cell_len(line.plain) <= width:
+            break
+    return line
+
+
 class StatusBar(Static):
     """Repaints at most once per `MIN_GAP` seconds (counts change many times a second during a
     campaign; nobody reads that fast, and each repaint is a line of bytes over SSH), and only when
-    the fitted text differs from what is on screen."""
+    the fitted text differs from what is on screen; a provider's health changing shows at once."""
 
     MIN_GAP = 1.0
-    _shown: Text | None = None
-    _snap: StatusSnapshot | None = None
-    _painted_at = 0.0
-    _later: object | None = None
+    WORKER_LABELS = {"counts": "Counting statuses"}
+
+    def __init__(
+        self,
+        store: Store,
+        monitor: Monitor,
+        *,
+        clock: Callable[[], float] = time.time,
+        demo: bool = False,
+        id: str | None = None,
+    ) -> None:
+        super().__init__(id=id)
+        self.store = store
+        self.monitor = monitor
+        self.clock = clock
+        self.demo = demo
+        self.filter = ListFilter()  # the list's view: what the counts count
+        self.receiver: WebhookReceiver | None = None  # the dashboard's own, when it listens
+        self.counts: dict[str, int] = {}
+        self.behind = 0
+        self.shown: Text | None = None
+        self.counting = False
+        self._snap: StatusSnapshot | None = None
+        self._painted_at = float("-inf")
+        self._counted_at = float("-inf")
+        self._later: Timer | None = None
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self.refresh_line)
+        self.refresh_line()
+
+    @property
+    def settled(self) -> bool:
+        """Nothing is being counted and nothing waits to be painted (tests wait for this)."""
+        return not self.counting and self._later is None and self.shown is not None
+
+    # -- numbers ------------------------------------------------------------------------------
+    def recount(self, delay: float = 0.0) -> None:
+        """Count the view and the backlog again, after `delay` and at most once a second; a newer
+        call (a keystroke, a poll answer) replaces a waiting one."""
+        self.counting = True
+        self._count(delay)
+
+    @work(group="counts", exclusive=True, exit_on_error=False)
+    async def _count(self, delay: float) -> None:
+        wait = max(delay, self._counted_at + 1.0 - time.monotonic())
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self._counted_at = time.monotonic()
+        store, flt, now = self.store, self.filter, self.clock()
+        self.counts, self.behind = await asyncio.to_thread(
+            lambda: (store.status_counts(flt), store.backlog(now))
+        )
+        self.counting = False
+        self.refresh_line()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        failure = worker_failure(event, self.WORKER_LABELS)
+        if failure is not None:
+            self.counting = False
+            self.post_message(failure)
+
+    # -- the line -------------------------------------------------------------------------------
+    def snapshot(self) -> StatusSnapshot:
+        now = self.clock()
+        monitor = self.monitor
+        health = {p: monitor.health(p) for p in Provider}
+        extras: dict[Provider, str] = {}
+        for p in Provider:
+            words = [provider_extra(monitor.provider_state(p), now)]
+            if self.receiver is not None:
+                words.append(webhook_extra(self.receiver, p, time.time()))
+            if text := ", ".join(w for w in words if w):
+                extras[p] = text
+        rate = monitor.request_rate()
+        eta = self.behind / rate if rate and self.behind else None
+        return StatusSnapshot(health, self.counts, self.behind, eta, self.demo, extras)
+
+    def refresh_line(self) -> None:
+        """Show the current state (the tick and each recount call this)."""
+        self.show(self.snapshot())
 
     def show(self, snap: StatusSnapshot) -> None:
         """Fit the snapshot to the width; repaint only if the result reads or looks different.
-
-        Counts wait for the next second; a provider's health changing (offline, auth rejected,
-        answering again) is shown at once."""
+        Counts wait for the next second; a provider's health changing is shown at once."""
         before, self._snap = self._snap, snap
         urgent = before is None or {p: h.state for p, h in before.health.items()} != {
             p: h.state for p, h in snap.health.items()
         }
         wait = self._painted_at + self.MIN_GAP - time.monotonic()
-        if wait > 0 and self._shown is not None and not urgent:
+        if wait > 0 and self.shown is not None and not urgent:
             if self._later is None:
                 self._later = self.set_timer(wait, self._paint)
             return
@@ -163,13 +289,9 @@ class StatusBar(Static):
         if self._snap is None:
             return
         width = self.content_region.width or self.size.width or 120
-        now = time.time()
-        for detail in LEVELS:
-            line = status_line(self._snap, now, detail)
-            if cell_len(line.plain) <= width:
-                break
-        if line != self._shown:
-            self._shown = line
+        line = fit(self._snap, self.clock(), width)
+        if line != self.shown:
+            self.shown = line
             self._painted_at = time.monotonic()
             self.update(line, layout=False)  # one line, always: no screen-wide layout pass
 

@@ -1,14 +1,18 @@
-"""A deterministic dashboard for snapshot tests and README screenshots.
+"""A deterministic dashboard for snapshot tests and README screenshots (test scaffolding: it is
+not shipped in the package).
 
 The simulator's world is frozen at a fixed instant, every message is fetched once over real HTTP
 into a fresh history, and the app gets a fixed clock and no poller, so every frame is reproducible.
+`settle` waits (on conditions, never on a clock) until nothing on screen is still being read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from tui.app.app import SendwatchApp
 from tui.ids import MessageRef
@@ -75,6 +79,31 @@ def build_showcase(
     return app, sim, tracked
 
 
+def build_empty(tmp: Path) -> SendwatchApp:
+    """The dashboard on a fresh, empty history: both providers configured (an address nothing
+    listens on: never asked), nothing tracked yet, a fixed clock."""
+    from tui.config import load
+    from tui.simulator import SENDO_KEY, SENTDM_KEY
+
+    nowhere = "http://127.0.0.1:9"
+    env = {"SENT_DM_API_KEY": SENTDM_KEY, "SENDO_API_KEY": SENDO_KEY}
+    env |= {"SENDWATCH_SENTDM_URL": nowhere, "SENDWATCH_SENDO_URL": nowhere}
+    settings = load(tmp / "absent.toml", env=env)
+    settings = replace(
+        settings, history=replace(settings.history, path=str(tmp / "history.sqlite3"))
+    )
+    store = SQLiteStore(settings.history_path())
+    return SendwatchApp(settings, store, demo=True, clock=lambda: EPOCH, start_poller=False)
+
+
+def still(app: SendwatchApp) -> None:
+    """Stop the text cursors blinking, so a picture with an input does not depend on when it is taken."""
+    from textual.widgets import Input
+
+    for field in app.screen.query(Input):
+        field.cursor_blink = False
+
+
 def failed_message(tracked: list[SimMessage]) -> SimMessage:
     """A failed Sent.dm campaign message: an error code and a full provider timeline."""
     world_failed = [
@@ -87,3 +116,38 @@ def failed_message(tracked: list[SimMessage]) -> SimMessage:
         and m.steps[-1][0] <= SETTLE
     ]
     return world_failed[0]
+
+
+def quiet(app: SendwatchApp) -> bool:
+    """Nothing on the dashboard is being read or waits to be painted."""
+    from tui.app.widgets.detail_pane import DetailPane
+    from tui.app.widgets.message_list import MessageList
+    from tui.app.widgets.status_bar import StatusBar
+    from tui.app.widgets.summary import CampaignSummary
+
+    screen = app.dashboard
+    summaries = screen.query(CampaignSummary)
+    return (
+        screen.live.live
+        and app.dashboard.monitor.ready
+        and not screen.query_one(MessageList).busy
+        and not screen.query_one(DetailPane).loading
+        and screen.query_one(StatusBar).settled
+        and all(s.loaded or not s.display for s in summaries)
+        and not any(w.is_running for w in app.workers if w.group not in ("poller", "discover"))
+    )
+
+
+async def settle(pilot: Any, timeout: float = 30.0) -> None:
+    """Wait until the dashboard is quiet (every read landed, the status line painted), then let
+    Textual draw: the same picture each run, without sleeping a fixed time."""
+    app = pilot.app
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause()
+        if quiet(app):
+            await pilot.pause()  # what it changed is drawn
+            if quiet(app):
+                return
+        await pilot.pause(0.02)
+    raise AssertionError("the dashboard did not settle")

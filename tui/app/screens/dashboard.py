@@ -1,0 +1,390 @@
+"""The dashboard screen: composes the regions, routes what they report, and sets views,
+selections and notices down.
+
+Widgets own their state and their reads (the list its pages and counts, the detail pane the
+selected message, the status line its counts, the summary its numbers) and post what happened up;
+`LiveMonitor` runs the monitor and its news bubbles up to here as messages. This screen decides
+what follows: a filter typed becomes the list's view and the status line's subject, a highlighted
+row becomes the detail pane's message, a stored answer becomes a redrawn row. The flows that are a
+conversation (import, send) are screens of their own; what is done to the history as a whole
+(clear, export, prune, poll everything now) is `History`'s; the find bar's lookup is this
+screen's worker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import Worker
+
+from tui.app import messages
+from tui.app.failures import worker_failure
+from tui.app.toasts import part, toast_text
+from tui.app.widgets.detail_pane import DetailPane
+from tui.app.widgets.find_bar import FindBar
+from tui.app.widgets.history import History
+from tui.app.widgets.live import LiveMonitor, LiveOptions
+from tui.app.widgets.message_list import MessageList
+from tui.app.widgets.status_bar import StatusBar
+from tui.config import Settings
+from tui.errors import SendwatchError
+from tui.ids import MessageRef
+from tui.store import ListFilter, Store
+
+if TYPE_CHECKING:  # loaded on first use: not needed to draw the first frame
+    from tui.app.screens.import_ids import ImportDone
+    from tui.app.widgets.summary import CampaignSummary
+    from tui.providers.sending import SendResult
+
+#: a lookup still unanswered after this long is kept as waiting and left to the poller
+LOOKUP_DEADLINE = 30.0
+LOOKING_UP = "Looking up"
+
+
+@dataclass(frozen=True)
+class DashboardOptions:
+    demo: bool = False
+    initial_filter: ListFilter | None = None
+    campaign: str | None = None  # the summary's subject
+    clock: Callable[[], float] = time.time
+    live: LiveOptions = LiveOptions()
+
+
+class DashboardScreen(Screen[None]):
+    BINDINGS = [  # ids are what `[keys]` in the config remaps
+        Binding("slash", "find", "Find", id="find"),
+        Binding("r", "refresh", "Refresh", id="refresh"),
+        Binding("R", "refresh_all", "Refresh all", show=False, id="refresh_all"),
+        Binding("v", "toggle_raw", "Raw", id="raw"),
+        Binding("c", "copy_id", "Copy ID", id="copy_id"),
+        Binding("C", "copy_json", "Copy JSON", show=False, id="copy_json"),
+        Binding("s", "toggle_summary", "Summary", id="summary"),
+        Binding("i", "import_ids", "Import", show=False, id="import"),
+        Binding("m", "send_message", "Send", show=False, id="send"),
+        Binding("o", "toggle_sort", "Sort", show=False, id="sort"),
+        Binding("x", "forget", "Forget", show=False, id="forget"),
+        Binding("escape", "back", "Back", show=False),
+    ]
+    WORKER_LABELS = {"lookup": "Lookup"}
+
+    def __init__(self, settings: Settings, store: Store, options: DashboardOptions) -> None:
+        super().__init__()
+        self.settings = settings
+        self.store = store
+        self.options = options
+        self.campaign = options.campaign
+        self.live = LiveMonitor(settings, store, options.live, clock=options.clock)
+        self.monitor = self.live.monitor
+        self.history = History(settings, store, self.monitor, clock=options.clock)
+        self._first_rev: int | None = None
+
+    # -- layout and lifecycle ----------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        clock, base = self.options.clock, ListFilter(campaign=self.campaign)
+        yield self.live
+        yield self.history
+        yield StatusBar(
+            self.store, self.monitor, clock=clock, demo=self.options.demo, id="status-bar"
+        )
+        yield FindBar(id="find")
+        with Horizontal(id="main"):
+            with Vertical(id="list-region"):
+                first = self.options.initial_filter or base
+                yield MessageList(self.store, first, clock=clock, id="messages")
+            yield DetailPane(self.store, self.monitor, clock=clock, id="detail")
+        yield Footer()
+
+    @property
+    def message_list(self) -> MessageList:
+        return self.query_one(MessageList)
+
+    @property
+    def detail(self) -> DetailPane:
+        return self.query_one(DetailPane)
+
+    @property
+    def find(self) -> FindBar:
+        return self.query_one(FindBar)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    def on_mount(self) -> None:
+        self.find.base = ListFilter(campaign=self.campaign)
+        self.message_list.focus()
+
+    def on_message_list_ready(self, event: MessageList.Ready) -> None:
+        """The first view is read: once it is on screen, go live and load the rest."""
+        self._first_rev = event.rev
+        self.call_after_refresh(self._go_live)
+
+    def _go_live(self) -> None:
+        """After the first frame: the monitor (from the revision the first view was read at),
+        the palette's campaigns, the history's upkeep, a campaign's summary."""
+        if self.live.live:
+            return
+        self.live.go_live(self._first_rev)
+        self.status.receiver = self.live.receiver
+        self.history.start()
+        if self.campaign is not None and self.size.width >= 110:
+            self.summary_panel(show=True)  # small terminals: `s` shows it
+
+    def on_live_monitor_started(self, event: LiveMonitor.Started) -> None:
+        self.status.refresh_line()  # "ready" at once
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        failure = worker_failure(event, self.WORKER_LABELS)
+        if failure is None:
+            return
+        if event.worker.group == "lookup" and (self.detail.notice or "").startswith(LOOKING_UP):
+            self.detail.show_notice(toast_text("Lookup failed: {}", failure.error))
+        self.post_message(failure)
+
+    # -- what the widgets report ----------------------------------------------------------------
+    def on_message_list_highlighted(self, event: MessageList.Highlighted) -> None:
+        self.detail.show_message(event.message_id)
+
+    def on_message_list_opened(self, event: MessageList.Opened) -> None:
+        self.detail.focus()
+
+    def on_message_list_view_changed(self, event: MessageList.ViewChanged) -> None:
+        self.status.filter = event.filter
+        self.status.recount(delay=0.3)
+
+    def on_message_list_viewed(self, event: MessageList.Viewed) -> None:
+        self.live.tell_focus(event.selected, event.visible)
+
+    def on_find_bar_filter_changed(self, event: FindBar.FilterChanged) -> None:
+        if event.filter != self.message_list.model.filter:
+            self.message_list.show(event.filter)
+        if event.submitted:
+            self.message_list.focus()
+
+    def on_find_bar_lookup_requested(self, event: FindBar.LookupRequested) -> None:
+        self.look_up(event.ref)
+
+    def on_find_bar_refused(self, event: FindBar.Refused) -> None:
+        if event.error is not None:
+            self._show_error(event.error)
+        else:
+            self.notify(event.problem, severity="warning")
+
+    def on_detail_pane_refreshed(self, event: DetailPane.Refreshed) -> None:
+        self.message_list.note_changed([event.message_id])
+
+    def on_detail_pane_forgotten(self, event: DetailPane.Forgotten) -> None:
+        self.message_list.show()
+
+    def on_campaign_summary_filter_chosen(self, event: CampaignSummary.FilterChosen) -> None:
+        statuses = frozenset({event.status}) if event.status else frozenset()
+        campaign = self.message_list.model.filter.campaign
+        self.message_list.show(
+            ListFilter(statuses=statuses, error_code=event.error_code, campaign=campaign)
+        )
+        self.message_list.focus()
+
+    # -- what the monitor reports (LiveMonitor has told the user what needs telling) ---------------
+    def on_answer_stored(self, message: messages.AnswerStored) -> None:
+        self._changed([message.event.message_id])
+
+    def on_store_changed(self, message: messages.StoreChanged) -> None:
+        """Another instance wrote: re-read those rows, or everything after deletes."""
+        changes = message.event.changes
+        if changes.truncated:
+            self.message_list.show()
+            self.detail.reload()
+            self.status.recount()
+        else:
+            self._changed(changes.ids)
+
+    def _changed(self, ids: list[str]) -> None:
+        self.message_list.note_changed(ids)
+        self.detail.note_changed(ids)
+        self.status.recount()
+
+    def on_health_changed(self, message: messages.HealthChanged) -> None:
+        self.status.refresh_line()
+
+    # -- looking up ---------------------------------------------------------------------------
+    def action_find(self) -> None:
+        self.find.focus()
+
+    @work(group="lookup", exclusive=True, exit_on_error=False)
+    async def look_up(self, ref: MessageRef) -> None:
+        """Enter on an ID: select it if history has it (refreshing it), else ask the providers."""
+        from tui.services.find import find_message
+        from tui.services.lookup import describe_wait
+
+        where = ref.provider.label if ref.provider else "every configured provider"
+        looking = toast_text(LOOKING_UP + " {} at {}…", ref, where)
+        self.detail.show_notice(looking)
+        try:
+            found = await find_message(
+                self.monitor,
+                ref,
+                timeout=LOOKUP_DEADLINE,
+                on_wait=lambda info: self.detail.show_notice(
+                    f"{looking}\n{part(describe_wait(info))}"
+                ),
+            )
+        except SendwatchError as exc:
+            self._show_error(exc)
+            return
+        self.reveal(found.message_id)
+        if found.known:
+            self.detail.refresh_message(found.message_id)
+        if found.waiting:
+            self.notify(found.waiting, severity="warning", timeout=12)
+        self._tell_notes(found.notes)
+
+    def reveal(self, message_id: str) -> None:
+        """Select a message: in the campaign's view if it is there, else among every message."""
+        self.find.clear_quietly()
+        self.message_list.show(self.find.base, select=message_id, fallback=ListFilter())
+        self.message_list.focus()
+
+    def _show_error(self, exc: SendwatchError) -> None:
+        text = part(exc, 600)
+        self.detail.show_notice(text)
+        self.notify(text, severity="error", timeout=10)
+
+    def _tell_notes(self, notes: tuple[str, ...] | list[str]) -> None:
+        for note in notes:
+            self.notify(toast_text("{}", part(note, 300)), severity="warning", timeout=8)
+
+    # -- keys on the selected message -----------------------------------------------------------
+    def action_refresh(self) -> None:
+        if self.message_list.selected_id:
+            self.detail.refresh_message(self.message_list.selected_id)
+
+    def action_toggle_raw(self) -> None:
+        self.detail.toggle_raw()
+
+    def action_copy_id(self) -> None:
+        self.detail.copy_id()
+
+    def action_copy_json(self) -> None:
+        self.detail.copy_json()
+
+    def action_forget(self) -> None:
+        self.detail.forget()
+
+    # -- views --------------------------------------------------------------------------------
+    def action_back(self) -> None:
+        if self.app.focused in (self.find, self.detail):
+            self.message_list.focus()
+        elif self.find.value or self.message_list.model.filter != self.find.base:
+            self.find.clear_quietly()
+            self.message_list.show(self.find.base)
+
+    def action_toggle_sort(self) -> None:
+        sort = "changed" if self.message_list.model.sort == "newest" else "newest"
+        self.message_list.show(sort=sort)
+        self.notify("Sorted by last change" if sort == "changed" else "Sorted newest first")
+
+    def show_filter(self, status: str | None = None, provider: str | None = None) -> None:
+        """Only this status or provider (the palette's filters), in the campaign shown."""
+        statuses = frozenset({status}) if status else frozenset()
+        campaign = self.message_list.model.filter.campaign
+        self.message_list.show(ListFilter(statuses=statuses, provider=provider, campaign=campaign))
+
+    def show_campaign(self, name: str | None) -> None:
+        """Only this campaign's messages (None: every message), with its summary."""
+        if name is not None:
+            self.campaign = name
+        self.find.base = ListFilter(campaign=name)
+        self.find.clear_quietly()
+        self.message_list.show(self.find.base)
+        if name is not None:
+            self.summary_panel(show=True)
+
+    def summary_panel(self, show: bool | None = None) -> CampaignSummary:
+        """The summary panel, mounted the first time it is wanted (keeps start-up light)."""
+        from tui.app.widgets.summary import CampaignSummary
+
+        found = self.query(CampaignSummary)
+        if found:
+            panel = found.first()
+        else:
+            rate, clock = self.monitor.request_rate, self.options.clock
+            panel = CampaignSummary(self.store, rate=rate, clock=clock, id="summary")
+            panel.display = False
+            self.query_one("#list-region").mount(panel, before=0)
+        if show is not None:
+            panel.display = show
+        panel.campaign = self.message_list.model.filter.campaign or self.campaign
+        panel.refresh_summary()
+        return panel
+
+    def action_toggle_summary(self) -> None:
+        self.summary_panel(show=not self.summary_panel().display)
+
+    # -- the history as a whole ------------------------------------------------------------------
+    def action_refresh_all(self) -> None:
+        self.history.poll_all_now()
+
+    def action_clear_history(self) -> None:
+        from tui.app.screens.confirm import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.history.clear()
+
+        question = "Clear the whole history? Every cached message and event is deleted."
+        self.app.push_screen(ConfirmScreen(question), answered)
+
+    def action_export(self, fmt: str = "csv") -> None:
+        self.history.export(fmt, self.message_list.model.filter)
+
+    def on_history_changed(self, event: History.Changed) -> None:
+        self.message_list.show()
+
+    # -- import and send (screens of their own) ---------------------------------------------------
+    def action_import_ids(self) -> None:
+        from tui.app.screens.import_ids import ImportScreen
+
+        self.app.push_screen(ImportScreen(self.store, self.monitor), self._imported)
+
+    def _imported(self, done: ImportDone | None) -> None:
+        if done is None:
+            return
+        self.notify(done.told, severity="warning" if done.skipped else "information", timeout=12)
+        self.history.refresh_campaigns()  # the palette offers it at once
+        self.show_campaign(done.campaign)
+        if done.listing is not None:
+            self.live.keep_listing(done.listing, done.campaign)
+
+    def action_send_message(self) -> None:
+        from tui.app.screens.send import SendScreen
+
+        configured = self.settings.configured_providers()
+        if not configured:
+            self.notify(
+                "No provider is configured: add a key first (see `sendwatch config path`)",
+                severity="warning",
+            )
+            return
+        self.app.push_screen(SendScreen(configured, self.monitor), self._sent)
+
+    def _sent(self, result: SendResult | None) -> None:
+        if result is None:
+            return
+        self._tell_notes(result.notes)
+        for to, why in [*result.unknown, *result.refused]:
+            problem = toast_text("{}: {}", part(to, 20), part(why, 300))
+            self.notify(problem, severity="error", timeout=15)
+        if result.messages:
+            key = f" (Idempotency-Key {result.idempotency_key})" if result.idempotency_key else ""
+            count, label = len(result.messages), result.provider.label
+            self.notify(toast_text("Sent {} message(s) with {}{}", count, label, key), timeout=8)
+            self.reveal(result.messages[0].id)
