@@ -43,20 +43,22 @@ def palette_commands(screen: DashboardScreen) -> Iterable[SystemCommand]:
     yield SystemCommand(
         "Toggle sort", "Newest first / last changed first (o)", screen.action_toggle_sort
     )
-    yield SystemCommand(
-        "Forget message", "Remove the selected message from history (x)", screen.action_forget
-    )
+    if not screen.read_only:  # read-only mode: nothing that changes the history or a provider
+        yield SystemCommand(
+            "Forget message", "Remove the selected message from history (x)", screen.action_forget
+        )
     yield SystemCommand(
         "Campaign summary", "Show/hide the campaign summary (s)", screen.action_toggle_summary
     )
     yield SystemCommand(
         "Import IDs", "Track the IDs in a file as a campaign (i)", screen.action_import_ids
     )
-    yield SystemCommand(
-        "Send a test message",
-        "Send with a provider (sandbox by default) and watch it arrive (m)",
-        screen.action_send_message,
-    )
+    if not screen.read_only:
+        yield SystemCommand(
+            "Send a test message",
+            "Send with a provider (sandbox by default) and watch it arrive (m)",
+            screen.action_send_message,
+        )
     yield SystemCommand(
         "Export CSV",
         "Write the messages in the current view to a CSV file",
@@ -67,9 +69,10 @@ def palette_commands(screen: DashboardScreen) -> Iterable[SystemCommand]:
         "Write the messages in the current view to a JSON file",
         lambda: screen.action_export("json"),
     )
-    yield SystemCommand(
-        "Clear history", "Delete every cached message (asks first)", screen.action_clear_history
-    )
+    if not screen.read_only:
+        yield SystemCommand(
+            "Clear history", "Delete every cached message (asks first)", screen.action_clear_history
+        )
     yield SystemCommand("Filter: all statuses", "Show every status", lambda: screen.show_filter())
     for status in [*(s.value for s in Status), "blocked", "filtered", "expired"]:
         yield SystemCommand(

@@ -59,6 +59,10 @@ class DashboardOptions:
     live: LiveOptions = LiveOptions()
 
 
+#: what read-only mode turns off (`--read-only`, SENDWATCH_READ_ONLY=1, [ui] read_only)
+READ_ONLY_ACTIONS = frozenset({"send_message", "forget", "clear_history"})
+
+
 class DashboardScreen(Screen[None]):
     BINDINGS = [  # ids are what `[keys]` in the config remaps
         Binding("slash", "find", "Find", id="find"),
@@ -122,6 +126,37 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.find.base = ListFilter(campaign=self.campaign)
         self.message_list.focus()
+        if self.read_only:
+            self.notify(
+                toast_text(
+                    "Read-only mode is on ({}): sending, forgetting and clearing history are off.",
+                    self.settings.read_only_source or "read-only",
+                ),
+                timeout=10,
+            )
+
+    @property
+    def read_only(self) -> bool:
+        return self.settings.ui.read_only
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Read-only mode: the actions that change something are shown greyed out (None)."""
+        if self.read_only and action in READ_ONLY_ACTIONS:
+            return None
+        return True
+
+    def _refused_read_only(self, what: str) -> bool:
+        """True (and says why) when read-only mode forbids `what` (a palette call, a stale key)."""
+        if self.read_only:
+            self.notify(
+                toast_text(
+                    "Read-only mode is on ({}): {} is refused.",
+                    self.settings.read_only_source or "read-only",
+                    what,
+                ),
+                severity="warning",
+            )
+        return self.read_only
 
     def on_message_list_ready(self, event: MessageList.Ready) -> None:
         """The first view is read: once it is on screen, go live and load the rest."""
@@ -277,7 +312,8 @@ class DashboardScreen(Screen[None]):
         self.detail.copy_json()
 
     def action_forget(self) -> None:
-        self.detail.forget()
+        if not self._refused_read_only("forgetting a message"):
+            self.detail.forget()
 
     # -- views --------------------------------------------------------------------------------
     def action_back(self) -> None:
@@ -336,6 +372,9 @@ class DashboardScreen(Screen[None]):
     def action_clear_history(self) -> None:
         from tui.app.screens.confirm import ConfirmScreen
 
+        if self._refused_read_only("clearing the history"):
+            return
+
         def answered(yes: bool | None) -> None:
             if yes:
                 self.history.clear()
@@ -366,6 +405,9 @@ class DashboardScreen(Screen[None]):
 
     def action_send_message(self) -> None:
         from tui.app.screens.send import SendScreen
+
+        if self._refused_read_only("sending"):
+            return
 
         configured = self.settings.configured_providers()
         if not configured:
