@@ -165,7 +165,28 @@ def describe_fields(stored: Stored) -> list[Text]:
     return [line for line in lines if line is not None]
 
 
+#: what the raw view draws at most: a small answer nested thousands deep pretty-prints to tens of
+#: millions of characters (indentation grows with depth) and froze the screen for seconds
+RAW_MAX_DEPTH = 24
+RAW_MAX_CHARS = 60_000
+
+
+def _shallow(value: object, depth: int = 0) -> object:
+    """`value` with everything nested deeper than RAW_MAX_DEPTH replaced by a marker (iterative
+    enough: the depth is bounded, so the recursion is too)."""
+    if depth >= RAW_MAX_DEPTH and isinstance(value, (dict, list)):
+        return f"… nested deeper than {RAW_MAX_DEPTH} levels (C copies the message as JSON)"
+    if isinstance(value, dict):
+        return {str(k): _shallow(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shallow(v, depth + 1) for v in value]
+    return value
+
+
 def describe_raw(stored: Stored) -> list[Text]:
-    """The provider's raw answer, pretty-printed (still plain text: never markup)."""
-    raw = json.dumps(stored.message.raw, indent=2, ensure_ascii=False, default=str)
+    """The provider's raw answer, pretty-printed within bounds (still plain text: never markup)."""
+    raw = json.dumps(_shallow(stored.message.raw), indent=2, ensure_ascii=False, default=str)
+    if len(raw) > RAW_MAX_CHARS:
+        cut = len(raw) - RAW_MAX_CHARS
+        raw = raw[:RAW_MAX_CHARS] + f"\n… {cut:,} more characters (C copies the message as JSON)"
     return [Text(safe_text(raw))]
