@@ -43,7 +43,7 @@ def palette_commands(screen: DashboardScreen) -> Iterable[SystemCommand]:
     yield SystemCommand(
         "Toggle sort", "Newest first / last changed first (o)", screen.action_toggle_sort
     )
-    if not screen.read_only:  # read-only mode: nothing that changes the history or a provider
+    if not screen.guard.on:  # read-only mode: nothing that changes the history or a provider
         yield SystemCommand(
             "Forget message", "Remove the selected message from history (x)", screen.action_forget
         )
@@ -53,7 +53,7 @@ def palette_commands(screen: DashboardScreen) -> Iterable[SystemCommand]:
     yield SystemCommand(
         "Import IDs", "Track the IDs in a file as a campaign (i)", screen.action_import_ids
     )
-    if not screen.read_only:
+    if not screen.guard.on:
         yield SystemCommand(
             "Send a test message",
             "Send with a provider (sandbox by default) and watch it arrive (m)",
@@ -69,7 +69,7 @@ def palette_commands(screen: DashboardScreen) -> Iterable[SystemCommand]:
         "Write the messages in the current view to a JSON file",
         lambda: screen.action_export("json"),
     )
-    if not screen.read_only:
+    if not screen.guard.on:
         yield SystemCommand(
             "Clear history", "Delete every cached message (asks first)", screen.action_clear_history
         )

@@ -13,9 +13,6 @@ screen's worker.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -28,11 +25,13 @@ from textual.worker import Worker
 
 from tui.app import messages
 from tui.app.failures import worker_failure
+from tui.app.options import DashboardOptions as DashboardOptions
+from tui.app.read_only import ReadOnlyGuard
 from tui.app.toasts import part, toast_text
 from tui.app.widgets.detail_pane import DetailPane
 from tui.app.widgets.find_bar import FindBar
 from tui.app.widgets.history import History
-from tui.app.widgets.live import LiveMonitor, LiveOptions
+from tui.app.widgets.live import LiveMonitor
 from tui.app.widgets.message_list import MessageList
 from tui.app.widgets.status_bar import StatusBar
 from tui.config import Settings
@@ -48,19 +47,6 @@ if TYPE_CHECKING:  # loaded on first use: not needed to draw the first frame
 #: a lookup still unanswered after this long is kept as waiting and left to the poller
 LOOKUP_DEADLINE = 30.0
 LOOKING_UP = "Looking up"
-
-
-@dataclass(frozen=True)
-class DashboardOptions:
-    demo: bool = False
-    initial_filter: ListFilter | None = None
-    campaign: str | None = None  # the summary's subject
-    clock: Callable[[], float] = time.time
-    live: LiveOptions = LiveOptions()
-
-
-#: what read-only mode turns off (`--read-only`, SENDWATCH_READ_ONLY=1, [ui] read_only)
-READ_ONLY_ACTIONS = frozenset({"send_message", "forget", "clear_history"})
 
 
 class DashboardScreen(Screen[None]):
@@ -83,6 +69,7 @@ class DashboardScreen(Screen[None]):
     def __init__(self, settings: Settings, store: Store, options: DashboardOptions) -> None:
         super().__init__()
         self.settings = settings
+        self.guard = ReadOnlyGuard(settings)
         self.store = store
         self.options = options
         self.campaign = options.campaign
@@ -126,37 +113,12 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.find.base = ListFilter(campaign=self.campaign)
         self.message_list.focus()
-        if self.read_only:
-            self.notify(
-                toast_text(
-                    "Read-only mode is on ({}): sending, forgetting and clearing history are off.",
-                    self.settings.read_only_source or "read-only",
-                ),
-                timeout=10,
-            )
-
-    @property
-    def read_only(self) -> bool:
-        return self.settings.ui.read_only
+        if notice := self.guard.notice():
+            self.notify(notice, timeout=10)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Read-only mode: the actions that change something are shown greyed out (None)."""
-        if self.read_only and action in READ_ONLY_ACTIONS:
-            return None
-        return True
-
-    def _refused_read_only(self, what: str) -> bool:
-        """True (and says why) when read-only mode forbids `what` (a palette call, a stale key)."""
-        if self.read_only:
-            self.notify(
-                toast_text(
-                    "Read-only mode is on ({}): {} is refused.",
-                    self.settings.read_only_source or "read-only",
-                    what,
-                ),
-                severity="warning",
-            )
-        return self.read_only
+        """Read-only mode: what changes something is shown greyed out (None), not run."""
+        return None if self.guard.blocks(action) else True
 
     def on_message_list_ready(self, event: MessageList.Ready) -> None:
         """The first view is read: once it is on screen, go live and load the rest."""
@@ -312,7 +274,7 @@ class DashboardScreen(Screen[None]):
         self.detail.copy_json()
 
     def action_forget(self) -> None:
-        if not self._refused_read_only("forgetting a message"):
+        if not self.guard.refuse(self.notify, "forgetting a message"):
             self.detail.forget()
 
     # -- views --------------------------------------------------------------------------------
@@ -372,7 +334,7 @@ class DashboardScreen(Screen[None]):
     def action_clear_history(self) -> None:
         from tui.app.screens.confirm import ConfirmScreen
 
-        if self._refused_read_only("clearing the history"):
+        if self.guard.refuse(self.notify, "clearing the history"):
             return
 
         def answered(yes: bool | None) -> None:
@@ -406,7 +368,7 @@ class DashboardScreen(Screen[None]):
     def action_send_message(self) -> None:
         from tui.app.screens.send import SendScreen
 
-        if self._refused_read_only("sending"):
+        if self.guard.refuse(self.notify, "sending"):
             return
 
         configured = self.settings.configured_providers()
