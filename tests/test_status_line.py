@@ -21,3 +21,19 @@ def test_a_slow_provider_says_why() -> None:
     health[Provider.SENDO] = Health(HealthState.SLOW, since=1.0, detail="2 answers over 30 s")
     line = status_line(StatusSnapshot(health, {}), now=2.0).plain
     assert "Sendo ▲ slow (2 answers over 30 s)" in line
+
+
+def test_a_stalled_or_slow_poll_loop_is_said_with_its_reason() -> None:
+    from tui.app.widgets.status_bar import provider_extra
+    from tui.polling.policy import LoopHealth
+    from tui.services.monitor import ProviderState
+
+    ok = Health(HealthState.OK)
+    stalled = LoopHealth(state="stalled", since=0.0, reason="12 due, no answer for 60 s")
+    assert provider_extra(ProviderState(ok, loop=stalled), now=1.0) == (
+        "polling stalled: 12 due, no answer for 60 s"
+    )
+    assert (
+        provider_extra(ProviderState(ok, loop=LoopHealth(state="slow")), now=1.0) == "polling slow"
+    )
+    assert provider_extra(ProviderState(ok, loop=LoopHealth()), now=1.0) == ""

@@ -106,6 +106,9 @@ def provider_extra(state: ProviderState, now: float) -> str:
     loop = state.loop
     if loop is not None and loop.state == "restarting" and loop.retry_at:
         words.append(f"poll loop restarting in {max(1, round(loop.retry_at - now))}s")
+    elif loop is not None and loop.state in ("stalled", "slow"):  # the poller's own words
+        why = f": {safe_text(loop.reason, single_line=True, limit=50)}" if loop.reason else ""
+        words.append(f"polling {loop.state}{why}")
     elif state.lease.startswith("polled by"):
         words.append(state.lease)
     if state.push == "silent":
