@@ -12,14 +12,15 @@ from tui.commands.output import fail
 from tui.config import Settings
 from tui.errors import SendwatchError
 from tui.ids import MessageRef
+from tui.importers import ImportResult
 from tui.model import Provider
 from tui.services.campaigns import (
     Imported,
     TrackedCampaign,
     check_sendo_campaign,
-    import_ids,
-    read_id_file,
+    read_id_source,
     sendo_campaign_name,
+    track_imported,
     track_sendo_campaign,
 )
 from tui.store import ListFilter, SQLiteStore, Store
@@ -135,13 +136,12 @@ def run_demo(listen: tuple[str, int] | None = None) -> int:
         sim.stop()
 
 
-def _read_source(source: str) -> tuple[str, str]:
-    """The text to import and a default campaign name. `-` reads stdin."""
+def _read_source(source: str, provider: Provider | None) -> tuple[ImportResult, str]:
+    """The IDs to import (read within bounds) and a default campaign name. `-` reads stdin."""
     if source == "-":
-        text = sys.stdin.read()
-        return text, "stdin-" + time.strftime("%Y%m%d-%H%M")
+        return read_id_source(sys.stdin, provider), "stdin-" + time.strftime("%Y%m%d-%H%M")
     path = Path(source).expanduser()
-    return read_id_file(path), path.stem
+    return read_id_source(path, provider), path.stem
 
 
 def _reattach_terminal() -> bool:
@@ -184,7 +184,7 @@ def run_watch(
     if source is None:
         return fail("watch needs a FILE (or - for stdin), or --sendo-campaign ID", 2)
     try:
-        text, default_name = _read_source(source)
+        found, default_name = _read_source(source, Provider(provider) if provider else None)
     except SendwatchError as exc:
         return fail(str(exc), exc.exit_code)
     store = _open_store(settings)
@@ -192,7 +192,7 @@ def run_watch(
         return 2
     name = campaign or default_name
     try:
-        imported = import_ids(store, text, name, Provider(provider) if provider else None)
+        imported = track_imported(store, found, name)
     finally:
         store.close()
     report(imported)

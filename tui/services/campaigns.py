@@ -10,10 +10,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 from tui.errors import ConfigError, InvalidIdError, SendwatchError
-from tui.importers import ImportResult, read_ids
+from tui.importers import ImportResult, read_ids_from
 from tui.model import Provider
 from tui.polling.policy import PollPolicy
 from tui.store import Store
@@ -62,22 +62,21 @@ class Imported:
         return shown + more
 
 
-def read_id_file(path: Path) -> str:
-    """The text of a file of IDs (a BOM is dropped, undecodable bytes replaced). Blocking."""
+def read_id_source(source: Path | IO[Any], provider: Provider | None = None) -> ImportResult:
+    """Every valid ID in a file (or a stream: stdin), read line by line within the import cap
+    (64 MB), whatever the file is (`/dev/zero`, an endless pipe). Blocking."""
     try:
-        return path.read_text(encoding="utf-8-sig", errors="replace")
+        return read_ids_from(source, provider)
     except OSError as exc:
+        where = source if isinstance(source, Path) else "the input"
         raise ImportFileError(
-            f"cannot read {safe_text(path, single_line=True, limit=200)}: "
+            f"cannot read {safe_text(where, single_line=True, limit=200)}: "
             f"{exc.strerror or type(exc).__name__}"
         ) from None
 
 
-def import_ids(
-    store: Store, text: str, campaign: str, provider: Provider | None = None
-) -> Imported:
-    """Track every valid ID in `text` as members of `campaign`. Blocking (call it in a thread)."""
-    result = read_ids(text, provider)
+def track_imported(store: Store, result: ImportResult, campaign: str) -> Imported:
+    """Track the IDs an import found as members of `campaign`. Blocking (call it in a thread)."""
     added = store.track(result.refs, campaign=campaign) if result.refs else 0
     return Imported(campaign, result, added)
 
@@ -85,8 +84,9 @@ def import_ids(
 def import_file(
     store: Store, path: Path, campaign: str | None = None, provider: Provider | None = None
 ) -> Imported:
-    """`import_ids` on a file; the campaign is named after the file unless named. Blocking."""
-    return import_ids(store, read_id_file(path), campaign or path.stem, provider)
+    """Track every valid ID in a file (read within bounds) as members of `campaign`, named after
+    the file unless named. Blocking (call it in a thread)."""
+    return track_imported(store, read_id_source(path, provider), campaign or path.stem)
 
 
 # -- a whole Sendo campaign ------------------------------------------------------------------
