@@ -62,6 +62,8 @@ def run(
             except OSError as exc:
                 return fail(f"cannot write {output}: {exc.strerror}", 2)
             print(f"wrote {count} messages to {output}", file=sys.stderr)
+    except SendwatchError as exc:  # a history damaged past its first pages, a server gone
+        return fail(str(exc), exc.exit_code)
     finally:
         store.close()
     return 0
