@@ -68,7 +68,7 @@ def test_an_unreachable_id_is_kept_waiting(store) -> None:
     due = keep_waiting(store, policy, MessageRef(A), down, now=1000.0)
     row = store.row(A)
     assert row is not None and row.provider is None and row.last_error == str(down)
-    assert due == row.next_poll == 1000.0 + policy.min_interval
+    assert due == row.next_poll == policy.after_failure(down, 1, 1000.0)  # the one rule
     slow = RateLimitedError("Sendo: rate limited", retry_after=42.0)
     assert keep_waiting(store, policy, MessageRef(B, Provider.SENDO), slow, now=1000.0) == 1042.0
     assert store.provider_of(B) is Provider.SENDO

@@ -11,6 +11,7 @@ from __future__ import annotations
 from tui.errors import RateLimitedError, SendwatchError, UnavailableError
 from tui.ids import MessageRef
 from tui.polling.policy import PollPolicy
+from tui.polling.record import record_failed_ask
 from tui.store import Store
 from tui.textsafe import safe_text
 
@@ -21,11 +22,11 @@ UNREACHABLE = (UnavailableError, RateLimitedError)
 def keep_waiting(
     store: Store, policy: PollPolicy, ref: MessageRef, error: SendwatchError, now: float
 ) -> float:
-    """Track `ref` and record the failed ask; returns when it is due again. Blocking (a thread)."""
-    retry = error.retry_after if isinstance(error, RateLimitedError) else policy.min_interval
+    """Track `ref` and record the failed ask by the policy's one rule (`record_failed_ask`);
+    returns when it is due again. Blocking (call it in a thread)."""
     store.track([ref], now=now)
-    store.record_failure(ref.id, str(error), next_poll=now + retry)
-    return now + retry
+    errors = record_failed_ask(store, policy, ref.id, error, now)
+    return policy.after_failure(error, errors, now)
 
 
 def waiting_note(ref: MessageRef, error: SendwatchError) -> str:
