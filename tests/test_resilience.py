@@ -243,10 +243,10 @@ def test_a_crash_exits_non_zero_with_one_line_naming_the_log(env, world) -> None
     """The whole app crashing: exit status 1, one line naming the log, no traceback, no key."""
     env, _, _ = _env_with_history(env, world)
     script = (
-        "import os, tui.app.app as a\n"
+        "import os, tui.app.screens.dashboard as d\n"
         "def boom(self):\n"
         "    raise RuntimeError('startup bug ' + os.environ['SENDO_API_KEY'])\n"
-        "a.SendwatchApp._go_live = boom\n"
+        "d.DashboardScreen._go_live = boom\n"
         "from tui.cli import main\n"
         "raise SystemExit(main([]))\n"
     )

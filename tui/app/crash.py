@@ -10,83 +10,22 @@ without local variables, so the settings object itself never ends up in the log.
 from __future__ import annotations
 
 import os
-import re
 import sys
 import time
 import traceback
-from collections.abc import Iterable, Mapping
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from tui import __version__, paths
-from tui.config import DATABASE_URL_ENV, ENV_KEYS
+from tui.observe.scrub import scrub as scrub  # one scrubber for logs, crash reports, toasts
+from tui.observe.scrub import secret_values as secret_values
 
 LOG_NAME = "sendwatch.log"
 MAX_BYTES = 512 * 1024
-#: environment variables whose values are secrets wherever they appear
-SECRET_ENV = (*(var for names in ENV_KEYS.values() for var in names), DATABASE_URL_ENV)
-REDACTED = "[redacted]"
-# credentials that may sit in a header or URL quoted inside an error text
-_HEADER = re.compile(
-    r"(?i)(x-api-key|authorization|api[_-]?key|token|secret)(['\"]?\s*[:=]\s*['\"]?)(bearer\s+)?[^\s'\",;]+"
-)
 
 
 def log_file() -> Path:
     """Where crash reports go: next to the history, in the data directory."""
     return paths.data_dir() / LOG_NAME
-
-
-def secret_values(
-    settings: object | None = None, environ: Mapping[str, str] | None = None
-) -> list[str]:
-    """Every secret value we know of: keys and webhook secrets from the settings and the environment."""
-    environ = os.environ if environ is None else environ
-    values = [v for k, v in environ.items() if k in SECRET_ENV or "_WEBHOOK_" in k.upper()]
-    if settings is not None:
-        values += list(_settings_secrets(settings))
-    values += [
-        p for url in list(values) if (p := _url_password(url))
-    ]  # a database URL's password alone too
-    # longest first, so a key that contains another is removed whole
-    return sorted({v for v in values if v and len(v) >= 4}, key=len, reverse=True)
-
-
-def _url_password(value: str) -> str | None:
-    if "://" not in value:
-        return None
-    try:
-        return urlsplit(value).password
-    except ValueError:
-        return None
-
-
-def _settings_secrets(settings: object) -> Iterable[str]:
-    from tui.config import Secret
-    from tui.model import Provider
-
-    url = getattr(getattr(settings, "history", None), "url", None)
-    if isinstance(url, Secret) and url:
-        yield url.reveal()
-    provider = getattr(settings, "provider", None)
-    if provider is None:
-        return
-    for p in Provider:
-        try:
-            cfg = provider(p)
-        except Exception:  # noqa: BLE001 - a half-built settings object must not stop a crash report
-            continue
-        for name in ("api_key", "webhook_secret", "webhook_token"):
-            value = getattr(cfg, name, None)
-            if isinstance(value, Secret) and value:
-                yield value.reveal()
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every known secret value and header-looking credential replaced."""
-    for value in secrets:
-        text = text.replace(value, REDACTED)
-    return _HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
 
 
 def error_line(error: BaseException, settings: object | None = None) -> str:
