@@ -13,9 +13,6 @@ screen's worker.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -26,13 +23,12 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker
 
-from tui.app import messages
 from tui.app.failures import worker_failure
+from tui.app.list_model import read_ahead
+from tui.app.options import DashboardOptions
 from tui.app.toasts import part, toast_text
 from tui.app.widgets.detail_pane import DetailPane
 from tui.app.widgets.find_bar import FindBar
-from tui.app.widgets.history import History
-from tui.app.widgets.live import LiveMonitor, LiveOptions
 from tui.app.widgets.message_list import MessageList
 from tui.app.widgets.status_bar import StatusBar
 from tui.config import Settings
@@ -40,23 +36,17 @@ from tui.errors import SendwatchError
 from tui.ids import MessageRef
 from tui.store import ListFilter, Store
 
-if TYPE_CHECKING:  # loaded on first use: not needed to draw the first frame
+if TYPE_CHECKING:  # loaded once the first frame is on screen (start-up is measured)
+    from tui.app import messages
     from tui.app.screens.import_ids import ImportDone
+    from tui.app.widgets.history import History
+    from tui.app.widgets.live import LiveMonitor
     from tui.app.widgets.summary import CampaignSummary
-    from tui.providers.sending import SendResult
+    from tui.services.monitor import Monitor
 
 #: a lookup still unanswered after this long is kept as waiting and left to the poller
 LOOKUP_DEADLINE = 30.0
 LOOKING_UP = "Looking up"
-
-
-@dataclass(frozen=True)
-class DashboardOptions:
-    demo: bool = False
-    initial_filter: ListFilter | None = None
-    campaign: str | None = None  # the summary's subject
-    clock: Callable[[], float] = time.time
-    live: LiveOptions = LiveOptions()
 
 
 class DashboardScreen(Screen[None]):
@@ -82,25 +72,28 @@ class DashboardScreen(Screen[None]):
         self.store = store
         self.options = options
         self.campaign = options.campaign
-        self.live = LiveMonitor(settings, store, options.live, clock=options.clock)
-        self.monitor = self.live.monitor
-        self.history = History(settings, store, self.monitor, clock=options.clock)
+        self.live: LiveMonitor | None = None  # the monitor's part, mounted after the first frame
+        self.history: History | None = None
+        self.live_started = False  # the monitor's provider clients exist
+        self.summary: CampaignSummary | None = None  # mounted the first time it is wanted
+        first = options.initial_filter or ListFilter(campaign=self.campaign)
+        # read while the rest of start-up runs (the command line starts it even earlier)
+        self._first_view = options.first_view or read_ahead(store, first)
         self._first_rev: int | None = None
 
     # -- layout and lifecycle ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
         clock, base = self.options.clock, ListFilter(campaign=self.campaign)
-        yield self.live
-        yield self.history
-        yield StatusBar(
-            self.store, self.monitor, clock=clock, demo=self.options.demo, id="status-bar"
-        )
+        configured = self.settings.configured_providers()
+        demo = self.options.demo
+        yield StatusBar(self.store, configured, clock=clock, demo=demo, id="status-bar")
         yield FindBar(id="find")
         with Horizontal(id="main"):
             with Vertical(id="list-region"):
                 first = self.options.initial_filter or base
-                yield MessageList(self.store, first, clock=clock, id="messages")
-            yield DetailPane(self.store, self.monitor, clock=clock, id="detail")
+                ahead = self._first_view
+                yield MessageList(self.store, first, clock=clock, first_view=ahead, id="messages")
+            yield DetailPane(self.store, clock=clock, id="detail")
         yield Footer()
 
     @property
@@ -129,18 +122,43 @@ class DashboardScreen(Screen[None]):
         self.call_after_refresh(self._go_live)
 
     def _go_live(self) -> None:
-        """After the first frame: the monitor (from the revision the first view was read at),
-        the palette's campaigns, the history's upkeep, a campaign's summary."""
-        if self.live.live:
+        """After the first frame: the live part (from the revision the first view was read at)
+        and a campaign's summary. Not when the app is already leaving."""
+        if not self.is_mounted or not self.app.is_running:
             return
-        self.live.go_live(self._first_rev)
-        self.status.receiver = self.live.receiver
-        self.history.start()
+        self.bring_live()
         if self.campaign is not None and self.size.width >= 110:
             self.summary_panel(show=True)  # small terminals: `s` shows it
 
+    def bring_live(self) -> tuple[LiveMonitor, History]:
+        """The monitor's part and the history's upkeep, mounted once: after the first frame, or
+        sooner when a key needs them (nothing of theirs, not even an import, delays that frame)."""
+        if self.live is None or self.history is None:
+            from tui.app.widgets.history import History
+            from tui.app.widgets.live import LiveMonitor
+
+            settings, store, clock = self.settings, self.store, self.options.clock
+            live = LiveMonitor(
+                settings, store, self.options.live, since=self._first_rev, clock=clock
+            )
+            history = History(settings, store, live.monitor, clock=clock)
+            self.live, self.history = live, history
+            self.mount(live, history)
+            self.status.monitor = self.detail.monitor = live.monitor
+        return self.live, self.history
+
+    @property
+    def monitor(self) -> Monitor:
+        return self.bring_live()[0].monitor
+
     def on_live_monitor_started(self, event: LiveMonitor.Started) -> None:
-        self.status.refresh_line()  # "ready" at once
+        """The provider clients exist: the status line says "ready" at once, and a campaign's
+        summary can estimate when polling catches up (it knows the request rate now)."""
+        self.live_started = True
+        self.status.receiver = event.receiver
+        self.status.refresh_line()
+        if self.summary is not None:
+            self.summary.refresh_summary()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         failure = worker_failure(event, self.WORKER_LABELS)
@@ -162,7 +180,8 @@ class DashboardScreen(Screen[None]):
         self.status.recount(delay=0.3)
 
     def on_message_list_viewed(self, event: MessageList.Viewed) -> None:
-        self.live.tell_focus(event.selected, event.visible)
+        if self.live is not None:
+            self.live.tell_focus(event.selected, event.visible)
 
     def on_find_bar_filter_changed(self, event: FindBar.FilterChanged) -> None:
         if event.filter != self.message_list.model.filter:
@@ -310,16 +329,14 @@ class DashboardScreen(Screen[None]):
 
     def summary_panel(self, show: bool | None = None) -> CampaignSummary:
         """The summary panel, mounted the first time it is wanted (keeps start-up light)."""
-        from tui.app.widgets.summary import CampaignSummary
+        if self.summary is None:
+            from tui.app.widgets.summary import CampaignSummary
 
-        found = self.query(CampaignSummary)
-        if found:
-            panel = found.first()
-        else:
             rate, clock = self.monitor.request_rate, self.options.clock
-            panel = CampaignSummary(self.store, rate=rate, clock=clock, id="summary")
-            panel.display = False
-            self.query_one("#list-region").mount(panel, before=0)
+            self.summary = CampaignSummary(self.store, rate=rate, clock=clock, id="summary")
+            self.summary.display = False
+            self.query_one("#list-region").mount(self.summary, before=0)
+        panel = self.summary
         if show is not None:
             panel.display = show
         panel.campaign = self.message_list.model.filter.campaign or self.campaign
@@ -331,20 +348,20 @@ class DashboardScreen(Screen[None]):
 
     # -- the history as a whole ------------------------------------------------------------------
     def action_refresh_all(self) -> None:
-        self.history.poll_all_now()
+        self.bring_live()[1].poll_all_now()
 
     def action_clear_history(self) -> None:
         from tui.app.screens.confirm import ConfirmScreen
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.history.clear()
+                self.bring_live()[1].clear()
 
         question = "Clear the whole history? Every cached message and event is deleted."
         self.app.push_screen(ConfirmScreen(question), answered)
 
     def action_export(self, fmt: str = "csv") -> None:
-        self.history.export(fmt, self.message_list.model.filter)
+        self.bring_live()[1].export(fmt, self.message_list.model.filter)
 
     def on_history_changed(self, event: History.Changed) -> None:
         self.message_list.show()
@@ -358,11 +375,10 @@ class DashboardScreen(Screen[None]):
     def _imported(self, done: ImportDone | None) -> None:
         if done is None:
             return
-        self.notify(done.told, severity="warning" if done.skipped else "information", timeout=12)
-        self.history.refresh_campaigns()  # the palette offers it at once
+        self.bring_live()[1].refresh_campaigns()  # the palette offers it at once
         self.show_campaign(done.campaign)
         if done.listing is not None:
-            self.live.keep_listing(done.listing, done.campaign)
+            self.bring_live()[0].keep_listing(done.listing, done.campaign)
 
     def action_send_message(self) -> None:
         from tui.app.screens.send import SendScreen
@@ -376,15 +392,7 @@ class DashboardScreen(Screen[None]):
             return
         self.app.push_screen(SendScreen(configured, self.monitor), self._sent)
 
-    def _sent(self, result: SendResult | None) -> None:
-        if result is None:
-            return
-        self._tell_notes(result.notes)
-        for to, why in [*result.unknown, *result.refused]:
-            problem = toast_text("{}: {}", part(to, 20), part(why, 300))
-            self.notify(problem, severity="error", timeout=15)
-        if result.messages:
-            key = f" (Idempotency-Key {result.idempotency_key})" if result.idempotency_key else ""
-            count, label = len(result.messages), result.provider.label
-            self.notify(toast_text("Sent {} message(s) with {}{}", count, label, key), timeout=8)
-            self.reveal(result.messages[0].id)
+    def _sent(self, first_id: str | None) -> None:
+        """The send screen told what was sent: show the first new message."""
+        if first_id is not None:
+            self.reveal(first_id)
