@@ -128,8 +128,7 @@ def quiet(app: SendwatchApp) -> bool:
     screen = app.dashboard
     summaries = screen.query(CampaignSummary)
     return (
-        screen.live.live
-        and app.dashboard.monitor.ready
+        screen.live_started
         and not screen.query_one(MessageList).busy
         and not screen.query_one(DetailPane).loading
         and screen.query_one(StatusBar).settled

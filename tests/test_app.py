@@ -431,3 +431,23 @@ async def test_summary_counts_and_filter_from_it(settings, world) -> None:
             listed.model.cached_row(0).id == failed.id
             and app.dashboard.message_list.model.filter.campaign == "launch"
         )
+
+
+async def test_leaving_right_after_the_first_frame_is_clean(settings) -> None:
+    """Quit as the first frame with rows is written (the live part is mounted after it, and was
+    mounted into a screen already closing: a crash): the app ends cleanly."""
+    from benchmarks.startup_child import stop_at_first_frame
+    from tui.app.crash import log_file
+
+    app = make_app(settings)
+    app.store.track([MessageRef("8ba7b830-9dad-11d1-80b4-00c04fd430c8", Provider.SENDO)])
+    stop_at_first_frame(app, lambda: bool(app.query(MessageList)) and listed_drawn(app))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await wait_for(pilot, lambda: not app.is_running, timeout=10)
+    assert app.return_code in (0, None) and app._exception is None
+    assert not log_file().exists()
+
+
+def listed_drawn(app: SendwatchApp) -> bool:
+    listed = app.query_one(MessageList)
+    return listed.ready and bool(listed._drawn)

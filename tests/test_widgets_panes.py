@@ -15,7 +15,7 @@ from textual.message import Message as TextualMessage
 from textual.widget import Widget
 from textual.widgets import OptionList
 
-from tui.app.messages import BackgroundFailure
+from tui.app.failures import BackgroundFailure
 from tui.app.widgets.detail_pane import DetailPane
 from tui.app.widgets.find_bar import FindBar
 from tui.app.widgets.status_bar import LEVELS, StatusBar, StatusSnapshot, status_line
@@ -84,7 +84,8 @@ def history(tmp_path: Path):
 
 async def test_the_detail_pane_reads_shows_and_acts_on_its_message(history) -> None:
     settings, store = history
-    pane = DetailPane(store, Monitor(settings, store, on_event=lambda e: None), clock=lambda: NOW)
+    pane = DetailPane(store, clock=lambda: NOW)
+    pane.monitor = Monitor(settings, store, on_event=lambda e: None)
     app = Host(pane)
     async with app.run_test(size=(120, 40), message_hook=hook(app)) as pilot:
         pane.show_message(A)
@@ -115,7 +116,7 @@ async def test_a_detail_read_that_fails_is_told_not_fatal(history, monkeypatch) 
         raise RuntimeError("disk hiccup [/]")
 
     monkeypatch.setattr(store, "get", broken)
-    pane = DetailPane(store, Monitor(settings, store, on_event=lambda e: None), clock=lambda: NOW)
+    pane = DetailPane(store, clock=lambda: NOW)
     app = Host(pane)
     async with app.run_test(size=(120, 40), message_hook=hook(app)) as pilot:
         pane.show_message(A)
@@ -127,8 +128,7 @@ async def test_a_detail_read_that_fails_is_told_not_fatal(history, monkeypatch) 
 
 async def test_the_status_line_counts_its_view_and_fits_its_width(history) -> None:
     settings, store = history
-    monitor = Monitor(settings, store, on_event=lambda e: None)  # not started: nothing configured
-    bar = StatusBar(store, monitor, clock=lambda: NOW, demo=True)
+    bar = StatusBar(store, [Provider.SENDO], clock=lambda: NOW, demo=True)  # before the monitor
     app = Host(bar)
     async with app.run_test(size=(80, 24)) as pilot:
         bar.filter = ListFilter(campaign="launch")
@@ -136,6 +136,10 @@ async def test_the_status_line_counts_its_view_and_fits_its_width(history) -> No
         await until(pilot, lambda: bar.settled and "of 2" in bar.shown.plain)
         shown = bar.shown.plain
         assert "DEMO" in shown and "Sent.dm – not configured" in shown and "✗1" in shown
+        assert "Sendo ○ ready" in shown
+        bar.monitor = Monitor(settings, store, on_event=lambda e: None)  # not started: no keys
+        bar.refresh_line()
+        await until(pilot, lambda: bar.settled and "Sendo – not configured" in bar.shown.plain)
         bar.MIN_GAP = 0.0  # paint now, not at the next second
         health = {p: Health(HealthState.AUTH_REJECTED) for p in Provider}
         counts = {"delivered": 123456, "failed": 789, "sent": 4000}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,12 +23,12 @@ from textual.screen import Screen
 
 from tui.app.commands import palette_commands
 from tui.app.crash import crash_line, write_report
-from tui.app.failures import FailureLog
-from tui.app.messages import BackgroundFailure
-from tui.app.screens.dashboard import DashboardOptions, DashboardScreen
+from tui.app.failures import BackgroundFailure, FailureLog
+from tui.app.list_model import ViewRead
+from tui.app.options import DashboardOptions, LiveOptions
+from tui.app.screens.dashboard import DashboardScreen
 from tui.app.terminal import TerminalWatch
 from tui.app.toasts import safe_toast
-from tui.app.widgets.live import LiveOptions
 from tui.config import Settings
 from tui.store import ListFilter, Store
 
@@ -59,7 +60,9 @@ class SendwatchApp(App[None]):
         listen: tuple[str, int] | None = None,
         elect: bool = True,
         discover: str | None = None,
+        first_view: Future[tuple[int, ViewRead]] | None = None,
     ) -> None:
+        """`first_view`: the first page already being read (`list_model.read_ahead`)."""
         super().__init__()
         self.settings = settings
         self.store = store
@@ -68,7 +71,7 @@ class SendwatchApp(App[None]):
         live = LiveOptions(
             poll=start_poller, elect=elect, listen=listen, discover=discover, campaign=campaign
         )
-        self.options = DashboardOptions(demo, initial_filter, campaign, clock, live)
+        self.options = DashboardOptions(demo, initial_filter, campaign, clock, live, first_view)
         self.failures = FailureLog(settings)
         self.terminal = TerminalWatch(self)
         self._crash_line: str | None = None

@@ -100,7 +100,8 @@ def palette_commands(screen: DashboardScreen) -> Iterable[SystemCommand]:
         lambda: screen.show_campaign(None),
         discover=False,
     )
-    for name, count in screen.history.campaigns[
+    campaigns = screen.history.campaigns if screen.history is not None else []
+    for name, count in campaigns[
         :200
     ]:  # names come from files and the command line (cached: no I/O here)
         yield SystemCommand(

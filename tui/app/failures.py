@@ -14,16 +14,30 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 
+from textual.message import Message
 from textual.worker import Worker, WorkerState
 
 from tui.app.crash import error_line, write_report
-from tui.app.messages import BackgroundFailure
 from tui.app.toasts import toast_text
 
 #: the same failure again within this many seconds is neither toasted nor logged again
 QUIET_REPEAT = 30.0
 #: what a group without a label is called (a test keeps every group labelled)
 UNLABELLED = "A background task"
+
+
+class BackgroundFailure(Message):
+    """Something in the background failed unexpectedly: the app writes the crash log and tells
+    the user "<label> failed: <error>" (posted by whoever owned the work; bubbles to the app)."""
+
+    def __init__(
+        self, label: str, error: BaseException, where: str, extra: str | None = None
+    ) -> None:
+        self.label = label
+        self.error = error
+        self.where = where
+        self.extra = extra
+        super().__init__()
 
 
 def worker_failure(

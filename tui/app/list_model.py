@@ -16,7 +16,9 @@ matches, and the list says "10,000+" until the user scrolls towards the end of w
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from tui.store import ListFilter, Row, Store
@@ -38,6 +40,23 @@ class ViewRead:
     count: int | None = None
     cap: int = field(default_factory=lambda: COUNT_CAP)
     position: int | None = None
+
+
+def read_ahead(store: Store, flt: ListFilter, sort: str = "newest") -> Future[tuple[int, ViewRead]]:
+    """Start reading a view's first page, and the store revision it is read at, in a thread now:
+    the list adopts it when it is mounted, so the first frame can show rows without the UI
+    thread ever reading (start-up has tens of milliseconds of its own to overlap it with)."""
+    future: Future[tuple[int, ViewRead]] = Future()
+
+    def read() -> None:
+        try:
+            rev = store.current_rev()  # before the page: a write after it is someone's news
+            future.set_result((rev, ListModel(store).read_view(flt, sort)))
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever adopts the view
+            future.set_exception(exc)
+
+    threading.Thread(target=read, name="sendwatch-first-view", daemon=True).start()
+    return future
 
 
 class ListModel:

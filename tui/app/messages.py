@@ -1,4 +1,4 @@
-"""Messages that travel up the dashboard: the monitor's news, and failures to tell the user.
+"""The monitor's news, as messages that travel up the dashboard.
 
 The monitor (`tui.services.monitor`) reports through one callback that may run on a thread;
 `news` wraps each of its events in the matching message here, and `post_message` (thread-safe)
@@ -77,17 +77,3 @@ _NEWS: dict[type, type[News[Any]]] = {
 def news(event: monitor.MonitorEvent) -> News[Any]:
     """The message that carries `event`."""
     return _NEWS[type(event)](event)
-
-
-class BackgroundFailure(Message):
-    """Something in the background failed unexpectedly: the app writes the crash log and tells
-    the user "<label> failed: <error>" (posted by whoever owned the work; bubbles to the app)."""
-
-    def __init__(
-        self, label: str, error: BaseException, where: str, extra: str | None = None
-    ) -> None:
-        self.label = label
-        self.error = error
-        self.where = where
-        self.extra = extra
-        super().__init__()

@@ -21,12 +21,11 @@ class ReadOnlyGuard:
     def blocks(self, action: str) -> bool:
         return self.on and action in ACTIONS
 
-    def notice(self) -> str | None:
-        """What to say at start when it is on."""
-        if not self.on:
-            return None
-        text = "Read-only mode is on ({}): sending, forgetting and clearing history are off."
-        return toast_text(text, self.source)
+    def announce(self, notify: Callable[..., Any]) -> None:
+        """Say at start that it is on (nothing when it is off)."""
+        if self.on:
+            text = "Read-only mode is on ({}): sending, forgetting and clearing history are off."
+            notify(toast_text(text, self.source), timeout=10)
 
     def refuse(self, notify: Callable[..., Any], what: str) -> bool:
         """True (after telling why) when `what` is refused; a palette call or a stale key."""

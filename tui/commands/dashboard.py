@@ -1,30 +1,34 @@
-"""Starting the dashboard: normally, as the demo, or watching a file of IDs."""
+"""Starting the dashboard: normally, as the demo, or watching a file of IDs.
+
+Start-up is measured (benchmarks/bench_ui.py): the plain `sendwatch` path imports only what the
+dashboard needs, and the app itself once its first page is being read; the demo's and `watch`'s
+own modules load in their functions.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from tui.commands.output import fail
 from tui.config import Settings
 from tui.errors import SendwatchError
-from tui.ids import MessageRef
-from tui.importers import ImportResult
-from tui.model import Provider
-from tui.services.campaigns import (
-    Imported,
-    TrackedCampaign,
-    check_sendo_campaign,
-    read_id_source,
-    sendo_campaign_name,
-    track_imported,
-    track_sendo_campaign,
-)
 from tui.store import ListFilter, SQLiteStore, Store
 from tui.textsafe import safe_text
+
+if TYPE_CHECKING:
+    from tui.app.app import SendwatchApp
+    from tui.importers import ImportResult
+    from tui.model import Provider
+    from tui.services.campaigns import Imported, TrackedCampaign
+
+
+def fail(message: str, code: int) -> int:
+    from tui.commands.output import fail as say
+
+    return say(message, code)
 
 
 def _open_store(settings: Settings) -> Store | None:
@@ -44,6 +48,25 @@ def _open_store(settings: Settings) -> Store | None:
         return None
 
 
+def open_dashboard(
+    settings: Settings,
+    store: Store,
+    initial_filter: ListFilter | None = None,
+    **options: Any,
+) -> SendwatchApp:
+    """The dashboard on an open history. Its first page is read in a thread right away, while
+    Textual and the app are imported: the first frame can show the list without waiting."""
+    from tui.app.list_model import read_ahead
+
+    campaign = options.get("campaign")
+    first_view = read_ahead(store, initial_filter or ListFilter(campaign=campaign))
+    from tui.app.app import SendwatchApp
+
+    return SendwatchApp(
+        settings, store, initial_filter=initial_filter, first_view=first_view, **options
+    )
+
+
 def run(
     settings: Settings,
     initial_filter: ListFilter | None = None,
@@ -54,16 +77,14 @@ def run(
     listen: tuple[str, int] | None = None,
     discover: str | None = None,
 ) -> int:
-    from tui.app.app import SendwatchApp
-
     store = _open_store(settings)
     if store is None:
         return 2
-    app = SendwatchApp(
+    app = open_dashboard(
         settings,
         store,
+        initial_filter,
         demo=demo,
-        initial_filter=initial_filter,
         campaign=campaign,
         startup_notes=notes,
         listen=listen,
@@ -92,9 +113,11 @@ def run_demo(listen: tuple[str, int] | None = None) -> int:
 
     With `listen`, push mode end to end: the simulator posts signed webhooks for every status
     change to the receiver inside the dashboard, and polling becomes the safety net."""
+    import tempfile
     from dataclasses import replace
 
     from tui.config import Secret
+    from tui.ids import MessageRef
     from tui.services.demo import demo_settings
     from tui.simulator.demo import start_demo
     from tui.simulator.webhooks import (
@@ -138,6 +161,8 @@ def run_demo(listen: tuple[str, int] | None = None) -> int:
 
 def _read_source(source: str, provider: Provider | None) -> tuple[ImportResult, str]:
     """The IDs to import (read within bounds) and a default campaign name. `-` reads stdin."""
+    from tui.services.campaigns import read_id_source
+
     if source == "-":
         return read_id_source(sys.stdin, provider), "stdin-" + time.strftime("%Y%m%d-%H%M")
     path = Path(source).expanduser()
@@ -179,6 +204,9 @@ def run_watch(
     sendo_campaign: str | None = None,
     listen: tuple[str, int] | None = None,
 ) -> int:
+    from tui.model import Provider
+    from tui.services.campaigns import track_imported
+
     if sendo_campaign is not None:
         return _watch_sendo_campaign(settings, sendo_campaign, campaign, no_ui=no_ui, listen=listen)
     if source is None:
@@ -225,8 +253,14 @@ def _watch_sendo_campaign(
     """A whole Sendo campaign by its ID: a first listing pass now, then the dashboard keeps listing."""
     import asyncio
 
+    from tui.model import Provider
     from tui.polling.policy import PollPolicy
     from tui.providers.lookup import Providers
+    from tui.services.campaigns import (
+        check_sendo_campaign,
+        sendo_campaign_name,
+        track_sendo_campaign,
+    )
 
     try:
         campaign_id = check_sendo_campaign(campaign_id)

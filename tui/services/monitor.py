@@ -99,10 +99,11 @@ STOP_WAIT = 5.0
 READY_WAIT = 30.0
 
 
-def _load_providers() -> type[Providers]:
-    module = importlib.import_module("tui.providers.lookup")
-    providers: type[Providers] = module.Providers
-    return providers
+def _load_engine() -> tuple[type[Providers], type[Poller]]:
+    """The provider clients' and the poller's classes (importing them loads httpx): in a thread."""
+    providers: type[Providers] = importlib.import_module("tui.providers.lookup").Providers
+    poller: type[Poller] = importlib.import_module("tui.polling.poller").Poller
+    return providers, poller
 
 
 class Monitor:
@@ -162,15 +163,14 @@ class Monitor:
         """Create the clients and the poller, start watching other instances' writes (from
         revision `since`, the one the caller's view was read at) and the receiver, if any."""
         from tui.polling.election import lease_for
-        from tui.polling.poller import Poller
 
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
-        providers_class = await asyncio.to_thread(_load_providers)
+        providers_class, poller_class = await asyncio.to_thread(_load_engine)
         providers = providers_class(self.settings)
         owners: list[Provider | None] = [*providers.clients, None]
         leases = {o: lease_for(self.settings, self.store, o) for o in owners} if self.elect else {}
-        self.poller = Poller(
+        self.poller = poller_class(
             self.store,
             providers,
             self.policy,

@@ -1,15 +1,9 @@
-"""The dashboard screen: composes the regions, routes what they report, and sets views,
-selections and notices down.
+"""The dashboard screen: composes the regions, routes what they report up, sets views down.
 
-Widgets own their state and their reads (the list its pages and counts, the detail pane the
-selected message, the status line its counts, the summary its numbers) and post what happened up;
-`LiveMonitor` runs the monitor and its news bubbles up to here as messages. This screen decides
-what follows: a filter typed becomes the list's view and the status line's subject, a highlighted
-row becomes the detail pane's message, a stored answer becomes a redrawn row. The flows that are a
-conversation (import, send) are screens of their own; what is done to the history as a whole
-(clear, export, prune, poll everything now) is `History`'s; the find bar's lookup is this
-screen's worker.
-"""
+Widgets own their state and reads and post what happened; `LiveMonitor`'s news arrives as
+messages. This screen decides what follows (a filter typed -> the list's view, a highlighted row ->
+the detail pane's message, a stored answer -> a redrawn row). Import and send are screens of their
+own; the history as a whole (clear, export, prune, poll all now) is `History`'s."""
 
 from __future__ import annotations
 
@@ -23,15 +17,13 @@ from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker
 
-from tui.app import messages
 from tui.app.failures import worker_failure
-from tui.app.options import DashboardOptions as DashboardOptions
+from tui.app.list_model import read_ahead
+from tui.app.options import DashboardOptions
 from tui.app.read_only import ReadOnlyGuard
 from tui.app.toasts import part, toast_text
 from tui.app.widgets.detail_pane import DetailPane
 from tui.app.widgets.find_bar import FindBar
-from tui.app.widgets.history import History
-from tui.app.widgets.live import LiveMonitor
 from tui.app.widgets.message_list import MessageList
 from tui.app.widgets.status_bar import StatusBar
 from tui.config import Settings
@@ -39,10 +31,13 @@ from tui.errors import SendwatchError
 from tui.ids import MessageRef
 from tui.store import ListFilter, Store
 
-if TYPE_CHECKING:  # loaded on first use: not needed to draw the first frame
+if TYPE_CHECKING:  # loaded once the first frame is on screen (start-up is measured)
+    from tui.app import messages
     from tui.app.screens.import_ids import ImportDone
+    from tui.app.widgets.history import History
+    from tui.app.widgets.live import LiveMonitor
     from tui.app.widgets.summary import CampaignSummary
-    from tui.providers.sending import SendResult
+    from tui.services.monitor import Monitor
 
 #: a lookup still unanswered after this long is kept as waiting and left to the poller
 LOOKUP_DEADLINE = 30.0
@@ -73,25 +68,28 @@ class DashboardScreen(Screen[None]):
         self.store = store
         self.options = options
         self.campaign = options.campaign
-        self.live = LiveMonitor(settings, store, options.live, clock=options.clock)
-        self.monitor = self.live.monitor
-        self.history = History(settings, store, self.monitor, clock=options.clock)
+        self.live: LiveMonitor | None = None  # the monitor's part, mounted after the first frame
+        self.history: History | None = None
+        self.live_started = False  # the monitor's provider clients exist
+        self.summary: CampaignSummary | None = None  # mounted the first time it is wanted
+        first = options.initial_filter or ListFilter(campaign=self.campaign)
+        # read while the rest of start-up runs (the command line starts it even earlier)
+        self._first_view = options.first_view or read_ahead(store, first)
         self._first_rev: int | None = None
 
     # -- layout and lifecycle ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
         clock, base = self.options.clock, ListFilter(campaign=self.campaign)
-        yield self.live
-        yield self.history
-        yield StatusBar(
-            self.store, self.monitor, clock=clock, demo=self.options.demo, id="status-bar"
-        )
+        configured = self.settings.configured_providers()
+        demo = self.options.demo
+        yield StatusBar(self.store, configured, clock=clock, demo=demo, id="status-bar")
         yield FindBar(id="find")
         with Horizontal(id="main"):
             with Vertical(id="list-region"):
                 first = self.options.initial_filter or base
-                yield MessageList(self.store, first, clock=clock, id="messages")
-            yield DetailPane(self.store, self.monitor, clock=clock, id="detail")
+                ahead = self._first_view
+                yield MessageList(self.store, first, clock=clock, first_view=ahead, id="messages")
+            yield DetailPane(self.store, clock=clock, id="detail")
         yield Footer()
 
     @property
@@ -113,8 +111,7 @@ class DashboardScreen(Screen[None]):
     def on_mount(self) -> None:
         self.find.base = ListFilter(campaign=self.campaign)
         self.message_list.focus()
-        if notice := self.guard.notice():
-            self.notify(notice, timeout=10)
+        self.guard.announce(self.notify)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Read-only mode: what changes something is shown greyed out (None), not run."""
@@ -126,18 +123,43 @@ class DashboardScreen(Screen[None]):
         self.call_after_refresh(self._go_live)
 
     def _go_live(self) -> None:
-        """After the first frame: the monitor (from the revision the first view was read at),
-        the palette's campaigns, the history's upkeep, a campaign's summary."""
-        if self.live.live:
+        """After the first frame: the live part (from the revision the first view was read at)
+        and a campaign's summary. Not when the app is already leaving."""
+        if not self.is_mounted or not self.app.is_running:
             return
-        self.live.go_live(self._first_rev)
-        self.status.receiver = self.live.receiver
-        self.history.start()
+        self.bring_live()
         if self.campaign is not None and self.size.width >= 110:
             self.summary_panel(show=True)  # small terminals: `s` shows it
 
+    def bring_live(self) -> tuple[LiveMonitor, History]:
+        """The monitor's part and the history's upkeep, mounted once: after the first frame, or
+        sooner when a key needs them (nothing of theirs, not even an import, delays that frame)."""
+        if self.live is None or self.history is None:
+            from tui.app.widgets.history import History
+            from tui.app.widgets.live import LiveMonitor
+
+            settings, store, clock = self.settings, self.store, self.options.clock
+            live = LiveMonitor(
+                settings, store, self.options.live, since=self._first_rev, clock=clock
+            )
+            history = History(settings, store, live.monitor, clock=clock)
+            self.live, self.history = live, history
+            self.mount(live, history)
+            self.status.monitor = self.detail.monitor = live.monitor
+        return self.live, self.history
+
+    @property
+    def monitor(self) -> Monitor:
+        return self.bring_live()[0].monitor
+
     def on_live_monitor_started(self, event: LiveMonitor.Started) -> None:
-        self.status.refresh_line()  # "ready" at once
+        """The provider clients exist: the status line says "ready" at once, and a campaign's
+        summary can estimate when polling catches up (it knows the request rate now)."""
+        self.live_started = True
+        self.status.receiver = event.receiver
+        self.status.refresh_line()
+        if self.summary is not None:
+            self.summary.refresh_summary()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         failure = worker_failure(event, self.WORKER_LABELS)
@@ -159,7 +181,8 @@ class DashboardScreen(Screen[None]):
         self.status.recount(delay=0.3)
 
     def on_message_list_viewed(self, event: MessageList.Viewed) -> None:
-        self.live.tell_focus(event.selected, event.visible)
+        if self.live is not None:
+            self.live.tell_focus(event.selected, event.visible)
 
     def on_find_bar_filter_changed(self, event: FindBar.FilterChanged) -> None:
         if event.filter != self.message_list.model.filter:
@@ -242,7 +265,8 @@ class DashboardScreen(Screen[None]):
             self.detail.refresh_message(found.message_id)
         if found.waiting:
             self.notify(found.waiting, severity="warning", timeout=12)
-        self._tell_notes(found.notes)
+        for note in found.notes:
+            self.notify(toast_text("{}", part(note, 300)), severity="warning", timeout=8)
 
     def reveal(self, message_id: str) -> None:
         """Select a message: in the campaign's view if it is there, else among every message."""
@@ -254,10 +278,6 @@ class DashboardScreen(Screen[None]):
         text = part(exc, 600)
         self.detail.show_notice(text)
         self.notify(text, severity="error", timeout=10)
-
-    def _tell_notes(self, notes: tuple[str, ...] | list[str]) -> None:
-        for note in notes:
-            self.notify(toast_text("{}", part(note, 300)), severity="warning", timeout=8)
 
     # -- keys on the selected message -----------------------------------------------------------
     def action_refresh(self) -> None:
@@ -298,8 +318,7 @@ class DashboardScreen(Screen[None]):
 
     def show_campaign(self, name: str | None) -> None:
         """Only this campaign's messages (None: every message), with its summary."""
-        if name is not None:
-            self.campaign = name
+        self.campaign = name if name is not None else self.campaign
         self.find.base = ListFilter(campaign=name)
         self.find.clear_quietly()
         self.message_list.show(self.find.base)
@@ -308,16 +327,14 @@ class DashboardScreen(Screen[None]):
 
     def summary_panel(self, show: bool | None = None) -> CampaignSummary:
         """The summary panel, mounted the first time it is wanted (keeps start-up light)."""
-        from tui.app.widgets.summary import CampaignSummary
+        if self.summary is None:
+            from tui.app.widgets.summary import CampaignSummary
 
-        found = self.query(CampaignSummary)
-        if found:
-            panel = found.first()
-        else:
             rate, clock = self.monitor.request_rate, self.options.clock
-            panel = CampaignSummary(self.store, rate=rate, clock=clock, id="summary")
-            panel.display = False
-            self.query_one("#list-region").mount(panel, before=0)
+            self.summary = CampaignSummary(self.store, rate=rate, clock=clock, id="summary")
+            self.summary.display = False
+            self.query_one("#list-region").mount(self.summary, before=0)
+        panel = self.summary
         if show is not None:
             panel.display = show
         panel.campaign = self.message_list.model.filter.campaign or self.campaign
@@ -329,7 +346,7 @@ class DashboardScreen(Screen[None]):
 
     # -- the history as a whole ------------------------------------------------------------------
     def action_refresh_all(self) -> None:
-        self.history.poll_all_now()
+        self.bring_live()[1].poll_all_now()
 
     def action_clear_history(self) -> None:
         from tui.app.screens.confirm import ConfirmScreen
@@ -339,13 +356,13 @@ class DashboardScreen(Screen[None]):
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.history.clear()
+                self.bring_live()[1].clear()
 
         question = "Clear the whole history? Every cached message and event is deleted."
         self.app.push_screen(ConfirmScreen(question), answered)
 
     def action_export(self, fmt: str = "csv") -> None:
-        self.history.export(fmt, self.message_list.model.filter)
+        self.bring_live()[1].export(fmt, self.message_list.model.filter)
 
     def on_history_changed(self, event: History.Changed) -> None:
         self.message_list.show()
@@ -359,36 +376,24 @@ class DashboardScreen(Screen[None]):
     def _imported(self, done: ImportDone | None) -> None:
         if done is None:
             return
-        self.notify(done.told, severity="warning" if done.skipped else "information", timeout=12)
-        self.history.refresh_campaigns()  # the palette offers it at once
+        self.bring_live()[1].refresh_campaigns()  # the palette offers it at once
         self.show_campaign(done.campaign)
         if done.listing is not None:
-            self.live.keep_listing(done.listing, done.campaign)
+            self.bring_live()[0].keep_listing(done.listing, done.campaign)
 
     def action_send_message(self) -> None:
         from tui.app.screens.send import SendScreen
 
         if self.guard.refuse(self.notify, "sending"):
             return
-
         configured = self.settings.configured_providers()
         if not configured:
-            self.notify(
-                "No provider is configured: add a key first (see `sendwatch config path`)",
-                severity="warning",
-            )
+            hint = "No provider is configured: add a key first (see `sendwatch config path`)"
+            self.notify(hint, severity="warning")
             return
         self.app.push_screen(SendScreen(configured, self.monitor), self._sent)
 
-    def _sent(self, result: SendResult | None) -> None:
-        if result is None:
-            return
-        self._tell_notes(result.notes)
-        for to, why in [*result.unknown, *result.refused]:
-            problem = toast_text("{}: {}", part(to, 20), part(why, 300))
-            self.notify(problem, severity="error", timeout=15)
-        if result.messages:
-            key = f" (Idempotency-Key {result.idempotency_key})" if result.idempotency_key else ""
-            count, label = len(result.messages), result.provider.label
-            self.notify(toast_text("Sent {} message(s) with {}{}", count, label, key), timeout=8)
-            self.reveal(result.messages[0].id)
+    def _sent(self, first_id: str | None) -> None:
+        """The send screen told what was sent: show the first new message."""
+        if first_id is not None:
+            self.reveal(first_id)

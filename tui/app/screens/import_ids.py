@@ -3,7 +3,7 @@ track a whole Sendo campaign by its ID.
 
 The screen does the import itself (`tui.services.campaigns`, the same path as `sendwatch watch`)
 and stays open until it is done: a file that cannot be read or a campaign that cannot be listed is
-said here, and the user can fix the path. It dismisses with what was imported (`ImportDone`).
+said here, and the user can fix the path. It tells what it imported and dismisses with the campaign to show (`ImportDone`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
@@ -28,14 +29,15 @@ from tui.services.monitor import Monitor
 from tui.store import Store
 from tui.textsafe import safe_text
 
+if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
 
 @dataclass(frozen=True)
 class ImportDone:
-    """What was imported: the campaign to show, what to tell, and a Sendo campaign to keep listing."""
+    """What was imported (and told): the campaign to show, and a Sendo campaign to keep listing."""
 
     campaign: str
-    told: str
-    skipped: bool = False
     listing: str | None = None
 
 
@@ -102,13 +104,14 @@ class ImportScreen(ModalScreen[ImportDone | None]):
             self.working = False
             self._say(str(exc), problem=True)
             return
-        told = imported.summary()
-        skipped = imported.skipped()
-        if skipped:
-            told += f". Skipped {skipped}"
+        told, skipped = imported.summary(), imported.skipped()
+        severity: SeverityLevel = "warning" if skipped else "information"
+        self.notify(
+            told + (f". Skipped {skipped}" if skipped else ""), severity=severity, timeout=12
+        )
         if imported.result.refs:
             self.monitor.wake()
-        self.dismiss(ImportDone(imported.campaign, told, bool(skipped)))
+        self.dismiss(ImportDone(imported.campaign))
 
     @work(group="import", exclusive=True, exit_on_error=False)
     async def _import_sendo(self, campaign_id: str, name: str | None) -> None:
@@ -118,7 +121,8 @@ class ImportScreen(ModalScreen[ImportDone | None]):
             self.working = False
             self._say(f"Listing Sendo campaign failed: {exc}", problem=True)
             return
-        self.dismiss(ImportDone(tracked.name, tracked.summary(), listing=tracked.campaign_id))
+        self.notify(tracked.summary(), timeout=12)
+        self.dismiss(ImportDone(tracked.name, listing=tracked.campaign_id))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         failure = worker_failure(event, self.WORKER_LABELS)

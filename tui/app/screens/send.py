@@ -4,7 +4,7 @@ The form builds a `SendRequest` and checks it (the same `check` the CLI uses), a
 confirmation with what it will create ("2 recipients x 2 channels = 4 messages", sandbox or
 real), then sends through the monitor (`tui.services.send`, which records the new messages in
 history) and stays open until the answer: a refused send is said here and can be corrected. It
-dismisses with the provider's answer. Sandbox is on by default: a first try costs nothing.
+tells what was sent and dismisses with the first new message's ID (the dashboard shows it). Sandbox is on by default: a first try costs nothing.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def confirm_question(provider: Provider, req: SendRequest) -> str:
     return f"Send with {provider.label} {mode}: {cost(req)}?\nTo: {', '.join(req.to)}\n{what}"
 
 
-class SendScreen(ModalScreen[SendResult | None]):
+class SendScreen(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
     WORKER_LABELS = {"send": "Send"}
 
@@ -164,7 +164,20 @@ class SendScreen(ModalScreen[SendResult | None]):
             self._say(f"Send failed: {exc}")
             self.notify(toast_text("Send failed: {}", part(exc, 400)), severity="error", timeout=12)
             return
-        self.dismiss(result)
+        self._tell(result)
+        self.dismiss(result.messages[0].id if result.messages else None)
+
+    def _tell(self, result: SendResult) -> None:
+        """What the provider made of it: notes, recipients refused or in doubt, what was sent."""
+        for note in result.notes:
+            self.notify(toast_text("{}", part(note, 300)), severity="warning", timeout=15)
+        for to, why in [*result.unknown, *result.refused]:
+            problem = toast_text("{}: {}", part(to, 20), part(why, 300))
+            self.notify(problem, severity="error", timeout=15)
+        if result.messages:
+            key = f" (Idempotency-Key {result.idempotency_key})" if result.idempotency_key else ""
+            count, label = len(result.messages), result.provider.label
+            self.notify(toast_text("Sent {} message(s) with {}{}", count, label, key), timeout=8)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         failure = worker_failure(event, self.WORKER_LABELS)

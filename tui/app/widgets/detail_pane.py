@@ -14,6 +14,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from rich.console import Group
 from rich.text import Text
@@ -26,16 +27,12 @@ from textual.worker import Worker
 
 from tui.app.failures import worker_failure
 from tui.app.toasts import part, toast_text
-from tui.app.widgets.detail_text import (
-    describe_answer,
-    describe_fields,
-    describe_head,
-    describe_raw,
-)
 from tui.errors import SendwatchError
-from tui.services.monitor import Monitor
 from tui.store import Store, Stored
 from tui.textsafe import safe_text
+
+if TYPE_CHECKING:
+    from tui.services.monitor import Monitor
 
 HINT = "Select a message, or press / and paste a message ID."
 #: a refresh still unanswered after this long gives up (the poller keeps asking)
@@ -64,16 +61,11 @@ class DetailPane(VerticalScroll, can_focus=True):
             super().__init__()
 
     def __init__(
-        self,
-        store: Store,
-        monitor: Monitor,
-        *,
-        clock: Callable[[], float] = time.time,
-        id: str | None = None,
+        self, store: Store, *, clock: Callable[[], float] = time.time, id: str | None = None
     ) -> None:
         super().__init__(id=id)
         self.store = store
-        self.monitor = monitor
+        self.monitor: Monitor | None = None  # set once the dashboard is live (refreshes need it)
         self.clock = clock
         self.message_id: str | None = None  # what is shown (or being read)
         self.show_raw = False
@@ -146,9 +138,10 @@ class DetailPane(VerticalScroll, can_focus=True):
     @work(group="refresh", exclusive=True, exit_on_error=False)
     async def refresh_message(self, message_id: str) -> None:
         """Ask the message's provider now (with Sent.dm's activity log) and show the answer."""
-        if not await self.monitor.wait_ready(REFRESH_DEADLINE):
+        monitor = self.monitor
+        if monitor is None or not await monitor.wait_ready(REFRESH_DEADLINE):
             return
-        service = self.monitor.lookup_service()
+        service = monitor.lookup_service()
         try:
             result = await service.refresh(message_id, timeout=REFRESH_DEADLINE)
         except SendwatchError as exc:
@@ -200,6 +193,8 @@ class DetailPane(VerticalScroll, can_focus=True):
             )
 
     def _head(self) -> list[Text]:
+        from tui.app.widgets.detail_text import describe_head  # a message shown: loaded by then
+
         assert self.stored is not None
         head = [describe_head(self.stored, self.clock())]
         if self.notice:
@@ -214,7 +209,11 @@ class DetailPane(VerticalScroll, can_focus=True):
     def redraw(self) -> None:
         if self.stored is None:
             parts = {"head": [Text(self.notice or HINT, style="dim")], "answer": [], "fields": []}
-        elif self.show_raw:
+            self._show(parts)
+            return
+        from tui.app.widgets.detail_text import describe_answer, describe_fields, describe_raw
+
+        if self.show_raw:
             title = Text("Raw provider response (v to hide)", style="bold underline")
             parts = {"head": [title], "answer": describe_raw(self.stored), "fields": []}
         else:
@@ -223,6 +222,9 @@ class DetailPane(VerticalScroll, can_focus=True):
                 "answer": describe_answer(self.stored),
                 "fields": describe_fields(self.stored),
             }
+        self._show(parts)
+
+    def _show(self, parts: dict[str, list[Text]]) -> None:
         for region, lines in parts.items():
             self._put(region, lines)
         self.plain = "\n".join(

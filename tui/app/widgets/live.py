@@ -1,8 +1,9 @@
 """The dashboard's live part, without a look of its own: it runs the monitor and tells the user
 what the monitor reports.
 
-It starts the monitor once the first view is on screen (`go_live`), runs its long-running parts
-in workers of their own (the poll loops, a Sendo campaign's listing, telling the poller what is on
+The screen mounts it once the first view is on screen (nothing here is needed for the first
+frame, not even its imports); mounted, it starts the monitor, runs its long-running parts in
+workers of their own (the poll loops, a Sendo campaign's listing, telling the poller what is on
 screen), asks it every second what changed (provider health), builds the webhook receiver for `--listen`, and stops it all when it is
 unmounted. The monitor's events reach it as messages (`tui.app.messages`): it toasts what needs
 the user (a watched message failing, a provider refusing the key, a loop restarting…) and lets
@@ -12,9 +13,9 @@ every message bubble on to the screen, which redraws what changed.
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -23,7 +24,8 @@ from textual.widget import Widget
 from textual.worker import Worker
 
 from tui.app import messages
-from tui.app.failures import worker_failure
+from tui.app.failures import BackgroundFailure, worker_failure
+from tui.app.options import LiveOptions
 from tui.app.toasts import failure_toasts, part, toast_text
 from tui.config import Settings
 from tui.model import Provider
@@ -40,15 +42,6 @@ if TYPE_CHECKING:
 FAILURE_GATHER = 0.25
 
 
-@dataclass(frozen=True)
-class LiveOptions:
-    poll: bool = True
-    elect: bool = True  # share polling with other instances on the same history
-    listen: tuple[str, int] | None = None  # (host, port) of a webhook receiver inside the app
-    discover: str | None = None  # a Sendo campaign ID whose new messages join while it runs
-    campaign: str | None = None  # what `discover` tracks them as
-
-
 class LiveMonitor(Widget):
     DEFAULT_CSS = "LiveMonitor { display: none; }"
     WORKER_LABELS = {
@@ -62,16 +55,23 @@ class LiveMonitor(Widget):
     class Started(Message):
         """The provider clients exist: lookups, refreshes and sends can go out."""
 
+        def __init__(self, receiver: WebhookReceiver | None) -> None:
+            self.receiver = receiver  # the webhook receiver inside the app, if it listens
+            super().__init__()
+
     def __init__(
         self,
         settings: Settings,
         store: Store,
         options: LiveOptions,
         *,
+        since: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """`since`: the store revision the first view was read at (others' later writes are news)."""
         super().__init__()
         self.options = options
+        self.since = since
         self.receiver: WebhookReceiver | None = None  # the one inside the app (`--listen`)
         # the monitor's events become messages of this widget (post_message is thread-safe);
         # those nobody here stops bubble on to the screen
@@ -83,7 +83,6 @@ class LiveMonitor(Widget):
             polling=options.poll,
             elect=options.elect,
         )
-        self.live = False
         self._focus: tuple[str | None, tuple[str, ...]] = (None, ())
         self._newly_failed: list[str] = []
         self._last_error: dict[Provider | None, str] = {}
@@ -93,20 +92,14 @@ class LiveMonitor(Widget):
         self.post_message(messages.news(event))
 
     # -- running the monitor ------------------------------------------------------------------
-    def go_live(self, since: int | None) -> None:
-        """Start everything (once); `since`: the store revision the first view was read at."""
-        if self.live:
-            return
-        self.live = True
-        if self.options.listen is not None:
-            self._attach_receiver(*self.options.listen)
-        self._start(since)
+    def on_mount(self) -> None:
+        self._start()
 
-    def _attach_receiver(self, host: str, port: int) -> None:
-        from tui.webhooks import WebhookCredentials, WebhookReceiver
-
+    async def _attach_receiver(self, host: str, port: int) -> None:
+        """`--listen`: the webhook receiver, built here (its modules load in a thread)."""
+        webhooks = await asyncio.to_thread(importlib.import_module, "tui.webhooks")
         monitor = self.monitor
-        credentials = WebhookCredentials.from_settings(monitor.settings)
+        credentials = webhooks.WebhookCredentials.from_settings(monitor.settings)
         if not credentials.served():
             self.notify(
                 "--listen: no webhook secret or token is configured (SENT_DM_WEBHOOK_SECRET, "
@@ -115,7 +108,7 @@ class LiveMonitor(Widget):
                 timeout=15,
             )
             return
-        self.receiver = WebhookReceiver(
+        self.receiver = webhooks.WebhookReceiver(
             monitor.store,
             credentials,
             host=host,
@@ -126,14 +119,16 @@ class LiveMonitor(Widget):
         monitor.receiver = self.receiver
 
     @work(group="start", exit_on_error=False)
-    async def _start(self, since: int | None) -> None:
-        await self.monitor.start(since)
+    async def _start(self) -> None:
+        if self.options.listen is not None:
+            await self._attach_receiver(*self.options.listen)
+        await self.monitor.start(self.since)
         self._poll()
         self.set_interval(1.0, self.monitor.check)  # health changes, a failing change watcher
         self.tell_focus(*self._focus)
         if self.options.discover:
             self.keep_listing(self.options.discover, self.options.campaign)
-        self.post_message(self.Started())
+        self.post_message(self.Started(self.receiver))
 
     @work(group="poller", exit_on_error=False)
     async def _poll(self) -> None:
@@ -209,7 +204,7 @@ class LiveMonitor(Widget):
         owner = message.event.owner
         name = owner.label if owner else "unresolved IDs"
         self.post_message(
-            messages.BackgroundFailure(
+            BackgroundFailure(
                 f"Polling ({name})",
                 message.event.error,
                 f"poll loop for {name}",
@@ -228,7 +223,7 @@ class LiveMonitor(Widget):
         error, errors = message.event.error, message.event.errors
         if error is not None:
             extra = "this dashboard still shows its own updates"
-            self.post_message(messages.BackgroundFailure(label, error, "change watcher", extra))
+            self.post_message(BackgroundFailure(label, error, "change watcher", extra))
         else:
             self.notify(f"{label} failed {errors} times; retrying", severity="warning")
 

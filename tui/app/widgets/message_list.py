@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
 
 from textual import events, work
 from textual.binding import Binding
@@ -94,9 +95,12 @@ class MessageList(MessageRows):
         *,
         sort: str = "newest",
         clock: Callable[[], float] = time.time,
+        first_view: Future[tuple[int, ViewRead]] | None = None,
         id: str | None = None,
     ) -> None:
+        """`first_view`: the first view already being read (`list_model.read_ahead`)."""
         super().__init__(ListModel(store, flt, sort), clock=clock, id=id)
+        self._first_view = first_view
         self.selected_id: str | None = None
         self._loading: set[int] = set()  # page numbers being read (-1: counting further)
         self._view_pending = False  # a view read is in flight: live updates wait for it
@@ -123,8 +127,17 @@ class MessageList(MessageRows):
     def on_mount(self) -> None:
         self.set_interval(1.0, self.tick)
         self.set_interval(FLUSH_EVERY, self._flush_changes)
-        self._view_pending = True
-        self._load_view(self.model.filter, self.model.sort, None, None, first=True)
+        ahead = self._first_view
+        if ahead is not None and ahead.done() and ahead.exception() is None:
+            self._first_shown(*ahead.result())  # read already: in the very first frame
+        else:
+            self._view_pending = True
+            self._load_view(self.model.filter, self.model.sort, None, None, first=True)
+
+    def _first_shown(self, rev: int | None, view: ViewRead) -> None:
+        self._adopt(view)
+        self.ready = True
+        self.post_message(self.Ready(rev))
 
     # -- views ------------------------------------------------------------------------------
     def show(
@@ -164,16 +177,20 @@ class MessageList(MessageRows):
                 view = self.model.read_view(fallback, sort, around=select)
             return rev, view
 
+        ahead = self._first_view if first else None
+        if ahead is not None:  # being read since the screen was made
+            self._first_shown(*await asyncio.wrap_future(ahead))
+            return
         rev, view = await asyncio.to_thread(read)
         if select is None and self.selected_id is not None:
             first_page = view.pages.get(0, [])
             view.position = next(
                 (i for i, row in enumerate(first_page) if row.id == self.selected_id), None
             )
-        self._adopt(view)
         if first:
-            self.ready = True
-            self.post_message(self.Ready(rev))
+            self._first_shown(rev, view)
+        else:
+            self._adopt(view)
 
     def _adopt(self, view: ViewRead) -> None:
         self.model.adopt(view)

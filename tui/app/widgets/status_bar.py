@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -28,11 +28,11 @@ from tui.app.failures import worker_failure
 from tui.app.look import STATUS_STYLE
 from tui.model import Provider
 from tui.providers.budget import Health, HealthState
-from tui.services.monitor import Monitor, ProviderState
 from tui.store import ListFilter, Store
 from tui.textsafe import safe_text
 
 if TYPE_CHECKING:
+    from tui.services.monitor import Monitor, ProviderState
     from tui.webhooks import WebhookReceiver
 
 HEALTH_LOOK = {
@@ -196,7 +196,7 @@ class StatusBar(Static):
     def __init__(
         self,
         store: Store,
-        monitor: Monitor,
+        configured: Iterable[Provider],
         *,
         clock: Callable[[], float] = time.time,
         demo: bool = False,
@@ -204,7 +204,8 @@ class StatusBar(Static):
     ) -> None:
         super().__init__(id=id)
         self.store = store
-        self.monitor = monitor
+        self.configured = frozenset(configured)
+        self.monitor: Monitor | None = None  # set once the dashboard is live
         self.clock = clock
         self.demo = demo
         self.filter = ListFilter()  # the list's view: what the counts count
@@ -257,6 +258,10 @@ class StatusBar(Static):
     def snapshot(self) -> StatusSnapshot:
         now = self.clock()
         monitor = self.monitor
+        if monitor is None:  # before the live part: what the settings say
+            ready, absent = Health(HealthState.UNKNOWN), Health(HealthState.NOT_CONFIGURED)
+            health = {p: ready if p in self.configured else absent for p in Provider}
+            return StatusSnapshot(health, self.counts, self.behind, None, self.demo)
         health = {p: monitor.health(p) for p in Provider}
         extras: dict[Provider, str] = {}
         for p in Provider:

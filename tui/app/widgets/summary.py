@@ -70,6 +70,7 @@ class CampaignSummary(Vertical):
     def refresh_summary(self) -> None:
         """Read the numbers again (only while displayed: a hidden panel costs nothing)."""
         if self.display:
+            self.loaded = False
             self._summarize(self.campaign)
 
     @work(group="summary", exclusive=True, exit_on_error=False)
