@@ -267,7 +267,9 @@ async def test_layouts_80x24_and_no_color(settings, world, monkeypatch) -> None:
         await wait_for(pilot, lambda: app.store.get(m.id) is not None)
         assert app.no_color and app.screen.has_class("-narrow")
         detail, listed = app.query_one(DetailPane), app.query_one(MessageList)
-        assert listed.region.height >= 6 and detail.region.height >= 6  # both usable, stacked
+        # both usable, stacked (the detail pane is laid out once its first message is read: wait
+        # for that, not for the poller, which may answer first)
+        await wait_for(pilot, lambda: listed.region.height >= 6 and detail.region.height >= 6)
         assert detail.region.y > listed.region.y
         await wait_for(pilot, lambda: "✗ failed" in "".join(s.text for s in listed.render_line(1)))
     app = make_app(settings)
