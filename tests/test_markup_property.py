@@ -197,7 +197,7 @@ async def test_import_with_hostile_lines_and_campaign_name(
                 o.prompt.plain.startswith(wanted + "\n")
                 for o in app.screen.query_one(OptionList).options
             ),
-            timeout=3,
+            timeout=30,  # generous: the palette lists campaigns read in a worker
         )
         await pilot.press("escape")
         assert_alive_and_clean(app)

@@ -125,7 +125,7 @@ class DashboardScreen(Screen[None]):
     def _go_live(self) -> None:
         """After the first frame: the live part (from the revision the first view was read at)
         and a campaign's summary. Not when the app is already leaving."""
-        if not self.is_mounted or not self.app.is_running:
+        if not self.is_attached or not self.app.is_running:  # leaving: the screen may be detached
             return
         self.bring_live()
         if self.campaign is not None and self.size.width >= 110:
