@@ -117,7 +117,7 @@ async def test_find_bar_toasts_and_confirm_dialog(settings, text) -> None:
             parse_ref(submitted.strip()) if looks_like_id(submitted) else None
         except InvalidIdError as exc:  # Enter on something shaped like an ID says why it is not one
             expected = safe_text(str(exc))[:120]
-            await wait_for(pilot, lambda: any(expected in t for t in toasts(app)), timeout=3)
+            await wait_for(pilot, lambda: any(expected in t for t in toasts(app)), timeout=30)
         # a toast from anywhere, even a careless call that asks for markup
         app.notify(text, markup=True)
         app.notify("ok", title=text)
