@@ -188,6 +188,16 @@ def test_the_report_is_the_fold_of_every_snapshot_without_reading_one(
     ]
 
 
+#: what schema v6 (PostgreSQL v4) added, taken away again to make an older history
+UNDO_V6 = (
+    "DROP INDEX messages_account",
+    "DROP TABLE attempts",
+    "ALTER TABLE messages DROP COLUMN account",
+    "ALTER TABLE messages DROP COLUMN attempt",
+    "ALTER TABLE events DROP COLUMN attempt",
+)
+
+
 def test_a_version_4_file_is_back_filled_from_its_snapshots_and_events(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -197,6 +207,8 @@ def test_a_version_4_file_is_back_filled_from_its_snapshots_and_events(
     expected = _folded(store)
     store.close()
     db = sqlite3.connect(path)  # the same history as sendwatch with schema 4 left it
+    for statement in UNDO_V6:
+        db.execute(statement)
     for column in REPORT_COLUMNS:
         db.execute(f"ALTER TABLE messages DROP COLUMN {column}")
     db.execute("PRAGMA user_version = 4")
@@ -222,6 +234,8 @@ def test_a_version_2_postgresql_history_is_back_filled(
     expected = _folded(store)
     store.close()
     with psycopg.connect(url) as conn:  # the same history as sendwatch with schema 2 left it
+        for statement in UNDO_V6:
+            conn.execute(statement)
         for column in REPORT_COLUMNS:
             conn.execute(f"ALTER TABLE messages DROP COLUMN {column}")
         conn.execute("DELETE FROM schema_version WHERE version > 2")

@@ -14,9 +14,9 @@ from typing import Any
 
 from tui.store import facts
 from tui.store.dialect import POSTGRESQL
-from tui.store.schema import SEARCHABLE
+from tui.store.schema import ATTEMPTS_AND_ACCOUNTS, SEARCHABLE
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 MIGRATION_LOCK = 0x5E4D_0001  # pg_advisory_xact_lock key for migrations
 #: between fields in the search column, so a match never spans two of them (nobody types it)
 FIELD_SEPARATOR = "E'\\x1f'"
@@ -141,7 +141,15 @@ _V3: list[str | Callable[[Any], None]] = [
     backfill_report_facts,
 ]
 
-MIGRATIONS: dict[int, list[str] | list[str | Callable[[Any], None]]] = {1: _V1, 2: _V2, 3: _V3}
+#: each message's account and attempt, each event's attempt, the attempts (schema.py's v6)
+_V4 = [statement.replace(" REAL", " DOUBLE PRECISION") for statement in ATTEMPTS_AND_ACCOUNTS]
+
+MIGRATIONS: dict[int, list[str] | list[str | Callable[[Any], None]]] = {
+    1: _V1,
+    2: _V2,
+    3: _V3,
+    4: _V4,
+}
 
 
 def migrate(conn: Any) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from tui.store import facts
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def _v1(db: sqlite3.Connection) -> None:
@@ -155,6 +155,25 @@ def _v5(db: sqlite3.Connection) -> None:
     backfill_report_facts(db)
 
 
+def _v6(db: sqlite3.Connection) -> None:
+    """Several accounts per provider and resent messages (docs/providers.md: a resend re-queues the
+    same ID): each message's account (NULL: the provider's only account) and its attempt number,
+    each event's attempt, and one row per attempt with what it cost."""
+    for statement in ATTEMPTS_AND_ACCOUNTS:
+        db.execute(statement)
+
+
+#: schema v6 (PostgreSQL's v4 the same, in its types)
+ATTEMPTS_AND_ACCOUNTS = (
+    "ALTER TABLE messages ADD COLUMN account TEXT",
+    "ALTER TABLE messages ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1",
+    "ALTER TABLE events ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1",
+    "CREATE INDEX IF NOT EXISTS messages_account ON messages(account) WHERE account IS NOT NULL",
+    "CREATE TABLE IF NOT EXISTS attempts (message_id TEXT NOT NULL, attempt INTEGER NOT NULL, "
+    "started_at REAL NOT NULL, price REAL, status TEXT, PRIMARY KEY (message_id, attempt))",
+)
+
+
 def backfill_report_facts(db: sqlite3.Connection) -> None:
     """The report's columns of every stored message, from its snapshot, then from its events."""
     last = 0
@@ -197,6 +216,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     3: _v3,
     4: _v4,
     5: _v5,
+    6: _v6,
 }
 
 
