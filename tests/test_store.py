@@ -350,3 +350,23 @@ def test_two_instances_migrating_an_old_file_at_once(tmp_path: Path) -> None:
     )
     for s in stores:
         s.close()
+
+
+def test_filter_by_channel_country_and_account(open_store) -> None:
+    """The cohort filters (`channel:`, `country:`) and `account:` narrow the list on both backends."""
+    from tui.app.query import parse_query
+
+    store = open_store()
+    shapes = [("sms", "US"), ("whatsapp", "US"), ("sms", "GB")]
+    for i, (channel, region) in enumerate(shapes):
+        store.record_fetch(
+            message(i, channel=channel, metadata={"region_code": region}),
+            next_poll=None,
+            fetched_at=10.0,
+        )
+    query = parse_query("channel:SMS country:us")
+    assert query.problem is None
+    assert [r.id for r in store.page(query.filter, 0, 10)] == [message(0).id]
+    assert store.count(parse_query("country:GB").filter) == 1
+    assert parse_query("country:USA").problem is not None
+    assert store.count(ListFilter(account="eu")) == 0  # nobody owns these yet

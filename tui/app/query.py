@@ -21,7 +21,8 @@ class Query:
 
 
 def parse_query(text: str, base: ListFilter | None = None) -> Query:
-    """`status:failed provider:sendo error:30007 campaign:spring free text`, or `[sentdm:|sendo:]ID`."""
+    """`status:failed provider:sendo error:30007 campaign:spring account:eu channel:sms country:US
+    free text`, or `[sentdm:|sendo:]ID`."""
     base = base or ListFilter()
     stripped = text.strip()
     ref = None
@@ -41,10 +42,11 @@ def parse_query(text: str, base: ListFilter | None = None) -> Query:
         )
     words, statuses, problem = [], set(), None
     provider, error, campaign = base.provider, base.error_code, base.campaign
+    plain = {"account": base.account, "channel": base.channel, "country": base.country}
     for token in stripped.split():
         key, sep, value = token.partition(":")
         key = ALIASES.get(key.lower(), key.lower())
-        if not sep or not value or key not in ("status", "provider", "error", "campaign"):
+        if not sep or not value or key not in ("status", "provider", "error", "campaign", *plain):
             words.append(token)
             continue
         if key == "status":
@@ -62,9 +64,20 @@ def parse_query(text: str, base: ListFilter | None = None) -> Query:
                 problem = f"unknown provider {value!r} (sentdm or sendo)"
         elif key == "error":
             error = value
-        else:
+        elif key == "campaign":
             campaign = value
+        elif key == "country" and (len(value) != 2 or not value.isalpha()):
+            problem = f"unknown country {value!r} (a two-letter code, e.g. US)"
+        else:
+            plain[key] = value.upper() if key == "country" else value
     flt = ListFilter(
-        " ".join(words), frozenset(statuses) or base.statuses, provider, campaign, error
+        " ".join(words),
+        frozenset(statuses) or base.statuses,
+        provider,
+        campaign,
+        error,
+        account=plain["account"],
+        channel=plain["channel"],
+        country=plain["country"],
     )
     return Query(flt, None, problem)

@@ -142,7 +142,10 @@ _V3: list[str | Callable[[Any], None]] = [
 ]
 
 #: each message's account and attempt, each event's attempt, the attempts (schema.py's v6)
-_V4 = [statement.replace(" REAL", " DOUBLE PRECISION") for statement in ATTEMPTS_AND_ACCOUNTS]
+_V4: list[str | Callable[[Any], None]] = [
+    *(statement.replace(" REAL", " DOUBLE PRECISION") for statement in ATTEMPTS_AND_ACCOUNTS),
+    backfill_report_facts,
+]
 
 MIGRATIONS: dict[int, list[str] | list[str | Callable[[Any], None]]] = {
     1: _V1,

@@ -54,6 +54,12 @@ class ListFilter:
     provider: str | None = None
     campaign: str | None = None
     error_code: str | None = None
+    #: the account that owns the message (several accounts per provider), by its configured name
+    account: str | None = None
+    #: the channel the provider used (`sms`, `whatsapp`, ...), as stored
+    channel: str | None = None
+    #: ISO 3166 alpha-2 country of the recipient (the `region_code` column), e.g. `US`
+    country: str | None = None
 
     def where(self, text_match: TextMatch) -> tuple[str, list[Any]]:
         """SQL for this view; free text is matched the way the backend's index allows."""
@@ -87,6 +93,15 @@ class ListFilter:
         if self.error_code:
             clauses.append("error_code = ?")
             params.append(self.error_code)
+        if self.account:
+            clauses.append("account = ?")
+            params.append(self.account)
+        if self.channel:
+            clauses.append("lower(channel) = ?")
+            params.append(self.channel.lower())
+        if self.country:
+            clauses.append("region_code = ?")
+            params.append(self.country.upper())
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 

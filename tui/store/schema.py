@@ -158,9 +158,11 @@ def _v5(db: sqlite3.Connection) -> None:
 def _v6(db: sqlite3.Connection) -> None:
     """Several accounts per provider and resent messages (docs/providers.md: a resend re-queues the
     same ID): each message's account (NULL: the provider's only account) and its attempt number,
-    each event's attempt, and one row per attempt with what it cost."""
+    each event's attempt, and one row per attempt with what it cost; the report's facts filled
+    again (their `region_code` is what the `country:` filter reads)."""
     for statement in ATTEMPTS_AND_ACCOUNTS:
         db.execute(statement)
+    backfill_report_facts(db)
 
 
 #: schema v6 (PostgreSQL's v4 the same, in its types)
