@@ -16,9 +16,9 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
-from tui.alerts.notify import Notifier
+from tui.alerts.notify import BellStream, Notifier
 from tui.alerts.settings import AlertRule, AlertSettings, RuleKind
 from tui.alerts.state import RuleState, StateFile
 from tui.alerts.units import format_duration
@@ -123,7 +123,7 @@ class AlertEngine:
         alerts: AlertSettings,
         *,
         should_evaluate: Callable[[], bool] = lambda: True,
-        bell_stream: TextIO | None = None,
+        bell_stream: BellStream | None = None,
         state_path: Path | None = None,
     ) -> AlertEngine:
         """An engine for this history: state beside the SQLite file, webhook silence from the store."""

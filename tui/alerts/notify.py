@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, Protocol
 
 import httpx
 
@@ -51,6 +51,14 @@ def clean_payload(payload: dict[str, Any], secrets: Sequence[Secret] = ()) -> di
     return {k: clean(v, secrets) if isinstance(v, str) else v for k, v in payload.items()}
 
 
+class BellStream(Protocol):
+    """Where the bell goes: a terminal stream (`poll`, `wait`), or the dashboard's driver."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+
 def bell_sequence(text: str, *, tmux: bool) -> str:
     """BEL plus an OSC 9 desktop notification; inside tmux the OSC is wrapped for passthrough.
 
@@ -81,7 +89,7 @@ class Notifier:
         self,
         webhook_url: Secret | None = None,
         *,
-        bell_stream: TextIO | None = None,
+        bell_stream: BellStream | None = None,
         tmux: bool = False,
         secrets: Sequence[Secret] = (),
         retries: int = 4,

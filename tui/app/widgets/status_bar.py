@@ -26,6 +26,7 @@ from textual.worker import Worker
 from tui import present
 from tui.app.failures import worker_failure
 from tui.app.look import STATUS_STYLE
+from tui.app.widgets.alert_watch import AlertWatch
 from tui.model import Provider
 from tui.providers.budget import Health, HealthState
 from tui.store import ListFilter, Store
@@ -137,6 +138,8 @@ class StatusSnapshot:
     demo: bool = False
     #: per provider, what else to say: "polled by host:pid", "restarting in 4s", "webhooks 3s ago"
     extras: dict[Provider, str] = field(default_factory=dict)
+    #: the alert rules firing now ("⚠ failure-rate, stuck"), from the alert watch
+    alert: str | None = None
 
 
 def status_line(snap: StatusSnapshot, now: float, detail: Detail = Detail()) -> Text:
@@ -144,6 +147,9 @@ def status_line(snap: StatusSnapshot, now: float, detail: Detail = Detail()) -> 
     line = Text()
     if snap.demo:
         line.append(" DEMO ", style="reverse bold")
+        line.append(" ")
+    if snap.alert:
+        line.append(snap.alert, style="bold reverse yellow")
         line.append(" ")
     parts = [
         health_text(provider, snap.health[provider], now, detail, snap.extras.get(provider, ""))
@@ -218,6 +224,8 @@ class StatusBar(Static):
         self._painted_at = float("-inf")
         self._counted_at = float("-inf")
         self._later: Timer | None = None
+        self.alert: str | None = None  # what the alert watch last said fires
+        self.alerts: AlertWatch | None = None  # mounted once the monitor is live (not in the demo)
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self.refresh_line)
@@ -262,6 +270,9 @@ class StatusBar(Static):
             ready, absent = Health(HealthState.UNKNOWN), Health(HealthState.NOT_CONFIGURED)
             health = {p: ready if p in self.configured else absent for p in Provider}
             return StatusSnapshot(health, self.counts, self.behind, None, self.demo)
+        if self.alerts is None and monitor.ready and not self.demo:
+            self.alerts = AlertWatch(monitor, clock=self.clock)
+            self.mount(self.alerts)
         health = {p: monitor.health(p) for p in Provider}
         extras: dict[Provider, str] = {}
         for p in Provider:
@@ -272,7 +283,7 @@ class StatusBar(Static):
                 extras[p] = text
         rate = monitor.request_rate()
         eta = self.behind / rate if rate and self.behind else None
-        return StatusSnapshot(health, self.counts, self.behind, eta, self.demo, extras)
+        return StatusSnapshot(health, self.counts, self.behind, eta, self.demo, extras, self.alert)
 
     def refresh_line(self) -> None:
         """Show the current state (the tick and each recount call this)."""
@@ -282,9 +293,12 @@ class StatusBar(Static):
         """Fit the snapshot to the width; repaint only if the result reads or looks different.
         Counts wait for the next second; a provider's health changing is shown at once."""
         before, self._snap = self._snap, snap
-        urgent = before is None or {p: h.state for p, h in before.health.items()} != {
-            p: h.state for p, h in snap.health.items()
-        }
+        urgent = (
+            before is None
+            or before.alert != snap.alert
+            or {p: h.state for p, h in before.health.items()}
+            != {p: h.state for p, h in snap.health.items()}
+        )
         wait = self._painted_at + self.MIN_GAP - time.monotonic()
         if wait > 0 and self.shown is not None and not urgent:
             if self._later is None:
@@ -302,6 +316,11 @@ class StatusBar(Static):
             self.shown = line
             self._painted_at = time.monotonic()
             self.update(line, layout=False)  # one line, always: no screen-wide layout pass
+
+    def on_alert_watch_changed(self, event: AlertWatch.Changed) -> None:
+        """A rule started or stopped firing: on the line at once."""
+        self.alert = event.status
+        self.refresh_line()
 
     def on_resize(self, event: events.Resize) -> None:
         self._paint()
