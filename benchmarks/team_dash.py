@@ -25,6 +25,8 @@ from pathlib import Path
 from tui.app.app import SendwatchApp
 from tui.app.list_model import PAGE_SIZE, ListModel
 from tui.config import load
+from tui.services.monitor import Monitor
+from tui.services.monitor_events import MonitorEvent, StoreChanged
 from tui.store import Row
 from tui.store.open import open_store
 
@@ -92,20 +94,8 @@ class ProbeModel(ListModel):
 async def run(name: str, seconds: float) -> dict:
     settings = load(None)
     store = open_store(settings)
-    app = SendwatchApp(
-        settings, store, campaign="team"
-    )  # what `sendwatch watch ids --campaign team` opens
-    app.model = ProbeModel(store, app.model.filter)
-    announced: list[
-        tuple[float, list[str]]
-    ] = []  # what the ChangeWatcher handed to the app, and when
-    on_changes = app._on_store_changes
-
-    def noted(changes) -> None:
-        announced.append((time.time(), list(changes.ids) if not changes.truncated else ["*"]))
-        on_changes(changes)
-
-    app._on_store_changes = noted
+    # what `sendwatch watch ids --campaign team` opens
+    app = SendwatchApp(settings, store, campaign="team")
     started = time.time()
     out: dict = {}
     try:
@@ -113,50 +103,65 @@ async def run(name: str, seconds: float) -> dict:
     except Exception as exc:  # noqa: BLE001 - e.g. the app failing while it shuts down: report, keep the data
         out["exit_error"] = f"{type(exc).__name__}: {exc}"[:300]
     store.close()
-    out["announced"] = announced
     return out
+
+
+def _listen_to_changes(monitor: Monitor, announced: list[tuple[float, list[str]]]) -> None:
+    """Note what the change watcher hands the app, and when (the monitor's one sink, wrapped)."""
+    sink = monitor.on_event
+
+    def noted(event: MonitorEvent) -> None:
+        if isinstance(event, StoreChanged):
+            changes = event.changes
+            announced.append((time.time(), list(changes.ids) if not changes.truncated else ["*"]))
+        sink(event)
+
+    monitor.on_event = noted
 
 
 async def _drive(
     app: SendwatchApp, name: str, settings, seconds: float, started: float, out: dict
 ) -> None:
     leases: list[tuple[float, str]] = []
+    announced: list[tuple[float, list[str]]] = []
+    out["announced"] = announced  # kept even when the app fails on the way
     refills = 0
     live_at = None
-    async with app.run_test(size=(120, 40), notifications=False):
+    account = next(iter(settings.configured_providers()))
+    async with app.run_test(size=(120, 40), notifications=False) as pilot:
+        listed = app.dashboard.message_list
+        model = ProbeModel(listed.model.store, listed.model.filter, listed.model.sort)
+        listed.model = model
+        listed.show()  # the view read again, into the probing model
+        monitor = app.dashboard.monitor
+        _listen_to_changes(monitor, announced)
         while time.time() - started < seconds:
-            if live_at is None and getattr(app, "changes", None) is not None:
-                live_at = (
-                    time.time()
-                )  # the ChangeWatcher runs: from now on every write is announced
-            if (
-                live_at is not None
-            ):  # the probe reads pages only after that, so it never hides a change
-                refills += app.model.fill() > 0
-            poller = app.poller
-            state = (
-                poller.lease_state.get(next(iter(settings.configured_providers())), "")
-                if poller
-                else ""
-            )
+            if live_at is None and monitor.watcher is not None:
+                # the change watcher runs: from now on every write is announced
+                live_at = time.time()
+            if live_at is not None:  # the probe reads pages only after that: it hides no change
+                refills += model.fill() > 0
+            poller = monitor.poller
+            state = poller.lease_state.get(account, "") if poller else ""
             if not leases or leases[-1][1] != state:
                 leases.append((time.time(), state))
-            await asyncio.sleep(0.1)
-        requests = sum(s.requests for s in app.poller.stats.values()) if app.poller else 0
-        watcher = getattr(app, "changes", None)
+            await pilot.pause(0.1)
+        poller = monitor.poller
+        requests = sum(s.requests for s in poller.stats.values()) if poller else 0
+        watcher = monitor.watcher
         out.update(
             {
                 "name": name,
-                "obs": app.model.obs,
+                "obs": model.obs,
                 "leases": leases,
                 "requests": requests,
                 "started": started,
                 "live_at": live_at,
                 "ended": time.time(),
-                "views": app.model.views,
+                "views": model.views,
                 "refills": refills,
                 "watcher_errors": watcher.errors if watcher else None,
-                "rows": app.model.count(),
+                "rows": model.count(),
             }
         )
 
