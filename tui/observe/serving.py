@@ -73,6 +73,58 @@ def metrics_app(metrics: Metrics, *, timeout: float = SCRAPE_TIMEOUT) -> Starlet
     )
 
 
+def http_base(host: str, port: int) -> str:
+    """`http://host:port`, an IPv6 address in brackets."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound, non-blocking TCP socket for uvicorn to serve on (`port` 0: a free one).
+
+    Binding before serving makes an address in use an `OSError` for the caller. The name lookup
+    may block: call this in a thread."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+async def start_serving(
+    server: uvicorn.Server, sock: socket.socket, name: str, what: str
+) -> asyncio.Task[None]:
+    """Serve on `sock` as a task of the running loop; return once connections are accepted.
+    A server that fails to start is a `RuntimeError` naming `what` (uvicorn may `sys.exit`)."""
+    task = asyncio.create_task(server.serve(sockets=[sock]), name=name)
+    while not server.started:
+        if task.done():
+            sock.close()
+            try:
+                task.result()
+            except BaseException as exc:  # noqa: BLE001 - uvicorn may sys.exit on a startup failure
+                raise RuntimeError(f"{what} did not start ({type(exc).__name__})") from None
+            raise RuntimeError(f"{what} stopped while starting")
+        await asyncio.sleep(0.005)
+    return task
+
+
+async def stop_serving(server: uvicorn.Server, task: asyncio.Task[None], timeout: float) -> None:
+    """Wait (at most `timeout`) for a server told to exit, then force it; never raises."""
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout)
+    except (TimeoutError, Exception):  # noqa: BLE001 - stopping must not raise
+        server.force_exit = True
+        with contextlib.suppress(BaseException):
+            await asyncio.wait_for(task, 1.0)
+
+
 class _QuietServer(uvicorn.Server):
     """uvicorn without its signal handlers: the host program owns SIGINT/SIGTERM."""
 
@@ -102,29 +154,15 @@ class MetricsServer:
 
     @property
     def base_url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
-
-    def _bind(self) -> socket.socket:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            self.host, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(address)
-            sock.setblocking(False)
-        except OSError:
-            sock.close()
-            raise
-        self.port = sock.getsockname()[1]
-        return sock
+        return http_base(self.host, self.port)
 
     async def start(self) -> None:
         """Bind and serve in the background; returns once connections are accepted."""
         if self._task is not None:
             return
-        sock = await asyncio.to_thread(self._bind)  # a name lookup must not block the loop
+        # a name lookup must not block the loop
+        sock = await asyncio.to_thread(listening_socket, self.host, self.port)
+        self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             self.app,
             lifespan="off",
@@ -138,29 +176,16 @@ class MetricsServer:
             limit_concurrency=16,
         )
         self._server = _QuietServer(config)
-        self._task = asyncio.create_task(
-            self._server.serve(sockets=[sock]), name="sendwatch-metrics"
+        self._task = await start_serving(
+            self._server, sock, "sendwatch-metrics", "the metrics server"
         )
-        while not self._server.started:
-            if self._task.done():
-                sock.close()
-                task, self._task = self._task, None
-                with contextlib.suppress(BaseException):  # uvicorn may sys.exit on a failed start
-                    task.result()
-                raise RuntimeError("the metrics server did not start")
-            await asyncio.sleep(0.005)
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting, finish in-flight scrapes (bounded), then return; never raises."""
         if self._server is None or self._task is None:
             return
         self._server.should_exit = True
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), timeout)
-        except (TimeoutError, Exception):  # noqa: BLE001 - stopping must not raise
-            self._server.force_exit = True
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(self._task, 1.0)
+        await stop_serving(self._server, self._task, timeout)
         self._task = None
 
     async def __aenter__(self) -> MetricsServer:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 import time
 from collections.abc import Callable, Iterator
 
@@ -18,6 +17,7 @@ import uvicorn
 from tui.config import Settings
 from tui.model import Provider
 from tui.observe.metrics import Metrics
+from tui.observe.serving import http_base, listening_socket, start_serving, stop_serving
 from tui.polling.policy import PollPolicy
 from tui.store import Store
 from tui.webhooks.credentials import PATHS, WebhookCredentials
@@ -134,35 +134,19 @@ class WebhookReceiver:
 
     @property
     def base_url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return http_base(self.host, self.port)
 
     def endpoints(self) -> list[tuple[Provider, str]]:
         """(provider, URL) for each endpoint served: what to configure at the provider."""
         return [(p, self.base_url + PATHS[p]) for p in self.credentials.served()]
 
-    async def _bind(self) -> socket.socket:
-        loop = asyncio.get_running_loop()
-        infos = await loop.getaddrinfo(
-            self.host, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )
-        family, kind, proto, _, address = infos[0]
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind(address)
-            sock.setblocking(False)
-        except OSError:
-            sock.close()
-            raise
-        self.port = sock.getsockname()[1]
-        return sock
-
     async def start(self) -> None:
         """Bind and serve in the background; returns once connections are accepted."""
         if self.running:
             return
-        sock = await self._bind()
+        # a name lookup must not block the loop
+        sock = await asyncio.to_thread(listening_socket, self.host, self.port)
+        self.port = sock.getsockname()[1]
         limits = self.limits
         refusals = self.stats.refusals
         self.guard = ConnectionGuard(
@@ -190,32 +174,16 @@ class WebhookReceiver:
             unstored.flush()
 
         self._server = _EmbeddedServer(config, tick)
-        self._task = asyncio.create_task(
-            self._server.serve(sockets=[sock]), name="sendwatch-webhooks"
+        self._task = await start_serving(
+            self._server, sock, "sendwatch-webhooks", "the webhook receiver"
         )
-        while not self._server.started:
-            if self._task.done():
-                sock.close()
-                try:
-                    self._task.result()
-                except BaseException as exc:  # noqa: BLE001 - uvicorn may sys.exit on a startup failure
-                    raise RuntimeError(
-                        f"the webhook receiver did not start ({type(exc).__name__})"
-                    ) from None
-                raise RuntimeError("the webhook receiver stopped while starting")
-            await asyncio.sleep(0.005)
 
     async def stop(self, timeout: float = 5.0) -> None:
         """Stop accepting, let in-flight requests finish (bounded), then return."""
         if self._server is None or self._task is None:
             return
         self._server.wake()
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), timeout)
-        except (TimeoutError, Exception):  # noqa: BLE001 - stopping must not raise
-            self._server.force_exit = True
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(self._task, 1.0)
+        await stop_serving(self._server, self._task, timeout)
         await self.app.state.writer.aclose(timeout)
         self.stats.refusals.flush(force=True)
         self.stats.unstored.flush(force=True)
