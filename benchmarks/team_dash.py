@@ -24,6 +24,7 @@ from pathlib import Path
 
 from tui.app.app import SendwatchApp
 from tui.app.list_model import PAGE_SIZE, ListModel
+from tui.app.widgets import message_list
 from tui.config import load
 from tui.services.monitor import Monitor
 from tui.services.monitor_events import MonitorEvent, StoreChanged
@@ -92,6 +93,9 @@ class ProbeModel(ListModel):
 
 
 async def run(name: str, seconds: float) -> dict:
+    # the list builds its model from this name: the probing one from the start (never swapped
+    # under a view being read)
+    message_list.ListModel = ProbeModel  # type: ignore[misc]
     settings = load(None)
     store = open_store(settings)
     # what `sendwatch watch ids --campaign team` opens
@@ -129,10 +133,8 @@ async def _drive(
     live_at = None
     account = next(iter(settings.configured_providers()))
     async with app.run_test(size=(120, 40), notifications=False) as pilot:
-        listed = app.dashboard.message_list
-        model = ProbeModel(listed.model.store, listed.model.filter, listed.model.sort)
-        listed.model = model
-        listed.show()  # the view read again, into the probing model
+        model = app.dashboard.message_list.model
+        assert isinstance(model, ProbeModel)
         monitor = app.dashboard.monitor
         _listen_to_changes(monitor, announced)
         while time.time() - started < seconds:
