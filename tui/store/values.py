@@ -36,6 +36,11 @@ def clean(value: Any) -> Any:
 
 
 def _json(value: Any) -> str:
+    # json escapes a NUL as `\u0000`: a document without that text needs no cleaning (the common
+    # case, and the cheap one: cleaning first walks every string of a snapshot on every write)
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    if "\\u0000" not in text:
+        return text
     return json.dumps(clean(value), ensure_ascii=False, default=lambda o: clean(str(o)))
 
 
