@@ -10,7 +10,6 @@ import threading
 import time
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
@@ -262,8 +261,11 @@ def test_alerts_evaluated_in_wait(settings, world, sim, receiver) -> None:
     args = parser.parse_args(["wait", f"sentdm:{msg.id}", "--timeout", "60s"])
     assert wait.run(args, settings, alerts_for(receiver.url, rule)) == 0
     assert [b["rule"] for b in receiver.bodies] == ["balance"]
-    state = json.loads(Path(str(settings.history_path()) + ".alerts.json").read_text())
-    assert state["rules"]["balance"]["firing"] is True
+    store = SQLiteStore(settings.history_path())  # the state is in the history, for every instance
+    try:
+        assert json.loads(store.alert_states()["balance"])["firing"] is True
+    finally:
+        store.close()
 
 
 def test_provider_down_and_webhooks_silent_from_the_callers_hooks(settings, sim, receiver) -> None:
@@ -348,3 +350,39 @@ def test_a_slow_webhook_never_holds_up_the_tick(settings, world, sim) -> None:
     finally:
         engine.notifier.close(timeout=0)
         failing.stop()
+
+
+def test_the_state_follows_the_lease_across_machines(open_store, settings, tmp_path) -> None:
+    """Two instances on one history with nothing local in common (on PostgreSQL: two machines):
+    the one that polls first sends "firing"; after the lease moves, the other neither sends it
+    again nor forgets to send "resolved"."""
+    from tui.model import Message, MessageError, Status
+
+    receiver = Receiver()
+    a_store, b_store = open_store(), open_store()
+    try:
+        now = time.time()
+        failed = Message(
+            id="00000000-0000-4000-8000-000000000001",
+            provider=Provider.SENTDM,
+            status=Status.FAILED,
+            provider_status="FAILED",
+            error=MessageError("BUSINESS_003", "Insufficient balance"),
+        )
+        a_store.record_fetch(failed, next_poll=None, fetched_at=now)
+        rule = AlertRule("balance", RuleKind.CODE, 1, window=600.0, code="BUSINESS_003")
+        alerts = alerts_for(receiver.url, rule, hold_down=0.0)
+        machine_b = replace(settings, path=tmp_path / "b" / "config.toml")
+        a = AlertEngine.for_settings(a_store, settings, alerts)
+        assert [t.state for t in a.tick(now).transitions] == ["firing"]
+        b = AlertEngine.for_settings(b_store, machine_b, alerts)
+        assert b.tick(now + 1).transitions == []  # already firing: not sent again
+        assert b.tick(now + 1).status == "⚠ balance"
+        # the failure leaves the window: the instance polling now resolves it
+        assert [t.state for t in b.tick(now + 700).transitions] == ["resolved"]
+        assert a.notifier.flush() and b.notifier.flush()
+        assert [body["state"] for body in receiver.bodies] == ["firing", "resolved"]
+    finally:
+        receiver.stop()
+        a_store.close()
+        b_store.close()

@@ -188,8 +188,9 @@ def test_the_report_is_the_fold_of_every_snapshot_without_reading_one(
     ]
 
 
-#: what schema v6 (PostgreSQL v4) added, taken away again to make an older history
+#: what schema v6 and v7 (PostgreSQL v4, v5) added, taken away again to make an older history
 UNDO_V6 = (
+    "DROP TABLE alert_state",  # v7
     "DROP INDEX messages_account",
     "DROP TABLE attempts",
     "ALTER TABLE messages DROP COLUMN account",

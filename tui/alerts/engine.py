@@ -1,7 +1,7 @@
 """The alert engine: rules over the history (and the caller's provider/webhook health) -> transitions.
 
 A rule fires once when it starts to hold and resolves once after it has not held for `hold_down`
-seconds (so a rate hovering around its threshold does not flap). State lives in a `StateFile`
+seconds (so a rate hovering around its threshold does not flap). State lives in the history (`AlertState`),
 shared by the instances on one history; only the instance that polls evaluates (`should_evaluate`,
 the caller's lease), so a team gets one message, not three. `tick(now)` is the one call the
 dashboard, `poll` and `wait` make: it evaluates (at most every `interval` seconds), delivers what
@@ -15,14 +15,14 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from tui.alerts.notify import BellStream, Notifier
 from tui.alerts.settings import AlertRule, AlertSettings, RuleKind
-from tui.alerts.state import RuleState, StateFile
+from tui.alerts.state import AlertState, RuleState
 from tui.alerts.units import format_duration
 from tui.config import Settings
+from tui.errors import StoreError
 from tui.model import Provider
 from tui.secret import Secret
 from tui.store import ListFilter, Row, Store
@@ -104,7 +104,7 @@ def _rows(store: Store, flt: ListFilter, since: float | None = None) -> Iterator
 class AlertEngine:
     store: Store
     settings: AlertSettings
-    state: StateFile
+    state: AlertState
     notifier: Notifier = field(default_factory=Notifier)
     should_evaluate: Callable[[], bool] = lambda: True
     provider_health: HealthHook = dict
@@ -114,6 +114,7 @@ class AlertEngine:
 
     def __post_init__(self) -> None:
         self._last_evaluation: float | None = None
+        self._firing: list[str] = []
 
     @classmethod
     def for_settings(
@@ -124,11 +125,8 @@ class AlertEngine:
         *,
         should_evaluate: Callable[[], bool] = lambda: True,
         bell_stream: BellStream | None = None,
-        state_path: Path | None = None,
     ) -> AlertEngine:
-        """An engine for this history: state beside the SQLite file, webhook silence from the store."""
-        if state_path is None:
-            state_path = state_path_for(store, settings)
+        """An engine for this history: its state and webhook silence from the store."""
         notifier = Notifier(
             alerts.webhook_url,
             bell_stream=bell_stream if alerts.bell else None,
@@ -150,7 +148,7 @@ class AlertEngine:
         return cls(
             store,
             alerts,
-            StateFile(state_path),
+            AlertState(store),
             notifier,
             should_evaluate,
             webhooks_last=webhooks_last,
@@ -169,8 +167,10 @@ class AlertEngine:
             self._last_evaluation = now
             try:
                 transitions = self.evaluate(now)
-            except OSError as exc:  # the state file's directory: said once per tick, never fatal
-                log.warning("alert state %s not written: %s", self.state.path, type(exc).__name__)
+            except (
+                StoreError
+            ) as exc:  # the history refused the state: said once per tick, never fatal
+                log.warning("alert state in %s not written: %s", self.state.where, exc)
             self.deliver(transitions)
         return TickResult(transitions, self.status())
 
@@ -183,13 +183,20 @@ class AlertEngine:
         return f"⚠ {', '.join(firing)}" if firing else None
 
     def firing(self) -> list[str]:
-        states = self.state.read()
-        return [r.name for r in self.settings.rules if states.get(r.name, RuleState()).firing]
+        """The rules firing now (the last known ones while the history does not answer)."""
+        try:
+            states = self.state.read()
+        except StoreError:
+            return self._firing
+        self._firing = [
+            r.name for r in self.settings.rules if states.get(r.name, RuleState()).firing
+        ]
+        return self._firing
 
     # -- evaluation -----------------------------------------------------------------------------
     def evaluate(self, now: float) -> list[Transition]:
-        """Observe every rule and apply the hold-down state machine; the state file is updated
-        before anything is delivered, under its lock, so each transition happens once."""
+        """Observe every rule and apply the hold-down state machine; the state is updated before
+        anything is delivered, under its lock, so each transition happens once."""
         observed: dict[str, Observation] = {}
         for rule in self.settings.rules:
             try:
@@ -301,14 +308,6 @@ class AlertEngine:
             if transition.state == "firing":
                 self.notifier.ring(payload["text"])
             self.notifier.send(payload)
-
-
-def state_path_for(store: Store, settings: Settings) -> Path:
-    """Beside the SQLite history; for a PostgreSQL history, beside where the local file would be
-    (a `PostgresStore.path` is its redacted URL, not a place on disk)."""
-    local = getattr(store, "path", None) if not getattr(store, "url", None) else None
-    history = Path(local) if local else settings.history_path()
-    return history.with_name(history.name + ".alerts.json")
 
 
 def _secrets(settings: Settings) -> list[Secret]:

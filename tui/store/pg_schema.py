@@ -14,9 +14,9 @@ from typing import Any
 
 from tui.store import facts
 from tui.store.dialect import POSTGRESQL
-from tui.store.schema import ATTEMPTS_AND_ACCOUNTS, SEARCHABLE
+from tui.store.schema import ALERT_STATE, ATTEMPTS_AND_ACCOUNTS, SEARCHABLE
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 MIGRATION_LOCK = 0x5E4D_0001  # pg_advisory_xact_lock key for migrations
 #: between fields in the search column, so a match never spans two of them (nobody types it)
 FIELD_SEPARATOR = "E'\\x1f'"
@@ -152,6 +152,7 @@ MIGRATIONS: dict[int, list[str] | list[str | Callable[[Any], None]]] = {
     2: _V2,
     3: _V3,
     4: _V4,
+    5: [ALERT_STATE],  # the alert rules' state (tui/store/alert_state.py)
 }
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from tui.store import facts
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def _v1(db: sqlite3.Connection) -> None:
@@ -176,6 +176,14 @@ ATTEMPTS_AND_ACCOUNTS = (
 )
 
 
+def _v7(db: sqlite3.Connection) -> None:
+    """The alert rules' state, shared by every instance of the history (tui/store/alert_state.py)."""
+    db.execute(ALERT_STATE)
+
+
+ALERT_STATE = "CREATE TABLE IF NOT EXISTS alert_state (rule TEXT PRIMARY KEY, state TEXT NOT NULL)"
+
+
 def backfill_report_facts(db: sqlite3.Connection) -> None:
     """The report's columns of every stored message, from its snapshot, then from its events."""
     last = 0
@@ -219,6 +227,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     4: _v4,
     5: _v5,
     6: _v6,
+    7: _v7,
 }
 
 
