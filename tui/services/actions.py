@@ -80,13 +80,15 @@ class Plan:
         more = f", plus {self.unpriced} without a stored price" if self.unpriced else ""
         return f"about {self.cost:.4f} billed again{more}"
 
-    def question(self) -> str:
-        """The confirmation: 'Resend 12 messages (blocked)? about 0.5400 billed again'."""
+    def question(self, *, every: bool = False) -> str:
+        """The confirmation: 'Resend all 12 blocked? 12 messages, about 0.5400 billed again'."""
         n = len(self.eligible)
-        words = sorted({fold_status(c.provider_status or c.status) for c in self.eligible})
-        kinds = f" ({', '.join(words)})" if words else ""
+        kinds = "/".join(
+            sorted({fold_status(c.provider_status or c.status) for c in self.eligible})
+        )
         noun = "message" if n == 1 else "messages"
-        return f"{self.action.capitalize()} {n} {noun}{kinds}? {self.cost_words()}"
+        what = f"all {n} {kinds}" if every else f"{n} {kinds} {noun}"
+        return f"{self.action.capitalize()} {what}? {n} {noun}, {self.cost_words()}"
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,7 @@ async def execute(
     work: Plan,
     *,
     policy: PollPolicy | None = None,
-    on_outcome: Callable[[Outcome], None] | None = None,
+    on_outcome: Callable[[Outcome], object] | None = None,
 ) -> list[Outcome]:
     """Act on every eligible message, one after the other within the provider's budget."""
     policy = policy or PollPolicy()
