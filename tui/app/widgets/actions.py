@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.message import Message
 from textual.widget import Widget
+from textual.worker import Worker
 
+from tui.app.failures import worker_failure
 from tui.app.toasts import part, toast_text
 from tui.store import ListFilter, Store
 
@@ -47,6 +49,11 @@ class MessageActions(Widget):
         self.store = store
         self.monitor = monitor  # the screen's (started on first use)
         self.running = False  # one batch at a time: a second key waits for the first
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        failure = worker_failure(event, self.WORKER_LABELS)
+        if failure is not None:
+            self.post_message(failure)  # told as "Resend/cancel failed: …"
 
     def ask(self, action: Action, selected: str | None, view: ListFilter | None) -> None:
         """Plan `action` for the selected message (`view` None) or for every one in `view`."""
