@@ -189,3 +189,9 @@ def test_campaign_and_status_select_the_blocked_ones(run_cli, world, sim) -> Non
     assert sorted(o["id"] for o in report["messages"]) == sorted(m.id for m in blocked)
     assert all(world.messages[m.id].attempts for m in blocked)
     assert world.messages[fine.id].attempts == []
+
+
+def test_an_id_no_provider_knows_exits_3(run_cli, sim) -> None:
+    code, out, err = run_cli("cancel", "00000000-0000-4000-8000-000000000000", "--yes")
+    assert code == 3 and "was not found" in err
+    assert posts(sim, 200) == 0  # only the lookups, answered 404

@@ -98,9 +98,7 @@ async def _run(args: argparse.Namespace, settings: Settings, store: Store, actio
 
 
 def _all_missing(work: Plan) -> bool:
-    return bool(work.skipped) and all(
-        "has no message" in why or why == "not in history" for _, why in work.skipped
-    )
+    return bool(work.missing) and len(work.missing) == len(work.skipped)
 
 
 def _nothing(action: Action, work: Plan) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from tui.errors import ConfigError, SendwatchError
+from tui.errors import ConfigError, NotFoundError, SendwatchError
 from tui.ids import MessageRef, parse_ref
 from tui.model import Provider, fold_status
 from tui.polling.policy import PollPolicy
@@ -70,6 +70,7 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     cost: float | None = None
     unpriced: int = 0  # eligible messages with no stored price
+    missing: list[str] = field(default_factory=list)  # IDs no provider knows
 
     def cost_words(self) -> str:
         """'about 0.5400 billed again' / 'cost unknown' (the providers state no currency)."""
@@ -167,9 +168,10 @@ async def plan(
                 )
             )
         candidates = [known[r.id] for r in refs if r.id in known]
-        result.skipped += [
-            (r.id, "not in history") for r in refs if r.id not in known and not _said(result, r.id)
-        ]
+        unseen = [r.id for r in refs if r.id not in known and not _said(result, r.id)]
+        result.skipped += [(mid, "not in history") for mid in unseen]
+        result.missing += unseen
+
     else:
         if not (selection.campaign or selection.status or selection.view):
             raise ConfigError("say which messages: IDs, or --campaign NAME and/or --status WORD")
@@ -203,6 +205,8 @@ async def _look_up(
             msg = await providers.fetch(ref)
         except SendwatchError as exc:
             into.skipped.append((ref.id, str(exc)))
+            if isinstance(exc, NotFoundError):
+                into.missing.append(ref.id)
             continue
         await asyncio.to_thread(record_lookup, store, policy, msg, time.time())
 
