@@ -195,3 +195,16 @@ def test_an_id_no_provider_knows_exits_3(run_cli, sim) -> None:
     code, out, err = run_cli("cancel", "00000000-0000-4000-8000-000000000000", "--yes")
     assert code == 3 and "was not found" in err
     assert posts(sim, 200) == 0  # only the lookups, answered 404
+
+
+def test_a_rejected_key_exits_4_and_stops_the_batch(run_cli, world, sim, monkeypatch) -> None:
+    first, second = delivered(world), delivered(world)
+    assert run_cli("get", first.id)[0] == 0 and run_cli("get", second.id)[0] == 0
+    monkeypatch.setenv("SENT_DM_API_KEY", "11111111-1111-4111-8111-111111111111")
+    code, out, err = run_cli("resend", first.id, second.id, "--yes", "--json")
+    assert code == 4, err
+    results = [o["result"] for o in json.loads(out)["messages"]]
+    assert results == ["failed", "skipped"]
+    assert posts(sim, 401) == 1 and posts(sim, 202) == 0
+    code, out, err = run_cli("resend", "00000000-0000-4000-8000-000000000000", "--yes")
+    assert code == 4 and "SENT_DM_API_KEY" in err  # the lookup's rejection, not "nothing to do"

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from tui.errors import ConfigError, NotFoundError, SendwatchError
+from tui.errors import AuthError, ConfigError, NotFoundError, SendwatchError
 from tui.ids import MessageRef, parse_ref
 from tui.model import Provider, fold_status
 from tui.polling.policy import PollPolicy
@@ -203,6 +203,8 @@ async def _look_up(
     for ref in refs:
         try:
             msg = await providers.fetch(ref)
+        except AuthError:
+            raise  # every other lookup and the action itself would fail the same way: exit 4
         except SendwatchError as exc:
             into.skipped.append((ref.id, str(exc)))
             if isinstance(exc, NotFoundError):
@@ -223,8 +225,15 @@ async def execute(
     policy = policy or PollPolicy()
     client = providers.client(Provider.SENTDM)
     outcomes: list[Outcome] = []
+    stop: Outcome | None = None  # a rejected key fails every request after it: stop there
     for c in work.eligible:
-        outcome = await _act(store, providers, client, work.action, c, policy)
+        if stop is not None:
+            outcome = Outcome(
+                c.id, "skipped", c.status, f"not tried: {stop.detail}", stop.exit_code
+            )
+        else:
+            outcome = await _act(store, providers, client, work.action, c, policy)
+            stop = outcome if outcome.exit_code == AuthError.exit_code else None
         outcomes.append(outcome)
         if on_outcome is not None:
             on_outcome(outcome)
