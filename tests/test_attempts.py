@@ -164,3 +164,25 @@ async def test_sendo_never_starts_an_attempt(open_store) -> None:
     )
     applied = apply_push(store, POLICY, push, NOW)
     assert applied.stale and store.get(base.id).message.attempt == 1
+
+
+async def test_a_resent_message_created_long_ago_keeps_being_polled(
+    open_store, client, world
+) -> None:
+    """The policy ages a message from its creation (the simulator's is months ago): an attempt
+    that starts now must still be polled until it is final."""
+    import time
+
+    from tui.polling.record import record_lookup
+
+    store = open_store()
+    m = delivered(world)
+    now = time.time()
+    assert record_lookup(store, POLICY, await client.fetch(m.id), now).next_poll is None
+    world.plan_resend(m.id, "DELIVERED")
+    store.record_resend(await actions.resend(client, m.id), 1, next_poll=now, fetched_at=now)
+    again = record_lookup(store, POLICY, await client.fetch(m.id), now + 1)  # still QUEUED
+    assert again.current is Status.QUEUED and again.next_poll is not None
+    world.advance(60)
+    final = record_lookup(store, POLICY, await client.fetch(m.id), now + 2)
+    assert final.current is Status.DELIVERED and final.next_poll is None

@@ -102,3 +102,19 @@ async def test_read_only_greys_out_resend_and_cancel_with_zero_requests(
 def test_the_help_screen_lists_the_keys() -> None:
     keys = dict(KEYS)
     assert "resend" in keys["e / E"] and "cancel" in keys["u / U"]
+
+
+async def test_cancel_the_selected_scheduled_row(settings, world, sim) -> None:
+    m = world.add_message(Provider.SENTDM, [(0, "SCHEDULED"), (600, "QUEUED")], created=0)
+    app = make_app(settings)
+    app.store.track([MessageRef(m.id, Provider.SENTDM)])
+    async with app.run_test(size=(120, 30), notifications=True) as pilot:
+        listed = await listed_ready(pilot)
+        await wait_for(pilot, lambda: status_of(app, m.id) == "scheduled", BOUND)
+        await wait_for(pilot, lambda: listed.selected_id == m.id, BOUND)
+        await pilot.press("u")
+        await wait_for(pilot, lambda: bool(question(app)), BOUND)
+        assert question(app) == "Cancel 1 scheduled message? 1 message, cancelling is free"
+        await pilot.press("y")
+        await wait_for(pilot, lambda: status_of(app, m.id) == "cancelled", BOUND)
+        await wait_for(pilot, lambda: any("Cancelled 1 of 1" in t for t in toasts(app)), BOUND)
