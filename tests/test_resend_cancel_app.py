@@ -27,6 +27,12 @@ def status_of(app, message_id: str) -> str | None:
     return row.provider_status.lower() if row is not None and row.provider_status else None
 
 
+def shown_row(listed, message_id: str) -> str:
+    """The list's line for this message as drawn (empty when it is not on screen)."""
+    drawn = [listed.render_line(y).text for y in range(listed.size.height)]
+    return next((line for line in drawn if message_id[:8] in line), "")
+
+
 def question(app) -> str:
     return app.screen.question if isinstance(app.screen, ConfirmScreen) else ""
 
@@ -47,10 +53,12 @@ async def test_resend_the_selected_blocked_row_then_it_is_polled_to_final(
         assert question(app).startswith("Resend 1 blocked message? 1 message, ")
         await pilot.press("y")
         await wait_for(pilot, lambda: status_of(app, m.id) == "queued", BOUND)
+        await wait_for(pilot, lambda: "queued" in shown_row(listed, m.id), BOUND)  # on screen
         await wait_for(pilot, lambda: any("Resent 1 of 1" in t for t in toasts(app)), BOUND)
         assert app.store.get(m.id).message.attempt == 2
         world.advance(60)
         await wait_for(pilot, lambda: status_of(app, m.id) == "delivered", BOUND)
+        await wait_for(pilot, lambda: "✓ delivered" in shown_row(listed, m.id), BOUND)
         await wait_for(pilot, lambda: "Attempt 2 · resent" in detail_text(app), BOUND)
         assert "Attempt 1 · sent" in detail_text(app) and "attempt 2" in detail_text(app)
 
