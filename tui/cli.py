@@ -23,6 +23,8 @@ EPILOG = """commands:
   get ID        look one message up (ID, sentdm:ID or sendo:ID)
   watch FILE|-  open the dashboard tracking the IDs in FILE (or stdin)
   send          send a message (or a template) and track it; --watch opens the dashboard on it
+  resend ID...  Sent.dm: resend finished messages (same ID, new attempt, billed again); or --campaign/--status
+  cancel ID...  Sent.dm: cancel scheduled messages; or --campaign/--status
   listen        receive status by webhook into history (Sent.dm signed, Sendo token)
   poll          the poller (and --listen receiver) without a screen, for a server; one poller per account
   wait          wait until messages (IDs or --campaign) are final; exit by outcome (for scripts and CI)
@@ -33,7 +35,8 @@ EPILOG = """commands:
   config        path | init | check
   simulate      run the provider simulator on 127.0.0.1
 
-exit codes: 0 ok, 1 (wait) all final but a threshold missed, 2 usage / invalid ID / bad config /
+exit codes: 0 ok, 1 (wait) all final but a threshold missed / (resend, cancel) the provider refused
+some, 2 usage / invalid ID / bad config /
 read-only mode, 3 not found, 4 auth or permission, 5 network, provider or store failure after
 retries, 6 (wait) the timeout passed"""
 
@@ -208,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--metrics", metavar="[HOST:]PORT", help="serve GET /metrics (Prometheus) there"
     )
 
+    from tui.commands import act as act_cmd
     from tui.commands import report as report_cmd
     from tui.commands import serve as serve_cmd
     from tui.commands import wait as wait_cmd
@@ -217,6 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_cmd.add_parser(sub, common)
     serve_cmd.add_parser(sub, common)
     webhooks_cmd.add_parser(sub, common)
+    act_cmd.add_parser(sub, common)
 
     export = sub.add_parser("export", help="write tracked messages as CSV or JSON", parents=common)
     export.add_argument("--campaign", help="only this campaign")
@@ -353,6 +358,10 @@ def main(argv: list[str] | None = None) -> int:
         from tui.commands import wait
 
         return wait.run(args, settings)
+    if args.command in ("resend", "cancel"):
+        from tui.commands import act
+
+        return act.run(args, settings)
     if args.command == "report":
         from tui.commands import report
 

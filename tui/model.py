@@ -7,7 +7,7 @@ third provider would only need a new mapping, not new screens.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -145,6 +145,8 @@ class Event:
     source: EventSource = EventSource.PROVIDER
     reason_code: str | None = None  # Sent.dm: on FAILED/BLOCKED/FILTERED events
     reason: str | None = None
+    #: which delivery attempt of the message it belongs to (a Sent.dm resend starts another)
+    attempt: int = 1
 
     def key(self) -> tuple[str, str, float]:
         """Identity used to deduplicate events across polls."""
@@ -189,9 +191,35 @@ class Message:
     error: MessageError | None = None
     events: tuple[Event, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
+    #: the current delivery attempt (1, or more after resends: the same ID re-queued)
+    attempt: int = 1
 
     def last_event_time(self) -> datetime | None:
         """The newest time the provider said anything about this message."""
         times = [t for t in (self.updated_at, self.sent_at, self.created_at) if t]
         times += [e.timestamp for e in self.events if e.source is EventSource.PROVIDER]
         return max(times) if times else None
+
+
+#: provider words that open a new attempt when they follow a finished status (a Sent.dm resend
+#: re-queues the same ID: DELIVERED/FAILED/BLOCKED/READ -> QUEUED)
+ATTEMPT_OPENERS = frozenset({"queued", "accepted"})
+
+
+def opens_attempt(before: Status, event: Event) -> bool:
+    """True when `event` starts a new attempt after a message that had reached `before`."""
+    finished = before is not Status.UNKNOWN and not before.is_pending
+    return finished and fold_status(event.provider_status) in ATTEMPT_OPENERS
+
+
+def label_attempts(events: tuple[Event, ...] | list[Event]) -> tuple[Event, ...]:
+    """The events (time order) numbered by attempt: each re-queue after a finished status counts one."""
+    labelled: list[Event] = []
+    attempt, last = 1, Status.UNKNOWN
+    for event in sorted(events, key=lambda e: e.timestamp):
+        if labelled and opens_attempt(last, event):
+            attempt += 1
+        labelled.append(replace(event, attempt=attempt) if event.attempt != attempt else event)
+        if event.status is not Status.UNKNOWN:
+            last = event.status
+    return tuple(labelled)

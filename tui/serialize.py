@@ -22,6 +22,7 @@ def event_to_dict(event: Event | TimelineEntry) -> dict[str, Any]:
         "source": event.source.value,
         "reason_code": event.reason_code,
         "reason": event.reason,
+        "attempt": event.attempt,
     }
     if isinstance(event, TimelineEntry):
         out["observed_at"] = to_iso(event.observed_at)
@@ -75,6 +76,7 @@ def message_to_dict(
         }
         if msg.error
         else None,
+        "attempt": msg.attempt,
         "events": [event_to_dict(e) for e in msg.events] if store else events_to_dicts(msg.events),
         "fetched_at": to_iso(fetched_at),
     }
@@ -101,6 +103,7 @@ def event_from_dict(data: Any) -> Event | None:
         source,
         reason_code=as_str(data.get("reason_code"), 200) or None,
         reason=as_str(data.get("reason"), 2000) or None,
+        attempt=max(1, as_int(data.get("attempt")) or 1),
     )
 
 
@@ -151,4 +154,5 @@ def message_from_dict(data: Any) -> Message:
         else None,
         events=events,
         raw=as_dict(data.get("raw")),
+        attempt=max(1, as_int(data.get("attempt")) or 1),
     )

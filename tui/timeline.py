@@ -31,6 +31,7 @@ class TimelineEntry:
     reason: str | None = None
     observed_at: datetime | None = None  # first poll that showed this status
     pushed_at: datetime | None = None  # first webhook that announced it
+    attempt: int = 1  # the delivery attempt it belongs to (a Sent.dm resend starts another)
 
     @property
     def seen_after(self) -> float | None:
@@ -46,11 +47,12 @@ def merge_events(events: list[Event] | tuple[Event, ...]) -> list[TimelineEntry]
 
     Events are grouped by the provider's word for the status (case-insensitive); within a group
     the provider's own event wins, then the webhook's, then the observation. A status reached
-    twice (a recheck that saw it again much later) is still one row: the first time it was reached.
+    twice (a recheck that saw it again much later) is still one row: the first time it was reached;
+    a status reached again in a later attempt (after a resend) is a row of that attempt.
     """
-    groups: dict[str, list[Event]] = {}
+    groups: dict[tuple[int, str], list[Event]] = {}
     for event in sorted(events, key=lambda e: e.timestamp):
-        groups.setdefault(fold_status(event.provider_status), []).append(event)
+        groups.setdefault((event.attempt, fold_status(event.provider_status)), []).append(event)
     entries: list[TimelineEntry] = []
     for group in groups.values():
         best = min(group, key=lambda e: (_PRIORITY[e.source], e.timestamp))
@@ -67,6 +69,15 @@ def merge_events(events: list[Event] | tuple[Event, ...]) -> list[TimelineEntry]
             reason=best.reason or (reasons.reason if reasons else None),
             observed_at=min(observed) if observed else None,
             pushed_at=min(pushed) if pushed else None,
+            attempt=best.attempt,
         )
         entries.append(entry)
-    return sorted(entries, key=lambda e: e.timestamp)
+    return sorted(entries, key=lambda e: (e.attempt, e.timestamp))
+
+
+def by_attempt(entries: list[TimelineEntry]) -> list[tuple[int, list[TimelineEntry]]]:
+    """The merged timeline split into its attempts, oldest first: [(attempt, entries)]."""
+    groups: dict[int, list[TimelineEntry]] = {}
+    for entry in entries:
+        groups.setdefault(entry.attempt, []).append(entry)
+    return sorted(groups.items())

@@ -59,6 +59,27 @@ def palette_commands(screen: DashboardScreen) -> Iterable[SystemCommand]:
             "Send with a provider (sandbox by default) and watch it arrive (m)",
             screen.action_send_message,
         )
+    if not screen.guard.on:
+        yield SystemCommand(
+            "Resend selected",
+            "Sent.dm: resend the selected message, the same ID as a new billed attempt (e)",
+            lambda: screen.action_act("resend"),
+        )
+        yield SystemCommand(
+            "Resend all in view",
+            "Sent.dm: resend every delivered, failed, blocked or read message shown (E, asks first)",
+            lambda: screen.action_act("resend", True),
+        )
+        yield SystemCommand(
+            "Cancel selected scheduled send",
+            "Sent.dm: call off the selected scheduled message (u)",
+            lambda: screen.action_act("cancel"),
+        )
+        yield SystemCommand(
+            "Cancel all scheduled in view",
+            "Sent.dm: call off every scheduled message shown (U, asks first)",
+            lambda: screen.action_act("cancel", True),
+        )
     yield SystemCommand(
         "Export CSV",
         "Write the messages in the current view to a CSV file",

@@ -1,5 +1,6 @@
 """Read-only mode in the dashboard (`--read-only`, SENDWATCH_READ_ONLY=1, `[ui] read_only`): the
-actions that change a provider or the history are shown greyed out and refused, saying why."""
+actions that change a provider or the history (send, resend, cancel, forget, clear) are shown
+greyed out and refused, saying why."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from tui.app.toasts import toast_text
 from tui.config import Settings
 
 #: the dashboard's actions read-only mode turns off
-ACTIONS = frozenset({"send_message", "forget", "clear_history"})
+ACTIONS = frozenset({"send_message", "forget", "clear_history", "act"})
 
 
 class ReadOnlyGuard:
@@ -24,7 +25,7 @@ class ReadOnlyGuard:
     def announce(self, notify: Callable[..., Any]) -> None:
         """Say at start that it is on (nothing when it is off)."""
         if self.on:
-            text = "Read-only mode is on ({}): sending, forgetting and clearing history are off."
+            text = "Read-only mode is on ({}): sending, resending, cancelling, forgetting and clearing history are off."
             notify(toast_text(text, self.source), timeout=10)
 
     def refuse(self, notify: Callable[..., Any], what: str) -> bool:

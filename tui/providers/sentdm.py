@@ -20,6 +20,7 @@ from tui.model import (
     MessageError,
     Provider,
     fold_status,
+    label_attempts,
     normalize_status,
 )
 from tui.providers.base import ProviderClient
@@ -39,7 +40,8 @@ _CODED = re.compile(r"^\s*([A-Z]+_\d{3})\s*[:\-–]\s*(.+)$", re.DOTALL)  # an o
 
 
 def parse_events(items: Any) -> tuple[Event, ...]:
-    """Events or activities; malformed entries are skipped, the rest kept in time order."""
+    """Events or activities; malformed entries are skipped, the rest kept in time order and
+    numbered by attempt (a resend appends a new QUEUED after a finished status)."""
     events: list[Event] = []
     for item in as_list(items):
         item = as_dict(item)
@@ -58,7 +60,7 @@ def parse_events(items: Any) -> tuple[Event, ...]:
                 reason=as_str(item.get("reason"), 2000) or None,
             )
         )
-    return tuple(sorted(events, key=lambda e: e.timestamp))
+    return label_attempts(events)
 
 
 def failure_reason(

@@ -1,7 +1,7 @@
 """The store's contract: what every caller types against.
 
-`Store` is the shared queries (the Writes, Queries, ReportQueries, Scheduling, SeenWebhooks and
-AlertStates mixins, written once in the SQL both databases speak) plus what callers ask of the history as a
+`Store` is the shared queries (the Writes, Queries, ReportQueries, Scheduling, SeenWebhooks,
+Attempts, AlertStates mixins, written once in the SQL both databases speak) plus what callers ask of the history as a
 whole: the change feed, the polling lease, closing. `SQLiteStore` (sqlite.py) and `PostgresStore` (postgres.py) implement it as
 siblings; neither inherits the other. Every database failure leaves a store as a `StoreError`.
 """
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from tui.store.alert_state import AlertStates
+from tui.store.attempts import Attempts
 from tui.store.changes import ChangeSignal
 from tui.store.queries import Queries
 from tui.store.report_queries import ReportQueries
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from tui.store.lease import Lease
 
 
-class Store(Writes, Queries, ReportQueries, Scheduling, SeenWebhooks, AlertStates):
+class Store(Writes, Queries, ReportQueries, Scheduling, SeenWebhooks, Attempts, AlertStates):
     """The history: every message looked up or watched, its events, and what instances observed."""
 
     def __init__(self) -> None:

@@ -135,11 +135,11 @@ class Queries(Backend):
         for start in range(0, len(ids), 900):
             part = ids[start : start + 900]
             rows = self._read(
-                f"SELECT message_id, source, status, provider_status, ts, description, reason_code, reason FROM events "
+                f"SELECT message_id, source, status, provider_status, ts, description, reason_code, reason, attempt FROM events "
                 f"WHERE message_id IN ({','.join('?' * len(part))}) ORDER BY ts, {self.dialect.event_order}",
                 part,
             )
-            for mid, src, st, ps, ts, desc, code, reason in rows:
+            for mid, src, st, ps, ts, desc, code, reason, attempt in rows:
                 out.setdefault(mid, []).append(
                     Event(
                         Status(st) if st in Status._value2member_map_ else Status.UNKNOWN,
@@ -151,6 +151,7 @@ class Queries(Backend):
                         else EventSource.PROVIDER,
                         reason_code=code,
                         reason=reason,
+                        attempt=attempt or 1,
                     )
                 )
         return out
@@ -158,12 +159,15 @@ class Queries(Backend):
     def get(self, message_id: str) -> Stored | None:
         """The full cached message with every event (provider and observed), oldest first."""
         rows = self._read(
-            "SELECT snapshot, raw, first_seen, last_polled, next_poll, poll_errors, last_error FROM messages WHERE id = ?",
+            "SELECT snapshot, raw, first_seen, last_polled, next_poll, poll_errors, last_error, attempt "
+            "FROM messages WHERE id = ?",
             (message_id,),
         )
         if not rows or rows[0][0] is None:
             return None
-        snapshot, raw, first_seen, last_polled, next_poll, poll_errors, last_error = rows[0]
+        snapshot, raw, first_seen, last_polled, next_poll, poll_errors, last_error, attempt = rows[
+            0
+        ]
         try:
             data = json.loads(snapshot)
             data["raw"] = json.loads(raw) if raw else {}
@@ -179,7 +183,7 @@ class Queries(Backend):
         ]
         fetched = datetime.fromtimestamp(last_polled, tz=UTC) if last_polled else None
         return Stored(
-            replace(msg, events=tuple(events)),
+            replace(msg, events=tuple(events), attempt=attempt or 1),
             fetched,
             first_seen,
             last_polled,

@@ -17,6 +17,7 @@ from typing import Any
 from tui.ids import MessageRef
 from tui.model import Event, EventSource, Message, MessageError, Provider, Status
 from tui.serialize import message_to_dict
+from tui.store.attempts import keep_current, open_attempts, resumed_poll, settle
 from tui.store.backend import Backend, Tx
 from tui.store.facts import REFRESH_FROM_EVENTS, snapshot_facts
 from tui.store.rows import FetchOutcome, NextPoll
@@ -138,10 +139,16 @@ class Writes(Backend):
             return [self._record(tx, msg, when, at) for msg, when, at in answers]
 
     def _record(
-        self, tx: Tx, msg: Message, next_poll: float | None | NextPoll, fetched_at: float
+        self,
+        tx: Tx,
+        msg: Message,
+        next_poll: float | None | NextPoll,
+        fetched_at: float,
+        *,
+        fresh: bool = False,
     ) -> FetchOutcome:
         prev = tx.execute(
-            "SELECT status, provider_status, snapshot, last_changed, first_seen FROM messages WHERE id = ?",
+            "SELECT status, provider_status, snapshot, last_changed, first_seen, attempt FROM messages WHERE id = ?",
             (msg.id,),
         ).fetchone()
         old_snapshot = _loads(prev[2]) if prev and prev[2] else None
@@ -150,10 +157,19 @@ class Writes(Backend):
             if old_snapshot is not None and prev[0] in Status._value2member_map_
             else None
         )
-        if previous is not None and _moves_backwards(previous, msg.status):
+        stored_attempt = int(prev[5]) if prev and prev[5] else 1
+        settled = settle(tx, msg, stored_attempt, previous)
+        msg = replace(msg, events=settled.events, attempt=settled.attempt)
+        if (
+            previous is not None
+            and not (fresh or settled.fresh)
+            and (settled.stale or _moves_backwards(previous, msg.status))
+        ):
             msg = replace(
                 msg, status=previous, provider_status=prev[1], error=_error_of(old_snapshot)
             )
+        if prev is not None and settled.attempt > stored_attempt:
+            open_attempts(tx, msg.id, stored_attempt, settled.attempt, msg.events, fetched_at)
         snapshot = message_to_dict(msg, datetime.fromtimestamp(fetched_at, tz=UTC), store=True)
         status_changed = old_snapshot is None or prev[1] != msg.provider_status
         if old_snapshot is not None:
@@ -162,6 +178,8 @@ class Writes(Backend):
         last_changed = fetched_at if status_changed else (prev[3] if prev else fetched_at)
         first_seen = prev[4] if prev else fetched_at
         when = next_poll(last_changed, first_seen) if callable(next_poll) else next_poll
+        if when is None and callable(next_poll) and settled.attempt > 1:
+            when = resumed_poll(msg.status, fetched_at, last_changed)
         rev = self._rev(tx)
         if changed:
             tx.execute(
@@ -194,6 +212,9 @@ class Writes(Backend):
                 "WHERE id = ?",
                 (fetched_at, when, rev, msg.id),
             )
+        if prev is None and settled.attempt > 1:  # first seen after resends made elsewhere
+            tx.execute("UPDATE messages SET attempt = ? WHERE id = ?", (settled.attempt, msg.id))
+        keep_current(tx, msg.id, settled.attempt, msg)
         added = self._insert_events(tx, msg.id, msg.events)
         if changed or added:
             tx.execute(_REFRESH_ONE, (msg.id,))
@@ -204,13 +225,27 @@ class Writes(Backend):
                 if old_snapshot is None
                 else f"seen changing from {prev[1]} to {msg.provider_status}"
             )
-            observed = Event(msg.status, msg.provider_status, at, words, EventSource.OBSERVED)
+            observed = Event(
+                msg.status,
+                msg.provider_status,
+                at,
+                words,
+                EventSource.OBSERVED,
+                attempt=settled.attempt,
+            )
             self._insert_events(tx, msg.id, (observed,))
         return FetchOutcome(changed=changed, previous=previous, current=msg.status, next_poll=when)
 
     def add_events(self, message_id: str, events: Iterable[Event]) -> int:
-        """Merge extra provider events (e.g. Sent.dm activities); returns how many were new."""
+        """Merge extra provider events (e.g. Sent.dm activities, numbered by attempt) or a pushed
+        one (the current attempt's); returns how many were new."""
         with self.transaction() as tx:
+            row = tx.execute("SELECT attempt FROM messages WHERE id = ?", (message_id,)).fetchone()
+            current = int(row[0]) if row and row[0] else 1
+            events = [
+                e if e.source is EventSource.PROVIDER else replace(e, attempt=current)
+                for e in events
+            ]
             added = self._insert_events(tx, message_id, events)
             if added:  # the timeline changed: other instances re-read the message
                 tx.execute("UPDATE messages SET rev = ? WHERE id = ?", (self._rev(tx), message_id))
@@ -220,8 +255,8 @@ class Writes(Backend):
     @staticmethod
     def _insert_events(tx: Tx, message_id: str, events: Iterable[Event]) -> int:
         return tx.executemany(
-            "INSERT INTO events(message_id, source, status, provider_status, ts, description, reason_code, reason) "
-            "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+            "INSERT INTO events(message_id, source, status, provider_status, ts, description, reason_code, reason, attempt) "
+            "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
             [
                 (
                     message_id,
@@ -232,6 +267,7 @@ class Writes(Backend):
                     e.description,
                     e.reason_code,
                     e.reason,
+                    e.attempt,
                 )
                 for e in events
             ],
@@ -256,6 +292,25 @@ class Writes(Backend):
                 (key, provider.value, now, campaign, ",".join(r.id for r in refs)),
             )
         return added
+
+    def record_resend(
+        self,
+        msg: Message,
+        attempt_before: int,
+        *,
+        next_poll: float,
+        fetched_at: float | None = None,
+    ) -> FetchOutcome:
+        """A resend sendwatch made was accepted: attempt `attempt_before + 1` starts now (unless an
+        answer already showed it), and `msg`, the message as it stands now, is its first answer:
+        QUEUED again and due at `next_poll` (polling resumed), whatever the old attempt reached."""
+        fetched_at = _now() if fetched_at is None else fetched_at
+        with self.transaction(lock=msg.id) as tx:
+            row = tx.execute("SELECT attempt FROM messages WHERE id = ?", (msg.id,)).fetchone()
+            stored = int(row[0]) if row and row[0] else 1
+            if row is not None and stored == attempt_before:
+                open_attempts(tx, msg.id, stored, stored + 1, msg.events, fetched_at)
+            return self._record(tx, msg, next_poll, fetched_at, fresh=True)
 
     def cover_by_push(self, message_id: str, until: float) -> None:
         """A webhook brought this status: leave the message to its webhooks (no poll before `until`)."""

@@ -11,7 +11,8 @@ never be overwritten by a merge made from a stale read:
 - A message the store already has is updated with the pushed status, keeping everything the push
   does not carry (recipient, body, the REST payload), and re-scheduled by the poll policy.
 - A push older than what is stored (DELIVERED arrived, then a late SENT) only adds its event to the
-  timeline: a status never moves backwards.
+  timeline: a status never moves backwards within an attempt. A Sent.dm re-queue (QUEUED) of a
+  finished message after its attempt's last event starts a new attempt (a resend made elsewhere).
 - A message the store does not know yet (a webhook can arrive before GET can read it) is stored
   from the payload and made due for a poll now, so the poller fetches its details within budget.
 If the write fails, nothing of it (the claim included) is kept, so the provider's retry applies it.
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 
 from tui.errors import StoreError
-from tui.model import Message, MessageError, Provider, Status
+from tui.model import Message, MessageError, Provider, Status, opens_attempt
 from tui.polling.policy import PollPolicy
 from tui.polling.record import record_lookup
 from tui.store import FetchOutcome, Store
@@ -130,10 +131,15 @@ def _apply(store: Store, policy: PollPolicy, push: Push, now: float) -> Applied:
         outcome = store.record_fetch(msg, next_poll=now, fetched_at=now)
         return Applied(msg.id, msg.provider, True, False, outcome.current, outcome)
     known = stored.message
-    if msg.status.rank < known.status.rank:
+    reopens = msg.provider is Provider.SENTDM and any(
+        opens_attempt(known.status, e) for e in msg.events
+    )
+    if msg.status.rank < known.status.rank and not reopens:
         store.add_events(msg.id, msg.events)
         return Applied(msg.id, msg.provider, False, True, known.status)
     outcome = record_lookup(store, policy, merge(known, msg), now)
+    if reopens and outcome.current is not msg.status:  # an old re-queue, not a new attempt
+        return Applied(msg.id, msg.provider, False, True, outcome.current, outcome)
     if (
         outcome.next_poll is not None
     ):  # not final: its webhooks will tell; poll only as a safety net

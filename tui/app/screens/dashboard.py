@@ -11,17 +11,18 @@ from typing import TYPE_CHECKING
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import Worker
 
 from tui.app.failures import worker_failure
+from tui.app.keys import DASHBOARD_KEYS
 from tui.app.list_model import read_ahead
 from tui.app.options import DashboardOptions
 from tui.app.read_only import ReadOnlyGuard
 from tui.app.toasts import part, toast_text
+from tui.app.widgets.actions import REFUSED_WORDS, MessageActions
 from tui.app.widgets.detail_pane import DetailPane
 from tui.app.widgets.find_bar import FindBar
 from tui.app.widgets.message_list import MessageList
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # loaded once the first frame is on screen (start-up is measu
     from tui.app.widgets.history import History
     from tui.app.widgets.live import LiveMonitor
     from tui.app.widgets.summary import CampaignSummary
+    from tui.providers.actions import Action
     from tui.services.monitor import Monitor
 
 #: a lookup still unanswered after this long is kept as waiting and left to the poller
@@ -45,20 +47,7 @@ LOOKING_UP = "Looking up"
 
 
 class DashboardScreen(Screen[None]):
-    BINDINGS = [  # ids are what `[keys]` in the config remaps
-        Binding("slash", "find", "Find", id="find"),
-        Binding("r", "refresh", "Refresh", id="refresh"),
-        Binding("R", "refresh_all", "Refresh all", show=False, id="refresh_all"),
-        Binding("v", "toggle_raw", "Raw", id="raw"),
-        Binding("c", "copy_id", "Copy ID", id="copy_id"),
-        Binding("C", "copy_json", "Copy JSON", show=False, id="copy_json"),
-        Binding("s", "toggle_summary", "Summary", id="summary"),
-        Binding("i", "import_ids", "Import", show=False, id="import"),
-        Binding("m", "send_message", "Send", show=False, id="send"),
-        Binding("o", "toggle_sort", "Sort", show=False, id="sort"),
-        Binding("x", "forget", "Forget", show=False, id="forget"),
-        Binding("escape", "back", "Back", show=False),
-    ]
+    BINDINGS = DASHBOARD_KEYS  # ids are what `[keys]` in the config remaps
     WORKER_LABELS = {"lookup": "Lookup"}
 
     def __init__(self, settings: Settings, store: Store, options: DashboardOptions) -> None:
@@ -90,6 +79,7 @@ class DashboardScreen(Screen[None]):
                 ahead = self._first_view
                 yield MessageList(self.store, first, clock=clock, first_view=ahead, id="messages")
             yield DetailPane(self.store, clock=clock, id="detail")
+        yield MessageActions(self.store, lambda: self.monitor, id="actions")
         yield Footer()
 
     @property
@@ -296,6 +286,15 @@ class DashboardScreen(Screen[None]):
     def action_forget(self) -> None:
         if not self.guard.refuse(self.notify, "forgetting a message"):
             self.detail.forget()
+
+    def action_act(self, action: Action, every: bool = False) -> None:
+        """e/E resend, u/U cancel (Sent.dm): the selected message / every eligible one in view."""
+        if not self.guard.refuse(self.notify, REFUSED_WORDS[action]):
+            view = self.message_list.model.filter if every else None
+            self.query_one(MessageActions).ask(action, self.message_list.selected_id, view)
+
+    def on_message_actions_acted(self, event: MessageActions.Acted) -> None:
+        self._changed(event.ids)
 
     # -- views --------------------------------------------------------------------------------
     def action_back(self) -> None:

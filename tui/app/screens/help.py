@@ -23,6 +23,8 @@ KEYS = [
     ("m", "send a test message (sandbox by default) and watch it"),
     ("o", "sort: newest first / last changed"),
     ("x", "forget the selected message"),
+    ("e / E", "Sent.dm: resend the selected message / every eligible one in view (billed again)"),
+    ("u / U", "Sent.dm: cancel the selected scheduled message / every scheduled one in view"),
     ("t", "switch theme"),
     ("ctrl+p", "command palette: every action, filters, export"),
     ("?", "this help"),

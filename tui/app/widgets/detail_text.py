@@ -9,6 +9,7 @@ Words, times, gaps and reasons come from `tui.present`, as in `sendwatch get`.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from rich.text import Text
@@ -19,7 +20,7 @@ from tui.model import EventSource, Message, fold_status, status_word
 from tui.reasons import explain, explain_status
 from tui.store import Stored
 from tui.textsafe import safe_text
-from tui.timeline import TimelineEntry, merge_events
+from tui.timeline import TimelineEntry, by_attempt, merge_events
 
 
 def _field(label: str, value: Any) -> Text | None:
@@ -56,6 +57,8 @@ def describe_head(stored: Stored, now: float) -> Text:
     last = msg.last_event_time()
     if present.is_no_receipt(msg.provider, msg.status, last.timestamp() if last else None, now):
         head.append(f"  {present.NO_RECEIPT}", style="yellow")
+    if msg.attempt > 1:
+        head.append(f"  attempt {msg.attempt}", style="bold magenta")
     head.append(f"  {msg.provider.label}", style="bold")
     head.append(
         f"  · polled {present.age(now - stored.last_polled)} ago"
@@ -101,8 +104,29 @@ def describe_answer(stored: Stored) -> list[Text]:
 
 
 def describe_timeline(entries: list[TimelineEntry]) -> list[Text]:
-    """One line per status reached: time, gap since the previous one, word, reason, who saw it."""
+    """One line per status reached: time, gap since the previous one, word, reason, who saw it;
+    grouped under "Attempt 2 · resent 14:02" once a resend made the same ID start over."""
     out = [Text("Timeline", style="bold underline")]
+    groups = by_attempt(entries)
+    for number, group in groups:
+        if len(groups) > 1:
+            out.append(attempt_heading(number, group[0].timestamp))
+        out += _timeline_rows(group)
+    if len(out) == 1:
+        out.append(Text("no events yet", style="dim"))
+    return out
+
+
+def attempt_heading(number: int, started: datetime) -> Text:
+    """`Attempt 2 · resent 14:02`: where an attempt's rows begin."""
+    how = "sent" if number == 1 else "resent"
+    return Text(
+        f"Attempt {number} · {how} {present.clock_time(started)[11:16]}", style="bold magenta"
+    )
+
+
+def _timeline_rows(entries: list[TimelineEntry]) -> list[Text]:
+    out: list[Text] = []
     previous = None
     for entry in entries:
         style = STATUS_STYLE.get(entry.status.value, "")
@@ -126,8 +150,6 @@ def describe_timeline(entries: list[TimelineEntry]) -> list[Text]:
             line.append(f"  ({note})", style="dim italic")
         out.append(one_line(line))
         previous = entry.timestamp
-    if len(out) == 1:
-        out.append(Text("no events yet", style="dim"))
     return out
 
 
