@@ -18,6 +18,9 @@ from tui.store.rows import ListFilter, _and
 _WAITING = "(last_polled IS NULL OR provider IS NULL)"
 _ANSWERED = "last_polled IS NOT NULL AND provider IS NOT NULL"
 _FAILED = "status = 'failed'"
+_FINAL_STATUSES = "'delivered', 'read', 'failed', 'cancelled', 'received'"
+#: floor(v) in the SQL both databases speak (SQLite's CAST truncates, PostgreSQL's rounds)
+_FLOOR = "CAST(v AS BIGINT) - CASE WHEN CAST(v AS BIGINT) > v THEN 1 ELSE 0 END"
 #: Numbers are grouped by "+" and their first nine digits (the longest calling code, three digits,
 #: plus the six national ones `CountryLookup` keys on), so the country is looked up once per group.
 #: A number that does not start that way is its own group, looked up as it is.
@@ -93,6 +96,48 @@ class ReportQueries(Backend):
             f"SELECT delivered_at - created_at FROM messages{_and(where, cond)}", params
         )
         return [float(r[0]) for r in rows]
+
+    def report_started(self, flt: ListFilter) -> float | None:
+        """When the view's first message was created (the provider's time, else when tracked)."""
+        where, params = flt.where(self._text_match)
+        rows = self._read(
+            f"SELECT min(coalesce(created_at, first_seen)) FROM messages{where}", params
+        )
+        return None if not rows or rows[0][0] is None else float(rows[0][0])
+
+    def report_timeline(
+        self, flt: ListFilter, start: float, step: float, buckets: int
+    ) -> tuple[list[int], dict[str, list[int]]]:
+        """How the view went, in `buckets` slices of `step` seconds from `start`: per slice, how many
+        messages were created (the provider's time, else when tracked) and how many ended
+        `delivered` (or read), `failed`, or `ended` otherwise (cancelled, received), at the
+        provider's time of it. Earlier times count in the first slice, later ones in the last."""
+        where, params = flt.where(self._text_match)
+        created = [0] * buckets
+        ended = {kind: [0] * buckets for kind in ("delivered", "failed", "ended")}
+        kind = (
+            "CASE WHEN status IN ('delivered', 'read') THEN 'delivered' "
+            "WHEN status = 'failed' THEN 'failed' ELSE 'ended' END"
+        )
+        when = (
+            "CASE WHEN status IN ('delivered', 'read') THEN coalesce(delivered_at, stage_since) "
+            "ELSE stage_since END"
+        )
+        final = f"{_ANSWERED} AND status IN ({_FINAL_STATUSES}) AND stage_since IS NOT NULL"
+        queries = (
+            ("'created' AS kind, (coalesce(created_at, first_seen) - ?) / ?", where),
+            (f"{kind} AS kind, ({when} - ?) / ?", _and(where, final)),
+        )
+        for columns, condition in queries:
+            rows = self._read(
+                f"SELECT kind, {_FLOOR} AS slice, count(*) FROM "
+                f"(SELECT {columns} AS v FROM messages{condition}) t GROUP BY kind, slice",
+                [start, step, *params],
+            )
+            for name, index, count in rows:
+                series = created if name == "created" else ended[name]
+                series[min(max(int(index), 0), buckets - 1)] += int(count)
+        return created, ended
 
     def report_stalled(
         self, flt: ListFilter, now: float, limits: Mapping[str, float]
