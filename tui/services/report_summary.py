@@ -143,6 +143,15 @@ def cause_line(report: dict[str, Any], esc: Any = None) -> str | None:
     """'Sendo · US · 1350 Rejected by the carrier: 82 % of failures (41). <advice>' or None.
 
     `esc` makes provider text safe for where the line goes (default: one plain, safe line)."""
+    parts = cause_parts(report, esc)
+    if parts is None:
+        return None
+    headline, advice = parts
+    return f"{headline}. {advice}" if advice else headline
+
+
+def cause_parts(report: dict[str, Any], esc: Any = None) -> tuple[str, str | None] | None:
+    """The cause line's two halves: what and how much, and the advice (None when there is none)."""
     cause = report.get("cause")
     if not cause:
         return None
@@ -152,10 +161,8 @@ def cause_line(report: dict[str, Any], esc: Any = None) -> str | None:
     what = " ".join(esc(p) for p in (cause["code"], cause["reason"]) if p)
     if what:
         parts.append(what)
-    line = f"{' · '.join(parts)}: {cause['share'] * 100:.0f} % of failures ({cause['count']})"
-    if cause["advice"]:
-        line += f". {esc(cause['advice'])}"
-    return line
+    headline = f"{' · '.join(parts)}: {cause['share'] * 100:.0f} % of failures ({cause['count']})"
+    return headline, esc(cause["advice"]) if cause["advice"] else None
 
 
 def _provider(name: object, esc: Any) -> str:
