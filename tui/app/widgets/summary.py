@@ -294,8 +294,15 @@ class CampaignSummary(Vertical):
         key = "\n".join(f"{option_id}\t{line.plain}" for line, option_id in lines)
         if self._shown.get(selector) == key:
             return
+        before = self._shown.get(selector, "").split("\n")
         self._shown[selector] = key
         options = self.query_one(selector, OptionList)
+        if [row.partition("\t")[0] for row in before] == [option_id for _, option_id in lines]:
+            # the same rows, other numbers (the usual refresh): new prompts, no rebuild
+            for index, (line, option_id) in enumerate(lines):
+                if before[index] != f"{option_id}\t{line.plain}":
+                    options.replace_option_prompt_at_index(index, line)
+            return
         highlighted = options.highlighted
         options.clear_options()
         options.add_options([Option(line, id=option_id) for line, option_id in lines])
