@@ -79,3 +79,29 @@ def test_the_timeline_on_both_backends(open_store) -> None:
     assert line.delivered == [5] * 60
     assert line.failed == [1] + [2] * 59  # the EXPIRED one at 400 s
     assert line.pending == [4] + [3] * 58 + [4]  # the never-answered one: tracked at the end
+
+
+def test_a_slow_read_pauses_the_next_one(seeded) -> None:  # noqa: F811
+    """A read that took a second (a large history) is not repeated for five seconds, even while
+    the history keeps changing; a fast one is repeated as soon as something changed."""
+    store, now = seeded
+    clock = [100.0]
+    ticks = iter([100.0, 101.0])  # the first read starts at 100 s and ends at 101 s
+
+    def timer() -> float:
+        return next(ticks, clock[0])
+
+    service = SummaryService(store, timer=timer)
+    first = service.pictures(SPRING, now)
+    store.track(
+        [MessageRef("6c0e2f4a-1b2c-4d5e-8f90-a1b2c3d4e5f8", Provider.SENDO)], campaign="spring"
+    )
+    clock[0] = 104.0
+    assert service.pictures(SPRING, now + 4) is first and service.reads == 1
+    clock[0] = 105.5
+    fresh = service.pictures(SPRING, now + 5)
+    assert service.reads == 2 and fresh.report["total"] == first.report["total"] + 1
+    store.track(
+        [MessageRef("6c0e2f4a-1b2c-4d5e-8f90-a1b2c3d4e5f9", Provider.SENDO)], campaign="spring"
+    )
+    assert service.pictures(SPRING, now + 5) is not fresh  # that read was fast: no pause

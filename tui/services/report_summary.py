@@ -6,12 +6,15 @@ and pending after each slice of time), the latency distribution (a histogram of 
 own creation-to-delivery times with p50/p90/p99) and the cohorts. `SummaryService` keeps the
 last result and reads the report again only when the history changed (its revision moved) or a
 minute passed (stalls and the timeline's end depend on the clock), so a panel refreshing every
-two seconds costs two cheap queries while nothing happens.
+two seconds costs one cheap query while nothing happens; a slow read (a large history polled
+hard) waits five times its cost before the next.
 """
 
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +26,8 @@ from tui.textsafe import safe_text
 SLICES = 60  # the timeline's resolution: a chart narrower than this takes every n-th slice
 LATENCY_BINS = 24  # the histogram's resolution, from 0 to a little past p99
 STALE_AFTER = 60.0  # seconds: a result this old is read again even when nothing was written
+SLOW_READ = 0.25  # seconds: a read slower than this pauses the next one...
+SLOW_GAP = 5.0  # ...for this many times as long
 
 
 @dataclass(frozen=True)
@@ -115,25 +120,29 @@ def build_pictures(store: Store, flt: ListFilter, now: float) -> CampaignPicture
 
 
 class SummaryService:
-    """The summary's numbers for one view, read again only when they can have changed."""
+    """The summary's numbers for one view, read again only when they can have changed, and, when
+    a read is slow (a large history being polled hard), not more often than `SLOW_GAP` times
+    what the last read took: the worker thread never spends more than a fifth of its time here."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, timer: Callable[[], float] = time.monotonic) -> None:
         self.store = store
+        self.timer = timer  # a monotonic clock (the read's cost; `now` is the app's clock)
         self._last: tuple[ListFilter, float, CampaignPictures] | None = None
+        self._next_read = 0.0  # by `timer`: a slow read's pause
         self.reads = 0  # how many times the report was read (the benchmark and tests count it)
 
     def pictures(self, flt: ListFilter, now: float) -> CampaignPictures:
         """The pictures of `flt`: the last ones when the history has not changed since and they
-        are under a minute old, else read anew. Safe from one worker thread at a time."""
+        are under a minute old (or a slow read's pause is not over), else read anew. Safe from
+        one worker thread at a time."""
         last = self._last
-        if (
-            last is not None
-            and last[0] == flt
-            and 0 <= now - last[1] < STALE_AFTER
-            and self.store.current_rev() == last[2].rev
-        ):
-            return last[2]
+        if last is not None and last[0] == flt and 0 <= now - last[1] < STALE_AFTER:
+            if self.timer() < self._next_read or self.store.current_rev() == last[2].rev:
+                return last[2]
+        started = self.timer()
         fresh = build_pictures(self.store, flt, now)
+        cost = self.timer() - started
+        self._next_read = started + SLOW_GAP * cost if cost > SLOW_READ else 0.0
         self.reads += 1
         self._last = (flt, now, fresh)
         return fresh

@@ -19,8 +19,14 @@ _WAITING = "(last_polled IS NULL OR provider IS NULL)"
 _ANSWERED = "last_polled IS NOT NULL AND provider IS NOT NULL"
 _FAILED = "status = 'failed'"
 _FINAL_STATUSES = "'delivered', 'read', 'failed', 'cancelled', 'received'"
-#: floor(v) in the SQL both databases speak (SQLite's CAST truncates, PostgreSQL's rounds)
-_FLOOR = "CAST(v AS BIGINT) - CASE WHEN CAST(v AS BIGINT) > v THEN 1 ELSE 0 END"
+
+
+def _floor(column: str) -> str:
+    """floor(column) in the SQL both databases speak (SQLite's CAST truncates, PostgreSQL's
+    rounds); NULL stays NULL."""
+    return f"(CAST({column} AS BIGINT) - CASE WHEN CAST({column} AS BIGINT) > {column} THEN 1 ELSE 0 END)"
+
+
 #: Numbers are grouped by "+" and their first nine digits (the longest calling code, three digits,
 #: plus the six national ones `CountryLookup` keys on), so the country is looked up once per group.
 #: A number that does not start that way is its own group, looked up as it is.
@@ -116,27 +122,26 @@ class ReportQueries(Backend):
         created = [0] * buckets
         ended = {kind: [0] * buckets for kind in ("delivered", "failed", "ended")}
         kind = (
-            "CASE WHEN status IN ('delivered', 'read') THEN 'delivered' "
+            f"CASE WHEN NOT ({_ANSWERED}) OR status NOT IN ({_FINAL_STATUSES}) THEN 'pending' "
+            "WHEN status IN ('delivered', 'read') THEN 'delivered' "
             "WHEN status = 'failed' THEN 'failed' ELSE 'ended' END"
         )
         when = (
             "CASE WHEN status IN ('delivered', 'read') THEN coalesce(delivered_at, stage_since) "
             "ELSE stage_since END"
         )
-        final = f"{_ANSWERED} AND status IN ({_FINAL_STATUSES}) AND stage_since IS NOT NULL"
-        queries = (
-            ("'created' AS kind, (coalesce(created_at, first_seen) - ?) / ?", where),
-            (f"{kind} AS kind, ({when} - ?) / ?", _and(where, final)),
+        # One scan: each message's creation slice and (when it ended) its end slice.
+        rows = self._read(
+            f"SELECT kind, {_floor('c')} AS c_slice, {_floor('e')} AS e_slice, count(*) FROM "
+            f"(SELECT {kind} AS kind, (coalesce(created_at, first_seen) - ?) / ? AS c, "
+            f"({when} - ?) / ? AS e FROM messages{where}) t GROUP BY kind, c_slice, e_slice",
+            [start, step, start, step, *params],
         )
-        for columns, condition in queries:
-            rows = self._read(
-                f"SELECT kind, {_FLOOR} AS slice, count(*) FROM "
-                f"(SELECT {columns} AS v FROM messages{condition}) t GROUP BY kind, slice",
-                [start, step, *params],
-            )
-            for name, index, count in rows:
-                series = created if name == "created" else ended[name]
-                series[min(max(int(index), 0), buckets - 1)] += int(count)
+        last = buckets - 1
+        for name, c_slice, e_slice, count in rows:
+            created[min(max(int(c_slice), 0), last)] += int(count)
+            if name != "pending" and e_slice is not None:
+                ended[name][min(max(int(e_slice), 0), last)] += int(count)
         return created, ended
 
     def report_stalled(

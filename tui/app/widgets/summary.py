@@ -12,6 +12,7 @@ is too small for the pictures (under 110 columns), showing it fills the screen
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -101,6 +102,7 @@ class CampaignSummary(Vertical):
         self.campaign: str | None = None  # whose numbers (None: every message)
         self.loaded = False
         self.service = SummaryService(store)
+        self._reading = threading.Lock()
         self.pictures: CampaignPictures | None = None  # the numbers on screen
         self._shown: dict[str, str] = {}  # region -> the text it shows (redraw only on change)
         self._cohorts: dict[str, dict[str, object]] = {}  # option id -> the cohort it filters to
@@ -169,8 +171,10 @@ class CampaignSummary(Vertical):
         self.loaded = True
 
     def _read(self, flt: ListFilter, now: float) -> tuple[Summary, CampaignPictures]:
-        """The numbers (in a worker thread: the reads are the heavy part)."""
-        return summarize(self.store, flt, now), self.service.pictures(flt, now)
+        """The numbers (in a worker thread: the reads are the heavy part). One read at a time: a
+        refresh that replaced a slow one waits for it, then mostly finds its result."""
+        with self._reading:
+            return summarize(self.store, flt, now), self.service.pictures(flt, now)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         failure = worker_failure(event, self.WORKER_LABELS)
