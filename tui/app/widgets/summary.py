@@ -87,6 +87,17 @@ class CampaignSummary(Vertical):
             self.country = country
             super().__init__()
 
+        def view(self, campaign: str | None) -> ListFilter:
+            """The list's view of what was chosen, within `campaign`."""
+            return ListFilter(
+                statuses=frozenset({self.status}) if self.status else frozenset(),
+                error_code=self.error_code,
+                campaign=campaign,
+                provider=self.provider,
+                channel=self.channel,
+                country=self.country,
+            )
+
     def __init__(
         self,
         store: Store,
@@ -103,6 +114,7 @@ class CampaignSummary(Vertical):
         self.loaded = False
         self.service = SummaryService(store)
         self._reading = threading.Lock()
+        self._watching = False  # whether the screen's `maximized` is watched
         self.pictures: CampaignPictures | None = None  # the numbers on screen
         self._shown: dict[str, str] = {}  # region -> the text it shows (redraw only on change)
         self._cohorts: dict[str, dict[str, object]] = {}  # option id -> the cohort it filters to
@@ -131,7 +143,9 @@ class CampaignSummary(Vertical):
     def on_show(self) -> None:
         """Shown where its share of the screen is too small for the pictures: fill the screen."""
         if self.screen.size.width < ROOMY_WIDTH and self.screen.maximized is None:
-            self.watch(self.screen, "maximized", self._maximized, init=False)
+            if not self._watching:
+                self._watching = True
+                self.watch(self.screen, "maximized", self._maximized, init=False)
             self.screen.maximize(self, container=False)
 
     def _maximized(self, widget: object) -> None:
@@ -153,8 +167,9 @@ class CampaignSummary(Vertical):
             self.screen.minimize()
 
     def on_resize(self) -> None:
+        """Redraw the charts to their regions' new sizes (known once the layout is done)."""
         if self.pictures is not None:
-            self._draw_pictures(self.pictures)
+            self.call_after_refresh(self._draw_pictures, self.pictures)
 
     def refresh_summary(self) -> None:
         """Read the numbers again (only while displayed: a hidden panel costs nothing)."""
@@ -181,11 +196,11 @@ class CampaignSummary(Vertical):
         if failure is not None:
             self.post_message(failure)
 
-    def _set(self, selector: str, text: Text) -> None:
-        """Update a one-line region only when its text changed, without a layout pass."""
+    def _set(self, selector: str, text: Text, layout: bool = False) -> None:
+        """Update a region only when its text changed (a fixed-height one without a layout pass)."""
         if self._shown.get(selector) != text.plain:
             self._shown[selector] = text.plain
-            self.query_one(selector, Static).update(text, layout=False)
+            self.query_one(selector, Static).update(text, layout=layout)
 
     def show(self, summary: Summary, now: float, rate: float, pictures: CampaignPictures) -> None:
         """Redraw what changed: every 2 s most of the panel reads the same, and over SSH each
@@ -207,7 +222,7 @@ class CampaignSummary(Vertical):
             cause_text.append(f"⚠ {cause[0]}", style="bold")
             if cause[1]:
                 cause_text.append(f"\n  {cause[1]}", style="dim")
-        self._set("#summary-cause", cause_text)
+        self._set("#summary-cause", cause_text, layout=True)  # one line, or two with advice
         self.query_one("#summary-cause").display = cause is not None
         if summary.backlog:
             eta = f", ~{present.age(summary.backlog / rate)} to catch up" if rate else ""
