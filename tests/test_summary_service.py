@@ -105,3 +105,13 @@ def test_a_slow_read_pauses_the_next_one(seeded) -> None:  # noqa: F811
         [MessageRef("6c0e2f4a-1b2c-4d5e-8f90-a1b2c3d4e5f9", Provider.SENDO)], campaign="spring"
     )
     assert service.pictures(SPRING, now + 5) is not fresh  # that read was fast: no pause
+
+
+def test_the_summary_and_the_report_command_say_the_same_cause(seeded) -> None:  # noqa: F811
+    from tui.commands.report import _md
+    from tui.commands.report import cause_line as command_line
+
+    store, now = seeded
+    report = build_report(store, SPRING, now)
+    assert cause_line(report) == command_line(report) is not None
+    assert cause_line(report, _md) == command_line(report, _md)
