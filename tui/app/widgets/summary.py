@@ -273,7 +273,7 @@ class CampaignSummary(Vertical):
             if not n:
                 continue
             line = Text(
-                f"{present.glyph(status)} {status:<10} {n:>7}  {n / total:6.1%}",
+                f"{present.glyph(status)} {status:<9} {n:>6} {n / total:>4.0%}",
                 style=STATUS_STYLE[status],
             )
             kinds = summary.failure_kinds if status == "failed" else {}
