@@ -50,9 +50,14 @@ async def filter_failed(app, pilot, tracked) -> None:
     await pilot.press("enter")
 
 
+async def open_summary(app, pilot, tracked) -> None:
+    await pilot.press("s")  # under 110 columns the summary fills the screen
+
+
 async def main() -> None:
     OUT.mkdir(exist_ok=True)
     await shoot("main", (140, 42))
+    await shoot("summary-80x24", (80, 24), open_summary)
     await shoot("failed-detail", (140, 42), select_failed)
     await shoot("failures-filtered", (140, 42), filter_failed)
     await shoot("help", (100, 32), open_help)

@@ -39,9 +39,12 @@ async def _prefetch(
 
 
 def build_showcase(
-    tmp: Path, campaign_size: int = 60
+    tmp: Path, campaign_size: int = 120
 ) -> tuple[SendwatchApp, Simulator, list[SimMessage]]:
-    """Returns the app (not yet running), the simulator (stop it after) and the tracked messages."""
+    """Returns the app (not yet running), the simulator (stop it after) and the tracked messages.
+
+    The demo's own world: the richer campaign (seven countries, several channels, hours of
+    history and one dominant failure cause), so the summary's pictures have something to show."""
     world, tracked = build_world(seed=7, campaign_size=campaign_size, epoch=EPOCH)
     world.advance(SETTLE)
     sim = Simulator(world, SimConfig()).start()
@@ -105,17 +108,19 @@ def still(app: SendwatchApp) -> None:
 
 
 def failed_message(tracked: list[SimMessage]) -> SimMessage:
-    """A failed Sent.dm campaign message: an error code and a full provider timeline."""
-    world_failed = [
+    """A failed Sent.dm campaign message: an error code and a full provider timeline (FAILED
+    when the campaign has one, else FILTERED or BLOCKED)."""
+    failed = [
         m
         for m in tracked
         if m.provider is Provider.SENTDM
         and m.campaign
         and m.error
-        and m.steps[-1][1] == "FAILED"
+        and m.steps[-1][1] in ("FAILED", "FILTERED", "BLOCKED")
         and m.steps[-1][0] <= SETTLE
     ]
-    return world_failed[0]
+    order = ("FAILED", "FILTERED", "BLOCKED")
+    return min(failed, key=lambda m: order.index(m.steps[-1][1]))
 
 
 def quiet(app: SendwatchApp) -> bool:

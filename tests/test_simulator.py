@@ -296,7 +296,7 @@ def test_random_progressions_use_only_documented_statuses() -> None:
 
 
 def test_demo_shows_every_telling_case() -> None:
-    world, tracked = build_world(seed=7, campaign_size=60, epoch=EPOCH)
+    world, tracked = build_world(seed=7, campaign_size=60, epoch=EPOCH, rich=False)
     world.advance(45)
     sim = Simulator(
         world, SimConfig(sentdm_per_minute=60_000, sentdm_burst=1000, sendo_limit=1000)
@@ -339,7 +339,7 @@ def test_demo_shows_every_telling_case() -> None:
     assert any(d["type"] == "MMS" and d["status"] == "SENT" for _, d in so)
     assert any(d["body"] == HOSTILE_BODY for _, d in so)
     assert any(d.get("scheduledAt") and d["status"] == "DELIVERED" for _, d in so)
-    again, tracked2 = build_world(seed=7, campaign_size=60, epoch=EPOCH)
+    again, tracked2 = build_world(seed=7, campaign_size=60, epoch=EPOCH, rich=False)
     assert [(m.id, m.steps, m.error) for m in tracked] == [
         (m.id, m.steps, m.error) for m in tracked2
     ]

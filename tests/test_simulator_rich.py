@@ -45,11 +45,11 @@ def now_answers() -> list[tuple[Provider, dict]]:
     return fetch_campaign()
 
 
-def test_off_by_default_and_the_rest_of_the_world_unchanged() -> None:
-    plain, plain_tracked = build_world(seed=7, campaign_size=30, epoch=EPOCH)
-    default = build_world(seed=7, campaign_size=30, epoch=EPOCH, rich=False)[1]
+def test_on_by_default_and_the_rest_of_the_world_unchanged() -> None:
+    plain, plain_tracked = build_world(seed=7, campaign_size=30, epoch=EPOCH, rich=False)
+    default = build_world(seed=7, campaign_size=30, epoch=EPOCH)[1]
     rich = build_world(seed=7, campaign_size=30, epoch=EPOCH, rich=True)[1]
-    key = [(m.id, m.steps, m.error, m.to, m.price) for m in plain_tracked]
+    key = [(m.id, m.steps, m.error, m.to, m.price) for m in rich]
     assert key == [(m.id, m.steps, m.error, m.to, m.price) for m in default]
     before_campaign = [m for m in plain_tracked if m.campaign != "spring-sale"]
     assert [(m.id, m.steps) for m in rich[: len(before_campaign)]] == [

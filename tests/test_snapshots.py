@@ -73,15 +73,30 @@ def test_empty_history(snap_compare, tmp_path: Path) -> None:
         app.store.close()
 
 
-def test_campaign_summary_at_80x24(snap_compare, showcase) -> None:
-    app, _ = showcase
-
-    async def open_summary(pilot) -> None:
-        await settle(pilot)
+async def _open_summary(pilot) -> None:
+    """The summary with its pictures: shown at start on a roomy screen, `s` on a small one
+    (where it fills the screen)."""
+    await settle(pilot)
+    if pilot.app.size.width < 110:
         await pilot.press("s")
         await settle(pilot)
 
-    assert snap_compare(app, terminal_size=(80, 24), run_before=open_summary)
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+def test_campaign_summary(snap_compare, showcase, size) -> None:
+    app, _ = showcase
+    assert snap_compare(app, terminal_size=size, run_before=_open_summary)
+
+
+def test_campaign_summary_no_color(snap_compare, tmp_path: Path, monkeypatch) -> None:
+    """NO_COLOR: the bars, shades and marks still tell delivered, failed and pending apart."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app, sim, _ = build_showcase(tmp_path)
+    try:
+        assert snap_compare(app, terminal_size=(80, 24), run_before=_open_summary)
+    finally:
+        sim.stop()
+        app.store.close()
 
 
 def test_raw_view(snap_compare, showcase) -> None:

@@ -416,16 +416,22 @@ def _money(value: float | None) -> float | None:
     return None if value is None else round(value, 6)
 
 
-def build_report(store: Store, flt: ListFilter, now: float) -> dict[str, Any]:
-    """The report of one view of the history (a campaign, or everything).
+def fold_report(store: Store, flt: ListFilter, now: float) -> ReportBuilder:
+    """The report's numbers of one view of the history (a campaign, or everything), folded.
 
     Three grouped queries over the report's columns (tui/store/facts.py), never a snapshot: the
     numbers are those of folding every stored snapshot (`ReportBuilder.add_all`), in under a
-    second at 100,000 messages (benchmarks/bench_report.py)."""
+    second at 100,000 messages (benchmarks/bench_report.py). The summary's pictures
+    (report_summary.py) start from the same fold."""
     builder = ReportBuilder(flt.campaign, now)
     for group in store.report_groups(flt):
         builder.add_group(group)
     builder.add_latencies(store.report_latencies(flt))
     for stage, (count, oldest) in store.report_stalled(flt, now, STALL_AFTER).items():
         builder.add_stalled(stage, count, oldest)
-    return builder.to_json()
+    return builder
+
+
+def build_report(store: Store, flt: ListFilter, now: float) -> dict[str, Any]:
+    """The `report --json` object of one view of the history (a campaign, or everything)."""
+    return fold_report(store, flt, now).to_json()

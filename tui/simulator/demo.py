@@ -122,13 +122,14 @@ _TELLING: list[tuple[Provider, list[tuple[float, str]], dict[str, Any]]] = [
 
 
 def build_world(
-    seed: int = 7, campaign_size: int = 240, *, epoch: float | None = None, rich: bool = False
+    seed: int = 7, campaign_size: int = 240, *, epoch: float | None = None, rich: bool = True
 ) -> tuple[SimWorld, list[SimMessage]]:
     """A world with settled history (created hours ago), the telling cases and a live campaign.
 
-    Deterministic for a seed and epoch: screenshots and snapshot tests depend on it. `rich`
-    makes the campaign the richer one of rich.py (countries, channels, prices, hours of
-    history, one dominant failure cause); everything before the campaign is the same either way.
+    Deterministic for a seed and epoch: screenshots and snapshot tests depend on it. `rich` (the
+    demo's default, so its summary has something to draw) makes the campaign the richer one of
+    rich.py (countries, channels, prices, hours of history, one dominant failure cause); off,
+    the plain campaign of the world's own stream. Everything before the campaign is the same.
     """
     world = SimWorld(seed, epoch=epoch)
     if epoch is not None:
@@ -177,7 +178,7 @@ def start_demo(
     port: int = 0,
     sentdm_per_minute: float = 200.0,
     *,
-    rich: bool = False,
+    rich: bool = True,
 ) -> tuple[Simulator, list[SimMessage]]:
     world, tracked = build_world(seed, campaign_size, rich=rich)
     config = SimConfig(

@@ -5,7 +5,10 @@ fraction of one. The columns (SQLite schema v5, PostgreSQL v3) are written with 
 (writes.py) and back-filled by the migration from the stored snapshots and events, so an existing
 history reports the same numbers as before:
 
-- `price`, `segments`, `region_code`: the snapshot's, cleaned exactly as the report counts them;
+- `price`, `segments`: the snapshot's, cleaned exactly as the report counts them;
+- `region_code`: the recipient's country, the way the report counts it: Sent.dm's `region_code`,
+  else the country of the E.164 number (phonenumbers), so the `country:` filter and the report's
+  cohorts agree;
 - `delivered_at`: the provider's own DELIVERED time (its first provider or webhook event);
 - `stage_since`: when the current status began by the provider's clock (its last provider or
   webhook event of that status, else the snapshot's `updated_at`, else `created_at`); for a
@@ -20,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tui.coerce import as_dict, as_float, as_int
+from tui.countries import CountryLookup
 from tui.timeparse import parse_time
 
 #: event sources whose times are the provider's own (not when sendwatch happened to look)
@@ -55,6 +59,9 @@ REFRESH_FROM_EVENTS = (
 #: the back-fill's batch: rows read and updated per round
 BATCH = 2000
 
+#: one lookup for every write and back-fill: its cache is per number prefix, so it stays small
+_COUNTRIES = CountryLookup()
+
 
 def epoch(value: object) -> float | None:
     """An ISO time from a snapshot as epoch seconds (fast path for our own `to_iso` output)."""
@@ -89,7 +96,9 @@ def clean_region(value: object) -> str | None:
 def snapshot_facts(
     snapshot: Mapping[str, Any],
 ) -> tuple[float | None, int | None, str | None, float | None]:
-    """(price, segments, region_code, stage_since before events) of one stored snapshot."""
+    """(price, segments, region_code, stage_since before events) of one stored snapshot.
+
+    The region is Sent.dm's `region_code` when it gave one, else the number's country."""
     if snapshot.get("status") == "scheduled":
         since = epoch(snapshot.get("scheduled_at"))
     else:
@@ -97,7 +106,8 @@ def snapshot_facts(
     return (
         clean_price(snapshot.get("price")),
         clean_segments(snapshot.get("segments")),
-        clean_region(as_dict(snapshot.get("metadata")).get("region_code")),
+        clean_region(as_dict(snapshot.get("metadata")).get("region_code"))
+        or _COUNTRIES.country(snapshot.get("to")),
         since,
     )
 

@@ -18,6 +18,15 @@ from tui.store.rows import ListFilter, _and
 _WAITING = "(last_polled IS NULL OR provider IS NULL)"
 _ANSWERED = "last_polled IS NOT NULL AND provider IS NOT NULL"
 _FAILED = "status = 'failed'"
+_FINAL_STATUSES = "'delivered', 'read', 'failed', 'cancelled', 'received'"
+
+
+def _floor(column: str) -> str:
+    """floor(column) in the SQL both databases speak (SQLite's CAST truncates, PostgreSQL's
+    rounds); NULL stays NULL."""
+    return f"(CAST({column} AS BIGINT) - CASE WHEN CAST({column} AS BIGINT) > {column} THEN 1 ELSE 0 END)"
+
+
 #: Numbers are grouped by "+" and their first nine digits (the longest calling code, three digits,
 #: plus the six national ones `CountryLookup` keys on), so the country is looked up once per group.
 #: A number that does not start that way is its own group, looked up as it is.
@@ -93,6 +102,47 @@ class ReportQueries(Backend):
             f"SELECT delivered_at - created_at FROM messages{_and(where, cond)}", params
         )
         return [float(r[0]) for r in rows]
+
+    def report_started(self, flt: ListFilter) -> float | None:
+        """When the view's first message was created (the provider's time, else when tracked)."""
+        where, params = flt.where(self._text_match)
+        rows = self._read(
+            f"SELECT min(coalesce(created_at, first_seen)) FROM messages{where}", params
+        )
+        return None if not rows or rows[0][0] is None else float(rows[0][0])
+
+    def report_timeline(
+        self, flt: ListFilter, start: float, step: float, buckets: int
+    ) -> tuple[list[int], dict[str, list[int]]]:
+        """How the view went, in `buckets` slices of `step` seconds from `start`: per slice, how many
+        messages were created (the provider's time, else when tracked) and how many ended
+        `delivered` (or read), `failed`, or `ended` otherwise (cancelled, received), at the
+        provider's time of it. Earlier times count in the first slice, later ones in the last."""
+        where, params = flt.where(self._text_match)
+        created = [0] * buckets
+        ended = {kind: [0] * buckets for kind in ("delivered", "failed", "ended")}
+        kind = (
+            f"CASE WHEN NOT ({_ANSWERED}) OR status NOT IN ({_FINAL_STATUSES}) THEN 'pending' "
+            "WHEN status IN ('delivered', 'read') THEN 'delivered' "
+            "WHEN status = 'failed' THEN 'failed' ELSE 'ended' END"
+        )
+        when = (
+            "CASE WHEN status IN ('delivered', 'read') THEN coalesce(delivered_at, stage_since) "
+            "ELSE stage_since END"
+        )
+        # One scan: each message's creation slice and (when it ended) its end slice.
+        rows = self._read(
+            f"SELECT kind, {_floor('c')} AS c_slice, {_floor('e')} AS e_slice, count(*) FROM "
+            f"(SELECT {kind} AS kind, (coalesce(created_at, first_seen) - ?) / ? AS c, "
+            f"({when} - ?) / ? AS e FROM messages{where}) t GROUP BY kind, c_slice, e_slice",
+            [start, step, start, step, *params],
+        )
+        last = buckets - 1
+        for name, c_slice, e_slice, count in rows:
+            created[min(max(int(c_slice), 0), last)] += int(count)
+            if name != "pending" and e_slice is not None:
+                ended[name][min(max(int(e_slice), 0), last)] += int(count)
+        return created, ended
 
     def report_stalled(
         self, flt: ListFilter, now: float, limits: Mapping[str, float]

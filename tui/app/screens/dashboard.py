@@ -196,11 +196,8 @@ class DashboardScreen(Screen[None]):
         self.message_list.show()
 
     def on_campaign_summary_filter_chosen(self, event: CampaignSummary.FilterChosen) -> None:
-        statuses = frozenset({event.status}) if event.status else frozenset()
-        campaign = self.message_list.model.filter.campaign
-        self.message_list.show(
-            ListFilter(statuses=statuses, error_code=event.error_code, campaign=campaign)
-        )
+        self.minimize()  # a summary filling the screen gives the list back
+        self.message_list.show(event.view(self.message_list.model.filter.campaign))
         self.message_list.focus()
 
     # -- what the monitor reports (LiveMonitor has told the user what needs telling) ---------------
