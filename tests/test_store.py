@@ -282,9 +282,8 @@ def test_every_query_runs_on_both_backends(open_store) -> None:
             if page:
                 store.page_after(flt, page[-1], 3, sort)
                 assert store.position(page[0].id, flt, sort) == 0
-        store.status_counts(flt), store.error_counts(flt), store.failure_kinds(flt)
+        store.status_counts(flt), store.failure_kinds(flt)
         store.backlog(100.0, flt), store.oldest_due(100.0, flt)
-        store.transitions_since(0.0, flt)
         list(store.iter_snapshots(flt, batch=2))
     assert (
         store.row(message(1).id).status == "failed"

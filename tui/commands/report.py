@@ -20,6 +20,7 @@ from tui.commands.output import fail, warn
 from tui.config import Settings, load
 from tui.errors import ConfigError
 from tui.services.report import STATUS_KEYS, build_report
+from tui.services.report_summary import cause_line
 from tui.store import ListFilter
 from tui.store.open import open_store
 from tui.textsafe import safe_text
@@ -114,23 +115,6 @@ def _secs(value: float | None) -> str:
 def _scope(report: dict[str, Any], esc: Any) -> str:
     name = report["campaign"]
     return f"campaign {esc(name)}" if name is not None else "all tracked messages"
-
-
-def cause_line(report: dict[str, Any], esc: Any = None) -> str | None:
-    """'Sendo · US · 1350 Rejected by the carrier: 82 % of failures. <advice>' or None."""
-    cause = report.get("cause")
-    if not cause:
-        return None
-    esc = esc or _plain
-    parts = [PROVIDER_LABELS.get(cause["provider"], esc(cause["provider"]))]
-    parts += [esc(p) for p in (cause["country"], cause["channel"]) if p]
-    what = " ".join(esc(p) for p in (cause["code"], cause["reason"]) if p)
-    if what:
-        parts.append(what)
-    line = f"{' · '.join(parts)}: {cause['share'] * 100:.0f} % of failures ({cause['count']})"
-    if cause["advice"]:
-        line += f". {esc(cause['advice'])}"
-    return line
 
 
 def _plain(value: object) -> str:

@@ -28,12 +28,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from tui.coerce import as_dict, as_list
 from tui.countries import CountryLookup as CountryLookup  # re-exported for the report's callers
 from tui.model import Status
 from tui.reasons import explain, explain_status
+from tui.services.report_facts import MessageFacts
+from tui.services.report_facts import short_text as _text
 from tui.store import ListFilter, Store
-from tui.store.facts import PROVIDER_SOURCES, clean_region, epoch, snapshot_facts
+from tui.store.facts import clean_region
 from tui.store.report_queries import ReportGroup
 
 WAITING = "waiting"
@@ -102,60 +103,6 @@ class Cause:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class MessageFacts:
-    """What the report needs of one message; times are epoch seconds, all the provider's own."""
-
-    provider: str
-    status: str  # a `Status` value
-    waiting: bool = False  # tracked, never answered
-    provider_status: str | None = None
-    channel: str | None = None
-    to: str | None = None
-    region: str | None = None  # Sent.dm's region_code, when it gave one
-    price: float | None = None
-    segments: int | None = None
-    error_code: str | None = None
-    error_message: str | None = None
-    created: float | None = None
-    delivered: float | None = None  # the provider's DELIVERED time
-    entered: float | None = None  # when it entered its current status (scheduled: release time)
-
-    @classmethod
-    def from_snapshot(cls, snap: Mapping[str, Any]) -> MessageFacts:
-        """From a stored snapshot (`message_to_dict` with the merged timeline); never raises."""
-        provider = _text(snap.get("provider"))
-        if snap.get("fetched_at") is None or provider is None:
-            return cls(provider or "", Status.UNKNOWN.value, waiting=True)
-        status = _text(snap.get("status")) or Status.UNKNOWN.value
-        if status not in Status._value2member_map_:
-            status = Status.UNKNOWN.value
-        price, segments, region, entered = snapshot_facts(snap)
-        error = as_dict(snap.get("error"))
-        said = [
-            e
-            for e in as_list(snap.get("events"))
-            if isinstance(e, dict) and e.get("source") in PROVIDER_SOURCES
-        ]
-        delivered = next((e for e in said if e.get("status") == "delivered"), {})
-        last = next((e for e in reversed(said) if e.get("status") == status), {})
-        return cls(
-            provider=provider,
-            status=status,
-            provider_status=_text(snap.get("provider_status")),
-            channel=_text(snap.get("channel")),
-            to=_text(snap.get("to")),
-            region=region,
-            price=price,
-            segments=segments,
-            error_code=_text(error.get("code")),
-            error_message=_text(error.get("message"), 500),
-            created=epoch(snap.get("created_at")),
-            delivered=epoch(delivered.get("timestamp")),
-            entered=entered if status == "scheduled" else epoch(last.get("timestamp")) or entered,
-        )
 
 
 class ReportBuilder:
@@ -395,11 +342,6 @@ class ReportBuilder:
             ],
             "cause": cause.to_json() if cause else None,
         }
-
-
-def _text(value: object, limit: int = 200) -> str | None:
-    """A non-empty string field of a snapshot (capped: it is provider text), else None."""
-    return value[:limit] if isinstance(value, str) and value else None
 
 
 def _failure_order(group: _FailureGroup) -> tuple[int, str, str, str]:

@@ -17,11 +17,6 @@ from tui.serialize import events_to_dicts, message_from_dict
 from tui.store.backend import Backend
 from tui.store.rows import ROW_COLUMNS, SORTS, ListFilter, Row, Stored, _and
 
-#: what a failure without a code is counted under
-NO_CODE = "?"
-#: the observed event of a message's first answer, which is no transition (written in writes.py)
-FIRST_SEEN = "first seen%"
-
 
 class Queries(Backend):
     """Reads for the list, the detail pane, the summary, export and other instances."""
@@ -98,20 +93,6 @@ class Queries(Backend):
                 params,
             )
         )
-
-    def error_counts(
-        self, flt: ListFilter = ListFilter(), limit: int = 20
-    ) -> list[tuple[str, str, int]]:
-        where, params = flt.where(self._text_match)
-        cond = _and(where, "status = 'failed'")
-        return [
-            (code if code is not None else NO_CODE, text, count)
-            for code, text, count in self._read(
-                f"SELECT error_code, max(coalesce(error_message, '')), count(*) FROM messages{cond} "
-                "GROUP BY error_code ORDER BY count(*) DESC LIMIT ?",
-                [*params, limit],
-            )
-        ]
 
     def failure_kinds(self, flt: ListFilter = ListFilter()) -> dict[str, int]:
         """Failed messages by the provider's own word (blocked, filtered, expired, failed)."""
@@ -253,25 +234,6 @@ class Queries(Backend):
     def campaign_started(self, name: str) -> float | None:
         rows = self._read("SELECT created_at FROM campaigns WHERE name = ?", (name,))
         return rows[0][0] if rows else None
-
-    def transitions_since(self, since: float, flt: ListFilter = ListFilter()) -> list[float]:
-        """Times of observed status changes (for the changes-per-minute sparkline)."""
-        if flt.campaign:
-            return [
-                r[0]
-                for r in self._read(
-                    "SELECT e.ts FROM events e JOIN campaign_messages c ON c.message_id = e.message_id "
-                    "WHERE e.source = 'observed' AND e.ts >= ? AND c.campaign = ? AND e.description NOT LIKE ?",
-                    (since, flt.campaign, FIRST_SEEN),
-                )
-            ]
-        return [
-            r[0]
-            for r in self._read(
-                "SELECT ts FROM events WHERE source = 'observed' AND ts >= ? AND description NOT LIKE ?",
-                (since, FIRST_SEEN),
-            )
-        ]
 
     def sends(self, limit: int = 20) -> list[tuple[str | None, str, float, str | None, list[str]]]:
         """The latest sends, newest first: (idempotency key, provider, time, campaign, message IDs)."""
