@@ -12,6 +12,7 @@ from tui.model import Event, EventSource, Message, Provider, Status
 from tui.polling.policy import PollPolicy
 from tui.providers import actions
 from tui.providers.sentdm import SentDmClient
+from tui.services.report import build_report
 from tui.store import ListFilter
 from tui.webhooks.apply import apply_push
 
@@ -72,6 +73,9 @@ async def test_a_resend_we_made_starts_attempt_two_and_spend_counts_both(
     assert rows[1].status == "failed" and rows[1].price == stored.message.price
     assert store.spend(ListFilter()) == pytest.approx(first_price + stored.message.price)
     assert store.row(m.id).status == "failed"
+    # the report counts both attempts' prices
+    report = build_report(store, ListFilter(), NOW + 3)
+    assert report["spend"]["total"] == pytest.approx(first_price + stored.message.price)
 
 
 async def test_a_late_answer_about_the_old_attempt_changes_nothing(

@@ -31,19 +31,23 @@ PROVIDER_SOURCES = ("provider", "webhook")
 
 
 def delivered_at_sql(row: str) -> str:
-    """SQL for the provider's DELIVERED time of message `row` (a table name or alias)."""
+    """SQL for the provider's DELIVERED time of message `row` (a table name or alias), in its
+    current attempt (a resent message's first delivery is not its latency now)."""
     return (
         f"(SELECT min(e.ts) FROM events e WHERE e.message_id = {row}.id "
+        f"AND e.attempt = {row}.attempt "
         "AND e.status = 'delivered' AND e.source IN ('provider', 'webhook'))"
     )
 
 
 def stage_since_sql(row: str, fallback: str) -> str:
     """SQL for when message `row`'s current status began: its latest provider or webhook event of
-    that status, else `fallback` (the snapshot's time); a scheduled message: `fallback` itself."""
+    that status in its current attempt, else `fallback` (the snapshot's time); a scheduled message:
+    `fallback` itself."""
     return (
         f"CASE WHEN {row}.status = 'scheduled' THEN {fallback} ELSE coalesce("
         f"(SELECT max(e.ts) FROM events e WHERE e.message_id = {row}.id "
+        f"AND e.attempt = {row}.attempt "
         f"AND e.status = {row}.status AND e.source IN ('provider', 'webhook')), {fallback}) END"
     )
 

@@ -138,7 +138,7 @@ _V3: list[str | Callable[[Any], None]] = [
     "ALTER TABLE messages ADD COLUMN region_code TEXT",
     "ALTER TABLE messages ADD COLUMN delivered_at DOUBLE PRECISION",
     "ALTER TABLE messages ADD COLUMN stage_since DOUBLE PRECISION",
-    backfill_report_facts,
+    # back-filled by v4, once the events have their attempt
 ]
 
 #: each message's account and attempt, each event's attempt, the attempts (schema.py's v6)

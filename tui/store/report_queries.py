@@ -55,6 +55,14 @@ class ReportGroup:
     segments_total: int | None
 
 
+#: what one message cost: every attempt's price once it was resent (a resend is billed again;
+#: store/attempts.py keeps them), else its price
+SPEND = (
+    "CASE WHEN attempt > 1 THEN coalesce((SELECT sum(a.price) FROM attempts a "
+    "WHERE a.message_id = messages.id), price) ELSE price END"
+)
+
+
 class ReportQueries(Backend):
     """What `tui/services/report.build_report` reads."""
 
@@ -68,7 +76,7 @@ class ReportQueries(Backend):
         rows = self._read(
             f"SELECT CASE WHEN {_WAITING} THEN 1 ELSE 0 END, provider, status, channel, "
             f"min(CASE WHEN {numbered} THEN to_addr END), region_code, {code}, {reason}, {word}, "
-            "count(*), sum(price), count(price), "
+            f"count(*), sum({SPEND}), count(price), "
             f"sum(segments) FROM messages{where} "
             f"GROUP BY 1, provider, status, channel, CASE WHEN {numbered} THEN {_NUMBER_KEY} END, "
             f"region_code, {code}, {reason}, {word}",

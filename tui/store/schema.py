@@ -149,10 +149,10 @@ def _v4(db: sqlite3.Connection) -> None:
 
 
 def _v5(db: sqlite3.Connection) -> None:
-    """The report's facts as columns (tui/store/facts.py), back-filled from snapshots and events."""
+    """The report's facts as columns (tui/store/facts.py); v6 back-fills them."""
     for column in REPORT_COLUMNS:
         db.execute(f"ALTER TABLE messages ADD COLUMN {column}")
-    backfill_report_facts(db)
+    # filled by v6, which re-runs the back-fill once the events have their attempt
 
 
 def _v6(db: sqlite3.Connection) -> None:
