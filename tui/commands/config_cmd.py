@@ -47,6 +47,17 @@ def run(action: str, path: Path, force: bool) -> int:
             print(
                 f"  {provider.label:<8} not configured (set {vars_} or providers.{provider.value}.api_key)"
             )
+        accounts = p.account_settings()
+        if len(accounts) > 1 or p.accounts:
+            for name, account in accounts.items():
+                profile = (
+                    f", profile {safe_text(account.profile_id, single_line=True)}"
+                    if account.profile_id
+                    else ""
+                )
+                print(
+                    f"  {'':<8} account      {name}: key from {account.key_source or 'nowhere'}{profile}"
+                )
         secret = p.webhook_secret if provider is Provider.SENTDM else p.webhook_token
         if secret:
             print(
