@@ -12,6 +12,7 @@ from abc import abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from tui.store.accounts import Accounts
 from tui.store.changes import ChangeSignal
 from tui.store.queries import Queries
 from tui.store.report_queries import ReportQueries
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from tui.store.lease import Lease
 
 
-class Store(Writes, Queries, ReportQueries, Scheduling, SeenWebhooks):
+class Store(Writes, Queries, ReportQueries, Scheduling, SeenWebhooks, Accounts):
     """The history: every message looked up or watched, its events, and what instances observed."""
 
     def __init__(self) -> None:
