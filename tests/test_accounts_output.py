@@ -102,3 +102,10 @@ def test_the_status_line_shows_each_accounts_health() -> None:
     assert "Sendo ▲ rate-limited (default ● ops2 ▲ rate-limited)" in line
     assert "Sent.dm ● ok │" in line  # one account: as before
     assert Account(Provider.SENDO) == SENDO_DEFAULT and OPS2.name == "ops2"
+
+
+def test_the_find_bar_account_token_matches_configured_names() -> None:
+    from tui.app.query import parse_query
+
+    assert parse_query("account:OPS2 failed").filter.account == "ops2"
+    assert parse_query("account:eu").filter.account == "eu"
