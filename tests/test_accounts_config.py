@@ -99,3 +99,18 @@ def test_config_check_lists_account_names_never_keys(tmp_path: Path) -> None:
         assert f"account      {name}" in text, text
     for key in ("org-key-0001", "us-key-0002", "sendo-key-0003"):
         assert key not in text
+
+
+def test_config_check_with_named_accounts_only(tmp_path: Path) -> None:
+    text = '[[providers.sendo.accounts]]\nname = "ops2"\napi_key = "sendo-key-0003"\n'
+    path = _write(tmp_path, text + '[history]\npath = "' + str(tmp_path / "h.sqlite3") + '"\n')
+    out = subprocess.run(
+        [sys.executable, "-m", "tui", "--config", str(path), "config", "check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert "Sendo    configured   1 named account(s)" in out.stdout, out.stdout + out.stderr
+    assert "account      ops2: key from file" in out.stdout
+    assert "sendo-key-0003" not in out.stdout + out.stderr
