@@ -50,8 +50,10 @@ class Asking:
         if owner is None:
             return await self.providers.locate(MessageRef(message_id), retries=0)
         clients = self.providers.of(owner.provider)
-        if clients and clients[0].account == owner:
-            return await in_turn(clients, message_id, 0)
+        if len(clients) > 1 and clients[0].account == owner:
+            known = await asyncio.to_thread(self.store.account_of, message_id)
+            if known is None:  # nobody answered for it yet: whoever has it owns it
+                return await in_turn(clients, message_id, 0)
         return owner, await self.providers.accounts[owner].fetch(message_id, retries=0)
 
     async def poll_one(
