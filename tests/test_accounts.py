@@ -10,9 +10,12 @@ import asyncio
 import time
 from dataclasses import replace
 
+import pytest
+
 from tests.test_poller import FAST, live
 from tui.config import Secret, Settings
 from tui.config_accounts import Account, AccountEntry
+from tui.errors import AuthError
 from tui.ids import MessageRef
 from tui.model import Provider
 from tui.polling.election import account_key, leases_for
@@ -26,7 +29,7 @@ from tui.simulator.accounts import (
     SENDO_KEY_2,
     SENDO_MAIN,
 )
-from tui.store import ListFilter
+from tui.store import ListFilter, SQLiteStore
 
 BOUND = 30.0  # seconds any condition may take on a busy machine
 
@@ -122,8 +125,6 @@ async def test_each_message_is_asked_of_its_own_account_and_recorded(
 async def test_one_accounts_429_does_not_slow_the_other(settings, world, sim, tmp_path) -> None:
     """Sendo's default key is out of requests for a minute; the second key's messages are
     answered at once (each account has its own bucket at the provider and its own budget here)."""
-    from tui.store import SQLiteStore
-
     live(world)
     settings = with_accounts(settings)
     sim.set_rate_limit(Provider.SENDO, per_minute=1, burst=2)
@@ -238,3 +239,35 @@ def test_account_filter_and_the_default_account_owns_unrecorded_rows(open_store)
     assert store.count(ListFilter(account="eu")) == 0
     assert store.row("m-1").account == "ops2" and store.row("m-3").account is None
     assert store.accounts_of(["m-1", "m-3", "absent"]) == {"m-1": "ops2", "m-3": None}
+
+
+async def test_one_accounts_rejected_key_leaves_the_others_polling(settings, world, sim) -> None:
+    """`poll` gives up (exit 4) only when every account's key is refused, not one of them."""
+    from tui.commands.poll import loops_problem
+
+    live(world)
+    settings = with_accounts(settings)
+    settings = settings.with_provider(
+        Provider.SENDO, accounts=(AccountEntry("ops2", Secret("not-a-key"), "", "file"),)
+    )
+    msg = world.add_message(Provider.SENDO, [(0, "CREATED")], created=-1)
+    providers = Providers(settings)
+    store = SQLiteStore(settings.history_path())
+    poller = Poller(store, providers, FAST)  # not run: `/readyz` reads its loops' states
+    try:
+        located = await providers.locate(MessageRef(msg.id, Provider.SENDO))
+        assert located[0] == SENDO_DEFAULT
+        with pytest.raises(AuthError) as refused:
+            await providers.accounts[OPS2].fetch(msg.id, retries=0)
+        assert "403" in str(refused.value) and "not-a-key" not in str(refused.value)
+        assert "[[providers.sendo.accounts]] named ops2" in str(refused.value)
+        assert providers.accounts[OPS2].budget.health.state is HealthState.AUTH_REJECTED
+        assert providers.health(Provider.SENDO).state is HealthState.AUTH_REJECTED  # the worst
+        assert not providers.all_rejected() and loops_problem(poller, providers)() is None
+        for client in providers.accounts.values():
+            client.budget.on_auth_rejected("refused")
+        assert providers.all_rejected()
+        assert loops_problem(poller, providers)() == "every provider rejected its API key"
+    finally:
+        await providers.aclose()
+        store.close()

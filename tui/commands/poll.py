@@ -238,8 +238,7 @@ def loops_problem(poller: Poller, providers: Providers) -> Callable[[], str | No
     """`/readyz`'s poll check: None while every loop runs (or stands by for a lease), else why not."""
 
     def check() -> str | None:
-        states = [providers.health(p).state for p in providers.clients]
-        if states and all(s is HealthState.AUTH_REJECTED for s in states):
+        if providers.all_rejected():
             return "every provider rejected its API key"
         if poller.store_down_since is not None:
             return "the history is unreachable"
@@ -367,8 +366,7 @@ async def _watch(
                 kind, _, who = key.partition(" ")
                 log_event(log, _WATCHED[kind], message=f"{key}: {value}", who=who, state=value)
                 seen[key] = value
-        states = [providers.health(p).state for p in providers.clients]
-        if states and all(s is HealthState.AUTH_REJECTED for s in states):
+        if providers.all_rejected():  # one account's key refused leaves the others polling
             log_event(
                 log,
                 "keys_rejected",

@@ -77,6 +77,11 @@ class Providers:
             return Health(HealthState.NOT_CONFIGURED)
         return max((c.budget.health for c in clients), key=lambda h: _WORST.get(h.state, 0))
 
+    def all_rejected(self) -> bool:
+        """Every account's key was refused: nothing can be polled (one refused leaves the rest)."""
+        states = [c.budget.health.state for c in self.accounts.values()]
+        return bool(states) and all(s is HealthState.AUTH_REJECTED for s in states)
+
     def request_rate(self) -> float:
         """Requests/second all accounts may currently send (what catching up is paced by)."""
         return sum(c.budget.rate for c in self.accounts.values())
