@@ -271,3 +271,32 @@ async def test_one_accounts_rejected_key_leaves_the_others_polling(settings, wor
     finally:
         await providers.aclose()
         store.close()
+
+
+async def test_a_campaign_listed_by_one_key_belongs_to_its_account(settings, world, sim) -> None:
+    from tui.polling.discovery import CampaignDiscovery
+    from tui.polling.policy import PollPolicy
+
+    live(world)
+    settings = with_accounts(settings)
+    msgs = [
+        world.add_message(
+            Provider.SENDO,
+            [(0, "CREATED")],
+            campaign="OPS2CAMP",
+            created=-1,
+            account=SENDO_ACCOUNT_2,
+        )
+        for _ in range(3)
+    ]
+    store = SQLiteStore(settings.history_path())
+    providers = Providers(settings)
+    try:
+        discovery = CampaignDiscovery(providers.accounts[OPS2], store, PollPolicy(), "OPS2CAMP")
+        assert (await discovery.run_once()).new == 3
+    finally:
+        await providers.aclose()
+    try:
+        assert {store.account_of(m.id) for m in msgs} == {"ops2"}
+    finally:
+        store.close()
