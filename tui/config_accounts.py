@@ -1,4 +1,5 @@
-"""Several accounts per provider, and the strict field checks every config section shares.
+"""The provider sections: their settings, several named accounts each, and the strict field
+checks every config section shares.
 
 An account is a name and the credentials that open it: for Sent.dm an API key and optionally a
 child profile (`x-profile-id`), for Sendo a key. The provider's own `api_key` (or its env var) is
@@ -112,6 +113,8 @@ class ProviderSettings:
             own = bool(entry.api_key)
             key = entry.api_key if own else self.api_key
             source = entry.key_source if own else self.key_source
+            if not key:  # refused at load; settings built in code may still lack one
+                continue
             out[entry.name] = replace(
                 self, api_key=key, profile_id=entry.profile_id, key_source=source, accounts=()
             )
