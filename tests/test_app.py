@@ -85,7 +85,7 @@ async def test_startup_shows_cached_history_without_network(settings, world, tmp
     )
     store = SQLiteStore(settings.history_path())
     from tui.polling.policy import PollPolicy
-    from tui.polling.poller import record_lookup
+    from tui.polling.record import record_lookup
     from tui.providers.lookup import Providers
 
     providers = Providers(settings)

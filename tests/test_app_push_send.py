@@ -235,8 +235,7 @@ async def test_the_dashboard_on_a_shared_postgresql(settings, world, pg_server) 
                 pilot,
                 lambda: (
                     app.dashboard.monitor.poller is not None
-                    and app.dashboard.monitor.poller.lease_state.get(Provider.SENDO)
-                    == "polling here"
+                    and app.dashboard.monitor.provider_state(Provider.SENDO).lease == "polling here"
                 ),
             )
     finally:

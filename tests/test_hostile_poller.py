@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from tests.hostile import POISON, HostileProvider, hostile_settings
+from tui.config_accounts import Account
 from tui.errors import BadResponseError
 from tui.ids import MessageRef
 from tui.model import Provider
@@ -88,7 +89,7 @@ async def test_one_poison_answer_among_thirty_good_ones(fake, tmp_path, provider
     took = await poll_until(poller, providers, everyone, bound=PROMPTLY)
     assert answered >= set(good), f"{len(set(good) - answered)} good messages unanswered"
     assert took < PROMPTLY
-    health = poller.loop_health[provider]
+    health = poller.loop_health[Account(provider)]
     assert health.restarts == 0 and health.last_error == "", health
     row = store.row(poison)
     if mode in ("overflow_time", "nul"):  # readable after all: stored like any answer
@@ -135,7 +136,7 @@ async def test_a_nul_that_postgresql_cannot_hold_is_stored_as_a_replacement(
         )
         await poll_until(poller, providers, everyone, bound=PROMPTLY)
         assert answered >= set(good)
-        assert poller.loop_health[Provider.SENDO].restarts == 0
+        assert poller.loop_health[Account(Provider.SENDO)].restarts == 0
         row = store.row(poison)
         assert row.poll_errors == 0 and row.status == "delivered"
         assert "\ufffd" in store.get(poison).message.body
@@ -163,8 +164,8 @@ async def test_a_trickling_answer_trips_the_deadline_and_shows_as_slow(fake, tmp
         answered.add(update.message_id)
 
     def on_state(owner, health) -> None:
-        states.append(f"{owner.value if owner else None}:{health.state}")
-        if owner is Provider.SENDO and health.state == "slow":
+        states.append(f"{owner.provider.value if owner else None}:{health.state}")
+        if owner == Account(Provider.SENDO) and health.state == "slow":
             shown.set()
 
     poller = Poller(store, providers, POLICY, on_update=on_update, on_state=on_state)
@@ -173,7 +174,7 @@ async def test_a_trickling_answer_trips_the_deadline_and_shows_as_slow(fake, tmp
     try:
         await asyncio.wait_for(shown.wait(), timeout=30)
         health = providers.health(Provider.SENDO)
-        loop = poller.loop_health[Provider.SENDO]
+        loop = poller.loop_health[Account(Provider.SENDO)]
     finally:
         poller.stop()
         await task

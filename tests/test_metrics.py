@@ -218,17 +218,19 @@ async def test_gauges_are_read_at_each_scrape_off_the_event_loop(
     metrics.rate_limit_from(rate_limits)
     metrics.leases_from(lambda: dict(held))
     text = await scrape(client)
-    assert value(text, "sendwatch_rate_limit_remaining", provider="sentdm") == 150
-    assert value(text, "sendwatch_rate_limit_remaining", provider="sendo") == 9
-    assert value(text, "sendwatch_lease_held", provider="sentdm") == 1
-    assert value(text, "sendwatch_lease_held", provider="sendo") == 0
-    assert value(text, "sendwatch_lease_held", provider="unknown") == 1
+    assert (
+        value(text, "sendwatch_rate_limit_remaining", provider="sentdm", account="default") == 150
+    )
+    assert value(text, "sendwatch_rate_limit_remaining", provider="sendo", account="default") == 9
+    assert value(text, "sendwatch_lease_held", provider="sentdm", account="default") == 1
+    assert value(text, "sendwatch_lease_held", provider="sendo", account="default") == 0
+    assert value(text, "sendwatch_lease_held", provider="unknown", account="none") == 1
     assert read_in and loop_thread not in read_in
     remaining[Provider.SENDO] = 0.0
     held[Provider.SENDO] = True
     text = await scrape(client)
-    assert value(text, "sendwatch_rate_limit_remaining", provider="sendo") == 0
-    assert value(text, "sendwatch_lease_held", provider="sendo") == 1
+    assert value(text, "sendwatch_rate_limit_remaining", provider="sendo", account="default") == 0
+    assert value(text, "sendwatch_lease_held", provider="sendo", account="default") == 1
 
 
 async def test_backlog_is_read_from_a_real_store_at_scrape_time(
@@ -269,7 +271,7 @@ async def test_a_failing_gauge_is_left_out_and_counted_the_rest_still_served(
     text = await scrape(client)
     assert value(text, "sendwatch_poll_backlog_messages", provider="sendo") is None
     assert value(text, "sendwatch_scrape_errors_total", gauge="backlog") == 1
-    assert value(text, "sendwatch_rate_limit_remaining", provider="sendo") == 4
+    assert value(text, "sendwatch_rate_limit_remaining", provider="sendo", account="default") == 4
     assert value(text, "sendwatch_provider_requests_total", provider="sendo", outcome="ok") == 1
     assert "database is locked" not in text
 

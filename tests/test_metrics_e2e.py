@@ -174,9 +174,12 @@ def test_headless_poll_serves_metrics_and_writes_only_json(
     assert (
         value(text, "sendwatch_provider_request_duration_seconds_count", provider="sendo") or 0
     ) >= 1
-    assert value(text, "sendwatch_lease_held", provider="sendo") == 1
+    assert value(text, "sendwatch_lease_held", provider="sendo", account="default") == 1
     assert value(text, "sendwatch_poll_backlog_messages", provider="sendo") is not None
-    assert value(text, "sendwatch_rate_limit_remaining", provider="sentdm") is not None
+    assert (
+        value(text, "sendwatch_rate_limit_remaining", provider="sentdm", account="default")
+        is not None
+    )
     for m in msgs:
         assert m.id not in text
     assert on_listen_port is not None and "sendwatch_webhook_events_total" in on_listen_port

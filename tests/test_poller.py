@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 
+from tui.config_accounts import Account
 from tui.ids import MessageRef
 from tui.model import Provider
 from tui.polling.policy import PollPolicy
@@ -257,8 +258,10 @@ async def test_every_message_gets_a_first_answer_while_the_screen_wants_more_tha
     )  # the budget's learned rate
     try:
         await asyncio.wait_for(everyone.wait(), timeout=3 * bound + 2)
-        steady = poller.stats[Provider.SENDO].requests + 10  # a little of the steady state too
-        while poller.stats[Provider.SENDO].requests < steady:
+        steady = (
+            poller.stats[Account(Provider.SENDO)].requests + 10
+        )  # a little of the steady state too
+        while poller.stats[Account(Provider.SENDO)].requests < steady:
             await asyncio.sleep(0.02)
     except TimeoutError:
         pass
@@ -270,7 +273,7 @@ async def test_every_message_gets_a_first_answer_while_the_screen_wants_more_tha
     assert not never, f"{len(never)} messages never asked"
     slowest = max(first_answer.values()) - started
     assert slowest <= 1.5 * bound + 0.5, (slowest, bound)
-    stats = poller.stats[Provider.SENDO]
+    stats = poller.stats[Account(Provider.SENDO)]
     assert stats.screen >= 5  # the screen was still served
     assert stats.screen <= 0.5 * stats.requests + 2  # ... within its share
     assert sim.counts[(Provider.SENDO, 429)] <= 1
@@ -336,16 +339,16 @@ async def test_a_loop_that_raises_is_restarted_with_backoff_and_reported(
     store.track([MessageRef(m.id, Provider.SENTDM)])
     poller, crashes = await _crashing_run(settings, world, store, "due", times=3)
     assert [(p, type(e)) for p, e, _ in crashes] == [
-        (Provider.SENTDM, sqlite3.OperationalError)
+        (Account(Provider.SENTDM), sqlite3.OperationalError)
     ] * 3
     waits = [w for _, _, w in crashes]
     assert waits == pytest.approx([0.05, 0.1, 0.2], abs=0.02)  # 1 s, 2 s, 4 s … scaled down
-    health = poller.loop_health[Provider.SENTDM]
+    health = poller.loop_health[Account(Provider.SENTDM)]
     assert health.restarts == 3 and "OperationalError: disk I/O error" in health.last_error
     assert (
         health.state == "stopped" and health.retry_at is None
     )  # after stop(); "running" while it ran
-    assert poller.loop_health[Provider.SENDO].restarts == 0
+    assert poller.loop_health[Account(Provider.SENDO)].restarts == 0
     assert store.row(m.id).last_polled is not None  # it came back and did its work
 
 
@@ -373,7 +376,7 @@ async def test_an_answer_that_cannot_be_stored_is_that_messages_failure(
         lambda p: answered(store, others) and store.row(m.id).poll_errors >= 1,
         policy=replace(FAST, min_interval=30, max_interval=60),
     )
-    assert poller.loop_health[Provider.SENDO].restarts == 0
+    assert poller.loop_health[Account(Provider.SENDO)].restarts == 0
     row = store.row(m.id)
     assert row.poll_errors == 1 and "could not be stored" in row.last_error
     assert "OperationalError: disk I/O error" in row.last_error

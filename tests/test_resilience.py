@@ -36,7 +36,7 @@ async def test_a_lookup_that_raises_is_told_and_cleared(settings, world, monkeyp
     async def broken(self, ref, *, retries=None):
         raise RuntimeError("simulated [bold]bug[/] in fetch")
 
-    monkeypatch.setattr(Providers, "fetch", broken)
+    monkeypatch.setattr(Providers, "locate", broken)  # what a lookup asks (it names the owner)
     m = world.add_message(Provider.SENDO, created=-5)
     app = make_app(settings, start_poller=False)
     async with app.run_test(size=(140, 30), notifications=True) as pilot:

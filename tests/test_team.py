@@ -19,6 +19,7 @@ import pytest
 
 from tests.test_store import message
 from tui.config import Secret, load
+from tui.config_accounts import Account
 from tui.ids import MessageRef
 from tui.model import Provider, Status
 from tui.polling.election import FileLease, PgLease, account_key, lease_for, me
@@ -204,30 +205,33 @@ async def test_two_pollers_on_one_store_spend_one_budget(
     expected = sorted(["polling here", f"polled by {me()}"])
 
     def states() -> list:
-        return sorted(str(p.lease_state.get(Provider.SENDO)) for p, _, _ in instances)
+        return sorted(str(p.lease_state.get(Account(Provider.SENDO))) for p, _, _ in instances)
 
     try:
         await async_wait_until(lambda: states() == expected, f"lease states {states()}")
         winner = next(
             i
             for i, (p, _, _) in enumerate(instances)
-            if p.lease_state.get(Provider.SENDO) == "polling here"
+            if p.lease_state.get(Account(Provider.SENDO)) == "polling here"
         )
         loser = instances[1 - winner][0]
-        assert loser.stats.get(Provider.SENDO) is None or loser.stats[Provider.SENDO].requests == 0
+        assert (
+            loser.stats.get(Account(Provider.SENDO)) is None
+            or loser.stats[Account(Provider.SENDO)].requests == 0
+        )
         # the winner leaves: the other takes over within the retry interval
         poller, providers, task = instances[winner]
         poller.stop()
         await task
         await providers.aclose()
         await async_wait_until(
-            lambda: loser.lease_state.get(Provider.SENDO) == "polling here",
+            lambda: loser.lease_state.get(Account(Provider.SENDO)) == "polling here",
             "the other poller did not take over",
         )
         await async_wait_until(
             lambda: (
-                loser.stats.get(Provider.SENDO) is not None
-                and loser.stats[Provider.SENDO].requests > 0
+                loser.stats.get(Account(Provider.SENDO)) is not None
+                and loser.stats[Account(Provider.SENDO)].requests > 0
             ),
             "the new holder made no request",
         )

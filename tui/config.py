@@ -7,72 +7,35 @@ Environment variables override the file for API keys, so keys can stay out of it
 
 from __future__ import annotations
 
-import math
 import os
 import tomllib
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from tui import paths
 from tui.alerts.settings import AlertSettings, parse_alerts
 from tui.alerts.settings import default_settings as default_alert_settings
+from tui.config_accounts import (  # re-exported: callers import these from the config
+    DEFAULT_BASE_URLS as DEFAULT_BASE_URLS,
+)
+from tui.config_accounts import ENV_KEYS as ENV_KEYS
+from tui.config_accounts import ENV_URLS as ENV_URLS
+from tui.config_accounts import ENV_WEBHOOK as ENV_WEBHOOK
+from tui.config_accounts import Account, parse_accounts
+from tui.config_accounts import ProviderSettings as ProviderSettings
+from tui.config_accounts import check_base_url as check_base_url
+from tui.config_accounts import check_header_value as check_header_value  # re-exported
+from tui.config_accounts import coerce as _coerce
+from tui.config_accounts import where as _where
 from tui.errors import ConfigError
 from tui.model import Provider
 from tui.secret import Secret as Secret  # re-exported: callers import it from the config
 from tui.secret import is_loopback as is_loopback
 
-ENV_KEYS: dict[Provider, tuple[str, ...]] = {
-    Provider.SENTDM: ("SENT_DM_API_KEY", "SENT_API_KEY"),
-    Provider.SENDO: ("SENDO_API_KEY",),
-}
-#: Webhook credentials: Sent.dm signs with a `whsec_` secret, Sendo sends a static token.
-ENV_WEBHOOK: dict[Provider, tuple[str, str]] = {
-    Provider.SENTDM: ("webhook_secret", "SENT_DM_WEBHOOK_SECRET"),
-    Provider.SENDO: ("webhook_token", "SENDO_WEBHOOK_TOKEN"),
-}
 DATABASE_URL_ENV = "SENDWATCH_DATABASE_URL"
 READ_ONLY_ENV = "SENDWATCH_READ_ONLY"
-ENV_URLS: dict[Provider, str] = {
-    Provider.SENTDM: "SENDWATCH_SENTDM_URL",
-    Provider.SENDO: "SENDWATCH_SENDO_URL",
-}
-DEFAULT_BASE_URLS = {
-    Provider.SENTDM: "https://api.sent.dm",
-    Provider.SENDO: "https://api.sendo.dev",
-}
-
-
-@dataclass(frozen=True)
-class ProviderSettings:
-    """`[providers.sentdm]` / `[providers.sendo]`."""
-
-    api_key: Secret = field(default_factory=lambda: Secret(""))
-    #: API root; point it at `sendwatch simulate` for a dry run.
-    base_url: str = ""
-    #: Sent.dm only: act for a child profile (organization keys only).
-    profile_id: str = ""
-    #: Request budget. Defaults follow the provider's documented limits.
-    requests_per_minute: float = 200.0
-    burst: int = 50
-    concurrency: int = 8
-    #: Seconds that the provider's X-RateLimit-Limit header counts over (Sent.dm: 60, Sendo: 1).
-    rate_limit_window: float = 60.0
-    #: Sent.dm only: the webhook signing secret (`whsec_…`), for `sendwatch listen`.
-    webhook_secret: Secret = field(default_factory=lambda: Secret(""))
-    #: Sendo only: the static `X-Webhook-Token` value, for `sendwatch listen`.
-    webhook_token: Secret = field(default_factory=lambda: Secret(""))
-    #: Sendo only: more tokens (one per campaign webhook; `sendwatch webhooks register` writes them).
-    webhook_tokens: tuple[Secret, ...] = ()
-    #: Where the key came from: "env:NAME", "file" or "" (not configured). Shown by `config check`.
-    key_source: str = ""
-
-    @property
-    def configured(self) -> bool:
-        return bool(self.api_key)
 
 
 @dataclass(frozen=True)
@@ -175,6 +138,15 @@ class Settings:
     def configured_providers(self) -> list[Provider]:
         return [p for p in Provider if self.provider(p).configured]
 
+    def accounts(self) -> dict[Account, ProviderSettings]:
+        """Every configured account, by provider then as written: what gets a client, a budget,
+        a poll loop and a lease of its own."""
+        return {
+            Account(p, name): account
+            for p in Provider
+            for name, account in self.provider(p).account_settings().items()
+        }
+
     def history_path(self) -> Path:
         return (
             Path(self.history.path).expanduser()
@@ -216,96 +188,13 @@ def check_database_url(url: str, where: str) -> None:
         )
 
 
-def check_base_url(url: str, where: str) -> None:
-    """Keys travel only over HTTPS; plain HTTP is allowed for the loopback simulator alone."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
-        return
-    raise ConfigError(
-        f"{where} must be an https:// URL (plain http only for 127.0.0.1), got {url!r:.80}"
-    )
-
-
-def _line_of(text: str, section: str, key: str | None) -> int | None:
-    """Find the 1-based line where `key` is set inside `[section]` (for error messages)."""
-    current = ""
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if stripped.startswith("[") and stripped.endswith("]"):
-            current = stripped.strip("[]").strip()
-            if key is None and current == section:
-                return number
-            continue
-        if (
-            key is not None
-            and current == section
-            and stripped.split("=", 1)[0].strip().strip('"') == key
-        ):
-            return number
-    return None
-
-
-def _where(path: Path, text: str, section: str, key: str | None) -> str:
-    line = _line_of(text, section, key)
-    name = f"{section}.{key}" if key else f"[{section}]"
-    return f"{path}{f', line {line}' if line else ''}: {name}"
-
-
-def _coerce(value: Any, default: Any, where: str) -> Any:
-    """Check `value` has the type of `default`; ints are accepted for floats."""
-    expected = type(default)
-    if expected is tuple:  # a list of secrets (Sendo's webhook tokens)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{where} must be a list of strings")
-        return tuple(Secret(v.strip()) for v in value if v.strip())
-    if expected is Secret:
-        if not isinstance(value, str):
-            raise ConfigError(f"{where} must be a string (got {type(value).__name__})")
-        return Secret(value.strip())
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-        raise ConfigError(
-            f"{where} must be {_type_name(expected)} (got {type(value).__name__} {value!r:.40})"
-        )
-    if expected is float and not math.isfinite(value):
-        raise ConfigError(f"{where} must be a finite number (got {value!r})")
-    if expected in (int, float) and value < 0:
-        raise ConfigError(f"{where} must not be negative")
-    return value
-
-
-#: Values sent in (or compared with) HTTP headers: printable ASCII only.
-_HEADER_SAFE = frozenset(chr(c) for c in range(0x20, 0x7F))
 _HEADER_VALUES = ("api_key", "webhook_secret", "webhook_token", "profile_id")
-
-
-def check_header_value(value: str, where: str) -> None:
-    """Refuse a key or ID that cannot travel in an HTTP header, naming it but never showing it.
-
-    A zero-width space or a typographic quote pasted along with a key would otherwise fail deep in
-    the HTTP client on the first request (a UnicodeEncodeError, with a traceback)."""
-    for position, char in enumerate(value, start=1):
-        if char not in _HEADER_SAFE:
-            name = unicodedata.name(char, "a control character")
-            raise ConfigError(
-                f"{where} contains U+{ord(char):04X} ({name}) at character {position}: only "
-                "printable ASCII is allowed (was an invisible character pasted with it?)"
-            )
-
-
-def _type_name(t: type) -> str:
-    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}.get(
-        t, t.__name__
-    )
 
 
 def _build(cls: type, table: Any, base: Any, path: Path, text: str, section: str) -> Any:
     if not isinstance(table, dict):
         raise ConfigError(f"{_where(path, text, section, None)} must be a table")
-    known = {f.name: f for f in fields(cls) if f.name != "key_source"}
+    known = {f.name: f for f in fields(cls) if f.name not in ("key_source", "accounts")}
     changes: dict[str, Any] = {}
     for key, value in table.items():
         if key not in known:
@@ -352,9 +241,11 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
     built: dict[Provider, ProviderSettings] = {}
     for provider in Provider:
         section = f"providers.{provider.value}"
+        table = providers.get(provider.value, {})
+        extra = table.pop("accounts", []) if isinstance(table, dict) else []
         settings = _build(
             ProviderSettings,
-            providers.get(provider.value, {}),
+            table,
             _PROVIDER_DEFAULTS[provider],
             path,
             text,
@@ -398,8 +289,16 @@ def load(path: Path | None = None, env: Mapping[str, str] | None = None) -> Sett
                 f"{_where(path, text, section, None)}: requests_per_minute, burst, concurrency and rate_limit_window must be at least 1 (rate_limit_window above 0)"
             )
         built[provider] = replace(
-            settings, base_url=settings.base_url.rstrip("/"), key_source=source
+            settings,
+            base_url=settings.base_url.rstrip("/"),
+            key_source=source,
+            accounts=parse_accounts(extra, provider, path, text, env),
         )
+        if any(not a.api_key for a in built[provider].accounts) and not settings.api_key:
+            raise ConfigError(
+                f"{_where(path, text, section, 'api_key')}: an account without an api_key of its own "
+                f"uses this one, and it is empty ({' or '.join(ENV_KEYS[provider])} also sets it)"
+            )
     sections = {
         name: _build(cls, data.get(name, {}), cls(), path, text, name)
         for name, cls in _SECTIONS.items()

@@ -1,4 +1,5 @@
-"""Export the tracked messages: JSON (the objects `get --json` prints) or CSV (one row each).
+"""Export the tracked messages: JSON (the objects `get --json` prints) or CSV (one row each),
+each with the account that owns it.
 
 Streams from the store in batches, so 100,000 messages never sit in memory at once.
 """
@@ -7,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
+from itertools import islice
 from typing import Any, TextIO
 
 from tui.store import ListFilter, Store
@@ -28,7 +31,10 @@ CSV_COLUMNS = [
     "fetched_at",
     "campaigns",
     "last_poll_error",
+    "account",
 ]
+#: snapshots whose accounts are read in one query
+ACCOUNT_BATCH = 500
 
 
 #: what a spreadsheet takes as the start of a formula (or, for TAB and CR, hides one behind)
@@ -54,18 +60,28 @@ def _csv_row(item: dict[str, Any]) -> dict[str, Any]:
     return {k: ("" if v is None else spreadsheet_safe(v)) for k, v in row.items()}
 
 
+def with_accounts(store: Store, items: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Each snapshot with `account`: the account that owns the message (None: not known yet),
+    read a batch at a time as the export streams."""
+    while batch := list(islice(items, ACCOUNT_BATCH)):
+        owners = store.accounts_of(str(item.get("id")) for item in batch)
+        for item in batch:
+            item["account"] = owners.get(str(item.get("id")))
+            yield item
+
+
 def write_export(store: Store, flt: ListFilter, fmt: str, out: TextIO) -> int:
     """Write every message in the view to `out`; returns how many."""
     count = 0
     if fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
         writer.writeheader()
-        for item in store.iter_snapshots(flt):
+        for item in with_accounts(store, iter(store.iter_snapshots(flt))):
             writer.writerow(_csv_row(item))
             count += 1
         return count
     out.write("[")
-    for item in store.iter_snapshots(flt):
+    for item in with_accounts(store, iter(store.iter_snapshots(flt))):
         out.write(",\n" if count else "\n")
         out.write(json.dumps(item))
         count += 1

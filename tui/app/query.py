@@ -68,6 +68,8 @@ def parse_query(text: str, base: ListFilter | None = None) -> Query:
             campaign = value
         elif key == "country" and (len(value) != 2 or not value.isalpha()):
             problem = f"unknown country {value!r} (a two-letter code, e.g. US)"
+        elif key == "account":
+            plain[key] = value.lower()  # configured names are lower-case (tui/config_accounts.py)
         else:
             plain[key] = value.upper() if key == "country" else value
     flt = ListFilter(

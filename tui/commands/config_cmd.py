@@ -36,7 +36,12 @@ def run(action: str, path: Path, force: bool) -> int:
     )
     for provider in Provider:
         p = settings.provider(provider)
-        if p.configured:
+        if p.configured and not p.api_key:  # only named accounts, each with its own key
+            print(
+                f"  {provider.label:<8} configured   {len(p.accounts)} named account(s), "
+                f"{safe_text(p.base_url, single_line=True)}"
+            )
+        elif p.configured:
             extra = f", profile {safe_text(p.profile_id, single_line=True)}" if p.profile_id else ""
             print(
                 f"  {provider.label:<8} configured   key {p.api_key.redacted()} from {p.key_source}, "
@@ -47,6 +52,17 @@ def run(action: str, path: Path, force: bool) -> int:
             print(
                 f"  {provider.label:<8} not configured (set {vars_} or providers.{provider.value}.api_key)"
             )
+        accounts = p.account_settings()
+        if len(accounts) > 1 or p.accounts:
+            for name, account in accounts.items():
+                profile = (
+                    f", profile {safe_text(account.profile_id, single_line=True)}"
+                    if account.profile_id
+                    else ""
+                )
+                print(
+                    f"  {'':<8} account      {name}: key from {account.key_source or 'nowhere'}{profile}"
+                )
         secret = p.webhook_secret if provider is Provider.SENTDM else p.webhook_token
         if secret:
             print(

@@ -155,7 +155,9 @@ def run(
         warn(note)
     fetched = datetime.fromtimestamp(result.fetched_at, tz=UTC)
     if as_json:
-        print(json.dumps(message_to_dict(result.message, fetched, raw=raw), indent=2))
+        item = message_to_dict(result.message, fetched, raw=raw)
+        item["account"] = result.account  # who answered: as `export` says it
+        print(json.dumps(item, indent=2))
     else:
         print(describe(result.message))
     return 0

@@ -27,15 +27,17 @@ from tui.alerts.settings import AlertSettings, default_settings
 from tui.commands.listen import backlog_by_provider
 from tui.commands.output import fail
 from tui.config import Settings
+from tui.config_accounts import DEFAULT_ACCOUNT, Account
 from tui.errors import SendwatchError
 from tui.model import Provider, Status
 from tui.observe.logs import LogFormat, log_event, setup_logging
 from tui.observe.metrics import Metrics, outcome_for_status
 from tui.observe.scrub import secret_values
 from tui.observe.serving import MetricsServer
-from tui.polling.election import lease_for
+from tui.polling.election import leases_for
 from tui.polling.policy import LoopHealth, PollPolicy
 from tui.polling.poller import Owner, Poller, PollUpdate
+from tui.providers.base import ProviderClient
 from tui.providers.budget import HealthState
 from tui.providers.lookup import Providers
 from tui.store import Store
@@ -98,7 +100,7 @@ async def _serve(
         loop.add_signal_handler(sig, stop.set)
     providers = Providers(settings)
     policy = PollPolicy.from_settings(settings.polling)
-    leases = {owner: lease_for(settings, store, owner) for owner in (*providers.clients, None)}
+    leases = leases_for(settings, store, providers.accounts)
     metrics = _metrics_for(store, providers, leases)
 
     def on_update(update: PollUpdate) -> None:
@@ -215,16 +217,19 @@ async def _serve(
 
 def _metrics_for(store: Store, providers: Providers, leases: dict[Owner, Lease]) -> Metrics:
     """Counters fed by the providers' requests; gauges read at scrape time (in its thread)."""
-    metrics = Metrics()
+    metrics = Metrics(accounts=[a.name for a in providers.accounts])
 
-    def on_request(provider: Provider, answer: int | str, seconds: float) -> None:
-        outcome = outcome_for_status(answer) if isinstance(answer, int) else answer
-        metrics.provider_request(provider, outcome, seconds)
+    def counting(account: str) -> Callable[[Provider, int | str, float], None]:
+        def on_request(provider: Provider, answer: int | str, seconds: float) -> None:
+            outcome = outcome_for_status(answer) if isinstance(answer, int) else answer
+            metrics.provider_request(provider, outcome, seconds, account=account)
 
-    for client in providers.clients.values():
-        client.on_request = on_request
+        return on_request
+
+    for account, client in providers.accounts.items():
+        client.on_request = counting(account.name)
     metrics.backlog_from(lambda: backlog_by_provider(store))
-    metrics.rate_limit_from(lambda: {p: c.budget.tokens for p, c in providers.clients.items()})
+    metrics.rate_limit_from(lambda: {a: c.budget.tokens for a, c in providers.accounts.items()})
     metrics.leases_from(lambda: {owner: lease.held for owner, lease in leases.items()})
     return metrics
 
@@ -233,8 +238,7 @@ def loops_problem(poller: Poller, providers: Providers) -> Callable[[], str | No
     """`/readyz`'s poll check: None while every loop runs (or stands by for a lease), else why not."""
 
     def check() -> str | None:
-        states = [providers.health(p).state for p in providers.clients]
-        if states and all(s is HealthState.AUTH_REJECTED for s in states):
+        if providers.all_rejected():
             return "every provider rejected its API key"
         if poller.store_down_since is not None:
             return "the history is unreachable"
@@ -269,12 +273,18 @@ async def _alert(engine: AlertEngine, stopping: Callable[[], bool]) -> None:
         await asyncio.sleep(ALERT_EVERY)
 
 
-def _key(provider: Provider | None) -> str:
-    return provider.value if provider else "unknown"
+def _key(owner: Account | Provider | None) -> str:
+    if isinstance(owner, Account):
+        owner = owner.provider
+    return owner.value if owner else "unknown"
 
 
-def _label(provider: Provider | None) -> str:
-    return provider.label if provider else "unknown-provider IDs"
+def _label(owner: Account | Provider | None) -> str:
+    """`Sent.dm`, `Sent.dm eu` (a named account), or the loop of IDs of no known provider."""
+    if isinstance(owner, Account):
+        named = owner.name != DEFAULT_ACCOUNT
+        return f"{owner.provider.label} {owner.name}" if named else owner.provider.label
+    return owner.label if owner else "unknown-provider IDs"
 
 
 def _log_update(update: PollUpdate) -> None:
@@ -296,6 +306,8 @@ def _log_update(update: PollUpdate) -> None:
 def _log_loop_state(owner: Owner, health: LoopHealth) -> None:
     """One line per change of a poll loop's state."""
     fields: dict[str, Any] = {"provider": _key(owner), "state": health.state}
+    if owner is not None:
+        fields["account"] = owner.name
     if health.state in ("running", "stopped"):
         text = f"{_label(owner)} poll loop: {health.state}"
         log_event(log, "poll_loop_state", message=text, **fields)
@@ -347,15 +359,14 @@ async def _watch(
     seen: dict[str, str] = {}
     while not stopping():
         now = {f"lease {_label(o)}": s for o, s in poller.lease_state.items()}
-        now |= {f"health {p.label}": _health_words(providers, p) for p in providers.clients}
+        now |= {f"health {_label(a)}": _health_words(c) for a, c in providers.accounts.items()}
         now |= {f"webhooks {p.label}": s for p, s in poller.push_state.items()}
         for key, value in now.items():
             if seen.get(key) != value:
                 kind, _, who = key.partition(" ")
                 log_event(log, _WATCHED[kind], message=f"{key}: {value}", who=who, state=value)
                 seen[key] = value
-        states = [providers.health(p).state for p in providers.clients]
-        if states and all(s is HealthState.AUTH_REJECTED for s in states):
+        if providers.all_rejected():  # one account's key refused leaves the others polling
             log_event(
                 log,
                 "keys_rejected",
@@ -376,9 +387,9 @@ async def _watch(
     return None
 
 
-def _health_words(providers: Providers, provider: Provider) -> str:
+def _health_words(client: ProviderClient) -> str:
     """`ok`, or a state with what it is about (`slow: answers cut off at the 30 s deadline`)."""
-    health = providers.health(provider)
+    health = client.budget.health
     if health.state is not HealthState.OK and health.detail:
         return f"{health.state.value}: {safe_text(health.detail, single_line=True)}"
     return health.state.value

@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from tui.config_accounts import DEFAULT_ACCOUNT, Account
 from tui.errors import (
     AuthError,
     BadResponseError,
@@ -30,6 +31,8 @@ from tui.errors import (
 from tui.model import EventSource, Message, Provider, Status
 
 OTHER = "other"
+#: the account label of what belongs to no account (the loop of IDs of no known provider)
+NO_ACCOUNT = "none"
 #: `None` as a provider: the lease and backlog of IDs whose provider is not known yet
 UNKNOWN_PROVIDER = "unknown"
 PROVIDERS: frozenset[str] = frozenset({*(p.value for p in Provider), UNKNOWN_PROVIDER})
@@ -165,6 +168,8 @@ class _GaugeSpec:
     name: str
     documentation: str
     combine: Callable[[Iterable[float]], float]  # several keys mapped to `other` become one value
+    #: also labelled with the account (a budget and a lease are each account's own)
+    by_account: bool = False
 
 
 _GAUGES = {
@@ -175,13 +180,15 @@ _GAUGES = {
     ),
     "rate_limit_remaining": _GaugeSpec(
         "sendwatch_rate_limit_remaining",
-        "Requests the provider's rate limit still allows now, as the request budget sees it.",
+        "Requests the account's rate limit still allows now, as its request budget sees it.",
         min,
+        by_account=True,
     ),
     "lease_held": _GaugeSpec(
         "sendwatch_lease_held",
         "1 while this process holds the polling lease of the provider's account, else 0.",
         max,
+        by_account=True,
     ),
 }
 
@@ -189,14 +196,15 @@ _GAUGES = {
 class _ScrapeGauges(Collector):
     """Gauges whose values are asked for at each scrape, never cached between scrapes."""
 
-    def __init__(self, errors: Counter) -> None:
+    def __init__(self, errors: Counter, accounts: frozenset[str]) -> None:
+        self.accounts = accounts
         self.sources: dict[str, GaugeSource] = {}
         self.errors = errors
         self.lock = threading.Lock()
 
     def describe(self) -> Iterator[Metric]:
         for spec in _GAUGES.values():
-            yield GaugeMetricFamily(spec.name, spec.documentation, labels=["provider"])
+            yield GaugeMetricFamily(spec.name, spec.documentation, labels=_labels_of(spec))
 
     def collect(self) -> Iterator[Metric]:
         with self.lock:
@@ -210,27 +218,57 @@ class _ScrapeGauges(Collector):
             except Exception:  # noqa: BLE001 - one gauge's failure must not fail the scrape
                 self.errors.labels(gauge=key).inc()
                 continue
-            grouped: dict[str, list[float]] = {}
-            for provider, value in values.items():
+            grouped: dict[tuple[str, ...], list[float]] = {}
+            for owner, value in values.items():
                 number = float(value)
                 if math.isfinite(number):
-                    grouped.setdefault(provider_label(provider), []).append(number)
-            family = GaugeMetricFamily(spec.name, spec.documentation, labels=["provider"])
-            for label, numbers in sorted(grouped.items()):
-                family.add_metric([label], spec.combine(numbers))
+                    grouped.setdefault(self._key(owner, spec.by_account), []).append(number)
+            family = GaugeMetricFamily(spec.name, spec.documentation, labels=_labels_of(spec))
+            for labels, numbers in sorted(grouped.items()):
+                family.add_metric(list(labels), spec.combine(numbers))
             yield family
+
+    def _key(self, owner: Any, by_account: bool) -> tuple[str, ...]:
+        """(provider) or (provider, account): a `Provider` key is its default account, None the
+        loop of IDs of no known provider (account `none`)."""
+        if isinstance(owner, Account):
+            provider, name = provider_label(owner.provider), owner.name
+        else:
+            provider, name = provider_label(owner), DEFAULT_ACCOUNT if owner else NO_ACCOUNT
+        if not by_account:
+            return (provider,)
+        return provider, account_label(name, self.accounts)
+
+
+def _labels_of(spec: _GaugeSpec) -> list[str]:
+    return ["provider", "account"] if spec.by_account else ["provider"]
+
+
+def account_label(name: str | None, accounts: frozenset[str]) -> str:
+    """A configured account's name (`default` for a provider's own key), else `other`."""
+    if name is None:
+        return NO_ACCOUNT
+    return name if name in accounts or name in (DEFAULT_ACCOUNT, NO_ACCOUNT) else OTHER
 
 
 class Metrics:
     """The metrics of one process part (a receiver, a poller), in a registry of its own."""
 
-    def __init__(self) -> None:
+    def __init__(self, accounts: Iterable[str] = ()) -> None:
+        #: the configured account names: the only values the `account` label takes (else `other`)
+        self.accounts = frozenset(accounts)
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self._requests = Counter(
             "sendwatch_provider_requests",
             "HTTP requests to a provider's API by outcome (each retry counted).",
             ["provider", "outcome"],
+            registry=r,
+        )
+        self._account_requests = Counter(
+            "sendwatch_account_requests",
+            "HTTP requests to a provider's API by account (configured names) and outcome.",
+            ["provider", "account", "outcome"],
             registry=r,
         )
         self._request_seconds = Histogram(
@@ -265,7 +303,7 @@ class Metrics:
             ["gauge"],
             registry=None,
         )
-        self._gauges = _ScrapeGauges(scrape_errors)
+        self._gauges = _ScrapeGauges(scrape_errors, self.accounts)
         r.register(self._gauges)
         r.register(scrape_errors)  # after the gauges: a scrape shows the errors of its own reads
         self._start_at_zero()
@@ -287,11 +325,21 @@ class Metrics:
 
     # -- events (called where they happen; cheap, thread-safe) --------------------------------
     def provider_request(
-        self, provider: Provider | str, outcome: str, seconds: float | None = None
+        self,
+        provider: Provider | str,
+        outcome: str,
+        seconds: float | None = None,
+        *,
+        account: str | None = None,
     ) -> None:
-        """One HTTP request to a provider ended with `outcome` after `seconds` (if measured)."""
+        """One HTTP request to a provider ended with `outcome` after `seconds` (if measured);
+        `account`: which of its accounts asked (also counted per account)."""
         label = provider_label(provider)
-        self._requests.labels(provider=label, outcome=_label(outcome, OUTCOMES)).inc()
+        result = _label(outcome, OUTCOMES)
+        self._requests.labels(provider=label, outcome=result).inc()
+        if account is not None:
+            name = account_label(account, self.accounts)
+            self._account_requests.labels(provider=label, account=name, outcome=result).inc()
         if seconds is not None and math.isfinite(seconds) and seconds >= 0:
             self._request_seconds.labels(provider=label).observe(seconds)
 

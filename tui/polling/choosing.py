@@ -29,9 +29,11 @@ async def choose_due(
     free: Callable[[str], bool],
     *,
     inflight: int,
+    unassigned: bool = False,
 ) -> list[tuple[str, bool]]:
     """Up to `count` due IDs of `owner`'s loop, each with whether it is screen work; `free` leaves
-    out messages being polled (or polled since the question was asked)."""
+    out messages being polled (or polled since the question was asked). `unassigned`: the
+    account's loop also takes its provider's messages of no recorded account."""
     selected = focus.selected
     visible = [v for v in focus.visible if v != selected]
 
@@ -43,8 +45,10 @@ async def choose_due(
                 store.due,
                 now,
                 limit,
-                provider=owner,
+                provider=owner.provider if owner else None,
                 unresolved=owner is None,
+                account=owner.name if owner else None,
+                unassigned=unassigned,
                 among=among,
                 never_asked=never_asked,
             )

@@ -74,7 +74,8 @@ class CampaignDiscovery:
         now = self.clock()
         for msg in page:
             try:
-                record_lookup(self.store, self.policy, msg, now)
+                # the listing key's account owns what it lists
+                record_lookup(self.store, self.policy, msg, now, account=self.client.account.name)
             except StoreError as exc:
                 error = BadResponseError(
                     f"the answer for {msg.id} could not be stored ({exc})",

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tui.config_accounts import Account
 from tui.model import Message, Provider, Status
 from tui.polling.policy import Priority
 
-Owner = Provider | None  # None: the loop for IDs whose provider is not known yet
+Owner = Account | None  # one loop per account; None: the loop for IDs of no known provider yet
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class PollUpdate:
     changed: bool
     at: float
     message: Message | None = None  # the answer stored (metrics time deliveries from it)
+    account: str | None = None  # the account that answered (its configured name)
 
 
 @dataclass

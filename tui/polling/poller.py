@@ -1,6 +1,8 @@
-"""The poller: asks the store what is due, spends each provider's budget on it, writes answers back.
+"""The poller: asks the store what is due, spends each account's budget on it, writes answers back.
 
-One loop per configured provider (plus one for IDs whose provider is not known yet). Each loop is
+One loop per configured account (plus one for IDs whose provider is not known yet), each with its
+own credentials, budget and lease; a provider's first account also polls its messages of no
+recorded account, asking the provider's accounts in turn (asking.py). Each loop is
 a plain coroutine: the dashboard runs it in a Textual worker, benchmarks run it with asyncio. All
 state lives in the store (`next_poll` per message), so a restart resumes where it stopped and a
 final message is never asked again.
@@ -22,19 +24,12 @@ import functools
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from tui.errors import (
-    AuthError,
-    BadResponseError,
-    CircuitOpenError,
-    NotFoundError,
-    RateLimitedError,
-    SendwatchError,
-    StoreError,
-    UnavailableError,
-)
-from tui.ids import MessageRef
-from tui.model import Message, Provider
+from tui.config_accounts import Account
+from tui.errors import SendwatchError, StoreError
+from tui.model import Provider
+from tui.polling.asking import Asking
 from tui.polling.choosing import choose_due
 from tui.polling.election import RETRY, Lease
 from tui.polling.loops import Focus as Focus
@@ -43,8 +38,6 @@ from tui.polling.loops import Owner as Owner
 from tui.polling.loops import PollUpdate as PollUpdate
 from tui.polling.loops import describe as describe
 from tui.polling.policy import LoopHealth, LoopVitals, PollPolicy, ScreenShare
-from tui.polling.record import record_failed_ask, record_lookup
-from tui.providers.base import RequestTimeout
 from tui.providers.budget import HealthState
 from tui.providers.lookup import Providers
 from tui.store import Store
@@ -61,8 +54,8 @@ class Poller:
     policy: PollPolicy
     on_update: Callable[[PollUpdate], None] = lambda update: None
     on_error: Callable[[Provider | None, SendwatchError], None] = lambda provider, error: None
-    #: an unexpected exception ended a provider's loop; it is restarted after a backoff
-    on_crash: Callable[[Provider | None, BaseException], None] = lambda provider, exc: None
+    #: an unexpected exception ended an account's loop; it is restarted after a backoff
+    on_crash: Callable[[Owner, BaseException], None] = lambda owner, exc: None
     #: a loop's state changed (running / restarting / stalled / slow / stopped): once per change
     on_state: Callable[[Owner, LoopHealth], None] = lambda owner, health: None
     focus: Focus = field(default_factory=Focus)
@@ -71,9 +64,10 @@ class Poller:
     clock: Callable[[], float] = time.time
     restart_backoff: float = 1.0
     restart_backoff_max: float = 60.0
-    #: one lease per provider account when instances share a store (tui/polling/election.py);
+    #: one lease per account when instances share a store (tui/polling/election.py `leases_for`);
     #: empty: this instance polls everything (tests, benchmarks, a single user)
-    leases: dict[Owner, Lease] = field(default_factory=dict)
+    #: (keyed by `Owner`; a `Provider` key stands for that provider's first account)
+    leases: dict[Any, Lease] = field(default_factory=dict)
     #: what the status line says of each lease: "polling here" / "polled by host:pid"
     lease_state: dict[Owner, str] = field(default_factory=dict)
     #: per provider, whether webhooks are covering its messages: "flowing" / "silent"
@@ -93,6 +87,15 @@ class Poller:
         self._told: dict[Owner, str] = {}  # the state `on_state` last heard of, per loop
         #: since when the store has failed every loop (None: it answers); `sendwatch poll` gives up
         self.store_down_since: float | None = None
+        self._asking = Asking(
+            self.store,
+            self.providers,
+            self.policy,
+            clock=lambda: self.clock(),
+            on_update=lambda update: self.on_update(update),
+            on_error=lambda provider, error: self.on_error(provider, error),
+            priority=lambda message_id: self.focus.priority(message_id),
+        )
 
     # -- control from the UI --------------------------------------------------------------------
     def wake(self) -> None:
@@ -125,11 +128,11 @@ class Poller:
 
     # -- supervision ------------------------------------------------------------------------------
     async def run(self) -> None:
-        """Run every provider's loop until `stop()`; never raises for provider trouble or a crash."""
+        """Run every account's loop until `stop()`; never raises for provider trouble or a crash."""
         self._stop_event = asyncio.Event()
         if self._stopped:
             self._stop_event.set()
-        owners: list[Owner] = [*self.providers.clients, None]
+        owners: list[Owner] = [*self.providers.accounts, None]
         observer = asyncio.ensure_future(self._observe())
         try:
             await asyncio.gather(*(self._elected(owner) for owner in owners))
@@ -161,7 +164,7 @@ class Poller:
 
     async def _elected(self, owner: Owner) -> None:
         """Poll this account only while this instance holds its lease; try again every few seconds."""
-        lease = self.leases.get(owner)
+        lease = self._lease_of(owner)
         if lease is None:
             return await self._supervise(owner)
         while not self._stopped:
@@ -178,6 +181,19 @@ class Poller:
                     await asyncio.gather(polling, return_exceptions=True)
             if self._stopped:
                 break
+
+    def _lease_of(self, owner: Owner) -> Lease | None:
+        """The account's lease; a provider's first account also answers to leases keyed by its
+        provider (as callers built them before accounts: `lease_for(settings, store, provider)`)."""
+        lease = self.leases.get(owner)
+        if lease is None and owner is not None and self._first(owner):
+            lease = self.leases.get(owner.provider)
+        return lease
+
+    def _first(self, owner: Account) -> bool:
+        """Is this its provider's first account (the one that also polls messages of no account)?"""
+        client = self.providers.clients.get(owner.provider)
+        return client is not None and client.account == owner
 
     async def _supervise(self, owner: Owner) -> None:
         """Restart a loop that raised, after 1 s, 2 s, 4 s … (reset once it ran a full cap cleanly)."""
@@ -228,7 +244,7 @@ class Poller:
         """Pick what to ask only when a request could start now, so the newest priorities win."""
         stats = self.stats.setdefault(owner, LoopStats())
         self._wakes.setdefault(owner, asyncio.Event())
-        client = self.providers.clients.get(owner) if owner else None
+        client = self.providers.accounts.get(owner) if owner else None
         concurrency = client.budget.concurrency if client else 2
         tasks: set[asyncio.Task[None]] = set()
         try:
@@ -248,7 +264,7 @@ class Poller:
                     await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED, timeout=1.0)
                     continue
                 if owner is not None:
-                    await self._check_push(owner)
+                    await self._check_push(owner.provider)
                 if client is not None:
                     delay = client.budget.wait_time()
                     if delay > 0:
@@ -260,7 +276,13 @@ class Poller:
                 self._vitals[owner].work(bool(batch or tasks), self.clock())
                 if not batch:
                     next_due = await asyncio.to_thread(
-                        self.store.next_due, owner, unresolved=owner is None
+                        functools.partial(
+                            self.store.next_due,
+                            owner.provider if owner else None,
+                            unresolved=owner is None,
+                            account=owner.name if owner else None,
+                            unassigned=owner is not None and self._first(owner),
+                        )
                     )
                     wait = (
                         IDLE_WAKE
@@ -272,7 +294,9 @@ class Poller:
                 for message_id, screen in batch:
                     stats.screen += screen
                     self._inflight.add(message_id)
-                    task = asyncio.ensure_future(self._poll_one(owner, message_id, stats))
+                    task = asyncio.ensure_future(
+                        self._asking.poll_one(owner, message_id, stats, self._vitals[owner])
+                    )
                     tasks.add(task)
                     task.add_done_callback(
                         functools.partial(self._done, owner, tasks, message_id=message_id)
@@ -322,6 +346,7 @@ class Poller:
             self.clock(),
             free,
             inflight=len(self._inflight),
+            unassigned=owner is not None and self._first(owner),
         )
 
     async def _check_push(self, provider: Provider) -> None:
@@ -340,7 +365,9 @@ class Poller:
             return
         self.push_state[provider] = "silent"
         if await asyncio.to_thread(self.store.release_push, provider, now):
-            self._wake_one(provider)
+            for owner in list(self._wakes):
+                if owner is not None and owner.provider is provider:
+                    self._wake_one(owner)
 
     def _wake_one(self, owner: Owner) -> None:
         event = self._wakes.get(owner)
@@ -357,84 +384,3 @@ class Poller:
         except TimeoutError:
             pass
         event.clear()
-
-    async def _poll_one(self, provider: Provider | None, message_id: str, stats: LoopStats) -> None:
-        """Ask for one message and store the answer. Anything wrong with this one answer is this
-        message's failure; only a store that cannot even record that raises (the loop restarts)."""
-        stats.requests += 1
-        now = self.clock()
-        vitals = self._vitals[provider]
-        try:
-            if provider is None:
-                msg = await self.providers.fetch(MessageRef(message_id), retries=0)
-            else:
-                msg = await self.providers.client(provider).fetch(message_id, retries=0)
-        except CircuitOpenError:
-            return  # the loop waits for the breaker; the message stays due
-        except AuthError as exc:
-            stats.errors += 1
-            stats.last_error = str(exc)
-            self.on_error(provider, exc)
-            return  # not the message's fault: leave its schedule alone
-        except SendwatchError as exc:
-            if isinstance(exc, RequestTimeout):
-                vitals.timed_out(self.clock())
-            elif not isinstance(exc, (UnavailableError, RateLimitedError)):
-                vitals.answered(
-                    self.clock()
-                )  # a 404 or an unreadable answer: the provider is there
-            await self._failed(provider, message_id, exc, now, stats)
-            return
-        except Exception as exc:  # noqa: BLE001 - a poison answer must not end the loop
-            error = BadResponseError(
-                f"the answer for {message_id} could not be read ({describe(exc)})",
-                provider=provider.value if provider else None,
-            )
-            await self._failed(provider, message_id, error, now, stats)
-            return
-        vitals.answered(self.clock())
-        try:
-            await self._store_answer(msg, provider is None)
-        except Exception as exc:  # noqa: BLE001 - e.g. a NUL PostgreSQL refuses: this message's failure
-            error = BadResponseError(
-                f"the answer for {message_id} could not be stored ({describe(exc)})",
-                provider=msg.provider.value,
-            )
-            await self._failed(provider, message_id, error, now, stats)
-            return
-        stats.answers += 1
-        stats.last_answer = self.clock()
-
-    async def _failed(
-        self,
-        provider: Provider | None,
-        message_id: str,
-        exc: SendwatchError,
-        now: float,
-        stats: LoopStats,
-    ) -> None:
-        """Record a failed ask with its backoff; raises only when the store cannot record it."""
-        stats.errors += 1
-        stats.last_error = str(exc)
-        errors = await asyncio.to_thread(
-            record_failed_ask, self.store, self.policy, message_id, exc, now
-        )
-        if not isinstance(exc, (RateLimitedError, NotFoundError)) or errors == 1:
-            self.on_error(provider, exc)
-
-    async def _store_answer(self, msg: Message, resolved_now: bool) -> None:
-        at = self.clock()
-        outcome = await asyncio.to_thread(
-            record_lookup, self.store, self.policy, msg, at, self.focus.priority(msg.id)
-        )
-        self.on_update(
-            PollUpdate(
-                msg.id,
-                msg.provider,
-                outcome.previous,
-                outcome.current,
-                outcome.changed or resolved_now,
-                at,
-                msg,
-            )
-        )

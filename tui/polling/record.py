@@ -19,8 +19,10 @@ def record_lookup(
     msg: Message,
     now: float,
     priority: Priority = Priority.NORMAL,
+    account: str | None = None,
 ) -> FetchOutcome:
-    """Store an answer (from the poller, a lookup, `r`, `sendwatch get`) and schedule its next poll."""
+    """Store an answer (from the poller, a lookup, `r`, `sendwatch get`) and schedule its next poll;
+    `account`: the account that answered, recorded as the message's owner."""
     created = msg.created_at.timestamp() if msg.created_at else None
 
     def schedule(last_changed: float, first_seen: float) -> float | None:
@@ -35,7 +37,10 @@ def record_lookup(
             priority=priority,
         )
 
-    return store.record_fetch(msg, next_poll=schedule, fetched_at=now)
+    outcome = store.record_fetch(msg, next_poll=schedule, fetched_at=now)
+    if account is not None:
+        store.set_accounts([(msg.id, account)])  # a read, and a write only when it changed
+    return outcome
 
 
 def record_failed_ask(

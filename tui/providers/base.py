@@ -19,6 +19,7 @@ import httpx
 
 from tui import __version__
 from tui.config import NetworkSettings, ProviderSettings, check_base_url
+from tui.config_accounts import DEFAULT_ACCOUNT, Account
 from tui.errors import (
     AuthError,
     BadResponseError,
@@ -82,7 +83,10 @@ class ProviderClient(ABC):
         *,
         budget: RequestBudget | None = None,
         config_path: str = "the config file",
+        account: str = DEFAULT_ACCOUNT,
     ) -> None:
+        #: the account this client asks as (its own key/profile, budget and connections)
+        self.account = Account(self.provider, account)
         self.settings = settings
         self.network = network
         self.config_path = config_path
@@ -157,6 +161,8 @@ class ProviderClient(ABC):
         source = self.settings.key_source
         if source.startswith("env:"):
             return f"the key comes from ${source[4:]}"
+        if source == "file" and self.account.name != DEFAULT_ACCOUNT:
+            return f"the key comes from the [[providers.{self.provider.value}.accounts]] named {self.account.name} in {self.config_path}"
         if source == "file":
             return (
                 f"the key comes from providers.{self.provider.value}.api_key in {self.config_path}"

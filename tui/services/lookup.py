@@ -1,7 +1,8 @@
 """One lookup/refresh path for `sendwatch get` and the app's find bar and `r`.
 
 Why one service: a lookup is more than a GET. It asks the right provider (the known owner, the
-prefixed one, or every configured one at once), reads Sent.dm's activity log too, stores the answer
+prefixed one, or every configured one at once; within a provider, the known account or its accounts
+in turn), reads Sent.dm's activity log too, stores the answer
 and its events in history, and gives up at a deadline instead of hanging. Doing that in one place
 keeps the CLI and the dashboard telling the same story about a message.
 """
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from tui.config_accounts import Account
 from tui.errors import (
     AuthError,
     CircuitOpenError,
@@ -54,6 +56,8 @@ class LookupResult:
     fetched_at: float
     notes: tuple[str, ...] = ()
     activities_read: bool = False
+    #: the account that answered (its configured name; `default` for a provider's own key)
+    account: str | None = None
 
 
 def dedupe_events(*groups: tuple[Event, ...] | list[Event]) -> tuple[Event, ...]:
@@ -145,7 +149,7 @@ class LookupService:
     ) -> LookupResult:
         """Ask, merge, record. Raises `SendwatchError` (`LookupTimeout` at the deadline)."""
         self.pending, self.phase, self.last_wait = set(), "message", {}
-        ref = await self._resolve_owner(ref)
+        ref, known_account = await self._resolve_owner(ref)
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop.time() + timeout
         started = loop.time()
@@ -161,7 +165,7 @@ class LookupService:
         with waiting_reported_to(hook):
             try:
                 async with asyncio.timeout_at(deadline):
-                    msg = await self._ask(ref)
+                    account, msg = await self._ask(ref, known_account)
             except TimeoutError:
                 error = self._timeout_error(
                     timeout if timeout is not None else loop.time() - started
@@ -172,7 +176,7 @@ class LookupService:
                 await self._record_failure(ref, exc)
                 raise
             self.pending = set()
-            client = self.providers.clients.get(Provider.SENTDM)
+            client = self.providers.accounts.get(account)  # the owner's key (and profile)
             if activities and msg.provider is Provider.SENTDM and isinstance(client, SentDmClient):
                 self.phase = "activities"
                 try:
@@ -191,43 +195,56 @@ class LookupService:
                     self.phase = "message"
         now = self.clock()
         outcome, stored_events, note = await asyncio.to_thread(
-            self._record, msg, extra, now, priority
+            self._record, msg, extra, now, priority, account.name
         )
         if note:
             notes.append(note)
         merged = dedupe_events(stored_events, msg.events, extra)
         return LookupResult(
-            replace(msg, events=merged), outcome, now, tuple(notes), read_activities
+            replace(msg, events=merged), outcome, now, tuple(notes), read_activities, account.name
         )
 
     # -- steps ------------------------------------------------------------------------------
-    async def _resolve_owner(self, ref: MessageRef) -> MessageRef:
-        """A message history already knows is asked only of its owner."""
-        if ref.provider is not None or self.store is None:
-            return ref
+    async def _resolve_owner(self, ref: MessageRef) -> tuple[MessageRef, Account | None]:
+        """A message history already knows is asked only of its owner (its account, if known)."""
+        if self.store is None:
+            return ref, None
+        store = self.store
         try:
-            known = await asyncio.to_thread(self.store.provider_of, ref.id)
+            known, name = await asyncio.to_thread(
+                lambda: (store.provider_of(ref.id), store.account_of(ref.id))
+            )
         except StoreError:
-            return ref
-        return MessageRef(ref.id, known) if known is not None and known in self.providers else ref
+            return ref, None
+        if ref.provider is not None and known is not ref.provider:
+            return ref, None
+        if known is None or known not in self.providers:
+            return ref, None
+        account = Account(known, name) if name is not None else None
+        return MessageRef(ref.id, known), account if account in self.providers.accounts else None
 
-    async def _ask(self, ref: MessageRef) -> Message:
+    async def _ask(
+        self, ref: MessageRef, account: Account | None = None
+    ) -> tuple[Account, Message]:
         """The named provider, or every configured one at once: first hit wins, 404 elsewhere is fine.
 
         `pending` keeps the providers that have not answered, also after a cancellation at the
         deadline, so the timeout message can name them.
         """
         if ref.provider is None and not self.providers.clients:
-            return await self.providers.fetch(ref)  # raises the "no provider is configured" error
+            return await self.providers.locate(ref)  # raises the "no provider is configured" error
 
-        async def one(provider: Provider) -> Message:
+        async def one(provider: Provider) -> tuple[Account, Message]:
             try:
-                msg = await self.providers.fetch(MessageRef(ref.id, provider))
+                if account is not None and account.provider is provider:
+                    found = account, await self.providers.accounts[account].fetch(ref.id)
+                else:  # the provider's accounts in turn
+                    found = await self.providers.locate(MessageRef(ref.id, provider))
             except SendwatchError:
                 self.pending.discard(provider)
                 raise
             self.pending.discard(provider)
-            return msg
+            return found
 
         asked = [ref.provider] if ref.provider is not None else list(self.providers.clients)
         self.pending = set(asked)
@@ -255,13 +272,14 @@ class LookupService:
         )
 
     def _record(
-        self, msg: Message, extra: tuple[Event, ...], now: float, priority: Priority
+        self, msg: Message, extra: tuple[Event, ...], now: float, priority: Priority, account: str
     ) -> tuple[FetchOutcome | None, list[Event], str | None]:
-        """In a thread: store the answer and the activities; read back the whole stored timeline."""
+        """In a thread: store the answer (and who answered) and the activities; read back the
+        whole stored timeline."""
         if self.store is None:
             return None, [], None
         try:
-            outcome = record_lookup(self.store, self.policy, msg, now, priority)
+            outcome = record_lookup(self.store, self.policy, msg, now, priority, account)
             if extra:
                 self.store.add_events(msg.id, extra)
             stored = self.store.get(msg.id)

@@ -162,21 +162,22 @@ class Monitor:
     async def start(self, since: int | None = None) -> None:
         """Create the clients and the poller, start watching other instances' writes (from
         revision `since`, the one the caller's view was read at) and the receiver, if any."""
-        from tui.polling.election import lease_for
+        from tui.polling.election import leases_for
 
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         providers_class, poller_class = await asyncio.to_thread(_load_engine)
         providers = providers_class(self.settings)
-        owners: list[Provider | None] = [*providers.clients, None]
-        leases = {o: lease_for(self.settings, self.store, o) for o in owners} if self.elect else {}
+        leases = leases_for(self.settings, self.store, providers.accounts) if self.elect else {}
         self.poller = poller_class(
             self.store,
             providers,
             self.policy,
             on_update=self._answered,
             on_error=self._poll_failed,
-            on_crash=lambda owner, error: self.on_event(LoopCrashed(owner, error)),
+            on_crash=lambda owner, error: self.on_event(
+                LoopCrashed(owner.provider if owner else None, error)
+            ),
             clock=self.clock,
             leases=leases,
         )
@@ -261,15 +262,25 @@ class Monitor:
         return self.providers.health(provider)
 
     def provider_state(self, provider: Provider) -> ProviderState:
+        """The provider as a whole: its worst account's health; the lease and loop of its first
+        account (the one that also polls messages of no recorded account)."""
         poller = self.poller
         if poller is None:
             return ProviderState(self.health(provider))
+        first = self.providers.clients.get(provider) if self.providers else None
+        owner = first.account if first is not None else None
         return ProviderState(
             self.health(provider),
-            poller.lease_state.get(provider, ""),
-            poller.loop_health.get(provider),
+            poller.lease_state.get(owner, "") if owner else "",
+            poller.loop_health.get(owner) if owner else None,
             poller.push_state.get(provider),
         )
+
+    def account_health(self, provider: Provider) -> list[tuple[str, Health]]:
+        """Each of the provider's accounts by name, with its own health (budgets are per account)."""
+        if self.providers is None:
+            return []
+        return [(c.account.name, c.budget.health) for c in self.providers.of(provider)]
 
     def request_rate(self) -> float:
         """Requests per second the providers allow right now (what catching up is paced by)."""
@@ -299,13 +310,16 @@ class Monitor:
             raise ConfigError("the provider clients are not ready yet")
         return LookupService(self.providers, self.store, self.policy, clock=self.clock)
 
-    async def send(self, provider: Provider, req: SendRequest) -> SendResult:
-        """Send, record the new messages in history, and poll them soon."""
+    async def send(
+        self, provider: Provider, req: SendRequest, account: str | None = None
+    ) -> SendResult:
+        """Send (from `account`, by name; None: the provider's first), record the new messages in
+        history, and poll them soon."""
         from tui.services.send import send
 
         if not await self.wait_ready(READY_WAIT) or self.providers is None:
             raise ConfigError("the provider clients did not start")
-        result = await send(self.providers, provider, req, self.store)
+        result = await send(self.providers, provider, req, self.store, account=account)
         self.wake()
         return result
 
@@ -331,9 +345,9 @@ class Monitor:
         self.on_event(AnswerStored(update.message_id, update.previous, update.current))
 
     def _poll_failed(self, provider: Provider | None, error: SendwatchError) -> None:
-        client = self.providers.clients.get(provider) if self.providers and provider else None
+        clients = self.providers.of(provider) if self.providers and provider else []
         passing = isinstance(error, (UnavailableError, RateLimitedError, NotFoundError))
-        needs_user = not passing or (client is not None and client.budget.circuit_open)
+        needs_user = not passing or any(c.budget.circuit_open for c in clients)
         self.on_event(PollFailed(provider, error, needs_user))
 
     def _start_watcher(self, since: int | None) -> None:

@@ -1,8 +1,8 @@
 """Send a message and start watching it: one path for `sendwatch send` and the dashboard's send screen.
 
 The provider call lives in the provider client (`send`); this adds what a user expects around it:
-the provider chosen (asked, or the only one configured), the new messages in history at once (as a
-campaign when named, due for their first poll now), and the idempotency key kept with them so a
+the provider chosen (asked, or the only one configured) and its account, the new messages in history at once (as a
+campaign when named, due for their first poll now, owned by the sending account), and the idempotency key kept with them so a
 retry of the same send can reuse it.
 """
 
@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import NoReturn
 
 from tui.config import Settings
+from tui.config_accounts import Account
 from tui.errors import ConfigError, StoreError
 from tui.ids import MessageRef
 from tui.model import Provider
@@ -62,18 +64,30 @@ async def send(
     req: SendRequest,
     store: Store | None,
     campaign: str | None = None,
+    account: str | None = None,
 ) -> SendResult:
-    """Send, then record the new messages (and the key) in history.
+    """Send from `account` (by name; None: the provider's first account), then record the new
+    messages, the sending account and the idempotency key in history, in one transaction.
 
     Raises `SendwatchError` only when nothing was sent. Whatever was created is recorded, also when
     a later recipient failed or sending stopped (`result.stopped`): it is printed and tracked."""
-    result = await providers.client(provider).send(req)
+    client = providers.client(provider)
+    if account is not None:
+        client = providers.accounts.get(Account(provider, account)) or _no_account(
+            providers, provider, account
+        )
+    result = await client.send(req)
     if store is not None and result.messages:
         refs = [MessageRef(m.id, provider) for m in result.messages]
+        owners = [(ref.id, client.account.name) for ref in refs]
+
+        def record(db: Store) -> None:
+            with db.transaction():
+                db.record_send(provider, result.idempotency_key, refs, campaign)
+                db.set_accounts(owners)
+
         try:
-            await asyncio.to_thread(
-                store.record_send, provider, result.idempotency_key, refs, campaign
-            )
+            await asyncio.to_thread(record, store)
         except (StoreError, OSError) as exc:
             # the send happened: say so, or the user might send (and pay) again
             result.notes.append(
@@ -81,6 +95,11 @@ async def send(
                 f"track the IDs with `sendwatch watch` — they are printed above"
             )
     return result
+
+
+def _no_account(providers: Providers, provider: Provider, name: str) -> NoReturn:
+    names = ", ".join(c.account.name for c in providers.of(provider)) or "none"
+    raise ConfigError(f"{provider.label} has no account named {name!r} (configured: {names})")
 
 
 def result_to_dict(result: SendResult) -> dict[str, object]:

@@ -1,7 +1,7 @@
 """The store's contract: what every caller types against.
 
 `Store` is the shared queries (the Writes, Queries, ReportQueries, Scheduling, SeenWebhooks,
-Attempts, AlertStates mixins, written once in the SQL both databases speak) plus what callers ask of the history as a
+Attempts, Accounts, AlertStates mixins, written once in the SQL both databases speak) plus what callers ask of the history as a
 whole: the change feed, the polling lease, closing. `SQLiteStore` (sqlite.py) and `PostgresStore` (postgres.py) implement it as
 siblings; neither inherits the other. Every database failure leaves a store as a `StoreError`.
 """
@@ -12,6 +12,7 @@ from abc import abstractmethod
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from tui.store.accounts import Accounts
 from tui.store.alert_state import AlertStates
 from tui.store.attempts import Attempts
 from tui.store.changes import ChangeSignal
@@ -27,7 +28,9 @@ if TYPE_CHECKING:
     from tui.store.lease import Lease
 
 
-class Store(Writes, Queries, ReportQueries, Scheduling, SeenWebhooks, Attempts, AlertStates):
+class Store(
+    Writes, Queries, ReportQueries, Scheduling, SeenWebhooks, Attempts, Accounts, AlertStates
+):
     """The history: every message looked up or watched, its events, and what instances observed."""
 
     def __init__(self) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from tui.config_accounts import DEFAULT_ACCOUNT
 from tui.model import Message, Provider, Status
 
 #: How a backend matches free text: SQL and its parameters for "a searchable field contains `text`".
@@ -18,7 +19,8 @@ TextMatch = Callable[[str], tuple[str, list[Any]]]
 
 ROW_COLUMNS = (
     "seq, id, provider, status, provider_status, to_addr, channel, error_code, error_message, updated_at, "
-    "last_polled, last_changed, next_poll, first_seen, poll_errors, last_error, substr(body, 1, 200)"
+    "last_polled, last_changed, next_poll, first_seen, poll_errors, last_error, substr(body, 1, 200), "
+    "account"
 )
 
 
@@ -43,6 +45,8 @@ class Row:
     poll_errors: int
     last_error: str | None
     body: str | None
+    #: the account that owns the message (None: not known yet)
+    account: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,9 @@ class ListFilter:
             clauses.append("error_code = ?")
             params.append(self.error_code)
         if self.account:
-            clauses.append("account = ?")
+            # the `default` account (a provider's own key) also owns messages of no recorded account
+            unassigned = " OR account IS NULL" if self.account == DEFAULT_ACCOUNT else ""
+            clauses.append(f"(account = ?{unassigned})")
             params.append(self.account)
         if self.channel:
             clauses.append("lower(channel) = ?")
@@ -145,6 +151,8 @@ class Stored:
     poll_errors: int
     last_error: str | None
     campaigns: list[str] = field(default_factory=list)
+    #: the account that owns the message (None: not known yet; `Store.account_of` reads it)
+    account: str | None = None
 
 
 def like_pattern(text: str) -> str:

@@ -7,10 +7,21 @@ in-memory queue. A mixin over `Backend` (backend.py); the SQL is shared by both 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from tui.model import Provider
 from tui.store.backend import Backend
 from tui.store.rows import ListFilter, _and, _owner_condition
+
+
+def _account_condition(
+    cond: str, params: list[Any], account: str | None, unassigned: bool
+) -> tuple[str, list[Any]]:
+    """Narrow an owner condition to one account's messages (and those of no known account)."""
+    if account is None:
+        return cond, params
+    either = "(account = ? OR account IS NULL)" if unassigned else "account = ?"
+    return f"{cond} AND {either}", [*params, account]
 
 
 class Scheduling(Backend):
@@ -25,13 +36,17 @@ class Scheduling(Backend):
         unresolved: bool = False,
         among: Iterable[str] | None = None,
         never_asked: bool | None = None,
+        account: str | None = None,
+        unassigned: bool = False,
     ) -> list[tuple[str, str | None, str, float | None]]:
         """Messages whose next poll time has come, most overdue first: (id, provider, status, last_changed).
 
         `among` restricts the answer to those IDs (what is on screen goes first). `never_asked=True`
         gives only messages never asked yet (no answer, no error), oldest first, so every tracked
-        message gets a first answer in a bounded time; `never_asked=False` leaves them out."""
+        message gets a first answer in a bounded time; `never_asked=False` leaves them out.
+        `account`: only that account's messages (with `unassigned`, also those of no known account)."""
         cond, params = _owner_condition(provider, unresolved)
+        cond, params = _account_condition(cond, params, account, unassigned)
         if among is not None:
             ids = list(among)[:500]
             if not ids:
@@ -51,9 +66,15 @@ class Scheduling(Backend):
         ]
 
     def next_due(
-        self, provider: Provider | None = None, *, unresolved: bool = False
+        self,
+        provider: Provider | None = None,
+        *,
+        unresolved: bool = False,
+        account: str | None = None,
+        unassigned: bool = False,
     ) -> float | None:
         cond, params = _owner_condition(provider, unresolved)
+        cond, params = _account_condition(cond, params, account, unassigned)
         return self._number(
             f"SELECT min(next_poll) FROM messages WHERE next_poll IS NOT NULL AND {cond}", params
         )

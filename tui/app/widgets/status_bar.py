@@ -1,5 +1,8 @@
 """The top status line: each provider's health, counts by status, and how far polling is behind.
 
+A provider with several accounts shows its worst account's health, then each account's own glyph
+by name (`Sent.dm ● ok (default ● eu ▲ rate-limited)`): budgets and rate limits are per account.
+
 It owns its numbers: `recount()` reads the counts of the list's view and the polling backlog in a
 worker (at most once a second), and its own once-a-second tick reads the monitor's in-memory state
 (health, who polls, a restarting loop, webhooks). It is repainted only when its text changes, and
@@ -77,7 +80,12 @@ LEVELS = [
 
 
 def health_text(
-    provider: Provider, health: Health, now: float, detail: Detail = Detail(), extra: str = ""
+    provider: Provider,
+    health: Health,
+    now: float,
+    detail: Detail = Detail(),
+    extra: str = "",
+    accounts: list[tuple[str, Health]] | None = None,
 ) -> Text:
     glyph, style = HEALTH_LOOK[health.state]
     text = Text()
@@ -86,6 +94,8 @@ def health_text(
         text.append(f"{glyph} {health.state.value}", style=style)
     else:
         text.append(glyph, style=style)
+    if accounts and len(accounts) > 1:  # several accounts: each one's own health, by name
+        text.append_text(accounts_text(accounts, detail))
     if not detail.health_detail:
         return text
     if health.state is HealthState.RATE_LIMITED and health.until and health.until > now:
@@ -98,6 +108,20 @@ def health_text(
         text.append(f" ({safe_text(health.detail, single_line=True, limit=60)})", style="dim")
     if extra:  # who polls, a restarting loop, webhooks: plain words we wrote
         text.append(f" · {extra}", style="dim")
+    return text
+
+
+def accounts_text(accounts: list[tuple[str, Health]], detail: Detail) -> Text:
+    """` (eu ● us ✗ auth rejected)`: a glyph per account, words where it is not fine."""
+    text = Text(" (", style="dim")
+    for i, (name, health) in enumerate(accounts):
+        glyph, style = HEALTH_LOOK[health.state]
+        if i:
+            text.append(" ")
+        text.append(f"{safe_text(name, single_line=True, limit=32)} ", style="dim")
+        quiet = health.state in QUIET_STATES or not detail.health_detail
+        text.append(glyph if quiet else f"{glyph} {health.state.value}", style=style)
+    text.append(")", style="dim")
     return text
 
 
@@ -138,6 +162,8 @@ class StatusSnapshot:
     demo: bool = False
     #: per provider, what else to say: "polled by host:pid", "restarting in 4s", "webhooks 3s ago"
     extras: dict[Provider, str] = field(default_factory=dict)
+    #: per provider with several accounts, each account's name and health
+    accounts: dict[Provider, list[tuple[str, Health]]] = field(default_factory=dict)
     #: the alert rules firing now ("⚠ failure-rate, stuck"), from the alert watch
     alert: str | None = None
 
@@ -152,7 +178,14 @@ def status_line(snap: StatusSnapshot, now: float, detail: Detail = Detail()) -> 
         line.append(snap.alert, style="bold reverse yellow")
         line.append(" ")
     parts = [
-        health_text(provider, snap.health[provider], now, detail, snap.extras.get(provider, ""))
+        health_text(
+            provider,
+            snap.health[provider],
+            now,
+            detail,
+            snap.extras.get(provider, ""),
+            snap.accounts.get(provider),
+        )
         for provider in Provider
     ]
     total = sum(snap.counts.values())
@@ -283,7 +316,10 @@ class StatusBar(Static):
                 extras[p] = text
         rate = monitor.request_rate()
         eta = self.behind / rate if rate and self.behind else None
-        return StatusSnapshot(health, self.counts, self.behind, eta, self.demo, extras, self.alert)
+        accounts = {p: a for p in Provider if len(a := monitor.account_health(p)) > 1}
+        return StatusSnapshot(
+            health, self.counts, self.behind, eta, self.demo, extras, accounts, self.alert
+        )
 
     def refresh_line(self) -> None:
         """Show the current state (the tick and each recount call this)."""
