@@ -20,7 +20,7 @@ from tui.config import Settings
 from tui.errors import AuthError, SendwatchError, StoreError, UnavailableError
 from tui.ids import MessageRef
 from tui.model import Provider
-from tui.polling.election import lease_for
+from tui.polling.election import leases_for
 from tui.polling.policy import PollPolicy
 from tui.polling.poller import Poller
 from tui.providers.budget import HealthState
@@ -183,10 +183,8 @@ class Waiter:
         task: asyncio.Future[None] | None = None
         if providers.clients:
             policy = PollPolicy.from_settings(self.settings.polling)
-            leases = {
-                owner: lease_for(self.settings, self.store, owner)
-                for owner in (*providers.clients, None)
-            }
+            # one lease per account, as the dashboard and `poll` elect (tui/polling/election.py)
+            leases = leases_for(self.settings, self.store, providers.accounts)
             self.poller = Poller(
                 self.store, providers, policy, on_update=lambda _: woken.set(), leases=leases
             )

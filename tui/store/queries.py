@@ -140,15 +140,14 @@ class Queries(Backend):
     def get(self, message_id: str) -> Stored | None:
         """The full cached message with every event (provider and observed), oldest first."""
         rows = self._read(
-            "SELECT snapshot, raw, first_seen, last_polled, next_poll, poll_errors, last_error, attempt "
-            "FROM messages WHERE id = ?",
+            "SELECT snapshot, raw, first_seen, last_polled, next_poll, poll_errors, last_error, "
+            "attempt, account FROM messages WHERE id = ?",
             (message_id,),
         )
         if not rows or rows[0][0] is None:
             return None
-        snapshot, raw, first_seen, last_polled, next_poll, poll_errors, last_error, attempt = rows[
-            0
-        ]
+        snapshot, raw, first_seen, last_polled, next_poll, poll_errors, last_error = rows[0][:7]
+        attempt, account = rows[0][7:]
         try:
             data = json.loads(snapshot)
             data["raw"] = json.loads(raw) if raw else {}
@@ -172,6 +171,7 @@ class Queries(Backend):
             poll_errors,
             last_error,
             campaigns,
+            account,
         )
 
     def iter_snapshots(

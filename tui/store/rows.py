@@ -151,7 +151,7 @@ class Stored:
     poll_errors: int
     last_error: str | None
     campaigns: list[str] = field(default_factory=list)
-    #: the account that owns the message (None: not known yet; `Store.account_of` reads it)
+    #: the account that owns the message (None: not known yet)
     account: str | None = None
 
 
