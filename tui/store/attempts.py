@@ -67,6 +67,20 @@ def _told(events: Iterable[Event]) -> list[Event]:
     return [e for e in events if e.source is not EventSource.OBSERVED]
 
 
+def may_open_attempt(msg: Message, previous: Status | None) -> bool:
+    """True when one of `msg`'s events could start a new attempt after `previous` (a re-queue
+    of a finished message): only then does `settle` read the stored attempt's end."""
+    return previous is not None and any(opens_attempt(previous, e) for e in _told(msg.events))
+
+
+def settles_alone(msg: Message, previous: Status | None) -> bool:
+    """True when `settle` needs nothing from the store for `msg` (no provider-numbered event, no
+    re-queue of a finished message) and keeps the stored attempt: what a batch can write blind."""
+    if any(e.source is EventSource.PROVIDER for e in msg.events):
+        return False
+    return msg.provider is not Provider.SENTDM or not may_open_attempt(msg, previous)
+
+
 def settle(tx: Tx, msg: Message, stored: int, previous: Status | None) -> Settled:
     """Number `msg`'s events and decide its attempt against the stored one (`stored`)."""
     told = _told(msg.events)
@@ -82,11 +96,10 @@ def settle(tx: Tx, msg: Message, stored: int, previous: Status | None) -> Settle
         if before is not None and newest is not None and newest <= before:
             return Settled(_own(msg.events, stored, 0, None), stored, False, True)
         return Settled(_own(msg.events, stored, stored - shown, before), stored, False, False)
-    if shown is None and previous is not None:
-        end = _end(tx, msg.id, "attempt = ?", stored)
+    if shown is None and previous is not None and may_open_attempt(msg, previous):
+        end = _end(tx, msg.id, "attempt = ?", stored)  # asked only when an event could open one
         when = max((e.timestamp.timestamp() for e in told), default=None)
-        opener = next((e for e in told if opens_attempt(previous, e)), None)
-        if opener is not None and end is not None and when is not None and when > end:
+        if end is not None and when is not None and when > end:
             return Settled(_own(msg.events, stored + 1, 0, None), stored + 1, True, False)
     return Settled(_own(msg.events, stored, 0, None), stored, False, False)
 
@@ -159,13 +172,13 @@ def resumed_poll(status: Status, now: float, last_changed: float) -> float | Non
     return now + min(300.0, max(5.0, (now - last_changed) / 2))
 
 
-def keep_current(tx: Tx, message_id: str, attempt: int, msg: Message) -> None:
-    """The current attempt's price and status, once the message has an attempts row for it."""
+def keep_current_rows(message_id: str, attempt: int, msg: Message) -> list[tuple[object, ...]]:
+    """The update keeping the current attempt's price and status, once the message has an
+    attempts row for it: `UPDATE attempts SET price = ?, status = ? WHERE message_id = ? AND
+    attempt = ?` parameters (none for a message sent once)."""
     if attempt > 1:
-        tx.execute(
-            "UPDATE attempts SET price = ?, status = ? WHERE message_id = ? AND attempt = ?",
-            (msg.price, msg.status.value, message_id, attempt),
-        )
+        return [(msg.price, msg.status.value, message_id, attempt)]
+    return []
 
 
 class Attempts(Backend):

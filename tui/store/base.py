@@ -1,6 +1,6 @@
 """The store's contract: what every caller types against.
 
-`Store` is the shared queries (the Writes, Queries, ReportQueries, Scheduling, SeenWebhooks,
+`Store` is the shared queries (the Writes, BatchWrites, Queries, ReportQueries, Scheduling, SeenWebhooks,
 Attempts, AlertStates mixins, written once in the SQL both databases speak) plus what callers ask of the history as a
 whole: the change feed, the polling lease, closing. `SQLiteStore` (sqlite.py) and `PostgresStore` (postgres.py) implement it as
 siblings; neither inherits the other. Every database failure leaves a store as a `StoreError`.
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from tui.store.alert_state import AlertStates
 from tui.store.attempts import Attempts
+from tui.store.batch import BatchWrites
 from tui.store.changes import ChangeSignal
 from tui.store.queries import Queries
 from tui.store.report_queries import ReportQueries
@@ -27,7 +28,9 @@ if TYPE_CHECKING:
     from tui.store.lease import Lease
 
 
-class Store(Writes, Queries, ReportQueries, Scheduling, SeenWebhooks, Attempts, AlertStates):
+class Store(
+    Writes, BatchWrites, Queries, ReportQueries, Scheduling, SeenWebhooks, Attempts, AlertStates
+):
     """The history: every message looked up or watched, its events, and what instances observed."""
 
     def __init__(self) -> None:
