@@ -244,3 +244,14 @@ def test_a_refused_push_costs_the_rest_of_its_batch_nothing(tmp_path: Path) -> N
             assert len(pushed) == 1  # applied once
     finally:
         store.close()
+
+
+def test_re_queues_old_and_new_in_one_batch(two_stores: Callable[[], Store]) -> None:
+    """A re-queue older than the finished attempt only joins the timeline; a newer one starts
+    attempt 2 (a resend made elsewhere): decided from each attempt's end, read for the batch."""
+    mids = [str(uuid.uuid4()) for _ in range(5)]
+    _, delivered, failed, _, _ = mids
+    pushes = [sentdm(delivered, "QUEUED", 2, "old"), sentdm(failed, "QUEUED", 30, "new")]
+    got = compare(two_stores, mids, pushes)
+    assert got[0].stale and got[0].status is Status.DELIVERED
+    assert not got[1].stale and got[1].status is Status.QUEUED

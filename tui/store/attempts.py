@@ -15,7 +15,7 @@ The helpers run inside the caller's transaction (writes.py); the `Attempts` mixi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -24,7 +24,7 @@ from tui.store.backend import Backend, Tx
 from tui.store.rows import ListFilter
 from tui.timeparse import parse_time
 
-_TOLD = "source IN ('provider', 'webhook')"  # events timed by the provider's clock
+TOLD = "source IN ('provider', 'webhook')"  # events timed by the provider's clock
 
 
 @dataclass(frozen=True)
@@ -73,16 +73,29 @@ def may_open_attempt(msg: Message, previous: Status | None) -> bool:
     return previous is not None and any(opens_attempt(previous, e) for e in _told(msg.events))
 
 
-def settles_alone(msg: Message, previous: Status | None) -> bool:
-    """True when `settle` needs nothing from the store for `msg` (no provider-numbered event, no
-    re-queue of a finished message) and keeps the stored attempt: what a batch can write blind."""
-    if any(e.source is EventSource.PROVIDER for e in msg.events):
-        return False
-    return msg.provider is not Provider.SENTDM or not may_open_attempt(msg, previous)
+def needs_attempt_end(msg: Message, previous: Status | None) -> bool:
+    """True when `settle` asks for the end of the stored attempt (a Sent.dm re-queue of a
+    finished message, without provider-numbered events): a batch reads them all at once."""
+    return msg.provider is Provider.SENTDM and may_open_attempt(msg, previous)
 
 
-def settle(tx: Tx, msg: Message, stored: int, previous: Status | None) -> Settled:
-    """Number `msg`'s events and decide its attempt against the stored one (`stored`)."""
+def settles_without_attempts(msg: Message) -> bool:
+    """True when `settle` needs nothing of `msg`'s older attempts (no provider-numbered event):
+    a batch can settle it from its row (and its current attempt's end, `needs_attempt_end`)."""
+    return not any(e.source is EventSource.PROVIDER for e in msg.events)
+
+
+def settle(
+    tx: Tx,
+    msg: Message,
+    stored: int,
+    previous: Status | None,
+    current_end: Callable[[], float | None] | None = None,
+) -> Settled:
+    """Number `msg`'s events and decide its attempt against the stored one (`stored`).
+
+    `current_end`: the provider's end of the stored attempt when the caller read it already
+    (a batch); otherwise it is read here, when needed."""
     told = _told(msg.events)
     shown = max((e.attempt for e in msg.events if e.source is EventSource.PROVIDER), default=None)
     if msg.provider is not Provider.SENTDM or previous is None:
@@ -97,7 +110,8 @@ def settle(tx: Tx, msg: Message, stored: int, previous: Status | None) -> Settle
             return Settled(_own(msg.events, stored, 0, None), stored, False, True)
         return Settled(_own(msg.events, stored, stored - shown, before), stored, False, False)
     if shown is None and previous is not None and may_open_attempt(msg, previous):
-        end = _end(tx, msg.id, "attempt = ?", stored)  # asked only when an event could open one
+        # asked only when an event could open one
+        end = current_end() if current_end else _end(tx, msg.id, "attempt = ?", stored)
         when = max((e.timestamp.timestamp() for e in told), default=None)
         if end is not None and when is not None and when > end:
             return Settled(_own(msg.events, stored + 1, 0, None), stored + 1, True, False)
@@ -122,7 +136,7 @@ def _own(
 
 def _end(tx: Tx, message_id: str, which: str, attempt: int) -> float | None:
     value = tx.execute(
-        f"SELECT max(ts) FROM events WHERE message_id = ? AND {_TOLD} AND {which}",
+        f"SELECT max(ts) FROM events WHERE message_id = ? AND {TOLD} AND {which}",
         (message_id, attempt),
     ).fetchone()
     return float(value[0]) if value and value[0] is not None else None
@@ -139,7 +153,7 @@ def open_attempts(
     price, status, first_seen = row if row else (None, None, now)
     if stored == 1:
         first = tx.execute(
-            f"SELECT min(ts) FROM events WHERE message_id = ? AND {_TOLD}", (message_id,)
+            f"SELECT min(ts) FROM events WHERE message_id = ? AND {TOLD}", (message_id,)
         ).fetchone()
         began = first[0] if first and first[0] is not None else first_seen
         tx.execute(

@@ -11,19 +11,16 @@ left to `record_fetch`. Every method joins the caller's transaction, so the batc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 from tui.model import Event, EventSource
-from tui.store.attempts import settle, settles_alone
+from tui.store.attempts import TOLD, needs_attempt_end, settle, settles_without_attempts
 from tui.store.backend import Backend
 from tui.store.batch_plan import (
     PRIOR_COLUMNS,
     Prior,
-    event_row,
-    insert_events,
     plan_answer,
-    refresh_facts,
     write_plans,
 )
 from tui.store.rows import FetchOutcome
@@ -32,6 +29,11 @@ from tui.store.writes import Answer
 
 #: parameters per statement at most (SQLite's floor is 32766, PostgreSQL's 65535)
 _CHUNK = 500
+
+
+def _given(end: float | None) -> Callable[[], float | None]:
+    """An attempt's end already read, as `settle` asks for it."""
+    return lambda: end
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -73,56 +75,69 @@ class BatchWrites(Backend):
         return {mid: found.get(mid, Prior(False)) for mid in unique}
 
     def record_batch(
-        self, answers: Sequence[Answer], priors: dict[str, Prior]
+        self,
+        answers: Sequence[Answer],
+        priors: dict[str, Prior],
+        timeline_only: Sequence[tuple[str, Sequence[Event]]] = (),
     ) -> list[FetchOutcome | None]:
-        """`record_fetch` for answers of distinct messages whose `priors` were read in this
-        transaction, written together. None for an answer not written: one that needs the store's
-        attempts (the caller writes it with `record_fetch`)."""
+        """`record_fetch` for answers, and `add_events` for `timeline_only` (message ID, events),
+        all of distinct messages whose `priors` were read in this transaction, written together.
+        None for an answer not written: one that needs the store's older attempts, or starts a
+        new attempt (the caller writes it with `record_fetch`)."""
         outcomes: list[FetchOutcome | None] = []
         plans = []
         with self.transaction() as tx:
             rev = self._rev(tx)
+            previous = {}
+            for msg, _, _ in answers:
+                prior = priors.get(msg.id, Prior(False))
+                previous[msg.id] = prior.previous(prior.snapshot())
+            ends = self._attempt_ends(
+                [
+                    (m.id, priors.get(m.id, Prior(False)).attempt)
+                    for m, _, _ in answers
+                    if needs_attempt_end(m, previous[m.id])
+                ]
+            )
             for msg, next_poll, fetched_at in answers:
                 prior = priors.get(msg.id, Prior(False))
-                previous = prior.previous(prior.snapshot())
-                if not settles_alone(msg, previous):
+                if not settles_without_attempts(msg):
                     outcomes.append(None)
                     continue
-                settled = settle(tx, msg, prior.attempt, previous)  # reads nothing here
-                if prior.exists and settled.attempt > prior.attempt:
-                    outcomes.append(None)  # the attempts table would open one: record_fetch does
+                end = ends.get(msg.id)
+                settled = settle(tx, msg, prior.attempt, previous[msg.id], _given(end))
+                if settled.attempt > prior.attempt:
+                    outcomes.append(None)  # the attempts table opens one: record_fetch does
                     continue
                 plan = plan_answer(msg, prior, settled, next_poll, fetched_at, rev)
                 plans.append(plan)
                 outcomes.append(plan.outcome)
-            write_plans(tx, plans)
-        return outcomes
-
-    def add_events_batch(
-        self, items: Sequence[tuple[str, Sequence[Event]]], priors: dict[str, Prior]
-    ) -> list[int]:
-        """`add_events` for several messages (distinct, `priors` read in this transaction): how
-        many events each gained."""
-        rows = []
-        for message_id, events in items:
-            current = priors.get(message_id, Prior(False)).attempt
-            rows += [
-                event_row(
-                    message_id,
-                    e if e.source is EventSource.PROVIDER else replace(e, attempt=current),
-                )
+            more = [
+                (mid, e if e.source is EventSource.PROVIDER else replace(e, attempt=current))
+                for mid, events in timeline_only
+                for current in (priors.get(mid, Prior(False)).attempt,)
                 for e in events
             ]
-        with self.transaction() as tx:
-            added = insert_events(tx, rows)
-            if added:  # the timeline changed: other instances re-read the message
-                rev = self._rev(tx)
-                tx.executemany(
-                    "UPDATE messages SET rev = ? WHERE id = ?",
-                    [(rev, m) for m in sorted(set(added))],
-                )
-                refresh_facts(tx, added)
-        return [added.count(message_id) for message_id, _ in items]
+            write_plans(tx, plans, rev, more)
+        return outcomes
+
+    def _attempt_ends(self, wanted: Sequence[tuple[str, int]]) -> dict[str, float | None]:
+        """The provider's end (latest provider or webhook event time) of each message's stored
+        attempt, as `settle` reads it one message at a time: one read for the batch."""
+        if not wanted:
+            return {}
+        ids = sorted({mid for mid, _ in wanted})
+        found: dict[tuple[str, int], float] = {}
+        for part in _chunks(ids):
+            marks = ",".join("?" * len(part))
+            for mid, attempt, end in self._read(
+                f"SELECT message_id, attempt, max(ts) FROM events WHERE message_id IN ({marks}) "
+                f"AND {TOLD} GROUP BY message_id, attempt",
+                part,
+            ):
+                if end is not None:
+                    found[(str(mid), int(attempt))] = float(end)
+        return {mid: found.get((mid, attempt)) for mid, attempt in wanted}
 
     def cover_batch(self, covers: Sequence[tuple[str, float]]) -> None:
         """`cover_by_push` for several messages: (message id, no poll before this time)."""

@@ -237,35 +237,40 @@ def event_row(message_id: str, e: Event) -> tuple[Any, ...]:
     )
 
 
-def insert_events(tx: Tx, rows: Sequence[tuple[Any, ...]]) -> list[str]:
-    """Insert event rows (duplicates skipped) in multi-row statements; the message ID of every
-    row actually inserted (one entry per row)."""
-    inserted: list[str] = []
+def insert_events(tx: Tx, rows: Sequence[tuple[Any, ...]]) -> list[tuple[str, str]]:
+    """Insert event rows (duplicates skipped) in multi-row statements; (message ID, source) of
+    every row actually inserted."""
+    inserted: list[tuple[str, str]] = []
     for start in range(0, len(rows), _CHUNK):
         part = rows[start : start + _CHUNK]
         values = ",".join(["(?,?,?,?,?,?,?,?,?)"] * len(part))
         sql = (
             f"INSERT INTO events({_EVENT_COLUMNS}) VALUES {values} "
-            "ON CONFLICT DO NOTHING RETURNING message_id"
+            "ON CONFLICT DO NOTHING RETURNING message_id, source"
         )
         cursor = tx.execute(sql, [value for row in part for value in row])
-        inserted += [str(r[0]) for r in cursor.fetchall()]
+        inserted += [(str(r[0]), str(r[1])) for r in cursor.fetchall()]
     return inserted
 
 
-def refresh_facts(tx: Tx, message_ids: Iterable[str]) -> None:
+def refresh_facts(tx: Tx, message_ids: Iterable[str], rev: int) -> None:
     """The report's event-derived facts (tui/store/facts.py) of these messages, after their
-    events or rows changed."""
+    events or rows changed, and this transaction's revision on them (other instances re-read)."""
     ids = sorted(set(message_ids))
     for start in range(0, len(ids), _CHUNK):
         part = ids[start : start + _CHUNK]
-        tx.execute(f"{REFRESH_FROM_EVENTS} WHERE id IN ({','.join('?' * len(part))})", part)
+        marks = ",".join("?" * len(part))
+        tx.execute(f"{REFRESH_FROM_EVENTS}, rev = ? WHERE id IN ({marks})", [rev, *part])
 
 
-def write_plans(tx: Tx, plans: Sequence[Plan]) -> None:
-    """Write planned answers (each of another message), in the order one answer's write takes:
-    the row, its attempt, the current attempt's facts, its events, the report's facts, then the
-    observed transitions (which the report's facts never read)."""
+def write_plans(
+    tx: Tx, plans: Sequence[Plan], rev: int, more_events: Sequence[tuple[str, Event]] = ()
+) -> None:
+    """Write planned answers (each of another message) and `more_events` (message ID, event) of
+    other messages, in the order one answer's write takes: the rows, their attempts, the current
+    attempts' facts, the events (each message's observed transition after its own), then the
+    report's facts of every message whose row or told events changed (the observed transition
+    is never read by them)."""
     upserts = [p.upsert for p in plans if p.upsert is not None]
     touches = [p.touch for p in plans if p.touch is not None]
     if upserts:
@@ -281,8 +286,13 @@ def write_plans(tx: Tx, plans: Sequence[Plan]) -> None:
             "UPDATE attempts SET price = ?, status = ? WHERE message_id = ? AND attempt = ?",
             current,
         )
-    added = insert_events(tx, [event_row(p.msg.id, e) for p in plans for e in p.msg.events])
-    refresh_facts(tx, [*added, *(p.msg.id for p in plans if p.outcome.changed)])
-    observed = [event_row(p.msg.id, p.observed) for p in plans if p.observed is not None]
-    if observed:
-        tx.executemany(INSERT_EVENTS, observed)
+    rows = [event_row(mid, e) for mid, e in more_events]
+    for p in plans:
+        rows += [event_row(p.msg.id, e) for e in p.msg.events]
+        if p.observed is not None:
+            rows.append(event_row(p.msg.id, p.observed))
+    added = insert_events(tx, rows)
+    told = [mid for mid, source in added if source != EventSource.OBSERVED.value]
+    changed = [p.msg.id for p in plans if p.outcome.changed]
+    if told or changed:
+        refresh_facts(tx, [*told, *changed], rev)

@@ -117,8 +117,9 @@ class Writes(Backend):
         settled = settle(tx, msg, prior.attempt, prior.previous(prior.snapshot()))
         if prior.exists and settled.attempt > prior.attempt:
             open_attempts(tx, msg.id, prior.attempt, settled.attempt, settled.events, fetched_at)
-        plan = plan_answer(msg, prior, settled, next_poll, fetched_at, self._rev(tx), fresh=fresh)
-        write_plans(tx, [plan])
+        rev = self._rev(tx)
+        plan = plan_answer(msg, prior, settled, next_poll, fetched_at, rev, fresh=fresh)
+        write_plans(tx, [plan], rev)
         return plan.outcome
 
     def add_events(self, message_id: str, events: Iterable[Event]) -> int:

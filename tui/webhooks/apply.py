@@ -117,8 +117,8 @@ def apply_pushes(
 
     Set-based: every dedup key claimed in one statement, every stored row read in one, and the
     first fresh push of each message merged in Python and written with the others (a statement per
-    kind of row: tui/store/batch.py). What a batch cannot write blind (a re-queue that may start an
-    attempt), and every later push of a message already written in this batch, are then applied
+    kind of row: tui/store/batch.py). What a batch cannot write blind (a re-queue that starts a
+    new attempt), and every later push of a message already written in this batch, are then applied
     one by one, in arrival order, inside the same transaction: each push's outcome is the one it
     would have had applied alone, in order."""
     try:
@@ -201,14 +201,13 @@ def _apply_batch(
         known = priors[msg.id].message()
         if known is None:
             answers.append((i, (msg, now, now), None))
-        elif _reopens(known, msg):
-            one_by_one.append(i)
-        elif msg.status.rank < known.status.rank:
+        elif msg.status.rank < known.status.rank and not _reopens(known, msg):
             stale.append((i, known))
         else:
             merged = merge(known, msg)
             answers.append((i, (merged, _schedule(policy, merged, now), now), known))
-    recorded = store.record_batch([a for _, a, _ in answers], priors)
+    timeline_only = [(pushes[i].message.id, pushes[i].message.events) for i, _ in stale]
+    recorded = store.record_batch([a for _, a, _ in answers], priors, timeline_only)
     covers = []
     for (i, _, known), outcome in zip(answers, recorded, strict=True):
         msg = pushes[i].message
@@ -216,13 +215,12 @@ def _apply_batch(
             one_by_one.append(i)
         elif known is None:
             outcomes[i] = Applied(msg.id, msg.provider, True, False, outcome.current, outcome)
+        elif _reopens(known, msg) and outcome.current is not msg.status:  # an old re-queue
+            outcomes[i] = Applied(msg.id, msg.provider, False, True, outcome.current, outcome)
         else:
             if outcome.next_poll is not None:  # not final: its webhooks will tell
                 covers.append((msg.id, now + policy.webhook_recheck))
             outcomes[i] = Applied(msg.id, msg.provider, False, False, outcome.current, outcome)
-    store.add_events_batch(
-        [(pushes[i].message.id, pushes[i].message.events) for i, _ in stale], priors
-    )
     for i, known in stale:
         msg = pushes[i].message
         outcomes[i] = Applied(msg.id, msg.provider, False, True, known.status)
