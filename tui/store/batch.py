@@ -91,7 +91,7 @@ class BatchWrites(Backend):
             previous = {}
             for msg, _, _ in answers:
                 prior = priors.get(msg.id, Prior(False))
-                previous[msg.id] = prior.previous(prior.snapshot())
+                previous[msg.id] = prior.previous
             ends = self._attempt_ends(
                 [
                     (m.id, priors.get(m.id, Prior(False)).attempt)

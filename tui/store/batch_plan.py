@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from tui.model import Event, EventSource, Message, MessageError, Status
@@ -80,13 +81,15 @@ class Prior:
     def of(cls, row: Sequence[Any] | None) -> Prior:
         return cls(True, *row[1:]) if row is not None else cls(False)
 
+    @cached_property
     def snapshot(self) -> dict[str, Any] | None:
-        """The stored snapshot, decoded afresh (callers may change it)."""
+        """The stored snapshot, decoded once (read it, never change it)."""
         return loads_object(self.snapshot_text) if self.snapshot_text else None
 
-    def previous(self, snapshot: dict[str, Any] | None) -> Status | None:
+    @property
+    def previous(self) -> Status | None:
         """The stored status, when the row has a readable snapshot (an answer was stored)."""
-        if snapshot is None or self.status not in Status._value2member_map_:
+        if self.snapshot is None or self.status not in Status._value2member_map_:
             return None
         return Status(self.status)
 
@@ -95,10 +98,11 @@ class Prior:
         reads them); None when the row has no readable snapshot (shown as not fetched yet)."""
         if not self.exists or self.snapshot_text is None:
             return None
+        if self.snapshot is None:  # not an object: `get` fails on it the same way
+            return None
         try:
-            data = json.loads(self.snapshot_text)
-            data["raw"] = json.loads(self.raw_text) if self.raw_text else {}
-            msg = message_from_dict(data)
+            raw = json.loads(self.raw_text) if self.raw_text else {}
+            msg = message_from_dict({**self.snapshot, "raw": raw})
         except (ValueError, TypeError):
             return None
         return replace(msg, events=(), attempt=self.stored_attempt or 1)
@@ -150,8 +154,8 @@ def plan_answer(
     fresh: bool = False,
 ) -> Plan:
     """Decide one answer's write against its stored row (`settled`: `attempts.settle`'s verdict)."""
-    old_snapshot = prior.snapshot()
-    previous = prior.previous(old_snapshot)
+    old_snapshot = prior.snapshot
+    previous = prior.previous
     msg = replace(msg, events=settled.events, attempt=settled.attempt)
     if (
         previous is not None
@@ -167,9 +171,10 @@ def plan_answer(
     at = datetime.fromtimestamp(fetched_at, tz=UTC)
     snapshot = message_to_dict(msg, at, store=True)
     status_changed = old_snapshot is None or prior.provider_status != msg.provider_status
-    if old_snapshot is not None:
-        old_snapshot["fetched_at"] = snapshot["fetched_at"]
-    changed = old_snapshot != snapshot
+    # what is shown changed: anything of the snapshot but when it was fetched
+    changed = (
+        old_snapshot is None or {**old_snapshot, "fetched_at": snapshot["fetched_at"]} != snapshot
+    )
     last_changed = (
         fetched_at if status_changed else (prior.last_changed if prior.exists else fetched_at)
     )

@@ -114,7 +114,7 @@ class Writes(Backend):
     ) -> FetchOutcome:
         row = tx.execute(f"SELECT {PRIOR_COLUMNS} FROM messages WHERE id = ?", (msg.id,)).fetchone()
         prior = Prior.of(row)
-        settled = settle(tx, msg, prior.attempt, prior.previous(prior.snapshot()))
+        settled = settle(tx, msg, prior.attempt, prior.previous)
         if prior.exists and settled.attempt > prior.attempt:
             open_attempts(tx, msg.id, prior.attempt, settled.attempt, settled.events, fetched_at)
         rev = self._rev(tx)
