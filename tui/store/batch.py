@@ -47,7 +47,7 @@ class BatchWrites(Backend):
     def claim_keys(self, keys: Iterable[str], *, now: float, ttl: float = SEEN_TTL) -> set[str]:
         """Claim every key (as `claim_events` does, all at once): the keys claimed now, that is,
         never seen or expired; a key claimed and unexpired before is not in the answer."""
-        unique = list(dict.fromkeys(keys))
+        unique = sorted(set(keys))  # one order for every receiver: concurrent claims never deadlock
         claimed: set[str] = set()
         with self.transaction() as tx:
             for part in _chunks(unique):
