@@ -8,10 +8,11 @@ attempts. Real SQLite files and a real PostgreSQL server, real parsed webhook bo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from tui.store import SQLiteStore, Store
 from tui.webhooks.apply import Applied, Push, StoreUnavailable, _apply, apply_pushes
 from tui.webhooks.dedup import content_key, event_key
 from tui.webhooks.events import parse_sendo, parse_sentdm
-from tui.webhooks.ingest import PushWrite, apply_together
+from tui.webhooks.ingest import GATHER_TURNS, PushWrite, PushWriter, apply_together
 
 NOW = datetime(2026, 1, 15, 11, 0, tzinfo=UTC).timestamp()
 POLICY = PollPolicy()
@@ -255,3 +256,34 @@ def test_re_queues_old_and_new_in_one_batch(two_stores: Callable[[], Store]) -> 
     got = compare(two_stores, mids, pushes)
     assert got[0].stale and got[0].status is Status.DELIVERED
     assert not got[1].stale and got[1].status is Status.QUEUED
+
+
+async def test_pushes_the_loop_already_holds_join_the_batch(tmp_path: Path) -> None:
+    """A push that reaches the writer one turn of the loop after another (its request was still
+    being verified) goes in the same batch, not in a batch of its own."""
+    store = SQLiteStore(tmp_path / "h.sqlite3")
+    sizes: list[int] = []
+    apply = apply_together(store, POLICY)
+
+    def recording(writes: Sequence[PushWrite]) -> list[Applied | Exception]:
+        sizes.append(len(writes))
+        return apply(writes)
+
+    async def late(push: Push, turns: int) -> Applied:
+        for _ in range(turns):
+            await asyncio.sleep(0)  # the request's own awaits before its write
+        return await writer.write(PushWrite(push.message, NOW, push.event_key, push.content_key))
+
+    for gather, expected in ((GATHER_TURNS, [5]), (0, [1, 4])):
+        writer = PushWriter(recording, gather_turns=gather)
+        sizes.clear()
+        pushes = [sentdm(str(uuid.uuid4()), "SENT", 1, f"g{gather}-{n}") for n in range(5)]
+        try:
+            done = await asyncio.gather(
+                *(late(p, 0 if n == 0 else 1) for n, p in enumerate(pushes))
+            )
+        finally:
+            await writer.aclose()
+        assert all(a.new for a in done)
+        assert sizes == expected
+    store.close()
