@@ -287,3 +287,17 @@ async def test_pushes_the_loop_already_holds_join_the_batch(tmp_path: Path) -> N
         assert all(a.new for a in done)
         assert sizes == expected
     store.close()
+
+
+def test_a_batch_of_duplicates_writes_nothing(tmp_path: Path) -> None:
+    """Every push known already: no revision is taken, so no other instance is woken for nothing."""
+    store = SQLiteStore(tmp_path / "h.sqlite3")
+    try:
+        pushes = [sentdm(str(uuid.uuid4()), "SENT", 1, f"d{n}") for n in range(3)]
+        apply_pushes(store, POLICY, pushes, NOW)
+        rev = store.current_rev()
+        again = apply_pushes(store, POLICY, pushes, NOW)
+        assert all(a.duplicate for a in again) and store.current_rev() == rev
+        assert apply_pushes(store, POLICY, [], NOW) == [] and store.current_rev() == rev
+    finally:
+        store.close()

@@ -84,6 +84,8 @@ class BatchWrites(Backend):
         all of distinct messages whose `priors` were read in this transaction, written together.
         None for an answer not written: one that needs the store's older attempts, or starts a
         new attempt (the caller writes it with `record_fetch`)."""
+        if not answers and not timeline_only:
+            return []  # nothing to write: no revision, no change notice
         outcomes: list[FetchOutcome | None] = []
         plans = []
         with self.transaction() as tx:

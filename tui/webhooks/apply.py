@@ -179,6 +179,8 @@ def _schedule(
 def _apply_batch(
     store: Store, policy: PollPolicy, pushes: Sequence[Push], now: float
 ) -> list[Applied]:
+    if not pushes:
+        return []
     fresh = _fresh_flags(store, pushes, now)
     priors = store.priors(p.message.id for p in pushes)
     outcomes: list[Applied | None] = [None] * len(pushes)
