@@ -146,15 +146,15 @@ def test_a_push_racing_a_poll_keeps_recipient_and_body(open_store) -> None:
     full = message(7, Status.SENT, "sent")
     receiver.track([MessageRef(full.id, Provider.SENTDM)])
     read_done, poll_done = threading.Event(), threading.Event()
-    real_get = receiver.get
+    real_read = receiver.priors  # what the push reads of the stored messages it merges into
 
-    def get_then_let_the_poll_in(message_id: str):
-        stored = real_get(message_id)
+    def read_then_let_the_poll_in(message_ids):
+        stored = real_read(message_ids)
         read_done.set()
         poll_done.wait(1.0)  # the poll lands here unless the push holds the message (it must)
         return stored
 
-    receiver.get = get_then_let_the_poll_in
+    receiver.priors = read_then_let_the_poll_in
     pushing = threading.Thread(target=apply_push, args=(receiver, POLICY, _pushed(7), NOW))
     pushing.start()
     assert read_done.wait(BOUND)

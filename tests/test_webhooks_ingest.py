@@ -5,17 +5,16 @@ real HTTP for the end-to-end case."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from tests.test_webhooks import SECRET, SENTDM, new_id, sentdm_body, signed_headers
-from tui.errors import StoreError
 from tui.model import Message, Provider, Status
 from tui.polling.policy import PollPolicy
 from tui.store import SQLiteStore
@@ -169,21 +168,24 @@ async def test_concurrent_webhooks_are_written_in_batches_and_all_stored(tmp_pat
         store.close()
 
 
-class _RefusesOne(SQLiteStore):
-    """A real SQLite history that refuses to store one message (as PostgreSQL refuses a NUL)."""
-
-    poisoned = ""
-
-    def record_fetch(self, msg: Message, *args: Any, **kwargs: Any) -> Any:
-        if msg.id == self.poisoned:
-            raise StoreError("the history refused this message")
-        return super().record_fetch(msg, *args, **kwargs)
+def _refuse(path: Path, message_id: str) -> None:
+    """Make the real SQLite file refuse to store one message (as PostgreSQL refuses what it cannot
+    store): a trigger aborts any insert of that ID, whichever write path makes it."""
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TRIGGER IF EXISTS refuse_one")
+        if message_id:
+            db.execute(
+                "CREATE TRIGGER refuse_one BEFORE INSERT ON messages "
+                f"WHEN NEW.id = '{message_id}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+    db.close()
 
 
 def test_a_batch_is_one_transaction_and_one_refused_push_costs_the_others_nothing(
     tmp_path: Path,
 ) -> None:
-    store = _RefusesOne(tmp_path / "h.sqlite3")
+    path = tmp_path / "h.sqlite3"
+    store = SQLiteStore(path)
     apply = apply_together(store, PollPolicy())
     keyed = [replace(_push(), event_key=f"sentdm:event:{n}", content_key=None) for n in range(3)]
     before = store.current_rev()
@@ -194,7 +196,7 @@ def test_a_batch_is_one_transaction_and_one_refused_push_costs_the_others_nothin
     assert all(isinstance(o, Applied) and o.duplicate for o in again)
 
     batch = [_push(), _push(), _push()]
-    store.poisoned = batch[1].message.id
+    _refuse(path, batch[1].message.id)
     batch = [replace(w, event_key=f"sentdm:event:b{n}") for n, w in enumerate(batch)]
     outcomes = apply(batch)
     assert isinstance(outcomes[1], StoreUnavailable)
@@ -204,7 +206,7 @@ def test_a_batch_is_one_transaction_and_one_refused_push_costs_the_others_nothin
     ):  # the failed transaction kept nothing, claims included
         assert isinstance(outcome, Applied) and not outcome.duplicate and outcome.new
     assert store.get(batch[0].message.id) is not None and store.get(batch[1].message.id) is None
-    store.poisoned = ""
+    _refuse(path, "")
     retried = apply(
         [batch[1]]
     )  # the provider's retry of the refused one is applied, not a duplicate

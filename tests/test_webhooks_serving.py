@@ -194,7 +194,12 @@ async def test_a_body_sent_too_slowly_gets_408_and_huge_headers_are_refused(tmp_
 
 
 class _BrokenStore(SQLiteStore):
+    """Every read a push's write makes of the stored message fails with a bug of ours."""
+
     def get(self, message_id: str) -> Any:
+        raise RuntimeError(f"internal detail {SECRET}")
+
+    def priors(self, message_ids: Any) -> Any:
         raise RuntimeError(f"internal detail {SECRET}")
 
 

@@ -15,7 +15,7 @@ The helpers run inside the caller's transaction (writes.py); the `Attempts` mixi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -24,7 +24,7 @@ from tui.store.backend import Backend, Tx
 from tui.store.rows import ListFilter
 from tui.timeparse import parse_time
 
-_TOLD = "source IN ('provider', 'webhook')"  # events timed by the provider's clock
+TOLD = "source IN ('provider', 'webhook')"  # events timed by the provider's clock
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,35 @@ def _told(events: Iterable[Event]) -> list[Event]:
     return [e for e in events if e.source is not EventSource.OBSERVED]
 
 
-def settle(tx: Tx, msg: Message, stored: int, previous: Status | None) -> Settled:
-    """Number `msg`'s events and decide its attempt against the stored one (`stored`)."""
+def may_open_attempt(msg: Message, previous: Status | None) -> bool:
+    """True when one of `msg`'s events could start a new attempt after `previous` (a re-queue
+    of a finished message): only then does `settle` read the stored attempt's end."""
+    return previous is not None and any(opens_attempt(previous, e) for e in _told(msg.events))
+
+
+def needs_attempt_end(msg: Message, previous: Status | None) -> bool:
+    """True when `settle` asks for the end of the stored attempt (a Sent.dm re-queue of a
+    finished message, without provider-numbered events): a batch reads them all at once."""
+    return msg.provider is Provider.SENTDM and may_open_attempt(msg, previous)
+
+
+def settles_without_attempts(msg: Message) -> bool:
+    """True when `settle` needs nothing of `msg`'s older attempts (no provider-numbered event):
+    a batch can settle it from its row (and its current attempt's end, `needs_attempt_end`)."""
+    return not any(e.source is EventSource.PROVIDER for e in msg.events)
+
+
+def settle(
+    tx: Tx,
+    msg: Message,
+    stored: int,
+    previous: Status | None,
+    current_end: Callable[[], float | None] | None = None,
+) -> Settled:
+    """Number `msg`'s events and decide its attempt against the stored one (`stored`).
+
+    `current_end`: the provider's end of the stored attempt when the caller read it already
+    (a batch); otherwise it is read here, when needed."""
     told = _told(msg.events)
     shown = max((e.attempt for e in msg.events if e.source is EventSource.PROVIDER), default=None)
     if msg.provider is not Provider.SENTDM or previous is None:
@@ -82,11 +109,11 @@ def settle(tx: Tx, msg: Message, stored: int, previous: Status | None) -> Settle
         if before is not None and newest is not None and newest <= before:
             return Settled(_own(msg.events, stored, 0, None), stored, False, True)
         return Settled(_own(msg.events, stored, stored - shown, before), stored, False, False)
-    if shown is None and previous is not None:
-        end = _end(tx, msg.id, "attempt = ?", stored)
+    if shown is None and previous is not None and may_open_attempt(msg, previous):
+        # asked only when an event could open one
+        end = current_end() if current_end else _end(tx, msg.id, "attempt = ?", stored)
         when = max((e.timestamp.timestamp() for e in told), default=None)
-        opener = next((e for e in told if opens_attempt(previous, e)), None)
-        if opener is not None and end is not None and when is not None and when > end:
+        if end is not None and when is not None and when > end:
             return Settled(_own(msg.events, stored + 1, 0, None), stored + 1, True, False)
     return Settled(_own(msg.events, stored, 0, None), stored, False, False)
 
@@ -109,7 +136,7 @@ def _own(
 
 def _end(tx: Tx, message_id: str, which: str, attempt: int) -> float | None:
     value = tx.execute(
-        f"SELECT max(ts) FROM events WHERE message_id = ? AND {_TOLD} AND {which}",
+        f"SELECT max(ts) FROM events WHERE message_id = ? AND {TOLD} AND {which}",
         (message_id, attempt),
     ).fetchone()
     return float(value[0]) if value and value[0] is not None else None
@@ -126,7 +153,7 @@ def open_attempts(
     price, status, first_seen = row if row else (None, None, now)
     if stored == 1:
         first = tx.execute(
-            f"SELECT min(ts) FROM events WHERE message_id = ? AND {_TOLD}", (message_id,)
+            f"SELECT min(ts) FROM events WHERE message_id = ? AND {TOLD}", (message_id,)
         ).fetchone()
         began = first[0] if first and first[0] is not None else first_seen
         tx.execute(
@@ -159,13 +186,13 @@ def resumed_poll(status: Status, now: float, last_changed: float) -> float | Non
     return now + min(300.0, max(5.0, (now - last_changed) / 2))
 
 
-def keep_current(tx: Tx, message_id: str, attempt: int, msg: Message) -> None:
-    """The current attempt's price and status, once the message has an attempts row for it."""
+def keep_current_rows(message_id: str, attempt: int, msg: Message) -> list[tuple[object, ...]]:
+    """The update keeping the current attempt's price and status, once the message has an
+    attempts row for it: `UPDATE attempts SET price = ?, status = ? WHERE message_id = ? AND
+    attempt = ?` parameters (none for a message sent once)."""
     if attempt > 1:
-        tx.execute(
-            "UPDATE attempts SET price = ?, status = ? WHERE message_id = ? AND attempt = ?",
-            (msg.price, msg.status.value, message_id, attempt),
-        )
+        return [(msg.price, msg.status.value, message_id, attempt)]
+    return []
 
 
 class Attempts(Backend):

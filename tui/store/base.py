@@ -1,9 +1,10 @@
 """The store's contract: what every caller types against.
 
-`Store` is the shared queries (the Writes, Queries, ReportQueries, Scheduling, SeenWebhooks,
-Attempts, Accounts, AlertStates mixins, written once in the SQL both databases speak) plus what callers ask of the history as a
-whole: the change feed, the polling lease, closing. `SQLiteStore` (sqlite.py) and `PostgresStore` (postgres.py) implement it as
-siblings; neither inherits the other. Every database failure leaves a store as a `StoreError`.
+`Store` is the shared queries (the Writes, BatchWrites, Queries, ReportQueries, Scheduling,
+SeenWebhooks, Attempts, Accounts, AlertStates mixins, written once in the SQL both databases speak)
+plus what callers ask of the history as a whole: the change feed, the polling lease, closing.
+`SQLiteStore` (sqlite.py) and `PostgresStore` (postgres.py) implement it as siblings; neither
+inherits the other. Every database failure leaves a store as a `StoreError`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from tui.store.accounts import Accounts
 from tui.store.alert_state import AlertStates
 from tui.store.attempts import Attempts
+from tui.store.batch import BatchWrites
 from tui.store.changes import ChangeSignal
 from tui.store.queries import Queries
 from tui.store.report_queries import ReportQueries
@@ -29,7 +31,15 @@ if TYPE_CHECKING:
 
 
 class Store(
-    Writes, Queries, ReportQueries, Scheduling, SeenWebhooks, Attempts, Accounts, AlertStates
+    Writes,
+    BatchWrites,
+    Queries,
+    ReportQueries,
+    Scheduling,
+    SeenWebhooks,
+    Attempts,
+    Accounts,
+    AlertStates,
 ):
     """The history: every message looked up or watched, its events, and what instances observed."""
 

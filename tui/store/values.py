@@ -46,12 +46,16 @@ def _json(value: Any) -> str:
 
 def _one(value: Any) -> Any:
     if isinstance(value, str):
-        return clean(value)
+        return value.replace(NUL, REPLACEMENT) if NUL in value else value
     if isinstance(value, Json):
         return _json(value.value)
     return value
 
 
+#: parameter types stored as they are (checked by exact type: a str subclass is still cleaned)
+_PLAIN = frozenset({int, float, type(None), bool, bytes})
+
+
 def bind(params: Iterable[Any]) -> tuple[Any, ...]:
     """The parameters of one statement, as the database will store them."""
-    return tuple(_one(p) for p in params)
+    return tuple(p if type(p) in _PLAIN else _one(p) for p in params)

@@ -7,69 +7,34 @@ rows it touches with that transaction's one revision, so other instances re-read
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
-from typing import Any
 
 from tui.ids import MessageRef
-from tui.model import Event, EventSource, Message, MessageError, Provider, Status
-from tui.serialize import message_to_dict
-from tui.store.attempts import keep_current, open_attempts, resumed_poll, settle
+from tui.model import Event, EventSource, Message, Provider
+from tui.store.attempts import open_attempts, settle
 from tui.store.backend import Backend, Tx
-from tui.store.facts import REFRESH_FROM_EVENTS, snapshot_facts
+from tui.store.batch_plan import (
+    INSERT_EVENTS,
+    PRIOR_COLUMNS,
+    Prior,
+    event_row,
+    plan_answer,
+    write_plans,
+)
+from tui.store.facts import REFRESH_FROM_EVENTS
 from tui.store.rows import FetchOutcome, NextPoll
-from tui.store.values import Json
-
-
-def _loads(text: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _moves_backwards(stored: Status, answer: Status) -> bool:
-    """True when `answer` would undo progress already stored (an `unknown` never undoes delivery)."""
-    if answer is Status.UNKNOWN:
-        return not stored.is_pending
-    return stored is not Status.UNKNOWN and answer.rank < stored.rank
-
-
-def _error_of(snapshot: dict[str, Any] | None) -> MessageError | None:
-    error = (snapshot or {}).get("error")
-    if not isinstance(error, dict):
-        return None
-    return MessageError(error.get("code"), error.get("message"))
 
 
 def _now() -> float:
     return time.time()
 
 
-def _ts(value: datetime | None) -> float | None:
-    return value.timestamp() if value else None
-
-
 #: One answer for `record_fetches`: the message, its next poll (a time, None, or a function of
 #: (last_changed, first_seen)), and when it was fetched.
 Answer = tuple[Message, "float | None | NextPoll", float]
 
-_UPSERT = """INSERT INTO messages(id, provider, status, provider_status, to_addr, body, channel, error_code,
-       error_message, created_at, updated_at, snapshot, raw, first_seen, last_polled, last_changed,
-       next_poll, poll_errors, last_error, rev, price, segments, region_code, stage_since)
-   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?, ?, ?, ?)
-   ON CONFLICT(id) DO UPDATE SET provider=excluded.provider, status=excluded.status,
-       provider_status=excluded.provider_status, to_addr=excluded.to_addr, body=excluded.body,
-       channel=excluded.channel, error_code=excluded.error_code, error_message=excluded.error_message,
-       created_at=excluded.created_at, updated_at=excluded.updated_at, snapshot=excluded.snapshot,
-       raw=excluded.raw, last_polled=excluded.last_polled, last_changed=excluded.last_changed,
-       next_poll=excluded.next_poll, poll_errors=0, last_error=NULL, rev=excluded.rev,
-       price=excluded.price, segments=excluded.segments, region_code=excluded.region_code,
-       stage_since=excluded.stage_since"""
 #: the report's event-derived facts of one message (tui/store/facts.py), after its events changed
 _REFRESH_ONE = REFRESH_FROM_EVENTS + " WHERE id = ?"
 
@@ -147,94 +112,15 @@ class Writes(Backend):
         *,
         fresh: bool = False,
     ) -> FetchOutcome:
-        prev = tx.execute(
-            "SELECT status, provider_status, snapshot, last_changed, first_seen, attempt FROM messages WHERE id = ?",
-            (msg.id,),
-        ).fetchone()
-        old_snapshot = _loads(prev[2]) if prev and prev[2] else None
-        previous = (
-            Status(prev[0])
-            if old_snapshot is not None and prev[0] in Status._value2member_map_
-            else None
-        )
-        stored_attempt = int(prev[5]) if prev and prev[5] else 1
-        settled = settle(tx, msg, stored_attempt, previous)
-        msg = replace(msg, events=settled.events, attempt=settled.attempt)
-        if (
-            previous is not None
-            and not (fresh or settled.fresh)
-            and (settled.stale or _moves_backwards(previous, msg.status))
-        ):
-            msg = replace(
-                msg, status=previous, provider_status=prev[1], error=_error_of(old_snapshot)
-            )
-        if prev is not None and settled.attempt > stored_attempt:
-            open_attempts(tx, msg.id, stored_attempt, settled.attempt, msg.events, fetched_at)
-        snapshot = message_to_dict(msg, datetime.fromtimestamp(fetched_at, tz=UTC), store=True)
-        status_changed = old_snapshot is None or prev[1] != msg.provider_status
-        if old_snapshot is not None:
-            old_snapshot["fetched_at"] = snapshot["fetched_at"]
-        changed = old_snapshot != snapshot
-        last_changed = fetched_at if status_changed else (prev[3] if prev else fetched_at)
-        first_seen = prev[4] if prev else fetched_at
-        when = next_poll(last_changed, first_seen) if callable(next_poll) else next_poll
-        if when is None and callable(next_poll) and settled.attempt > 1:
-            when = resumed_poll(msg.status, fetched_at, last_changed)
+        row = tx.execute(f"SELECT {PRIOR_COLUMNS} FROM messages WHERE id = ?", (msg.id,)).fetchone()
+        prior = Prior.of(row)
+        settled = settle(tx, msg, prior.attempt, prior.previous)
+        if prior.exists and settled.attempt > prior.attempt:
+            open_attempts(tx, msg.id, prior.attempt, settled.attempt, settled.events, fetched_at)
         rev = self._rev(tx)
-        if changed:
-            tx.execute(
-                _UPSERT,
-                (
-                    msg.id,
-                    msg.provider.value,
-                    msg.status.value,
-                    msg.provider_status,
-                    msg.to,
-                    msg.body,
-                    msg.channel,
-                    msg.error.code if msg.error else None,
-                    msg.error.message if msg.error else None,
-                    _ts(msg.created_at),
-                    _ts(msg.last_event_time()),
-                    Json(snapshot),
-                    Json(msg.raw),
-                    first_seen,
-                    fetched_at,
-                    last_changed,
-                    when,
-                    rev,
-                    *snapshot_facts(snapshot),
-                ),
-            )
-        else:
-            tx.execute(
-                "UPDATE messages SET last_polled = ?, next_poll = ?, poll_errors = 0, last_error = NULL, rev = ? "
-                "WHERE id = ?",
-                (fetched_at, when, rev, msg.id),
-            )
-        if prev is None and settled.attempt > 1:  # first seen after resends made elsewhere
-            tx.execute("UPDATE messages SET attempt = ? WHERE id = ?", (settled.attempt, msg.id))
-        keep_current(tx, msg.id, settled.attempt, msg)
-        added = self._insert_events(tx, msg.id, msg.events)
-        if changed or added:
-            tx.execute(_REFRESH_ONE, (msg.id,))
-        at = datetime.fromtimestamp(fetched_at, tz=UTC)
-        if old_snapshot is None or status_changed:
-            words = (
-                f"first seen as {msg.provider_status}"
-                if old_snapshot is None
-                else f"seen changing from {prev[1]} to {msg.provider_status}"
-            )
-            observed = Event(
-                msg.status,
-                msg.provider_status,
-                at,
-                words,
-                EventSource.OBSERVED,
-                attempt=settled.attempt,
-            )
-            self._insert_events(tx, msg.id, (observed,))
-        return FetchOutcome(changed=changed, previous=previous, current=msg.status, next_poll=when)
+        plan = plan_answer(msg, prior, settled, next_poll, fetched_at, rev, fresh=fresh)
+        write_plans(tx, [plan], rev)
+        return plan.outcome
 
     def add_events(self, message_id: str, events: Iterable[Event]) -> int:
         """Merge extra provider events (e.g. Sent.dm activities, numbered by attempt) or a pushed
@@ -254,24 +140,7 @@ class Writes(Backend):
 
     @staticmethod
     def _insert_events(tx: Tx, message_id: str, events: Iterable[Event]) -> int:
-        return tx.executemany(
-            "INSERT INTO events(message_id, source, status, provider_status, ts, description, reason_code, reason, attempt) "
-            "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
-            [
-                (
-                    message_id,
-                    e.source.value,
-                    e.status.value,
-                    e.provider_status.lower(),
-                    round(e.timestamp.timestamp(), 3),
-                    e.description,
-                    e.reason_code,
-                    e.reason,
-                    e.attempt,
-                )
-                for e in events
-            ],
-        )
+        return tx.executemany(INSERT_EVENTS, [event_row(message_id, e) for e in events])
 
     def record_send(
         self,

@@ -16,18 +16,25 @@ never be overwritten by a merge made from a stale read:
 - A message the store does not know yet (a webhook can arrive before GET can read it) is stored
   from the payload and made due for a poll now, so the poller fetches its details within budget.
 If the write fails, nothing of it (the claim included) is kept, so the provider's retry applies it.
+
+A batch (`apply_pushes`) gives every push exactly the outcome it would have had applied alone, in
+arrival order, but with a statement per kind of row for the whole batch (tui/store/batch.py): on
+PostgreSQL each statement is a round trip, and one push used to take about eight.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
 
 from tui.errors import StoreError
 from tui.model import Message, MessageError, Provider, Status, opens_attempt
-from tui.polling.policy import PollPolicy
+from tui.polling.policy import PollPolicy, Priority
 from tui.polling.record import record_lookup
 from tui.store import FetchOutcome, Store
+
+#: one answer of a batch, as `record_fetch` takes it: (message, next poll, fetched at)
+Answer = tuple[Message, "float | None | Callable[[float, float], float | None]", float]
 
 #: Fields never merged field-by-field: they describe this push as a whole.
 _WHOLE = frozenset(
@@ -110,30 +117,148 @@ def apply_push(
 def apply_pushes(
     store: Store, policy: PollPolicy, pushes: Sequence[Push], now: float
 ) -> list[Applied]:
-    """Several pushes in one transaction (one commit, one change notice): all stored, or none."""
+    """Several pushes in one transaction (one commit, one change notice): all stored, or none.
+
+    Set-based: every dedup key claimed in one statement, every stored row read in one, and the
+    first fresh push of each message merged in Python and written with the others (a statement per
+    kind of row: tui/store/batch.py). What a batch cannot write blind (a re-queue that starts a
+    new attempt), and every later push of a message already written in this batch, are then applied
+    one by one, in arrival order, inside the same transaction: each push's outcome is the one it
+    would have had applied alone, in order."""
     try:
         with store.transaction(lock=[p.message.id for p in pushes]):
-            return [_apply(store, policy, p, now) for p in pushes]
+            return _apply_batch(store, policy, pushes, now)
     except (StoreError, OSError) as exc:
         raise StoreUnavailable(f"{type(exc).__name__}: {exc}") from None
 
 
-def _apply(store: Store, policy: PollPolicy, push: Push, now: float) -> Applied:
+def _keys(push: Push) -> list[str]:
+    return [k for k in (push.event_key, push.content_key) if k]
+
+
+def _fresh_flags(store: Store, pushes: Sequence[Push], now: float) -> list[bool]:
+    """Per push: were all its keys unclaimed (also by an earlier push of this batch)? Every key is
+    claimed either way, as claiming them push by push would."""
+    claimed = store.claim_keys([k for p in pushes for k in _keys(p)], now=now)
+    used: set[str] = set()
+    flags = []
+    for push in pushes:
+        keys = _keys(push)
+        flags.append(all(k in claimed and k not in used for k in keys))
+        used.update(keys)
+    return flags
+
+
+def _held(status: object, push: Message) -> Status:
+    """The status a duplicate's answer reports: the stored row's, else the push's own."""
+    held = status if status is not None else push.status.value
+    return Status(held) if held in Status._value2member_map_ else Status.UNKNOWN
+
+
+def _schedule(
+    policy: PollPolicy, msg: Message, now: float
+) -> Callable[[float, float], float | None]:
+    """The next poll of a merged push, as `record_lookup` schedules an answer."""
+    created = msg.created_at.timestamp() if msg.created_at else None
+
+    def schedule(last_changed: float, first_seen: float) -> float | None:
+        return policy.next_poll(
+            msg.status,
+            now=now,
+            last_changed=last_changed,
+            first_seen=first_seen,
+            provider=msg.provider,
+            channel=msg.channel,
+            created=created,
+            priority=Priority.NORMAL,
+        )
+
+    return schedule
+
+
+def _apply_batch(
+    store: Store, policy: PollPolicy, pushes: Sequence[Push], now: float
+) -> list[Applied]:
+    if not pushes:
+        return []
+    fresh = _fresh_flags(store, pushes, now)
+    priors = store.priors(p.message.id for p in pushes)
+    outcomes: list[Applied | None] = [None] * len(pushes)
+    one_by_one: list[int] = []  # applied alone after the batch, in arrival order
+    written: set[str] = set()  # messages with a fresh push in this batch
+    answers: list[tuple[int, Answer, Message | None]] = []  # (push, answer, stored message)
+    stale: list[tuple[int, Message]] = []  # older than stored: their events only
+    for i, push in enumerate(pushes):
+        msg = push.message
+        if msg.id in written:
+            one_by_one.append(i)
+            continue
+        if not fresh[i]:
+            outcomes[i] = Applied(
+                msg.id,
+                msg.provider,
+                False,
+                False,
+                _held(priors[msg.id].status, msg),
+                duplicate=True,
+            )
+            continue
+        written.add(msg.id)
+        known = priors[msg.id].message()
+        if known is None:
+            answers.append((i, (msg, now, now), None))
+        elif msg.status.rank < known.status.rank and not _reopens(known, msg):
+            stale.append((i, known))
+        else:
+            merged = merge(known, msg)
+            answers.append((i, (merged, _schedule(policy, merged, now), now), known))
+    timeline_only = [(pushes[i].message.id, pushes[i].message.events) for i, _ in stale]
+    recorded = store.record_batch([a for _, a, _ in answers], priors, timeline_only)
+    covers = []
+    for (i, _, known), outcome in zip(answers, recorded, strict=True):
+        msg = pushes[i].message
+        if outcome is None:
+            one_by_one.append(i)
+        elif known is None:
+            outcomes[i] = Applied(msg.id, msg.provider, True, False, outcome.current, outcome)
+        elif _reopens(known, msg) and outcome.current is not msg.status:  # an old re-queue
+            outcomes[i] = Applied(msg.id, msg.provider, False, True, outcome.current, outcome)
+        else:
+            if outcome.next_poll is not None:  # not final: its webhooks will tell
+                covers.append((msg.id, now + policy.webhook_recheck))
+            outcomes[i] = Applied(msg.id, msg.provider, False, False, outcome.current, outcome)
+    for i, known in stale:
+        msg = pushes[i].message
+        outcomes[i] = Applied(msg.id, msg.provider, False, True, known.status)
+    store.cover_batch(covers)
+    for i in sorted(one_by_one):
+        outcomes[i] = _apply(store, policy, pushes[i], now, fresh[i])
+    done = [o for o in outcomes if o is not None]
+    if len(done) != len(pushes):
+        raise RuntimeError("a push of the batch was left without an outcome")
+    return done
+
+
+def _reopens(known: Message, msg: Message) -> bool:
+    """A Sent.dm re-queue of a finished message: maybe a new attempt (a resend made elsewhere)."""
+    return msg.provider is Provider.SENTDM and any(
+        opens_attempt(known.status, e) for e in msg.events
+    )
+
+
+def _apply(store: Store, policy: PollPolicy, push: Push, now: float, fresh: bool) -> Applied:
+    """One push, its keys already claimed (`fresh`: none was seen before), on its own."""
     msg = push.message
-    keys = [k for k in (push.event_key, push.content_key) if k]
-    if keys and not store.claim_events(keys, now=now):
+    if not fresh:
         row = store.row(msg.id)
-        held = row.status if row is not None else msg.status.value
-        status = Status(held) if held in Status._value2member_map_ else Status.UNKNOWN
+        status = _held(row.status if row is not None else None, msg)
         return Applied(msg.id, msg.provider, False, False, status, duplicate=True)
     stored = store.get(msg.id)
     if stored is None:
         outcome = store.record_fetch(msg, next_poll=now, fetched_at=now)
         return Applied(msg.id, msg.provider, True, False, outcome.current, outcome)
     known = stored.message
-    reopens = msg.provider is Provider.SENTDM and any(
-        opens_attempt(known.status, e) for e in msg.events
-    )
+    reopens = _reopens(known, msg)
     if msg.status.rank < known.status.rank and not reopens:
         store.add_events(msg.id, msg.events)
         return Applied(msg.id, msg.provider, False, True, known.status)
