@@ -123,6 +123,7 @@ async def test_a_webhook_re_queue_after_the_end_starts_an_attempt_an_older_one_d
     open_store, client, world
 ) -> None:
     store = open_store()
+    world.epoch = NOW - world.now()  # the provider's clock reads our NOW: the resend is recent
     m = delivered(world)
     msg = await client.fetch(m.id)
     store.record_fetch(msg, next_poll=None, fetched_at=NOW)
@@ -173,14 +174,19 @@ async def test_sendo_never_starts_an_attempt(open_store) -> None:
 async def test_a_resent_message_created_long_ago_keeps_being_polled(
     open_store, client, world
 ) -> None:
-    """The policy ages a message from its creation (the simulator's is months ago): an attempt
-    that starts now must still be polled until it is final."""
+    """A message sent a month ago and resent now: the policy ages it from its current attempt's
+    start (the provider's re-queue), so it is polled until final, not given up as a month old."""
     import time
 
     from tui.polling.record import record_lookup
 
     store = open_store()
-    m = delivered(world)
+    world.epoch = time.time() - world.now()  # the provider's clock reads now
+    m = world.add_message(
+        Provider.SENTDM,
+        [(0, "QUEUED"), (1, "SENT"), (2, "DELIVERED")],
+        created=world.now() - 30 * 86400,
+    )
     now = time.time()
     assert record_lookup(store, POLICY, await client.fetch(m.id), now).next_poll is None
     world.plan_resend(m.id, "DELIVERED")

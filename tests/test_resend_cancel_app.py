@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tests.test_app import detail_text, listed_ready, make_app, toasts, wait_for
+from tests.test_app import detail_text, listed_ready, live, make_app, toasts, wait_for
 from tui.app.screens.confirm import ConfirmScreen
 from tui.app.screens.help import KEYS
 from tui.ids import MessageRef
@@ -40,6 +40,7 @@ def question(app) -> str:
 async def test_resend_the_selected_blocked_row_then_it_is_polled_to_final(
     settings, world, sim
 ) -> None:
+    live(world)  # the provider's clock reads now: the resend is a recent send, polled to final
     m = blocked(world)
     world.plan_resend(m.id, "DELIVERED")
     app = make_app(settings)

@@ -175,17 +175,6 @@ def open_attempts(
     tx.execute("UPDATE messages SET attempt = ? WHERE id = ?", (current, message_id))
 
 
-def resumed_poll(status: Status, now: float, last_changed: float) -> float | None:
-    """When to poll a resent message that is still on its way, where the poll policy said never.
-
-    The policy (polling/record.py) ages a message from its `created_at`, so an attempt started
-    days after the first send would never be polled. Until it ages a message from its current
-    attempt's start, this keeps it polled: a few seconds after a change, growing to 5 minutes."""
-    if not status.is_pending or status is Status.UNKNOWN:
-        return None
-    return now + min(300.0, max(5.0, (now - last_changed) / 2))
-
-
 def keep_current_rows(message_id: str, attempt: int, msg: Message) -> list[tuple[object, ...]]:
     """The update keeping the current attempt's price and status, once the message has an
     attempts row for it: `UPDATE attempts SET price = ?, status = ? WHERE message_id = ? AND

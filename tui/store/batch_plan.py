@@ -19,7 +19,7 @@ from typing import Any
 
 from tui.model import Event, EventSource, Message, MessageError, Status
 from tui.serialize import message_from_dict, message_to_dict
-from tui.store.attempts import Settled, keep_current_rows, resumed_poll
+from tui.store.attempts import Settled, keep_current_rows
 from tui.store.backend import Tx
 from tui.store.facts import REFRESH_FROM_EVENTS, snapshot_facts
 from tui.store.rows import FetchOutcome, NextPoll
@@ -180,8 +180,6 @@ def plan_answer(
     )
     first_seen = prior.first_seen if prior.exists else fetched_at
     when = next_poll(last_changed, first_seen) if callable(next_poll) else next_poll
-    if when is None and callable(next_poll) and settled.attempt > 1:
-        when = resumed_poll(msg.status, fetched_at, last_changed)
     upsert = touch = None
     if changed:
         upsert = (

@@ -29,8 +29,8 @@ from dataclasses import dataclass, fields, replace
 
 from tui.errors import StoreError
 from tui.model import Message, MessageError, Provider, Status, opens_attempt
-from tui.polling.policy import PollPolicy, Priority
-from tui.polling.record import record_lookup
+from tui.polling.policy import PollPolicy
+from tui.polling.record import record_lookup, schedule_for
 from tui.store import FetchOutcome, Store
 
 #: one answer of a batch, as `record_fetch` takes it: (message, next poll, fetched at)
@@ -155,27 +155,6 @@ def _held(status: object, push: Message) -> Status:
     return Status(held) if held in Status._value2member_map_ else Status.UNKNOWN
 
 
-def _schedule(
-    policy: PollPolicy, msg: Message, now: float
-) -> Callable[[float, float], float | None]:
-    """The next poll of a merged push, as `record_lookup` schedules an answer."""
-    created = msg.created_at.timestamp() if msg.created_at else None
-
-    def schedule(last_changed: float, first_seen: float) -> float | None:
-        return policy.next_poll(
-            msg.status,
-            now=now,
-            last_changed=last_changed,
-            first_seen=first_seen,
-            provider=msg.provider,
-            channel=msg.channel,
-            created=created,
-            priority=Priority.NORMAL,
-        )
-
-    return schedule
-
-
 def _apply_batch(
     store: Store, policy: PollPolicy, pushes: Sequence[Push], now: float
 ) -> list[Applied]:
@@ -211,7 +190,7 @@ def _apply_batch(
             stale.append((i, known))
         else:
             merged = merge(known, msg)
-            answers.append((i, (merged, _schedule(policy, merged, now), now), known))
+            answers.append((i, (merged, schedule_for(policy, merged, now), now), known))
     timeline_only = [(pushes[i].message.id, pushes[i].message.events) for i, _ in stale]
     recorded = store.record_batch([a for _, a, _ in answers], priors, timeline_only)
     covers = []
