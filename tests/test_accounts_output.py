@@ -109,3 +109,26 @@ def test_the_find_bar_account_token_matches_configured_names() -> None:
 
     assert parse_query("account:OPS2 failed").filter.account == "ops2"
     assert parse_query("account:eu").filter.account == "eu"
+
+
+def test_send_from_a_named_account_and_export_it(env, world, tmp_path) -> None:
+    """`send --account ops2` sends with that account's key and records it; `export --account`
+    lists only its messages (real subprocesses against the simulator)."""
+    from tests.test_cli import run
+    from tui.simulator import SENDO_KEY_2
+
+    config = tmp_path / "config.toml"
+    config.write_text('[[providers.sendo.accounts]]\nname = "ops2"\n', encoding="utf-8")
+    config.chmod(0o600)
+    env = {**env, "SENDWATCH_CONFIG": str(config), "SENDWATCH_SENDO_KEY_OPS2": SENDO_KEY_2}
+    common = ["send", "--provider", "sendo", "--sendo-campaign", "SPRNG001", "--text", "hi"]
+    common += ["--to", "+14155550100", "--json"]
+    sent = run([*common, "--account", "ops2"], env)
+    assert sent.returncode == 0, sent.stderr
+    first = json.loads(sent.stdout)["messages"][0]["id"]
+    assert run(common, env).returncode == 0  # the default account
+    out = run(["export", "--account", "ops2", "--format", "json"], env)
+    assert out.returncode == 0, out.stderr
+    assert [(m["id"], m["account"]) for m in json.loads(out.stdout)] == [(first, "ops2")]
+    unknown = run([*common, "--account", "nope"], env)
+    assert unknown.returncode == 2 and "no account named 'nope'" in unknown.stderr

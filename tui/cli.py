@@ -180,6 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     send.add_argument("--campaign", metavar="NAME", help="track the new messages as this campaign")
     send.add_argument(
+        "--account", metavar="NAME", help="send from this named account (default: the first)"
+    )
+    send.add_argument(
         "--idempotency-key",
         metavar="KEY",
         help="Sent.dm: reuse the key of an earlier try to retry it safely",
@@ -226,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export", help="write tracked messages as CSV or JSON", parents=common)
     export.add_argument("--campaign", help="only this campaign")
     export.add_argument("--status", help="only this status (e.g. failed)")
+    export.add_argument("--account", metavar="NAME", help="only this account's messages")
     export.add_argument("--format", choices=["csv", "json"], default="csv")
     export.add_argument("--output", "-o", type=Path, help="write to FILE instead of stdout")
 
@@ -399,7 +403,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "export":
         from tui.commands import export
 
-        return export.run(settings, args.campaign, args.status, args.format, args.output)
+        return export.run(
+            settings, args.campaign, args.status, args.format, args.output, args.account
+        )
     from tui.commands import dashboard
 
     if args.command == "watch":

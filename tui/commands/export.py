@@ -34,7 +34,12 @@ def safe_csv(out: TextIO) -> TextIO:
 
 
 def run(
-    settings: Settings, campaign: str | None, status: str | None, fmt: str, output: Path | None
+    settings: Settings,
+    campaign: str | None,
+    status: str | None,
+    fmt: str,
+    output: Path | None,
+    account: str | None = None,
 ) -> int:
     status = status.strip().lower() if status else status
     refused = unknown_status(status, waiting=False) if status else None
@@ -50,7 +55,11 @@ def run(
         if campaign and store.campaign_started(campaign) is None:
             known = ", ".join(name for name, _ in store.campaigns()) or "none yet"
             return fail(f"no campaign named {campaign!r} (known: {known})", 2)
-        flt = ListFilter(statuses=frozenset({status}) if status else frozenset(), campaign=campaign)
+        flt = ListFilter(
+            statuses=frozenset({status}) if status else frozenset(),
+            campaign=campaign,
+            account=account.lower() if account else None,
+        )
         if output is None:
             count = write_export(
                 store, flt, fmt, safe_csv(sys.stdout) if fmt == "csv" else sys.stdout

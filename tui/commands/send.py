@@ -37,6 +37,7 @@ class SendArgs:
     idempotency_key: str | None
     as_json: bool
     watch: bool
+    account: str | None = None
 
 
 def parse_params(items: list[str]) -> dict[str, str]:
@@ -85,7 +86,7 @@ def run(settings: Settings, args: SendArgs) -> int:
             file=sys.stderr,
         )
     try:
-        result = asyncio.run(_send(settings, provider, req, store, campaign))
+        result = asyncio.run(_send(settings, provider, req, store, campaign, args.account))
     except SendwatchError as exc:
         if store is not None:
             store.close()
@@ -107,10 +108,11 @@ async def _send(
     req: SendRequest,
     store: Store | None,
     campaign: str | None,
+    account: str | None = None,
 ) -> SendResult:
     providers = Providers(settings)
     try:
-        return await send(providers, provider, req, store, campaign)
+        return await send(providers, provider, req, store, campaign, account)
     finally:
         await providers.aclose()
 
