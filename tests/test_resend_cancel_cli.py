@@ -85,6 +85,9 @@ def test_resend_requeues_the_same_id_polls_it_to_final_and_counts_spend_twice(
         assert len(store.attempts(m.id)) == 2
     finally:
         store.close()
+    code, out, err = run_cli("get", m.id)  # the human timeline, grouped by attempt
+    assert code == 0, err
+    assert out.index("Attempt 1 · sent") < out.index("Attempt 2 · resent")
 
 
 def test_filtered_is_refused_without_a_resend(run_cli, world, sim) -> None:

@@ -102,6 +102,12 @@ def list_age(seconds: float | None) -> str:
     return "now" if seconds < 5 else f"{int(seconds) // 5 * 5}s"
 
 
+def attempt_title(number: int, started: datetime) -> str:
+    """`Attempt 2 · resent 14:02`: where a resent message's attempt begins in a timeline."""
+    how = "sent" if number == 1 else "resent"
+    return f"Attempt {number} · {how} {clock_time(started)[11:16]}"
+
+
 def clock_time(value: datetime | float | None, *, millis: bool = False) -> str:
     """`2026-01-01 00:00:02Z` (or `…02.000Z`) in UTC; `-` when unknown."""
     if value is None:

@@ -15,7 +15,7 @@ from tui import present
 from tui.model import Message, fold_status, status_word
 from tui.reasons import explain, explain_status
 from tui.textsafe import safe_text
-from tui.timeline import merge_events
+from tui.timeline import by_attempt, merge_events
 
 
 def fail(message: str, code: int) -> int:
@@ -95,11 +95,15 @@ def describe(msg: Message) -> str:
                 "\n", "\n" + " " * 11
             )  # continuation lines stay indented
             lines.append(f"{label:<10} {body}")
-    if msg.events:
+    groups = by_attempt(merge_events(msg.events))
+    if groups:
         lines.append("Events")
-        previous = None
+    for number, group in groups:
+        if len(groups) > 1:  # a resend made the same ID start over
+            lines.append(f"  {present.attempt_title(number, group[0].timestamp)}")
+        previous: datetime | None = None
         # one row per status reached; a confirmation is "seen N s later"
-        for e in merge_events(msg.events):
+        for e in group:
             since = (e.timestamp - previous).total_seconds() if previous else None
             gap = f"  ({present.gap(since)})" if since is not None else ""
             note = present.seen_note(e)

@@ -119,10 +119,7 @@ def describe_timeline(entries: list[TimelineEntry]) -> list[Text]:
 
 def attempt_heading(number: int, started: datetime) -> Text:
     """`Attempt 2 · resent 14:02`: where an attempt's rows begin."""
-    how = "sent" if number == 1 else "resent"
-    return Text(
-        f"Attempt {number} · {how} {present.clock_time(started)[11:16]}", style="bold magenta"
-    )
+    return Text(present.attempt_title(number, started), style="bold magenta")
 
 
 def _timeline_rows(entries: list[TimelineEntry]) -> list[Text]:
