@@ -184,3 +184,35 @@ async def test_a_webhook_deleted_meanwhile_is_dropped_and_listed_again(
     finally:
         await providers.aclose()
         store.close()
+
+
+async def test_the_dashboard_with_listen_reconciles_and_says_sent_dm_fails_to_deliver(
+    hsim, world, settings, tmp_path
+) -> None:
+    """`sendwatch --listen`: the dashboard's monitor runs the reconciler beside its receiver, and
+    the status line says when Sent.dm keeps failing to deliver (a webhook pointing nowhere)."""
+    from tests.test_app import wait_for as ui_wait
+    from tui.app.app import SendwatchApp
+    from tui.app.widgets.status_bar import StatusBar
+    from tui.secret import Secret
+
+    settings = settings.with_provider(
+        Provider.SENTDM, webhook_secret=Secret("whsec_" + "c2VjcmV0LWZvci10ZXN0cw==")
+    )
+    providers = Providers(settings)
+    try:
+        await SentDmHooks(providers.client(Provider.SENTDM)).create(
+            "http://127.0.0.1:9/webhooks/sentdm"  # nobody there: every delivery fails
+        )
+    finally:
+        await providers.aclose()
+    for _ in range(6):
+        world.add_message(Provider.SENTDM, [(0, "QUEUED")], created=world.now())
+    assert await asyncio.to_thread(hsim.dispatcher.flush)
+    store = SQLiteStore(tmp_path / "history.sqlite3")
+    app = SendwatchApp(settings, store, listen=("127.0.0.1", 0))
+    async with app.run_test(size=(200, 30)) as pilot:
+        bar = app.query_one(StatusBar)
+        await ui_wait(pilot, lambda: app.dashboard.monitor.reconciler is not None, 30)
+        await ui_wait(pilot, lambda: "failing to deliver webhooks" in bar.shown.plain, 30)
+    store.close()

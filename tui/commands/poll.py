@@ -328,13 +328,11 @@ def _reconcile(
 ) -> list[asyncio.Future[None]]:
     """With the receiver running and Sent.dm configured: read Sent.dm's delivery log every minute
     and have the messages of failed deliveries polled, within 2 % of the budget (reconcile.py)."""
-    if receiver is None or Provider.SENTDM not in providers.clients:
-        return []
-    from tui.services.reconcile import Reconciler
+    from tui.services.reconcile import reconciler_for
 
-    reconciler = Reconciler(
-        store, providers.client(Provider.SENTDM), PollPolicy.from_settings(settings.polling)
-    )
+    reconciler = reconciler_for(store, providers, PollPolicy.from_settings(settings.polling))
+    if receiver is None or reconciler is None:
+        return []
 
     async def run() -> None:
         said = ""

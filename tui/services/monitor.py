@@ -20,7 +20,7 @@ import importlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from tui.config import Settings
 from tui.errors import (
@@ -30,7 +30,7 @@ from tui.errors import (
     SendwatchError,
     UnavailableError,
 )
-from tui.model import Provider, Status
+from tui.model import Provider
 from tui.polling.policy import PollPolicy
 from tui.providers.budget import Health, HealthState
 from tui.services.monitor_events import (
@@ -40,12 +40,14 @@ from tui.services.monitor_events import (
     LoopCrashed,
     OnEvent,
     PollFailed,
+    Pushed,
+    Receiver,
     ReceiverStarted,
     ReceiverUnavailable,
     StoreChanged,
     WatcherFailed,
 )
-from tui.store import Changes, FetchOutcome, Store
+from tui.store import Changes, Store
 
 if TYPE_CHECKING:
     from tui.polling.policy import LoopHealth
@@ -54,33 +56,8 @@ if TYPE_CHECKING:
     from tui.providers.sending import SendRequest, SendResult
     from tui.services.campaigns import TrackedCampaign
     from tui.services.lookup import LookupService
+    from tui.services.reconcile import Reconciler
     from tui.store.changes import ChangeWatcher
-
-
-# -- what the monitor is given ------------------------------------------------------------------
-class Receiver(Protocol):
-    """A webhook receiver (`tui.webhooks.WebhookReceiver`), built by the host with
-    `on_applied=monitor.pushed`: the monitor starts and stops it."""
-
-    @property
-    def base_url(self) -> str: ...
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-
-class Pushed(Protocol):
-    """What the receiver reports of one applied push (`tui.webhooks.apply.Applied`)."""
-
-    @property
-    def message_id(self) -> str: ...
-
-    @property
-    def status(self) -> Status: ...
-
-    @property
-    def outcome(self) -> FetchOutcome | None: ...
 
 
 @dataclass(frozen=True)
@@ -91,6 +68,8 @@ class ProviderState:
     lease: str = ""  # "polling here" / "polled by host:pid" / "" (not elected)
     loop: LoopHealth | None = None
     push: str | None = None  # "flowing" / "silent" / None (no webhooks seen)
+    #: what the webhook reconciler says of the provider's deliveries ("" when all is well)
+    delivery: str = ""
 
 
 #: how long `stop` waits for the poll loops to wind down before releasing their leases anyway
@@ -142,6 +121,8 @@ class Monitor:
         self._watcher_errors = 0
         self._receiving = False
         self._polling: asyncio.Task[object] | None = None
+        self.reconciler: Reconciler | None = None
+        self._reconciling: asyncio.Future[None] | None = None
         self._ready = asyncio.Event()
 
     @property
@@ -202,6 +183,8 @@ class Monitor:
             await asyncio.shield(asyncio.to_thread(lambda: [lease.release() for lease in leases]))
         if self.watcher is not None:
             self.watcher.stop()
+        if self._reconciling is not None:  # told to stop by `_stopping`; a log page is bounded
+            await asyncio.wait([self._reconciling], timeout=STOP_WAIT)
         if self.receiver is not None and self._receiving:
             self._receiving = False
             await self.receiver.stop()
@@ -274,6 +257,7 @@ class Monitor:
             poller.lease_state.get(owner, "") if owner else "",
             poller.loop_health.get(owner) if owner else None,
             poller.push_state.get(provider),
+            self.reconciler.status if self.reconciler and provider is Provider.SENTDM else "",
         )
 
     def account_health(self, provider: Provider) -> list[tuple[str, Health]]:
@@ -380,3 +364,15 @@ class Monitor:
             return
         self._receiving = True
         self.on_event(ReceiverStarted(receiver.base_url))
+        self._start_reconciler()
+
+    def _start_reconciler(self) -> None:
+        """Receiving webhooks while polling: read Sent.dm's delivery log every minute and have
+        the messages of failed deliveries polled (services/reconcile.py, 2 % of the budget)."""
+        from tui.services.reconcile import reconciler_for
+
+        if not self.polling or self.providers is None or self._stopping is None:
+            return
+        self.reconciler = reconciler_for(self.store, self.providers, self.policy)
+        if self.reconciler is not None:
+            self._reconciling = asyncio.ensure_future(self.reconciler.run_forever(self._stopping))

@@ -1,4 +1,5 @@
-"""What a `Monitor` reports, one frozen dataclass per kind of news, through its one sink.
+"""What a `Monitor` reports, one frozen dataclass per kind of news, through its one sink; and what it
+is given of a webhook receiver (`Receiver`, `Pushed`).
 
 The sink (`OnEvent`) is called on the monitor's event loop or from a thread (the change watcher's)
 and must not block: a dashboard posts a message, a command logs a line.
@@ -8,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from tui.errors import SendwatchError
 from tui.model import Provider, Status
 from tui.providers.budget import Health, HealthState
-from tui.store import Changes
+from tui.store import Changes, FetchOutcome
 
 
 @dataclass(frozen=True)
@@ -111,3 +113,29 @@ MonitorEvent = (
     | CampaignListingFailed
 )
 OnEvent = Callable[[MonitorEvent], None]
+
+
+# -- what the monitor is given ------------------------------------------------------------------
+class Receiver(Protocol):
+    """A webhook receiver (`tui.webhooks.WebhookReceiver`), built by the host with
+    `on_applied=monitor.pushed`: the monitor starts and stops it."""
+
+    @property
+    def base_url(self) -> str: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Pushed(Protocol):
+    """What the receiver reports of one applied push (`tui.webhooks.apply.Applied`)."""
+
+    @property
+    def message_id(self) -> str: ...
+
+    @property
+    def status(self) -> Status: ...
+
+    @property
+    def outcome(self) -> FetchOutcome | None: ...

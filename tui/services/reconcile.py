@@ -24,6 +24,7 @@ from tui.ids import MessageRef
 from tui.model import Provider
 from tui.polling.policy import PollPolicy
 from tui.providers.base import ProviderClient
+from tui.providers.lookup import Providers
 from tui.providers.webhooks_api import RECEIVER_PATHS, LogRow, RemoteHook, SentDmHooks
 from tui.services.webhook_setup import FAILING_AFTER
 from tui.store import Store
@@ -208,3 +209,10 @@ class Reconciler:
                 log.warning("reconciler: %s", exc)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop_event.wait(), timeout=every)
+
+
+def reconciler_for(store: Store, providers: Providers, policy: PollPolicy) -> Reconciler | None:
+    """The reconciler of an instance that receives webhooks (`poll --listen`, the dashboard with
+    `--listen`): Sent.dm's delivery log, read with its first account; None without Sent.dm."""
+    client = providers.clients.get(Provider.SENTDM)
+    return None if client is None else Reconciler(store, client, policy)

@@ -138,6 +138,8 @@ def provider_extra(state: ProviderState, now: float) -> str:
         words.append(state.lease)
     if state.push == "silent":
         words.append("webhooks silent: polling")
+    if state.delivery:  # the reconciler: the provider failing to deliver, gaps being repaired
+        words.append(safe_text(state.delivery, single_line=True, limit=80))
     return ", ".join(words)
 
 
