@@ -74,6 +74,11 @@ class Backend(ABC):
     def _lock_message(self, tx: Tx, message_id: str) -> None:
         """Serialize writers of one message until the transaction ends."""
 
+    def _lock_messages(self, tx: Tx, message_ids: list[str]) -> None:
+        """`_lock_message` for each of `message_ids` (sorted); a backend may take them at once."""
+        for message_id in message_ids:
+            self._lock_message(tx, message_id)
+
     @abstractmethod
     def _lock_tracking(self, tx: Tx) -> None:
         """Serialize `track` transactions: two imports of overlapping IDs in different orders
@@ -98,15 +103,13 @@ class Backend(ABC):
         ids = sorted({lock} if isinstance(lock, str) else set(lock))
         current: Tx | None = getattr(self._local, "tx", None)
         if current is not None:
-            for message_id in ids:
-                self._lock_message(current, message_id)
+            self._lock_messages(current, ids)
             yield current
             return
         with self._begin() as tx:
             self._local.tx = tx
             try:
-                for message_id in ids:
-                    self._lock_message(tx, message_id)
+                self._lock_messages(tx, ids)
                 yield tx
             finally:
                 self._local.tx = None

@@ -153,6 +153,17 @@ class PostgresStore(Store):
     def _lock_message(self, tx: Tx, message_id: str) -> None:
         _native(tx).native("SELECT pg_advisory_xact_lock(hashtext(%s))", (message_id,))
 
+    def _lock_messages(self, tx: Tx, message_ids: list[str]) -> None:
+        """Every lock of a batch in one round trip, taken in the given (sorted) order."""
+        if len(message_ids) == 1:
+            self._lock_message(tx, message_ids[0])
+        elif message_ids:
+            _native(tx).native(
+                "SELECT pg_advisory_xact_lock(hashtext(id)) "
+                "FROM unnest(%s::text[]) WITH ORDINALITY AS t(id, n) ORDER BY n",
+                (message_ids,),
+            )
+
     def _lock_tracking(self, tx: Tx) -> None:
         _native(tx).native("SELECT pg_advisory_xact_lock(%s)", (TRACK_LOCK,))
 
