@@ -54,7 +54,8 @@ def stage_since_sql(row: str, fallback: str) -> str:
 
 #: `delivered_at` and `stage_since` from the events table. `stage_since` is first set from the
 #: snapshot (`snapshot_facts`), then replaced by the latest event of the current status, if any;
-#: events are only ever added, so re-running it after more events arrive keeps it right.
+#: events are only ever added, so re-running it after more events arrive keeps it right. It ends
+#: with its SET list (no WHERE): store/batch_plan.py appends `, rev = ? WHERE id IN (...)`.
 REFRESH_FROM_EVENTS = (
     f"UPDATE messages SET delivered_at = {delivered_at_sql('messages')}, "
     f"stage_since = {stage_since_sql('messages', 'messages.stage_since')}"
