@@ -14,7 +14,7 @@ import json
 import sys
 from typing import Any, cast
 
-from tui.commands.output import fail, warn
+from tui.commands.output import fail, open_history, unknown_campaign, warn
 from tui.config import Settings
 from tui.errors import SendwatchError
 from tui.polling.policy import PollPolicy
@@ -22,8 +22,6 @@ from tui.providers.actions import Action, action_past
 from tui.providers.lookup import Providers
 from tui.services.actions import Outcome, Plan, Selection, execute, outcomes_to_dict, plan
 from tui.store import Store
-from tui.store.open import describe as describe_store
-from tui.store.open import open_store
 from tui.textsafe import safe_text
 
 HELP = {
@@ -53,17 +51,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return fail(f"{action} takes IDs or --campaign/--status, not both", 2)
     if not args.ids and not (args.campaign or args.status):
         return fail(f"{action} needs message IDs, or --campaign NAME and/or --status WORD", 2)
+    store = open_history(settings)
+    if isinstance(store, int):
+        return store
     try:
-        store = open_store(settings)
-    except SendwatchError as exc:
-        return fail(str(exc), exc.exit_code)
-    except Exception as exc:  # noqa: BLE001 - e.g. an unreadable directory: one line, no traceback
-        return fail(
-            f"cannot open the history ({describe_store(settings)}): {exc.__class__.__name__}", 5
-        )
-    try:
-        if args.campaign and args.campaign not in {name for name, _ in store.campaigns()}:
-            return fail(f"no campaign named {args.campaign!r} in history", 2)
+        if (refused := unknown_campaign(store, args.campaign)) is not None:
+            return refused
         return asyncio.run(_run(args, settings, store, action))
     except SendwatchError as exc:
         return fail(str(exc), exc.exit_code)

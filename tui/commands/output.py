@@ -12,8 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from tui import present
+from tui.config import Settings
+from tui.errors import SendwatchError
 from tui.model import Message, fold_status, status_word
 from tui.reasons import explain, explain_status
+from tui.store import Store
+from tui.store.open import describe as describe_store
+from tui.store.open import open_store
 from tui.textsafe import safe_text
 from tui.timeline import by_attempt, merge_events
 
@@ -24,6 +29,25 @@ def fail(message: str, code: int) -> int:
 
     problem(safe_text(message), exit_code=code)
     return code
+
+
+def open_history(settings: Settings, unexpected_exit: int = 5) -> Store | int:
+    """The history, or the exit code after one line saying why it cannot be opened (a
+    `StoreError`'s own code; anything else, e.g. an unreadable directory: `unexpected_exit`)."""
+    try:
+        return open_store(settings)
+    except SendwatchError as exc:
+        return fail(str(exc), exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - one line, no traceback
+        where = describe_store(settings)
+        return fail(f"cannot open the history ({where}): {exc.__class__.__name__}", unexpected_exit)
+
+
+def unknown_campaign(store: Store, name: str | None) -> int | None:
+    """Exit 2 (said in one line) when `name` is not a campaign of the history, else None."""
+    if name and name not in {known for known, _ in store.campaigns()}:
+        return fail(f"no campaign named {name!r} in history", 2)
+    return None
 
 
 def warn(message: str) -> None:

@@ -25,10 +25,9 @@ from tui.alerts.engine import AlertEngine
 from tui.alerts.hooks import polls_here, provider_health
 from tui.alerts.settings import AlertSettings, default_settings
 from tui.commands.listen import backlog_by_provider
-from tui.commands.output import fail
+from tui.commands.output import fail, open_history
 from tui.config import Settings
 from tui.config_accounts import DEFAULT_ACCOUNT, Account
-from tui.errors import SendwatchError
 from tui.model import Provider, Status
 from tui.observe.logs import LogFormat, log_event, setup_logging
 from tui.observe.metrics import Metrics, outcome_for_status
@@ -44,7 +43,6 @@ from tui.store import Store
 from tui.store.changes import ChangeWatcher
 from tui.store.lease import Lease
 from tui.store.open import describe as describe_store
-from tui.store.open import open_store
 from tui.textsafe import safe_text
 from tui.webhooks.handlers import readyz_route
 from tui.webhooks.readiness import Readiness
@@ -71,14 +69,9 @@ def run(
     setup_logging(log_format, secrets=secret_values(settings))
     if not settings.configured_providers():
         return fail("no provider is configured: set SENT_DM_API_KEY and/or SENDO_API_KEY", 2)
-    try:
-        store = open_store(settings)
-    except SendwatchError as exc:
-        return fail(str(exc), exc.exit_code)
-    except Exception as exc:  # noqa: BLE001 - e.g. an unreadable directory: one line, no traceback
-        return fail(
-            f"cannot open the history ({describe_store(settings)}): {exc.__class__.__name__}", 2
-        )
+    store = open_history(settings, unexpected_exit=2)
+    if isinstance(store, int):
+        return store
     try:
         return asyncio.run(_serve(settings, store, listen, metrics_at=metrics_at))
     finally:

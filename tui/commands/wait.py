@@ -19,14 +19,12 @@ from tui.alerts.engine import AlertEngine
 from tui.alerts.hooks import provider_health
 from tui.alerts.settings import AlertSettings, default_settings
 from tui.alerts.units import format_duration, parse_duration, parse_percent
-from tui.commands.output import fail, warn
+from tui.commands.output import fail, open_history, unknown_campaign, warn
 from tui.config import Settings
-from tui.errors import ConfigError, InvalidIdError, SendwatchError
+from tui.errors import ConfigError, InvalidIdError
 from tui.ids import MessageRef, parse_ref
 from tui.services.waiting_for import Progress, Thresholds, Waiter, WaitResult
 from tui.store import Store
-from tui.store.open import describe as describe_store
-from tui.store.open import open_store
 from tui.textsafe import safe_text
 
 HELP = "wait until the messages are final (exit 0 ok, 1 threshold missed, 6 timeout)"
@@ -120,17 +118,12 @@ def run(args: argparse.Namespace, settings: Settings, alerts: AlertSettings | No
         refs = [parse_ref(text) for text in args.ids]
     except InvalidIdError as exc:
         return fail(str(exc), 2)
+    store = open_history(settings)
+    if isinstance(store, int):
+        return store
     try:
-        store = open_store(settings)
-    except SendwatchError as exc:
-        return fail(str(exc), exc.exit_code)
-    except Exception as exc:  # noqa: BLE001 - e.g. an unreadable directory: one line, no traceback
-        return fail(
-            f"cannot open the history ({describe_store(settings)}): {exc.__class__.__name__}", 5
-        )
-    try:
-        if args.campaign and args.campaign not in {name for name, _ in store.campaigns()}:
-            return fail(f"no campaign named {args.campaign!r} in history", 2)
+        if (refused := unknown_campaign(store, args.campaign)) is not None:
+            return refused
         return _wait(args, settings, store, refs, alerts or _alert_settings(settings))
     finally:
         store.close()
