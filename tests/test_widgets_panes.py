@@ -214,3 +214,38 @@ async def test_the_summary_reads_its_campaign_and_filters_from_a_row(history) ->
         await pilot.press("enter")
         chosen = [m for m in app.posted if isinstance(m, CampaignSummary.FilterChosen)]
         assert (chosen[-1].status, chosen[-1].error_code) == ("failed", "BUSINESS_003")
+
+
+async def test_leaving_before_the_first_page_is_read_raises_nothing_in_its_thread(tmp_path) -> None:
+    """The app leaving (its wait for the first page cancelled) while the page is still being read:
+    the reading thread finishes quietly (it used to raise InvalidStateError on a cancelled future)."""
+    import asyncio
+    import threading
+
+    from tui.app.list_model import read_ahead
+    from tui.store import ListFilter, SQLiteStore
+
+    gate, reading = threading.Event(), threading.Event()
+
+    class SlowStore(SQLiteStore):
+        def current_rev(self) -> int:
+            reading.set()
+            gate.wait(30)
+            return super().current_rev()
+
+    errors: list[BaseException] = []
+    hook, threading.excepthook = threading.excepthook, lambda args: errors.append(args.exc_value)
+    store = SlowStore(tmp_path / "history.sqlite3")
+    try:
+        future = read_ahead(store, ListFilter())
+        waiting = asyncio.ensure_future(asyncio.wrap_future(future))
+        assert await asyncio.to_thread(reading.wait, 30)
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+        gate.set()
+        await asyncio.to_thread(future.exception, 30)  # the read finished, its result kept
+        assert errors == [] and future.result()[1].pages is not None
+    finally:
+        threading.excepthook = hook
+        gate.set()
+        store.close()

@@ -49,6 +49,10 @@ def read_ahead(store: Store, flt: ListFilter, sort: str = "newest") -> Future[tu
     future: Future[tuple[int, ViewRead]] = Future()
 
     def read() -> None:
+        # running from here on: an app that leaves before the page is read cancels its wait for
+        # it (asyncio.wrap_future), not this future, which would then refuse the result
+        if not future.set_running_or_notify_cancel():
+            return
         try:
             rev = store.current_rev()  # before the page: a write after it is someone's news
             future.set_result((rev, ListModel(store).read_view(flt, sort)))
