@@ -51,7 +51,10 @@ async def test_resend_the_selected_blocked_row_then_it_is_polled_to_final(
         await wait_for(pilot, lambda: listed.selected_id == m.id, BOUND)
         await pilot.press("e")
         await wait_for(pilot, lambda: bool(question(app)), BOUND)
-        assert question(app).startswith("Resend 1 blocked message? 1 message, ")
+        assert question(app) == (
+            "Resend 1 blocked message? 1 message, "
+            "cost unknown (they were not billed before): each is billed when sent"
+        )
         await pilot.press("y")
         await wait_for(pilot, lambda: status_of(app, m.id) == "queued", BOUND)
         await wait_for(pilot, lambda: "queued" in shown_row(listed, m.id), BOUND)  # on screen

@@ -78,6 +78,8 @@ class Plan:
             return "cancelling is free"
         if self.cost is None:
             return "cost unknown (no price stored): each is billed again"
+        if self.cost == 0:  # e.g. blocked ones: never billed, so their price says nothing
+            return "cost unknown (they were not billed before): each is billed when sent"
         more = f", plus {self.unpriced} without a stored price" if self.unpriced else ""
         return f"about {self.cost:.4f} billed again{more}"
 
