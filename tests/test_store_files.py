@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -331,3 +332,44 @@ def test_many_instances_opening_a_fresh_file_at_once(tmp_path: Path) -> None:
         assert all(s.count() == 1 for s in stores)
         for s in stores:
             s.close()
+
+
+def test_closing_while_threads_write_and_read_waits_for_them(tmp_path: Path) -> None:
+    """The app leaving while worker threads still write and read (a poll answer being stored,
+    the alert engine reading): `close` waits for the statement in flight and refuses what comes
+    after with a StoreError. Closing a connection under a running statement crashed the process
+    (a segfault seen in CI)."""
+    from tui.errors import StoreError
+
+    store = SQLiteStore(tmp_path / "history.sqlite3")
+    started, problems = threading.Barrier(3), []
+    done = [0, 0]
+
+    def work(index: int) -> None:
+        started.wait(30)
+        try:
+            while True:
+                if index == 0:
+                    store.record_fetch(message(done[0] % 50), next_poll=1.0, fetched_at=1.0)
+                else:
+                    store.count()
+                    store.last_push(message(0).provider)
+                done[index] += 1
+        except StoreError:
+            return  # closed: refused, as it should be
+        except BaseException as exc:  # noqa: BLE001 - anything else is the failure
+            problems.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in (0, 1)]
+    for thread in threads:
+        thread.start()
+    started.wait(30)
+    deadline = time.monotonic() + 30
+    while min(done) < 20 and time.monotonic() < deadline:  # both are busy
+        time.sleep(0.001)
+    store.close()
+    for thread in threads:
+        thread.join(30)
+    assert min(done) >= 20 and problems == [] and not any(t.is_alive() for t in threads)
+    with pytest.raises(StoreError, match="closed"):
+        store.count()

@@ -69,8 +69,10 @@ class SQLiteStore(Store):
         self.timeout = timeout
         self.location = f"SQLite {self.path}"
         self._write_lock = threading.Lock()
-        self._readers: list[sqlite3.Connection] = []
+        #: each thread's reader connection, with the lock it holds while it reads (see `close`)
+        self._readers: list[tuple[sqlite3.Connection, threading.Lock]] = []
         self._readers_lock = threading.Lock()
+        self._closed = False
         opened = open_file(self.path, timeout, check_at_open_bytes)
         self._writer = opened.db
         self.warnings += opened.warnings
@@ -109,20 +111,30 @@ class SQLiteStore(Store):
         )
 
     def close(self) -> None:
+        """Close every connection, each once no thread is using it: a worker thread still
+        writing or reading when the app leaves finishes its statement first (closing a
+        connection under a running statement crashes the process), and anything asked later
+        is refused with a `StoreError`."""
+        self._closed = True
         if self._check is not None:
             self._check.stop()
         with self._readers_lock:
-            connections, self._readers = [*self._readers, self._writer], []
-        for db in connections:
-            try:
-                db.close()
-            except sqlite3.Error:
-                pass
+            readers, self._readers = self._readers, []
+        with self._write_lock:
+            _close(self._writer)
+        for db, lock in readers:
+            with lock:
+                _close(db)
+
+    def _refuse_closed(self) -> None:
+        if self._closed:
+            raise StoreError(f"the history {self.path} is closed")
 
     # -- primitives -------------------------------------------------------------------------
     @contextmanager
     def _begin(self) -> Iterator[Tx]:
         with self._write_lock:
+            self._refuse_closed()
             try:
                 self._writer.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
@@ -150,12 +162,19 @@ class SQLiteStore(Store):
 
     def _read_direct(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         try:
-            reader = getattr(self._local, "reader", None)
-            if reader is None:
-                reader = self._local.reader = connect(self.path, self.timeout)
+            entry: tuple[sqlite3.Connection, threading.Lock] | None = getattr(
+                self._local, "reader", None
+            )
+            if entry is None:
                 with self._readers_lock:
-                    self._readers.append(reader)
-            return reader.execute(sql, bind(params)).fetchall()
+                    self._refuse_closed()
+                    entry = (connect(self.path, self.timeout), threading.Lock())
+                    self._readers.append(entry)
+                self._local.reader = entry
+            reader, lock = entry
+            with lock:
+                self._refuse_closed()
+                return reader.execute(sql, bind(params)).fetchall()
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
 
@@ -208,6 +227,13 @@ class SQLiteStore(Store):
 
     def change_signal(self, interval: float) -> DataVersionSignal:
         return DataVersionSignal(self, interval)
+
+
+def _close(db: sqlite3.Connection) -> None:
+    try:
+        db.close()
+    except sqlite3.Error:
+        pass
 
 
 class DataVersionSignal:
