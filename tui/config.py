@@ -73,6 +73,11 @@ class NetworkSettings:
     #: answer a byte at a time never trips `read_timeout`, but trips this.
     request_deadline: float = 30.0
 
+    def backoff(self, retry: int) -> float:
+        """The wait before retry number `retry` (1, 2, …): doubling from `backoff_base`, at most
+        `backoff_max` (callers may add jitter)."""
+        return min(self.backoff_max, self.backoff_base * 2.0 ** (retry - 1))
+
 
 @dataclass(frozen=True)
 class HistorySettings:

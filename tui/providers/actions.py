@@ -25,7 +25,7 @@ from tui.errors import (
     UnavailableError,
 )
 from tui.model import Message, Provider
-from tui.providers.base import ProviderClient, retry_after_seconds
+from tui.providers.base import ProviderClient
 from tui.providers.sending import new_idempotency_key
 from tui.providers.sentdm import SentDmClient
 from tui.providers.transfer import Answer, BodyRefused, DeadlineExceeded
@@ -98,7 +98,7 @@ async def _post(client: SentDmClient, message_id: str, action: Action, key: str 
     last: SendwatchError | None = None
     for attempt in range(attempts):
         if attempt:
-            delay = min(network.backoff_max, network.backoff_base * (2 ** (attempt - 1)))
+            delay = network.backoff(attempt)
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
         started = time.monotonic()
         try:
@@ -126,8 +126,7 @@ async def _post(client: SentDmClient, message_id: str, action: Action, key: str 
         _observe(client, answer.status_code, started)
         code = client.error_code(answer)
         if answer.status_code == 429:
-            wait = min(network.max_retry_after, retry_after_seconds(answer.headers, default=1.0))
-            client.budget.on_throttled(wait)
+            wait = client.throttled_post(answer)
             last = RateLimitedError(
                 f"{client.label} is rate limiting; {message_id} was not {action_past(action)}",
                 provider=client.provider.value,

@@ -235,10 +235,7 @@ class ProviderClient(ABC):
         why = ""  # the last failure, in words, for whoever is shown the wait
         for attempt in range(attempts):
             if attempt:
-                delay = min(
-                    self.network.backoff_max, self.network.backoff_base * (2 ** (attempt - 1))
-                )
-                delay *= random.uniform(0.5, 1.0)
+                delay = self.network.backoff(attempt) * random.uniform(0.5, 1.0)
                 notify_wait(WaitInfo(self.provider, "backoff", delay, attempt, attempts - 1, why))
                 await asyncio.sleep(delay)
             started = time.monotonic()
@@ -319,6 +316,13 @@ class ProviderClient(ABC):
     def _observe(self, answer: int | str, started: float) -> None:
         if self.on_request is not None:
             self.on_request(self.provider, answer, time.monotonic() - started)
+
+    def throttled_post(self, response: Answer) -> float:
+        """A 429 to a send, resend or cancel: slow the account's budget down for the wait the
+        provider asks (at most `max_retry_after`; 1 s when it names none); returns that wait."""
+        wait = min(self.network.max_retry_after, retry_after_seconds(response.headers, 1.0))
+        self.budget.on_throttled(wait)
+        return wait
 
     def error_code(self, response: Answer) -> str:
         """A short provider error code from an error body, if any (used in messages)."""

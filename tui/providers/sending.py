@@ -21,7 +21,7 @@ from tui.errors import (
     SendwatchError,
     UnavailableError,
 )
-from tui.providers.base import ProviderClient, retry_after_seconds
+from tui.providers.base import ProviderClient
 from tui.providers.send_request import (
     E164,
     IDEMPOTENCY_KEY,
@@ -65,7 +65,7 @@ async def post_idempotent(
     attempts = 1 + network.max_retries
     for attempt in range(attempts):
         if attempt:
-            delay = min(network.backoff_max, network.backoff_base * (2 ** (attempt - 1)))
+            delay = network.backoff(attempt)
             await asyncio.sleep(delay * random.uniform(0.5, 1.0))
         try:
             async with client.budget.slot():
@@ -96,8 +96,7 @@ async def post_idempotent(
                 provider=client.provider.value,
             ) from None
         if response.status_code == 429:
-            wait = min(network.max_retry_after, retry_after_seconds(response.headers, default=1.0))
-            client.budget.on_throttled(wait)
+            wait = client.throttled_post(response)
             last = RateLimitedError(
                 f"{client.label} is rate limiting sends",
                 provider=client.provider.value,
@@ -127,9 +126,7 @@ async def post_once(
     network = client.network
     for attempt in range(1 + network.max_retries):
         if attempt:
-            await asyncio.sleep(
-                min(network.backoff_max, network.backoff_base * (2 ** (attempt - 1)))
-            )
+            await asyncio.sleep(network.backoff(attempt))
         try:
             async with client.budget.slot():
                 response = await client.request("POST", path, json_body=body)
@@ -144,9 +141,7 @@ async def post_once(
         except (httpx.HTTPError, BodyRefused) as exc:
             raise _unknown(client, recipient, str(exc) or exc.__class__.__name__) from None
         if response.status_code == 429:
-            client.budget.on_throttled(
-                min(network.max_retry_after, retry_after_seconds(response.headers, default=1.0))
-            )
+            client.throttled_post(response)
             continue
         if response.status_code >= 500:
             raise _unknown(client, recipient, f"HTTP {response.status_code}")
